@@ -1,0 +1,3 @@
+"""instructune: instruction fine-tuning for causal language models."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,32 @@
+"""Alpaca: `{"instruction", "input", "output"}` rows, as a JSON array or JSONL.
+
+`input` becomes the record's context; `category`/`task` is kept when present.
+"""
+
+from __future__ import annotations
+
+from instructune.data.formats._fields import Row
+from instructune.data.record import Record
+
+NAME = "alpaca"
+KEYS = {"instruction", "output"}
+
+
+def detect(keys: set[str]) -> str | None:
+    """Why this format fits a row with these keys, or None."""
+    if KEYS <= keys and "response" not in keys:
+        return "has 'instruction' and 'output'" + (" and 'input'" if "input" in keys else "")
+    return None
+
+
+def to_records(row: Row) -> list[Record]:
+    """One record per row."""
+    task = row.text("category", required=False) or row.text("task", required=False) or None
+    return [Record(
+        id=row.record_id(NAME),
+        instruction=row.text("instruction", nonempty=True),
+        context=row.text("input", required=False),
+        response=row.text("output", nonempty=True),
+        task=task,
+        source=row.source(NAME),
+    )]

@@ -1,0 +1,40 @@
+"""Held-out response loss: mean NLL per trained token, and perplexity."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from datasets import Dataset
+from torch import nn
+
+from instructune.data.collate import collate
+from instructune.objectives.response_nll import response_nll
+
+
+@torch.no_grad()
+def response_loss(model: nn.Module, ds: Dataset, pad_id: int, batch_size: int = 8,
+                  device: torch.device | str = "cpu") -> dict[str, float]:
+    """Token-weighted mean NLL over the trained tokens of a tokenized dataset.
+
+    Args:
+        model: causal LM (plain or peft).
+        ds: rows with input_ids, labels (see `tokenized.tokenize_records`).
+        pad_id: padding id.
+        batch_size: rows per forward.
+    Returns:
+        {"response_loss": float, "perplexity": float, "tokens": int}
+    """
+    was_training = model.training
+    model.eval()
+    order = sorted(range(len(ds)), key=lambda i: ds[i]["length"] if "length" in ds.column_names else 0)
+    total, count = 0.0, 0
+    for s in range(0, len(order), batch_size):
+        rows = ds.select(order[s:s + batch_size])
+        batch = {k: v.to(device) for k, v in collate(list(rows), pad_id).items()}
+        out = response_nll(model, batch)
+        total += out["nll_sum"].item()
+        count += int(out["n_tokens"].item())
+    model.train(was_training)
+    mean = total / max(count, 1)
+    return {"response_loss": mean, "perplexity": math.exp(min(mean, 50.0)), "tokens": count}

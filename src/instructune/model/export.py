@@ -1,0 +1,50 @@
+"""Export a trained run: the adapter, and a merged HF checkpoint that plain transformers loads.
+
+    run/adapter/   peft adapter (adapter_config.json + adapter_model.safetensors) + tokenizer
+    run/export/    merged weights + tokenizer + chat template
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from torch import nn
+
+# Chat templates for the non-chat layouts, so the export's apply_chat_template reproduces
+# the prompt the model was trained on.
+JINJA = {
+    "inst": ("{% for m in messages %}{% if m['role'] == 'system' %}{{ m['content'] + '\n\n' }}"
+             "{% elif m['role'] == 'user' %}{{ '[INST] ' + m['content'] + ' [/INST] ' }}"
+             "{% else %}{{ m['content'] + eos_token }}{% endif %}{% endfor %}"),
+    "alpaca": ("{% set ns = namespace(first=true) %}"
+               "{% if messages[0]['role'] == 'system' %}{{ messages[0]['content'] + '\n\n' }}"
+               "{% else %}{{ 'Below is an instruction that describes a task. Write a response that "
+               "appropriately completes the request.\n\n' }}{% endif %}"
+               "{% for m in messages %}{% if m['role'] == 'user' %}"
+               "{{ ('' if ns.first else '\n\n') + '### Instruction:\n' + m['content'] + '\n\n### Response:\n' }}"
+               "{% set ns.first = false %}"
+               "{% elif m['role'] == 'assistant' %}{{ m['content'] + eos_token }}{% endif %}{% endfor %}"),
+}
+
+
+def export_run(model: nn.Module, tokenizer, run_dir: str | Path, template_name: str) -> dict[str, str]:
+    """Save `adapter/` (peft models only) and `export/` (merged) under `run_dir`.
+
+    Returns:
+        {"adapter": path or "", "export": path}
+    """
+    run_dir = Path(run_dir)
+    out = {"adapter": "", "export": str(run_dir / "export")}
+    if template_name != "chat" and template_name in JINJA:
+        tokenizer.chat_template = JINJA[template_name]
+    if hasattr(model, "merge_and_unload"):
+        model.save_pretrained(run_dir / "adapter")
+        tokenizer.save_pretrained(run_dir / "adapter")
+        out["adapter"] = str(run_dir / "adapter")
+        merged = model.merge_and_unload()
+    else:
+        merged = model
+    merged.config.use_cache = True
+    merged.save_pretrained(run_dir / "export")
+    tokenizer.save_pretrained(run_dir / "export")
+    return out

@@ -1,0 +1,57 @@
+"""A tiny seeded Llama (2 layers, 64 dims) with a byte-level BPE tokenizer, built offline.
+
+The tokenizer is trained on the starter set's text and carries a ChatML chat template like
+SmolLM2's, with the same special tokens, so every template and code path runs as on the
+real model, in milliseconds.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+
+CHATML = ("{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}"
+          "{{ '<|im_start|>system\\nYou are a helpful assistant.<|im_end|>\\n' }}{% endif %}"
+          "{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}"
+          "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}")
+SPECIALS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
+
+
+def corpus() -> list[str]:
+    from instructune.data.starter import STARTER_DIR
+
+    texts = []
+    for f in sorted(STARTER_DIR.glob("*.jsonl")):
+        for line in f.read_text().splitlines():
+            r = json.loads(line)
+            texts += [r["instruction"], r["context"], r["response"], r["rationale"]]
+    texts += ["### Instruction:\n", "### Response:\n", "### Input:\n", "Below is an instruction"]
+    return [t for t in texts if t]
+
+
+def build_tiny(out: str | Path, seed: int = 0, vocab_size: int = 1024) -> Path:
+    """Write a tiny model + tokenizer to `out`; returns the path."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+
+    out = Path(out)
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=SPECIALS,
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
+    tok.train_from_iterator(corpus(), trainer)
+    hf = PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<|im_start|>", eos_token="<|im_end|>",
+                                 pad_token="<|im_end|>", unk_token="<|endoftext|>")
+    hf.chat_template = CHATML
+    hf.save_pretrained(out)
+    torch.manual_seed(seed)
+    cfg = LlamaConfig(vocab_size=len(hf), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                      num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=1024,
+                      tie_word_embeddings=True, bos_token_id=hf.bos_token_id, eos_token_id=hf.eos_token_id,
+                      pad_token_id=hf.pad_token_id)
+    model = LlamaForCausalLM(cfg)
+    model.save_pretrained(out)
+    return out
