@@ -10,10 +10,16 @@ from instructune.model.load import load_model, load_tokenizer
 from instructune.model.vocab import add_template_tokens
 
 
-def load_for_template(cfg: Config):
-    """(model, tokenizer, new token ids) with the template's special tokens added."""
-    tokenizer = load_tokenizer(cfg.model.name)
-    model = load_model(cfg.model.name, cfg.model.dtype, cfg.model.attn_implementation)
+def load_for_template(cfg: Config, name: str | None = None):
+    """(model, tokenizer, new token ids) with the template's special tokens added.
+
+    Args:
+        cfg: the run config (template, dtype, attention).
+        name: model to load instead of `cfg.model.name` (e.g. a run's export dir).
+    """
+    name = name or cfg.model.name
+    tokenizer = load_tokenizer(name)
+    model = load_model(name, cfg.model.dtype, cfg.model.attn_implementation)
     new_ids = add_template_tokens(model, tokenizer, get_template(cfg.template.name).special_tokens)
     return model, tokenizer, new_ids
 

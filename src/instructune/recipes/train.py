@@ -14,7 +14,6 @@ is 8 records × 1 micro-batch or 2 records × 4 micro-batches.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import time
@@ -36,6 +35,7 @@ from instructune.train.checkpoint import list_checkpoints, load_checkpoint, save
 from instructune.train.metrics_log import MetricsLog
 from instructune.train.optim import build_optimizer, warmup_cosine
 from instructune.train.progress import TrainProgress
+from instructune.train.step import backward_window
 
 
 def load_data(cfg: Config, tokenizer):
@@ -134,27 +134,16 @@ def main(cfg: Config, resume: bool = False) -> dict:
             windows = windows_of(batches, tcfg.grad_accum, world, rank)
             for w in range(position, len(windows)):
                 micro = [collate(rows_at(train_ds, idx), pad_id) for idx in windows[w]]
-                n_local = torch.tensor(sum(int((mb["labels"][:, 1:] != -100).sum()) for mb in micro),
-                                       device=device)
-                n_global = accelerator.reduce(n_local, "sum").clamp(min=1)
-                nll_total = torch.zeros((), device=device)
-                for i, mb in enumerate(micro):
-                    sync = i == len(micro) - 1
-                    with contextlib.nullcontext() if sync else accelerator.no_sync(loss_module):
-                        out = loss_module(input_ids=mb["input_ids"].to(device), labels=mb["labels"].to(device))
-                        # DDP averages gradients over processes; scale by world to get the global mean.
-                        accelerator.backward(out["nll_sum"] * world / n_global)
-                    nll_total += out["nll_sum"].detach()
+                loss, n_tokens = backward_window(loss_module, micro, accelerator)
                 grad_norm = (accelerator.clip_grad_norm_(params, tcfg.max_grad_norm)
                              if tcfg.max_grad_norm > 0 else torch.tensor(0.0))
                 optimizer.step()
                 scheduler.step()
                 optimizer.zero_grad(set_to_none=True)
                 step += 1
-                tokens_seen += int(n_global)
-                loss = (accelerator.reduce(nll_total, "sum") / n_global).item()
+                tokens_seen += n_tokens
                 last = {"step": step, "epoch": epoch, "loss": loss, "lr": scheduler.get_last_lr()[0],
-                        "grad_norm": float(grad_norm), "trained_tokens": int(n_global),
+                        "grad_norm": float(grad_norm), "trained_tokens": n_tokens,
                         "tokens_per_s": tokens_seen / (time.perf_counter() - t0)}
                 done = step >= total_steps
                 if tcfg.eval_every and (step % tcfg.eval_every == 0 or done):

@@ -1,0 +1,5 @@
+import sys
+
+from instructune.cli import main
+
+sys.exit(main())

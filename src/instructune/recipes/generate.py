@@ -1,0 +1,60 @@
+"""`instructune generate` (batched) and `instructune chat` (interactive REPL).
+
+Prompts are rendered with the run's template exactly as in training, so a model tuned with
+`inst` or `alpaca` is prompted the way it learned.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import TextIO
+
+from instructune.config import Config
+from instructune.data.record import Record, Turn
+from instructune.data.render import render_prompt
+from instructune.data.templates import get_template
+from instructune.model.setup import load_for_template
+from instructune.recipes.evaluate import resolve_tuned
+from instructune.recipes.prepare import template_options
+from instructune.serve.generation import generate_text
+
+
+def load(cfg: Config, model: str | None):
+    """(model, tokenizer) for a run dir, export dir, path or hub id (default cfg.model.name)."""
+    m, tok, _ = load_for_template(cfg, resolve_tuned(model) if model else None)
+    return m, tok
+
+
+def generate(cfg: Config, records: list[Record], model: str | None = None) -> list[str]:
+    """Responses for `records` (their instruction, context, history)."""
+    m, tok = load(cfg, model)
+    template, opts = get_template(cfg.template.name), template_options(cfg)
+    prompts = [render_prompt(r, tok, template, opts) for r in records]
+    return generate_text(m, tok, prompts, cfg.generate)
+
+
+def chat(cfg: Config, model: str | None = None, read: Callable[[str], str] = input,
+         out: TextIO = sys.stdout) -> None:
+    """A REPL: each line is a user turn; `/reset` clears the history, `/exit` or EOF quits."""
+    m, tok = load(cfg, model)
+    template, opts = get_template(cfg.template.name), template_options(cfg)
+    history: list[Turn] = []
+    print("instructune chat — /reset clears the conversation, /exit quits", file=out)
+    while True:
+        try:
+            line = read("you> ").strip()
+        except (EOFError, KeyboardInterrupt):
+            break
+        if line in ("/exit", "/quit"):
+            break
+        if line == "/reset":
+            history = []
+            print("(history cleared)", file=out)
+            continue
+        if not line:
+            continue
+        rec = Record(id="chat", instruction=line, response="", history=list(history))
+        reply = generate_text(m, tok, [render_prompt(rec, tok, template, opts)], cfg.generate)[0]
+        print(f"model> {reply}", file=out, flush=True)
+        history += [Turn("user", line), Turn("assistant", reply)]

@@ -1,0 +1,64 @@
+"""`instructune quickstart`: the whole pipeline on the embedded defaults, offline, on a CPU.
+
+ingest the starter set → prepare → LoRA-train SmolLM2-135M-Instruct → evaluate base and
+tuned on the held-out split → print a few generations, where everything went, and the table.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from pathlib import Path
+
+from rich.console import Console
+
+from instructune.config import Config
+from instructune.recipes import evaluate, ingest, prepare, train
+
+
+def main(cfg: Config, console: Console | None = None, n_examples: int = 4) -> dict:
+    """Run every stage into `cfg.output_dir`; returns {"eval": ..., "train": ..., "seconds": ...}."""
+    console = console or Console()
+    run = Path(cfg.output_dir)
+    t0 = time.perf_counter()
+
+    console.rule("1/4 ingest")
+    data = run / "data"
+    for split in ("train", "heldout"):
+        counts = ingest.main(getattr(cfg.data, split), data / f"{split}.jsonl", cfg.data.format)
+        console.print(f"{split}: {counts['records']} records → {data / f'{split}.jsonl'}  tasks {counts['tasks']}")
+    cfg = dataclasses.replace(cfg, data=dataclasses.replace(
+        cfg.data, train=[str(data / "train.jsonl")], heldout=[str(data / "heldout.jsonl")], format="records"))
+
+    console.rule("2/4 prepare")
+    stats = prepare.main(cfg, data / "prepared")
+    for split, st in stats.items():
+        console.print(f"{split}: {st}")
+    cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, prepared=str(data / "prepared")))
+
+    console.rule("3/4 train")
+    summary = train.main(cfg)
+    console.print(f"trained {summary['steps']} steps; final loss {summary['final'].get('loss', float('nan')):.4f}")
+
+    console.rule("4/4 evaluate")
+    results = evaluate.main(cfg, tuned=str(run))
+    seconds = time.perf_counter() - t0
+
+    console.rule("generations (held-out)")
+    rows = [json.loads(line) for line in (run / "eval_generations.jsonl").read_text().splitlines()]
+    for row in rows[:n_examples]:
+        console.print(f"[bold]{row['instruction']}[/bold]")
+        console.print(f"  reference: {row['reference']}")
+        console.print(f"  base:      {row.get('base', '')}")
+        console.print(f"  tuned:     {row.get('tuned', '')}\n")
+
+    console.rule("outputs")
+    for name, path in (("run dir", run), ("config", run / "config.yaml"), ("metrics", run / "metrics.jsonl"),
+                       ("checkpoints", run / "checkpoints"), ("adapter", run / "adapter"),
+                       ("merged model", run / "export"), ("eval", run / "eval.json"),
+                       ("generations", run / "eval_generations.jsonl")):
+        console.print(f"{name:>13}: {path}")
+    console.print(f"\nfinished in {seconds:.0f} s\n")
+    console.print(evaluate.results_table(results))
+    return {"eval": results, "train": summary, "seconds": seconds}

@@ -1,0 +1,173 @@
+"""The token contract: input_ids, labels and segment_ids position by position, per template."""
+
+from __future__ import annotations
+
+import pytest
+
+from instructune.data.record import Record, Turn
+from instructune.data.render import IGNORE, render, render_prompt
+from instructune.data.templates import CONTEXT, INSTRUCTION, RATIONALE, RESPONSE, TEMPLATE, get_template
+from instructune.model.vocab import add_template_tokens
+
+SYSTEM = "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n"
+
+
+def enc(tok, text):
+    return tok(text, add_special_tokens=False)["input_ids"]
+
+
+def expected(tok, parts):
+    """Expected arrays from (text, segment, n_trained) parts; n_trained -1 means all."""
+    ids, labels, segs = [], [], []
+    for text, seg, n in parts:
+        t = enc(tok, text)
+        n = len(t) if n == -1 else n
+        ids += t
+        labels += t[:n] + [IGNORE] * (len(t) - n)
+        segs += [seg] * len(t)
+    return ids, labels, segs
+
+
+def check(out, exp):
+    ids, labels, segs = exp
+    assert len(out.input_ids) == len(ids)
+    for pos, (a, b) in enumerate(zip(out.input_ids, ids)):
+        assert a == b, f"input_ids differ at {pos}"
+    for pos, (a, b) in enumerate(zip(out.labels, labels)):
+        assert a == b, f"labels differ at {pos}"
+    for pos, (a, b) in enumerate(zip(out.segment_ids, segs)):
+        assert a == b, f"segment_ids differ at {pos}"
+
+
+REC = Record(id="r1", instruction="Summarize the text.", context="Cats sleep a lot.", response="Cats nap.")
+MULTI = Record(id="m1", instruction="And dogs?", response="Dogs run.",
+               history=[Turn("user", "Hi there"), Turn("assistant", "Hello!")])
+COT = Record(id="c1", instruction="What is 2 + 3?", rationale="2 plus 3 is 5.", response="5")
+
+
+def test_chat_single_turn_with_context(tiny_tokenizer):
+    tok = tiny_tokenizer
+    out = render(REC, tok, get_template("chat"))
+    check(out, expected(tok, [
+        (SYSTEM + "<|im_start|>user\n", TEMPLATE, 0), ("Summarize the text.", INSTRUCTION, 0),
+        ("\n\n", TEMPLATE, 0), ("Cats sleep a lot.", CONTEXT, 0),
+        ("<|im_end|>\n<|im_start|>assistant\n", TEMPLATE, 0), ("Cats nap.", RESPONSE, -1),
+        ("<|im_end|>\n", TEMPLATE, 1),  # the end-of-turn token is trained, the newline is not
+    ]))
+    # The rendered text is exactly what the model's own chat template produces.
+    msgs = [{"role": "user", "content": "Summarize the text.\n\nCats sleep a lot."},
+            {"role": "assistant", "content": "Cats nap."}]
+    assert tok.decode(out.input_ids) == tok.apply_chat_template(msgs, tokenize=False)
+    trained = [i for i, lab in zip(out.input_ids, out.labels) if lab != IGNORE]
+    assert tok.decode(trained) == "Cats nap.<|im_end|>"
+
+
+def test_chat_multi_turn_trains_every_assistant_turn(tiny_tokenizer):
+    tok = tiny_tokenizer
+    out = render(MULTI, tok, get_template("chat"))
+    check(out, expected(tok, [
+        (SYSTEM + "<|im_start|>user\n", TEMPLATE, 0), ("Hi there", INSTRUCTION, 0),
+        ("<|im_end|>\n<|im_start|>assistant\n", TEMPLATE, 0), ("Hello!", RESPONSE, -1),
+        ("<|im_end|>\n<|im_start|>user\n", TEMPLATE, 1), ("And dogs?", INSTRUCTION, 0),
+        ("<|im_end|>\n<|im_start|>assistant\n", TEMPLATE, 0), ("Dogs run.", RESPONSE, -1),
+        ("<|im_end|>\n", TEMPLATE, 1),
+    ]))
+
+
+def test_chat_system_prompt_and_generation_prompt(tiny_tokenizer):
+    tok = tiny_tokenizer
+    rec = Record(id="s", instruction="Hi", response="Yo", system="Be brief.")
+    prompt = render_prompt(rec, tok, get_template("chat"))
+    assert tok.decode(prompt) == "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n"
+
+
+def test_alpaca_single_and_multi_turn(tiny_tokenizer):
+    tok = tiny_tokenizer
+    t = get_template("alpaca")
+    out = render(REC, tok, t)
+    check(out, expected(tok, [
+        (t.PREAMBLE_CTX + "### Instruction:\n", TEMPLATE, 0), ("Summarize the text.", INSTRUCTION, 0),
+        ("\n\n### Input:\n", TEMPLATE, 0), ("Cats sleep a lot.", CONTEXT, 0),
+        ("\n\n### Response:\n", TEMPLATE, 0), ("Cats nap.", RESPONSE, -1), ("<|im_end|>", TEMPLATE, 1),
+    ]))
+    out = render(MULTI, tok, t)
+    check(out, expected(tok, [
+        (t.PREAMBLE + "### Instruction:\n", TEMPLATE, 0), ("Hi there", INSTRUCTION, 0),
+        ("\n\n### Response:\n", TEMPLATE, 0), ("Hello!", RESPONSE, -1), ("<|im_end|>", TEMPLATE, 1),
+        ("\n\n### Instruction:\n", TEMPLATE, 0), ("And dogs?", INSTRUCTION, 0),
+        ("\n\n### Response:\n", TEMPLATE, 0), ("Dogs run.", RESPONSE, -1), ("<|im_end|>", TEMPLATE, 1),
+    ]))
+
+
+@pytest.fixture()
+def inst_tokenizer(tiny_model):
+    from instructune.model.load import load_tokenizer
+
+    tok = load_tokenizer(tiny_model)
+    add_template_tokens(None, tok, ["[INST]", "[/INST]"])
+    return tok
+
+
+def test_inst_single_and_multi_turn(inst_tokenizer):
+    tok = inst_tokenizer
+    t = get_template("inst")
+    inst, end = tok.convert_tokens_to_ids(["[INST]", "[/INST]"])
+    out = render(REC, tok, t)
+    check(out, expected(tok, [
+        ("[INST] ", TEMPLATE, 0), ("Summarize the text.", INSTRUCTION, 0), ("\n\n", TEMPLATE, 0),
+        ("Cats sleep a lot.", CONTEXT, 0), (" [/INST] ", TEMPLATE, 0), ("Cats nap.", RESPONSE, -1),
+        ("<|im_end|>", TEMPLATE, 1),
+    ]))
+    assert out.input_ids[0] == inst and end in out.input_ids  # single special tokens, not split
+    out = render(MULTI, tok, t)
+    check(out, expected(tok, [
+        ("[INST] ", TEMPLATE, 0), ("Hi there", INSTRUCTION, 0), (" [/INST] ", TEMPLATE, 0),
+        ("Hello!", RESPONSE, -1), ("<|im_end|>", TEMPLATE, 1),
+        ("[INST] ", TEMPLATE, 0), ("And dogs?", INSTRUCTION, 0), (" [/INST] ", TEMPLATE, 0),
+        ("Dogs run.", RESPONSE, -1), ("<|im_end|>", TEMPLATE, 1),
+    ]))
+
+
+def test_rationale_segments_and_loss_switches(tiny_tokenizer):
+    from instructune.data.templates import TemplateOptions
+
+    tok = tiny_tokenizer
+    t = get_template("alpaca")
+    head = [(t.PREAMBLE + "### Instruction:\n", TEMPLATE, 0), ("What is 2 + 3?", INSTRUCTION, 0),
+            ("\n\n### Response:\n", TEMPLATE, 0)]
+    out = render(COT, tok, t)
+    check(out, expected(tok, head + [("2 plus 3 is 5.", RATIONALE, -1), ("\nAnswer: ", TEMPLATE, -1),
+                                     ("5", RESPONSE, -1), ("<|im_end|>", TEMPLATE, 1)]))
+    out = render(COT, tok, t, opts=TemplateOptions(train_rationale=False))
+    check(out, expected(tok, head + [("2 plus 3 is 5.", RATIONALE, 0), ("\nAnswer: ", TEMPLATE, -1),
+                                     ("5", RESPONSE, -1), ("<|im_end|>", TEMPLATE, 1)]))
+
+
+def test_truncation_cuts_context_first(tiny_tokenizer):
+    tok = tiny_tokenizer
+    rec = Record(id="t", instruction="Summarize.", context="word " * 200, response="Short.")
+    full = render(rec, tok, get_template("chat"))
+    out = render(rec, tok, get_template("chat"), max_length=60)
+    assert out.truncated and not out.dropped and len(out.input_ids) <= 60
+    # The whole response and its end-of-turn token survive; only context was cut.
+    assert out.n_trained == full.n_trained
+    assert out.segment_ids.count(CONTEXT) < full.segment_ids.count(CONTEXT)
+    assert out.segment_ids.count(INSTRUCTION) == full.segment_ids.count(INSTRUCTION)
+
+
+def test_record_whose_response_is_truncated_away_is_dropped(tiny_tokenizer):
+    tok = tiny_tokenizer
+    rec = Record(id="t", instruction="word " * 200, response="Short.")
+    out = render(rec, tok, get_template("chat"), max_length=50)
+    assert out.truncated and out.dropped and out.n_trained == 0
+
+
+def test_tokenize_records_counts_truncated_and_dropped(tiny_tokenizer):
+    from instructune.data.tokenized import tokenize_records
+
+    recs = [REC, Record(id="long", instruction="word " * 200, response="x"),
+            Record(id="ctx", instruction="Sum.", context="word " * 200, response="y")]
+    ds, stats = tokenize_records(recs, tiny_tokenizer, get_template("chat"), max_length=60)
+    assert stats.records == 3 and stats.dropped == 1 and stats.truncated == 2 and stats.kept == 2
+    assert len(ds) == 2 and stats.tokens == sum(ds["length"])
+    assert stats.trained_tokens == sum(ds["n_trained"]) > 0

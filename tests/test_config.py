@@ -1,0 +1,56 @@
+"""Typed config: recipes, overrides, and errors that name the key and the allowed values."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from instructune.config import Config, ConfigError, list_recipes, load_config, save_config, to_dict
+
+
+@pytest.mark.parametrize("name", list_recipes())
+def test_every_shipped_recipe_loads(name):
+    cfg = load_config(name)
+    assert isinstance(cfg, Config)
+
+
+def test_shipped_recipes_exist():
+    assert "quickstart" in list_recipes()
+
+
+def test_overrides_are_typed():
+    cfg = load_config("quickstart", ["train.lr=1e-4", "train.batch_size=2", "lora.target_modules=[q_proj, v_proj]",
+                                     "template.name=alpaca", "data.format=null", "train.tensorboard=true"])
+    assert cfg.train.lr == 1e-4 and isinstance(cfg.train.lr, float)
+    assert cfg.train.batch_size == 2 and cfg.lora.target_modules == ["q_proj", "v_proj"]
+    assert cfg.template.name == "alpaca" and cfg.data.format is None and cfg.train.tensorboard is True
+
+
+@pytest.mark.parametrize("override, words", [
+    ("train.lrr=1", "unknown key 'train.lrr'; allowed: method, epochs"),
+    ("nope.x=1", "unknown key 'nope'"),
+    ("template.name=chatml", "template.name: got 'chatml'; expected one of chat, inst, alpaca"),
+    ("train.batch_size=two", "train.batch_size: got 'two'; expected int"),
+    ("train.tensorboard=3", "train.tensorboard: got 3; expected bool"),
+    ("train.lr", "must look like section.key=value"),
+])
+def test_bad_keys_and_values_are_named(override, words):
+    with pytest.raises(ConfigError) as e:
+        load_config("quickstart", [override])
+    assert words in str(e.value)
+
+
+def test_unknown_recipe_lists_shipped():
+    with pytest.raises(ConfigError, match="shipped: .*quickstart"):
+        load_config("no-such-recipe")
+
+
+def test_yaml_recipe_file_and_saved_config_roundtrip(tmp_path):
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("train:\n  epochs: 3\nmodel:\n  name: some/model\n")
+    cfg = load_config(str(recipe), ["train.seed=7"])
+    assert cfg.train.epochs == 3 and cfg.model.name == "some/model" and cfg.train.seed == 7
+    save_config(cfg, tmp_path / "config.yaml")
+    again = load_config(str(tmp_path / "config.yaml"))
+    assert to_dict(again) == to_dict(cfg)
+    assert yaml.safe_load((tmp_path / "config.yaml").read_text())["train"]["seed"] == 7
