@@ -388,7 +388,7 @@ def print_report(args, results: dict[str, dict], env_info: dict) -> dict:
     print(f"model {args.model} -> {env_info['model_path']}")
     print(f"steps {args.steps} (timed: steps 2..{args.steps}), batch size {args.batch_size}, max length "
           f"{args.max_length}, lr {args.lr}, LoRA r16/a32 all-linear, fp32, CPU, torch threads "
-          + ", ".join(f"{k}={v.get('threads')}" for k, v in ok.items()))
+          + (", ".join(f"{k}={v.get('threads')}" for k, v in ok.items()) or str(env_info["threads"])))
     print("versions: " + ", ".join(f"{k} {v}" for k, v in env_info["versions"].items()))
     head = (f"{'contender':<13}{'tok/s':>10}{'s/step':>10}{'tok/step':>10}{'RSS loop MiB':>14}"
             f"{'RSS exit MiB':>14}{'final loss':>12}{'data rows':>11}{'tok/epoch':>11}")
@@ -403,7 +403,7 @@ def print_report(args, results: dict[str, dict], env_info: dict) -> dict:
               f"{fmt(d.get('rows'), 'd'):>11}{fmt(d.get('trained_tokens_per_epoch'), 'd'):>11}")
     ratios = {}
     base = ok.get("instructune")
-    if base:
+    if base and len(ok) > 1:
         print("\nratios vs instructune (tok/s: instructune ÷ contender, >1 = instructune faster; "
               "s/step: contender ÷ instructune; RSS: instructune ÷ contender, <1 = instructune leaner)")
         order = [HEADLINE] + [n for n in ok if n not in (HEADLINE, "instructune")]
@@ -459,7 +459,8 @@ def run_parent(args) -> int:
     env_info = {"model_path": resolve_model(args.model), "versions": versions()}
     import torch
 
-    print(f"torch threads: {args.threads or torch.get_num_threads()} (same for every contender)")
+    env_info["threads"] = args.threads or torch.get_num_threads()
+    print(f"torch threads: {env_info['threads']} (same for every contender)")
     logdir = Path(tempfile.mkdtemp(prefix="bench-train-throughput-"))
     results = {name: run_contender(args, name, logdir) for name in names}
     ratios = print_report(args, results, env_info)

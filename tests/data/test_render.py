@@ -114,17 +114,19 @@ def test_inst_single_and_multi_turn(inst_tokenizer):
     inst, end = tok.convert_tokens_to_ids(["[INST]", "[/INST]"])
     out = render(REC, tok, t)
     check(out, expected(tok, [
-        ("[INST] ", TEMPLATE, 0), ("Summarize the text.", INSTRUCTION, 0), ("\n\n", TEMPLATE, 0),
-        ("Cats sleep a lot.", CONTEXT, 0), (" [/INST] ", TEMPLATE, 0), ("Cats nap.", RESPONSE, -1),
+        ("[INST]", TEMPLATE, 0), (" Summarize the text.", INSTRUCTION, 0), ("\n\n", TEMPLATE, 0),
+        ("Cats sleep a lot.", CONTEXT, 0), (" [/INST]", TEMPLATE, 0), (" Cats nap.", RESPONSE, -1),
         ("<|im_end|>", TEMPLATE, 1),
     ]))
     assert out.input_ids[0] == inst and end in out.input_ids  # single special tokens, not split
+    prompt = render_prompt(REC, tok, t)
+    assert prompt[-1] == end  # the model writes " Cats" itself, as in training
     out = render(MULTI, tok, t)
     check(out, expected(tok, [
-        ("[INST] ", TEMPLATE, 0), ("Hi there", INSTRUCTION, 0), (" [/INST] ", TEMPLATE, 0),
-        ("Hello!", RESPONSE, -1), ("<|im_end|>", TEMPLATE, 1),
-        ("[INST] ", TEMPLATE, 0), ("And dogs?", INSTRUCTION, 0), (" [/INST] ", TEMPLATE, 0),
-        ("Dogs run.", RESPONSE, -1), ("<|im_end|>", TEMPLATE, 1),
+        ("[INST]", TEMPLATE, 0), (" Hi there", INSTRUCTION, 0), (" [/INST]", TEMPLATE, 0),
+        (" Hello!", RESPONSE, -1), ("<|im_end|>", TEMPLATE, 1),
+        ("[INST]", TEMPLATE, 0), (" And dogs?", INSTRUCTION, 0), (" [/INST]", TEMPLATE, 0),
+        (" Dogs run.", RESPONSE, -1), ("<|im_end|>", TEMPLATE, 1),
     ]))
 
 
@@ -136,11 +138,15 @@ def test_rationale_segments_and_loss_switches(tiny_tokenizer):
     head = [(t.PREAMBLE + "### Instruction:\n", TEMPLATE, 0), ("What is 2 + 3?", INSTRUCTION, 0),
             ("\n\n### Response:\n", TEMPLATE, 0)]
     out = render(COT, tok, t)
-    check(out, expected(tok, head + [("2 plus 3 is 5.", RATIONALE, -1), ("\nAnswer: ", TEMPLATE, -1),
-                                     ("5", RESPONSE, -1), ("<|im_end|>", TEMPLATE, 1)]))
+    check(out, expected(tok, head + [("2 plus 3 is 5.", RATIONALE, -1), ("\nAnswer:", TEMPLATE, -1),
+                                     (" 5", RESPONSE, -1), ("<|im_end|>", TEMPLATE, 1)]))
+    # The answer keeps its leading space, so it tokenizes as whole text does (" 5", not " ", "5").
+    assert out.input_ids[-3:-1] == enc(tok, "\nAnswer: 5")[-2:]
     out = render(COT, tok, t, opts=TemplateOptions(train_rationale=False))
-    check(out, expected(tok, head + [("2 plus 3 is 5.", RATIONALE, 0), ("\nAnswer: ", TEMPLATE, -1),
-                                     ("5", RESPONSE, -1), ("<|im_end|>", TEMPLATE, 1)]))
+    check(out, expected(tok, head + [("2 plus 3 is 5.", RATIONALE, 0), ("\nAnswer:", TEMPLATE, -1),
+                                     (" 5", RESPONSE, -1), ("<|im_end|>", TEMPLATE, 1)]))
+    prompt = render_prompt(Record(id="g", instruction="Hi", response=""), tok, get_template("chat"))
+    assert tok.decode(prompt).endswith("<|im_start|>assistant\n")
 
 
 def test_truncation_cuts_context_first(tiny_tokenizer):

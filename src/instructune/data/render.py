@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from instructune.data.record import Record
-from instructune.data.templates import CONTEXT, Piece, TemplateOptions
+from instructune.data.templates import CONTEXT, TEMPLATE, Piece, TemplateOptions
 
 IGNORE = -100
 
@@ -59,6 +59,25 @@ def encode(tokenizer, text: str) -> list[int]:
     return tokenizer(text, add_special_tokens=False)["input_ids"] if text else []
 
 
+def attach_spaces(pieces: list[Piece], generation: bool = False) -> list[Piece]:
+    """Move a template piece's trailing space onto the start of the content piece after it.
+
+    BPE vocabularies fold a leading space into the next word ("Ġ42"); tokenizing "Answer: "
+    and "42" apart would train the rare split "Ġ", "42" instead. In a generation prompt the
+    trailing space of the last piece is dropped too, so the model writes " 42" as it learned.
+    """
+    out = [Piece(p.text, p.segment, p.trained, p.stop_trained) for p in pieces]
+    for i, p in enumerate(out):
+        if p.segment != TEMPLATE or not p.text.endswith(" ") or p.stop_trained:
+            continue
+        nxt = out[i + 1] if i + 1 < len(out) else None
+        if nxt is not None and nxt.segment != TEMPLATE and nxt.text and not nxt.text[0].isspace():
+            p.text, nxt.text = p.text[:-1], " " + nxt.text
+        elif nxt is None and generation:
+            p.text = p.text[:-1]
+    return out
+
+
 def tokenize_pieces(pieces: list[Piece], tokenizer) -> list[tuple[list[int], Piece, int]]:
     """Tokenize each piece; returns (ids, piece, n_trained_ids) triples.
 
@@ -92,7 +111,7 @@ def render(record: Record, tokenizer, template, max_length: int | None = None,
         opts: template options.
     """
     opts = opts or TemplateOptions()
-    toks = tokenize_pieces(template.pieces(record, tokenizer, opts), tokenizer)
+    toks = tokenize_pieces(attach_spaces(template.pieces(record, tokenizer, opts)), tokenizer)
     total = sum(len(ids) for ids, _, _ in toks)
     truncated = False
     if max_length is not None and total > max_length:
@@ -121,5 +140,5 @@ def render(record: Record, tokenizer, template, max_length: int | None = None,
 def render_prompt(record: Record, tokenizer, template, opts: TemplateOptions | None = None) -> list[int]:
     """Token ids of the prompt for generating the record's final response."""
     opts = opts or TemplateOptions()
-    pieces = template.pieces(record, tokenizer, opts, generation=True)
+    pieces = attach_spaces(template.pieces(record, tokenizer, opts, generation=True), generation=True)
     return [i for ids, _, _ in tokenize_pieces(pieces, tokenizer) for i in ids]

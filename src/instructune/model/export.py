@@ -14,8 +14,8 @@ from torch import nn
 # the prompt the model was trained on.
 JINJA = {
     "inst": ("{% for m in messages %}{% if m['role'] == 'system' %}{{ m['content'] + '\n\n' }}"
-             "{% elif m['role'] == 'user' %}{{ '[INST] ' + m['content'] + ' [/INST] ' }}"
-             "{% else %}{{ m['content'] + eos_token }}{% endif %}{% endfor %}"),
+             "{% elif m['role'] == 'user' %}{{ '[INST] ' + m['content'] + ' [/INST]' }}"
+             "{% else %}{{ ' ' + m['content'] + eos_token }}{% endif %}{% endfor %}"),
     "alpaca": ("{% set ns = namespace(first=true) %}"
                "{% if messages[0]['role'] == 'system' %}{{ messages[0]['content'] + '\n\n' }}"
                "{% else %}{{ 'Below is an instruction that describes a task. Write a response that "
