@@ -98,7 +98,8 @@ def test_openai_errors_name_the_message(tmp_path):
 
 def test_unknown_format_lists_fields_and_formats(tmp_path):
     path = write(tmp_path / "x.jsonl", [{"question": "q", "answer": "a"}])
-    with pytest.raises(DataError, match=r"fields seen: \['answer', 'question'\].*formats tried: records, alpaca, openai"):
+    with pytest.raises(DataError, match=r"fields seen: \['answer', 'question'\].*formats tried: oasst_tree, oasst_messages, dolly, records, alpaca, openai, "
+                                        r"sharegpt, self_instruct, flan, p3, flan_cot$"):
         detect(path)
 
 

@@ -52,7 +52,7 @@ def evaluate_model(cfg: Config, name: str, records: list[Record]) -> tuple[dict[
 
 def main(cfg: Config, tuned: str | None = None, base: str | None = None, out_dir: str | None = None) -> dict:
     """Evaluate `base` (default: cfg.model.name) and `tuned` (a run dir or model); write eval.json."""
-    records = load_inputs(cfg.data.heldout, cfg.data.format)
+    records = load_inputs(cfg.data.heldout, cfg.data.format, cfg.data.reader)
     if cfg.eval.max_records:
         records = records[:cfg.eval.max_records]
     if not records:

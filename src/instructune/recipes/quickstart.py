@@ -26,7 +26,8 @@ def main(cfg: Config, console: Console | None = None, n_examples: int = 4) -> di
     console.rule("1/4 ingest")
     data = run / "data"
     for split in ("train", "heldout"):
-        counts = ingest.main(getattr(cfg.data, split), data / f"{split}.jsonl", cfg.data.format)
+        counts = ingest.main(getattr(cfg.data, split), data / f"{split}.jsonl", cfg.data.format,
+                             reader=cfg.data.reader)
         console.print(f"{split}: {counts['records']} records → {data / f'{split}.jsonl'}  tasks {counts['tasks']}")
     cfg = dataclasses.replace(cfg, data=dataclasses.replace(
         cfg.data, train=[str(data / "train.jsonl")], heldout=[str(data / "heldout.jsonl")], format="records"))

@@ -1,0 +1,78 @@
+"""Checks that hold for every format, applied to each `Outcome` after its reader:
+a size limit per record, and no id used twice within one run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from instructune.data.errors import DataError
+from instructune.data.formats._outcome import Outcome
+from instructune.data.record import Record
+
+TEXT_FIELDS = ("instruction", "context", "response", "rationale", "system")
+
+
+def record_chars(rec: Record) -> tuple[int, str]:
+    """(characters of all the record's text, the name of its longest field)."""
+    sizes = {name: len(getattr(rec, name) or "") for name in TEXT_FIELDS}
+    sizes["history"] = sum(len(t.content) for t in rec.history)
+    return sum(sizes.values()), max(sizes, key=sizes.get)
+
+
+def longest_string(value: Any, prefix: str = "") -> tuple[int, str]:
+    """(length, dotted path) of the longest string in a parsed JSON value ((-1, "") if none)."""
+    if isinstance(value, str):
+        return len(value), prefix
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    best = (-1, "")
+    for k, v in items:
+        path = f"{prefix}[{k}]" if isinstance(k, int) else f"{prefix}.{k}" if prefix else str(k)
+        best = max(best, longest_string(v, path), key=lambda t: t[0])
+    return best
+
+
+def check_size(out: Outcome, max_chars: int) -> Outcome:
+    """`out`, or `out` rejected when one of its records is longer than `max_chars` (0: no limit).
+
+    The error names the longest field of the input row when the unit is one row (`output`,
+    `conversations[3].value`), else the record's longest field (`response`, `history`).
+    """
+    if not max_chars or out.error:
+        return out
+    for rec in out.records:
+        # The quick total first: this runs on every record of a large ingest.
+        if (len(rec.instruction) + len(rec.context) + len(rec.response) + len(rec.rationale)
+                + len(rec.system or "") + sum(len(t.content) for t in rec.history)) <= max_chars:
+            continue
+        n, longest = record_chars(rec)
+        if n > max_chars:
+            if out.value is not None and (found := longest_string(out.value))[0] >= 0:
+                longest = found[1]
+            return out.reject(DataError(
+                out.path, f"record too long: {n} characters, over the limit of {max_chars} "
+                          f"(data.reader.max_chars / --max-chars); longest field: {longest}",
+                field=longest, **out.loc))
+    return out
+
+
+class UniqueIds:
+    """Remembers the ids the data gave its records within one run, to reject repeats.
+
+    Only ids that come from the data are kept (ids derived from file positions cannot repeat
+    within a file). Memory grows with the number of such ids (~100 bytes each).
+    """
+
+    def __init__(self):
+        self.seen: set[str] = set()
+
+    def check(self, out: Outcome) -> Outcome:
+        """`out`, or `out` rejected when one of its record ids was used before in this run."""
+        if out.error or not out.own_ids:
+            return out
+        ids = [r.id for r in out.records]
+        for i, rid in enumerate(ids):
+            if rid in self.seen or rid in ids[:i]:
+                return out.reject(DataError(out.path, f"duplicate id: {rid!r} is used by an earlier "
+                                                      "record in this run", field="id", **out.loc))
+        self.seen.update(ids)
+        return out
