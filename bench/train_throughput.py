@@ -1,8 +1,8 @@
 """Training throughput: the same LoRA job through instructune and through TRL's `SFTTrainer`.
 
-    python bench/train_throughput.py [--model smollm2-135m-instruct] [--steps 20] [--batch-size 4]
+    python bench/train_throughput.py [--model smollm2-135m-instruct] [--steps 40] [--batch-size 4]
         [--max-length 256] [--lr 2e-4] [--contenders instructune,trl,trl-no-ckpt]
-        [--no-group-by-length] [--threads N] [--out results.json] [--verbose]
+        [--no-group-by-length] [--packing] [--padding-free] [--threads N] [--out results.json] [--verbose]
 
 The job: the shipped starter training set (`starter:train`, 160 records), the model's own chat
 template, loss on the response only (rationale + "\\nAnswer: " + answer for CoT records, and
@@ -71,6 +71,14 @@ def peak_rss_mib() -> float:
     return kib / 1024 if sys.platform != "darwin" else kib / 2**20  # macOS reports bytes
 
 
+def weighted_loss(losses: list[float], tokens: list[int]) -> float:
+    """Trained-token-weighted mean of per-step mean losses: the mean NLL over every trained
+    token of the run. With --steps covering whole epochs every contender sees the same records,
+    so this is the like-for-like loss (the last steps hold different records per contender)."""
+    n = min(len(losses), len(tokens))
+    return sum(l * t for l, t in zip(losses[:n], tokens[:n])) / max(1, sum(tokens[:n]))
+
+
 def steady_state(times: list[float], tokens: list[int]) -> dict:
     """Throughput from per-step end times and trained-token counts, skipping step 1."""
     n = len(times)
@@ -125,6 +133,10 @@ def run_instructune(args, workdir: Path) -> dict:
     ]
     if args.no_group_by_length:
         overrides.append("train.group_by_length=false")
+    if args.packing:
+        overrides.append("data.packing=true")  # --batch-size then counts packed rows of --max-length tokens
+    if args.padding_free:
+        overrides.append("data.padding_free=true")
     cfg = load_config(None, overrides)
 
     # MetricsLog.write is called once per optimizer step, right after the step (and its loss
@@ -164,6 +176,7 @@ def run_instructune(args, workdir: Path) -> dict:
         **steady_state([s[0] for s in stamps], [r["trained_tokens"] for r in rows]),
         "steps": summary["steps"], "threads": threads,
         "final_loss": sum(losses[-LAST_N_LOSSES:]) / len(losses[-LAST_N_LOSSES:]),
+        "run_loss": weighted_loss(losses, [r["trained_tokens"] for r in rows]),
         "losses": losses, "step_end_times": [s[0] - stamps[0][0] for s in stamps],
         "step_tokens": [r["trained_tokens"] for r in rows],
         "peak_rss_loop_mib": stamps[-1][2],
@@ -172,7 +185,9 @@ def run_instructune(args, workdir: Path) -> dict:
         "settings": {"group_by_length": cfg.train.group_by_length, "optimizer": "torch.optim.AdamW",
                      "max_grad_norm": cfg.train.max_grad_norm, "weight_decay": cfg.train.weight_decay,
                      "activation_checkpointing": False, "dtype": cfg.model.dtype,
-                     "attn_implementation": cfg.model.attn_implementation},
+                     "attn_implementation": cfg.model.attn_implementation,
+                     "packing": cfg.data.packing, "padding_free": cfg.data.padding_free,
+                     "nonpad_share": summary.get("nonpad_share", {}).get("this_run")},
     }
     return result
 
@@ -307,6 +322,7 @@ def run_trl(args, workdir: Path, checkpointing: bool | None) -> dict:
         **steady_state(timer.times, timer.tokens),
         "steps": trainer.state.global_step, "threads": threads,
         "final_loss": sum(losses[-LAST_N_LOSSES:]) / len(losses[-LAST_N_LOSSES:]),
+        "run_loss": weighted_loss(losses, timer.tokens),
         "losses": losses, "step_end_times": [t - timer.times[0] for t in timer.times],
         "step_tokens": timer.tokens, "peak_rss_loop_mib": timer.rss[-1],
         "trainer_train_runtime_s": train_output.metrics.get("train_runtime"),
@@ -350,6 +366,8 @@ def child_command(args, name: str, json_out: Path) -> list[str]:
         cmd += ["--threads", str(args.threads)]
     if args.no_group_by_length:
         cmd.append("--no-group-by-length")
+    cmd += ["--packing"] if args.packing else []
+    cmd += ["--padding-free"] if args.padding_free else []
     return cmd
 
 
@@ -391,7 +409,7 @@ def print_report(args, results: dict[str, dict], env_info: dict) -> dict:
           + (", ".join(f"{k}={v.get('threads')}" for k, v in ok.items()) or str(env_info["threads"])))
     print("versions: " + ", ".join(f"{k} {v}" for k, v in env_info["versions"].items()))
     head = (f"{'contender':<13}{'tok/s':>10}{'s/step':>10}{'tok/step':>10}{'RSS loop MiB':>14}"
-            f"{'RSS exit MiB':>14}{'final loss':>12}{'data rows':>11}{'tok/epoch':>11}")
+            f"{'RSS exit MiB':>14}{'final loss':>12}{'run loss':>10}{'data rows':>11}{'tok/epoch':>11}")
     print("\n" + head + "\n" + "-" * len(head))
     for name, r in results.items():
         if not r.get("ok"):
@@ -399,7 +417,7 @@ def print_report(args, results: dict[str, dict], env_info: dict) -> dict:
             continue
         d = r.get("data", {})
         print(f"{name:<13}{r['tokens_per_s']:>10.1f}{r['s_per_step']:>10.3f}{r['trained_tokens_per_step']:>10.1f}"
-              f"{r['peak_rss_loop_mib']:>14.0f}{r['peak_rss_mib']:>14.0f}{r['final_loss']:>12.4f}"
+              f"{r['peak_rss_loop_mib']:>14.0f}{r['peak_rss_mib']:>14.0f}{r['final_loss']:>12.4f}{r['run_loss']:>10.4f}"
               f"{fmt(d.get('rows'), 'd'):>11}{fmt(d.get('trained_tokens_per_epoch'), 'd'):>11}")
     ratios = {}
     base = ok.get("instructune")
@@ -417,12 +435,13 @@ def print_report(args, results: dict[str, dict], env_info: dict) -> dict:
                 "peak_rss_loop": base["peak_rss_loop_mib"] / r["peak_rss_loop_mib"],
                 "peak_rss_exit": base["peak_rss_mib"] / r["peak_rss_mib"],
                 "final_loss_diff": base["final_loss"] - r["final_loss"],
+                "run_loss_diff": base["run_loss"] - r["run_loss"],
             }
             x = ratios[name]
             label = " (headline)" if name == HEADLINE else ""
             print(f"  vs {name:<12} tok/s x{x['tokens_per_s']:.2f}   s/step x{x['s_per_step']:.2f}   "
                   f"RSS loop x{x['peak_rss_loop']:.2f}   RSS exit x{x['peak_rss_exit']:.2f}   "
-                  f"final loss {x['final_loss_diff']:+.4f}{label}")
+                  f"final loss {x['final_loss_diff']:+.4f}   run loss {x['run_loss_diff']:+.4f}{label}")
     for name, r in ok.items():
         if name.startswith("trl"):
             s = r["settings"]
@@ -477,7 +496,7 @@ def main(argv: list[str] | None = None) -> int:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", default="smollm2-135m-instruct",
                    help="model alias or local path (default: smollm2-135m-instruct)")
-    p.add_argument("--steps", type=int, default=20, help="optimizer steps (step 1 is warm-up)")
+    p.add_argument("--steps", type=int, default=40, help="optimizer steps (step 1 is warm-up); 40 x batch 4 = one epoch of the starter set")
     p.add_argument("--batch-size", type=int, default=4)
     p.add_argument("--max-length", type=int, default=256)
     p.add_argument("--lr", type=float, default=2e-4)
@@ -485,6 +504,11 @@ def main(argv: list[str] | None = None) -> int:
                    help=f"comma-separated, from {', '.join(CONTENDERS)}")
     p.add_argument("--no-group-by-length", action="store_true",
                    help="instructune: train.group_by_length=false (ablation; TRL samples at random)")
+    p.add_argument("--packing", action="store_true",
+                   help="instructune: data.packing=true (records packed into rows of --max-length tokens; "
+                        "--batch-size counts rows)")
+    p.add_argument("--padding-free", action="store_true",
+                   help="instructune: data.padding_free=true (each micro-batch one unpadded row)")
     p.add_argument("--threads", type=int, default=0, help="torch threads for every contender (default: torch's)")
     p.add_argument("--out", help="write all results as JSON here")
     p.add_argument("--verbose", action="store_true", help="echo the contenders' full output")

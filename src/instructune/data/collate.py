@@ -1,14 +1,22 @@
-"""Padding collation for the token contract: lists of rows → batch tensors.
+"""Collation for the token contract: lists of rows → batch tensors.
 
-Pads on the right: input_ids with the pad id, labels with -100, segment_ids with 0 and the
-attention mask with 0. The label mask never comes from the pad id (SmolLM2's pad is its EOS,
-and the EOS after each response is trained).
+- `collate`: one record per row, right-padded: input_ids with the pad id, labels with -100,
+  segment_ids with 0 and the attention mask with 0. The label mask never comes from the pad
+  id (SmolLM2's pad is its EOS, and the EOS after each response is trained).
+- `collate_packed`: several records per row (packing, `data/pack.py`), and the padding-free
+  layout (every record of a micro-batch in one row, no pad at all). Adds `position_ids` that
+  restart at each record; see `data/pack.py` for how that keeps records apart and for which
+  attention paths support it.
+- `micro_batch`: dataset rows of one micro-batch → (optionally augmented) batch tensors.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 
+from instructune.data.pack import packed_positions
 from instructune.data.render import IGNORE
 
 
@@ -46,3 +54,78 @@ def rows_at(ds, indices: list[int]) -> list[dict]:
     cols = ds[indices]
     keys = list(cols)
     return [dict(zip(keys, vals)) for vals in zip(*(cols[k] for k in keys))]
+
+
+def collate_packed(packs: list[list[dict]], pad_id: int, pad_to_multiple_of: int = 1) -> dict[str, torch.Tensor]:
+    """Lay each pack's records end to end in one row; right-pad rows to the longest.
+
+    The label of each record's first token is set to -100: it would otherwise be the target
+    predicted from the last token of the record before it. Pads continue the positions of the
+    row's last record, so a row holding one record and pads is an ordinary padded row (and a
+    batch of such rows keeps SDPA's plain causal path).
+
+    Args:
+        packs: B lists of rows (dicts with input_ids, labels, segment_ids lists of int).
+        pad_id: token id for padding input_ids.
+        pad_to_multiple_of: round the row length T up to a multiple of this.
+    Returns:
+        input_ids, labels, segment_ids, position_ids (B, T) long, and attention_mask (B, T)
+        long with 1 at real tokens (for counting only: the model must get no attention_mask,
+        or transformers stops reading the record boundaries from position_ids).
+    """
+    T = max(sum(len(r["input_ids"]) for r in p) for p in packs)
+    T = -(-T // pad_to_multiple_of) * pad_to_multiple_of
+    B = len(packs)
+    out = {
+        "input_ids": torch.full((B, T), pad_id, dtype=torch.long),
+        "labels": torch.full((B, T), IGNORE, dtype=torch.long),
+        "segment_ids": torch.zeros((B, T), dtype=torch.long),
+        "position_ids": torch.zeros((B, T), dtype=torch.long),
+        "attention_mask": torch.zeros((B, T), dtype=torch.long),
+    }
+    for i, pack in enumerate(packs):
+        lens = [len(r["input_ids"]) for r in pack]
+        n = sum(lens)
+        labels = [x for r in pack for x in [IGNORE, *r["labels"][1:]]]  # rows are never empty
+        out["input_ids"][i, :n] = torch.as_tensor([x for r in pack for x in r["input_ids"]])
+        out["labels"][i, :n] = torch.as_tensor(labels)
+        out["segment_ids"][i, :n] = torch.as_tensor([x for r in pack for x in r["segment_ids"]])
+        out["position_ids"][i] = torch.as_tensor(packed_positions(lens[:-1]) + list(range(lens[-1] + T - n)))
+        out["attention_mask"][i, :n] = 1
+    return out
+
+
+def micro_batch(ds, packs: list[list[int]], pad_id: int, packed: bool, padding_free: bool = False,
+                augment: Callable[[list[dict], list[int]], list[dict]] | None = None) -> dict[str, torch.Tensor]:
+    """The batch tensors of one micro-batch.
+
+    Args:
+        ds: tokenized `datasets.Dataset`.
+        packs: the micro-batch as packs of row indices (`[[i], [j], ...]` without packing).
+        pad_id: padding id.
+        packed: lay each pack out as one row (`collate_packed`); False: one record per row
+            (`collate`, every pack must then hold one row).
+        padding_free: put every record of the micro-batch in a single row, no padding.
+        augment: `(rows, row indices) -> rows`, e.g. instruction masking; None for none.
+    Returns:
+        the collated batch (see `collate` / `collate_packed`).
+    """
+    flat = [i for p in packs for i in p]
+    rows = rows_at(ds, flat)
+    if augment is not None:
+        rows = augment(rows, flat)
+    if padding_free:
+        return collate_packed([rows], pad_id)
+    if not packed:
+        return collate(rows, pad_id)
+    grouped, at = [], 0
+    for p in packs:
+        grouped.append(rows[at:at + len(p)])
+        at += len(p)
+    return collate_packed(grouped, pad_id)
+
+
+def nonpad_tokens(micro: list[dict[str, torch.Tensor]]) -> tuple[int, int]:
+    """(real tokens, token slots) over a list of collated micro-batches."""
+    return (sum(int(mb["attention_mask"].sum()) for mb in micro),
+            sum(mb["input_ids"].numel() for mb in micro))

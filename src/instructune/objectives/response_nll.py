@@ -42,20 +42,24 @@ def response_nll(model: nn.Module, batch: dict[str, torch.Tensor], selective: bo
     Args:
         model: a causal LM (plain or peft-wrapped).
         batch: input_ids (B, T), labels (B, T) with -100 where untrained, optional
-            attention_mask (B, T). Rows are right-padded, so causal attention alone keeps real
-            tokens from seeing pads and the mask can be left out (SDPA's fast causal path).
+            attention_mask (B, T) (never passed to the model: rows are right-padded, so causal
+            attention alone keeps real tokens from seeing pads, and SDPA keeps its fast causal
+            path), optional position_ids (B, T) for packed / padding-free rows: positions
+            restart at each record, and with no attention_mask and no cache transformers
+            turns the restarts into a block-diagonal causal mask (`data/pack.py`).
         selective: compute logits only at trained positions.
     Returns:
         {"nll_sum": () float, "n_tokens": () long}
     """
     targets = batch["labels"][:, 1:]  # (B, T-1): token t+1 is predicted at position t
     mask = targets != IGNORE
+    inputs = {"input_ids": batch["input_ids"], "position_ids": batch.get("position_ids"), "use_cache": False}
     if selective and supports_selective_head(model):
         lm = base_causal_lm(model)
-        hidden = lm.get_decoder()(input_ids=batch["input_ids"], use_cache=False).last_hidden_state
+        hidden = lm.get_decoder()(**inputs).last_hidden_state
         logits = lm.get_output_embeddings()(hidden[:, :-1][mask])  # (N, V)
     else:
-        logits = model(input_ids=batch["input_ids"], use_cache=False).logits[:, :-1][mask]
+        logits = model(**inputs).logits[:, :-1][mask]
     nll = F.cross_entropy(logits.float(), targets[mask], reduction="sum")
     return {"nll_sum": nll, "n_tokens": mask.sum()}
 
@@ -67,5 +71,7 @@ class ResponseNLL(nn.Module):
         super().__init__()
         self.model, self.selective = model, selective
 
-    def forward(self, input_ids: torch.Tensor, labels: torch.Tensor, **_) -> dict[str, torch.Tensor]:
-        return response_nll(self.model, {"input_ids": input_ids, "labels": labels}, self.selective)
+    def forward(self, input_ids: torch.Tensor, labels: torch.Tensor, position_ids: torch.Tensor | None = None,
+                **_) -> dict[str, torch.Tensor]:
+        return response_nll(self.model, {"input_ids": input_ids, "labels": labels, "position_ids": position_ids},
+                            self.selective)

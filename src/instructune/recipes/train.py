@@ -14,6 +14,7 @@ is 8 records × 1 micro-batch or 2 records × 4 micro-batches.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import time
@@ -23,9 +24,11 @@ import torch
 from accelerate import Accelerator
 from accelerate.utils import set_seed
 
-from instructune.config import Config, save_config
-from instructune.data.batching import epoch_batches
-from instructune.data.collate import collate, rows_at
+from instructune.config import Config, ConfigError, save_config
+from instructune.data.batching import epoch_micro_batches, layout_shares
+from instructune.data.collate import micro_batch, nonpad_tokens
+from instructune.data.masking import build_masker
+from instructune.data.pack import pack_rows, packing_supported
 from instructune.evaluate.loss import response_loss
 from instructune.model.export import export_run
 from instructune.model.setup import count_parameters, prepare_for_training
@@ -39,13 +42,22 @@ from instructune.train.step import backward_window
 
 
 def load_data(cfg: Config, tokenizer):
-    """(train, heldout or None) tokenized datasets, from `data.prepared` or built now."""
+    """(train, heldout or None) tokenized datasets, from `data.prepared` or built now.
+
+    Built now goes through the same cache as `instructune prepare` (`data.cache`); with
+    several processes the main one tokenizes first and the others then find its cache entry.
+    """
     if cfg.data.prepared:
         root = Path(cfg.data.prepared)
         held = load_prepared(root / "heldout") if (root / "heldout").exists() else None
         return load_prepared(root / "train"), held
-    train, _ = tokenize_split(cfg, tokenizer, cfg.data.train)
-    held = tokenize_split(cfg, tokenizer, cfg.data.heldout)[0] if cfg.data.heldout else None
+    from accelerate import PartialState
+
+    state = PartialState()
+    with state.main_process_first():
+        train, _ = tokenize_split(cfg, tokenizer, cfg.data.train, log=state.print, split="train")
+        held = (tokenize_split(cfg, tokenizer, cfg.data.heldout, log=state.print, split="heldout")[0]
+                if cfg.data.heldout else None)
     return train, held
 
 
@@ -65,6 +77,12 @@ def windows_of(batches: list[list[int]], grad_accum: int, world: int, rank: int)
     return out
 
 
+def has_accelerator() -> bool:
+    """Whether a CUDA, XPU or MPS device is available."""
+    return (torch.cuda.is_available() or (hasattr(torch, "xpu") and torch.xpu.is_available())
+            or torch.backends.mps.is_available())
+
+
 def steps_per_epoch(n_rows: int, cfg: Config, world: int) -> int:
     n_batches = math.ceil(n_rows / cfg.train.batch_size)
     return math.ceil(n_batches / (cfg.train.grad_accum * world))
@@ -74,7 +92,10 @@ def main(cfg: Config, resume: bool = False) -> dict:
     """Train per `cfg`; returns a summary (final losses, paths)."""
     run = Path(cfg.output_dir)
     tcfg = cfg.train
-    accelerator = Accelerator(log_with="tensorboard" if tcfg.tensorboard else None, project_dir=str(run))
+    # Without an accelerator, accelerate only joins a torchrun/`accelerate launch` process
+    # group when told it is on the CPU; otherwise every process would train alone.
+    accelerator = Accelerator(log_with="tensorboard" if tcfg.tensorboard else None, project_dir=str(run),
+                              cpu=not has_accelerator())
     set_seed(tcfg.seed)
     if accelerator.is_main_process:
         run.mkdir(parents=True, exist_ok=True)
@@ -88,8 +109,17 @@ def main(cfg: Config, resume: bool = False) -> dict:
     if len(train_ds) == 0:
         raise ValueError("no training records left after tokenization (all dropped?)")
     lengths = train_ds["length"]
+    # Packing / padding-free: packs are a pure function of the lengths, so resume rebuilds them.
+    dcfg = cfg.data
+    pack_length = dcfg.pack_length or max(dcfg.max_length, max(lengths))
+    packs = pack_rows(lengths, pack_length) if dcfg.packing else None
+    if (dcfg.packing or dcfg.padding_free) and not packing_supported(model):
+        raise ConfigError(f"data.packing / data.padding_free: model.attn_implementation="
+                          f"{cfg.model.attn_implementation} does not keep packed records apart for this model")
+    im = dcfg.instruction_masking
+    masker = build_masker(im.fraction, im.mode, im.token, tokenizer, tcfg.seed)
     world, rank = accelerator.num_processes, accelerator.process_index
-    total_steps = tcfg.epochs * steps_per_epoch(len(train_ds), cfg, world)
+    total_steps = tcfg.epochs * steps_per_epoch(len(packs) if packs else len(train_ds), cfg, world)
     if tcfg.max_steps:
         total_steps = min(total_steps, tcfg.max_steps) if tcfg.epochs else tcfg.max_steps
     optimizer = build_optimizer(model, tcfg.lr, tcfg.weight_decay)
@@ -110,6 +140,9 @@ def main(cfg: Config, resume: bool = False) -> dict:
     trainable, total = count_parameters(model)
     accelerator.print(f"model {cfg.model.name}: {trainable:,} trainable / {total:,} parameters; "
                       f"{len(train_ds)} train rows; {total_steps} steps")
+    shares = layout_shares(lengths, tcfg.batch_size, tcfg.seed, pack_length)
+    accelerator.print("non-pad token share (epoch 0): " + ", ".join(f"{k} {v:.1%}" for k, v in shares.items())
+                      + f"; this run: packing={dcfg.packing} padding_free={dcfg.padding_free}")
 
     def evaluate_heldout() -> dict[str, float]:
         if held_ds is None or len(held_ds) == 0:
@@ -128,12 +161,18 @@ def main(cfg: Config, resume: bool = False) -> dict:
     progress = TrainProgress(total_steps, start=step, enabled=accelerator.is_local_main_process)
     last = {}
     tokens_seen, t0 = 0, time.perf_counter()
+    real_seen, slots_seen = 0, 0
     with progress:
         while step < total_steps:
-            batches = epoch_batches(lengths, tcfg.batch_size, tcfg.seed, epoch, tcfg.group_by_length)
+            batches = epoch_micro_batches(lengths, packs, tcfg.batch_size, tcfg.seed, epoch, tcfg.group_by_length)
+            # Masking is drawn per (seed, epoch, row), so a resumed run sees the same tokens.
+            augment = functools.partial(masker, epoch=epoch) if masker else None
             windows = windows_of(batches, tcfg.grad_accum, world, rank)
             for w in range(position, len(windows)):
-                micro = [collate(rows_at(train_ds, idx), pad_id) for idx in windows[w]]
+                micro = [micro_batch(train_ds, mb, pad_id, packs is not None, dcfg.padding_free, augment)
+                         for mb in windows[w]]
+                real, slots = nonpad_tokens(micro)
+                real_seen, slots_seen = real_seen + real, slots_seen + slots
                 loss, n_tokens = backward_window(loss_module, micro, accelerator)
                 grad_norm = (accelerator.clip_grad_norm_(params, tcfg.max_grad_norm)
                              if tcfg.max_grad_norm > 0 else torch.tensor(0.0))
@@ -143,7 +182,7 @@ def main(cfg: Config, resume: bool = False) -> dict:
                 step += 1
                 tokens_seen += n_tokens
                 last = {"step": step, "epoch": epoch, "loss": loss, "lr": scheduler.get_last_lr()[0],
-                        "grad_norm": float(grad_norm), "trained_tokens": n_tokens,
+                        "grad_norm": float(grad_norm), "trained_tokens": n_tokens, "nonpad_share": real / slots,
                         "tokens_per_s": tokens_seen / (time.perf_counter() - t0)}
                 done = step >= total_steps
                 if tcfg.eval_every and (step % tcfg.eval_every == 0 or done):
@@ -174,7 +213,8 @@ def main(cfg: Config, resume: bool = False) -> dict:
     if accelerator.is_main_process:
         paths = export_run(accelerator.unwrap_model(loss_module).model, tokenizer, run, cfg.template.name)
     accelerator.end_training()
-    summary = {"steps": step, "final": last, **paths, "run_dir": str(run)}
+    summary = {"steps": step, "final": last, **paths, "run_dir": str(run),
+               "nonpad_share": {**shares, "this_run": real_seen / max(slots_seen, 1)}}
     if accelerator.is_main_process:
         (run / "train_summary.json").write_text(json.dumps(summary, indent=2))
     return summary

@@ -26,7 +26,8 @@ def backward_window(loss_module, micro: list[dict[str, torch.Tensor]], accelerat
     Args:
         loss_module: a module returning {"nll_sum", "n_tokens"} (e.g. `ResponseNLL`), prepared
             by `accelerator`.
-        micro: this process's micro-batches (input_ids (B, T), labels (B, T)).
+        micro: this process's micro-batches (input_ids (B, T), labels (B, T), optional
+            position_ids (B, T) for packed rows).
         accelerator: the `accelerate.Accelerator`.
     Returns:
         (window mean loss over all processes, trained tokens over all processes)
@@ -40,7 +41,9 @@ def backward_window(loss_module, micro: list[dict[str, torch.Tensor]], accelerat
         # Only the last micro-batch all-reduces gradients across processes.
         sync = i == len(micro) - 1
         with contextlib.nullcontext() if sync else accelerator.no_sync(loss_module):
-            out = loss_module(input_ids=mb["input_ids"].to(device), labels=mb["labels"].to(device))
+            # position_ids only for packed / padding-free rows (see data/pack.py); never the attention_mask.
+            extra = {"position_ids": mb["position_ids"].to(device)} if "position_ids" in mb else {}
+            out = loss_module(input_ids=mb["input_ids"].to(device), labels=mb["labels"].to(device), **extra)
             # DDP averages gradients over processes; scaling by world turns that into the global mean.
             accelerator.backward(out["nll_sum"] * world / n_global)
         nll_total += out["nll_sum"].detach()
