@@ -1,0 +1,140 @@
+"""Exact and near-duplicate removal: which records go, what they duplicate, and the CLI."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+
+from instructune.cli import main as cli
+from instructune.data.dedup import dedup, lcs_length, normalise, position_masks
+from instructune.data.record import Record, Turn
+
+BUS = "The city will extend the downtown bus lanes by {} kilometres next spring to cut commute times."
+ROWS = [  # alpaca rows; ids become alpaca-<line>
+    {"instruction": "Name a primary color.", "input": "", "output": "Red."},                       # 1
+    {"instruction": "name a PRIMARY colour", "input": "", "output": "red"},                        # 2 near 1
+    {"instruction": "Name a primary   color!", "input": "", "output": "Red"},                      # 3 exact 1
+    {"instruction": "Summarize the passage in one sentence.", "input": BUS.format("four"),
+     "output": "The city is extending bus lanes to shorten commutes."},                            # 4
+    {"instruction": "Summarize the passage in one sentence.", "input": BUS.format("five"),
+     "output": "The city is extending bus lanes to shorten commutes."},                            # 5 near 4
+    {"instruction": "Write a haiku about the sea.", "input": "",
+     "output": "Waves fold into foam / salt wind carries gull voices / the tide keeps its time"},   # 6
+    {"instruction": "Translate to French.", "input": "The cat sleeps.", "output": "Le chat dort."},  # 7
+    {"instruction": "Translate to German.", "input": "The cat sleeps.", "output": "Die Katze schläft."},  # 8
+    {"instruction": "Write a haiku about the sea.", "input": "",
+     "output": "Waves fold into foam / salt wind carries gull voices / the tide keeps its time"},   # 9 exact 6
+]
+
+
+@pytest.fixture()
+def data(tmp_path):
+    path = tmp_path / "in.jsonl"
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in ROWS))
+    return path
+
+
+def records():
+    return [Record(id=f"r{i}", instruction=r["instruction"], context=r["input"], response=r["output"])
+            for i, r in enumerate(ROWS, start=1)]
+
+
+def test_normalise():
+    assert normalise("  Name a primary   COLOR!\n") == "name a primary color"
+    assert normalise("Straße, ﬁne.") == "strasse fine"  # NFKC + case folding
+
+
+def test_lcs_matches_dynamic_programming():
+    def dp(a, b):
+        prev = [0] * (len(b) + 1)
+        for x in a:
+            cur = [0]
+            for j, y in enumerate(b):
+                cur.append(prev[j] + 1 if x == y else max(prev[j + 1], cur[j]))
+            prev = cur
+        return prev[-1]
+
+    rng = random.Random(0)
+    for _ in range(300):
+        a = [rng.choice("abcd") for _ in range(rng.randint(0, 70))]
+        b = [rng.choice("abcd") for _ in range(rng.randint(0, 70))]
+        assert lcs_length(a, position_masks(b), len(b)) == dp(a, b)
+
+
+def test_minhash_removes_exact_then_near_duplicates():
+    kept, removed = dedup(records(), "minhash")
+    assert [r.id for r in kept] == ["r1", "r2", "r4", "r6", "r7", "r8"]
+    assert [r.to_dict() for r in removed] == [
+        {"id": "r3", "duplicate_of": "r1", "method": "exact", "similarity": 1.0},
+        {"id": "r5", "duplicate_of": "r4", "method": "minhash", "similarity": 0.9141},
+        {"id": "r9", "duplicate_of": "r6", "method": "exact", "similarity": 1.0},
+    ]
+
+
+def test_rouge_removes_near_duplicates_at_its_threshold():
+    kept, removed = dedup(records(), "rouge")
+    assert [r.id for r in kept] == ["r1", "r4", "r6", "r7", "r8"]
+    # "name a primary colour red" vs "name a primary color red": LCS 4 of 5 + 5 words -> 0.8
+    assert [r.to_dict() for r in removed] == [
+        {"id": "r2", "duplicate_of": "r1", "method": "rouge", "similarity": 0.8},
+        {"id": "r3", "duplicate_of": "r1", "method": "exact", "similarity": 1.0},
+        {"id": "r5", "duplicate_of": "r4", "method": "rouge", "similarity": 0.9688},
+        {"id": "r9", "duplicate_of": "r6", "method": "exact", "similarity": 1.0},
+    ]
+    kept, removed = dedup(records(), "rouge", threshold=0.81)
+    assert [r.id for r in removed] == ["r3", "r5", "r9"]  # 0.8 is below 0.81
+
+
+def test_first_occurrence_is_kept_whatever_the_order():
+    kept, removed = dedup(records()[::-1], "minhash")
+    assert [r.id for r in kept] == ["r9", "r8", "r7", "r5", "r3", "r2"]
+    assert [(r.id, r.duplicate_of) for r in removed] == [("r6", "r9"), ("r4", "r5"), ("r1", "r3")]
+    assert dedup(records(), "minhash")[1] == dedup(records(), "minhash")[1]  # same run, same result
+
+
+def test_conversations_that_only_end_alike_are_kept():
+    end = dict(instruction="Thanks!", response="You're welcome.")
+    a = Record(id="a", history=[Turn("user", "What is 2 + 2?"), Turn("assistant", "4")], **end)
+    b = Record(id="b", history=[Turn("user", "Name a planet."), Turn("assistant", "Mars")], **end)
+    for method in ("minhash", "rouge"):
+        assert [r.id for r in dedup([a, b], method)[0]] == ["a", "b"]
+
+
+def test_fields_choose_what_is_compared():
+    # Different instructions and answers, one context: duplicates only when comparing the context.
+    recs = records()[6:8]  # Translate to French / German, same context
+    assert len(dedup(recs, "rouge", 0.7)[0]) == 2
+    kept, removed = dedup(recs, "rouge", 0.7, fields=("context",))
+    assert [r.to_dict() for r in removed] == [{"id": "r8", "duplicate_of": "r7", "method": "exact", "similarity": 1.0}]
+
+
+@pytest.mark.parametrize("kwargs", [{"method": "jaccard"}, {"threshold": 0.0}, {"threshold": 1.5},
+                                    {"fields": ("prompt",)}])
+def test_bad_settings_are_refused(kwargs):
+    with pytest.raises(ValueError):
+        dedup(records(), **kwargs)
+
+
+def test_cli_writes_kept_and_removed(data, tmp_path, capsys):
+    out = tmp_path / "out" / "kept.jsonl"
+    assert cli(["dedup", str(data), "--output", str(out), "--method", "rouge"]) == 0
+    printed = capsys.readouterr().out
+    assert "kept 5 of 9 records" in printed and "{'exact': 2, 'rouge': 2}" in printed
+    kept = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["id"] for r in kept] == ["alpaca-1", "alpaca-4", "alpaca-6", "alpaca-7", "alpaca-8"]
+    assert kept[1]["context"] == BUS.format("four") and kept[1]["source"]["format"] == "alpaca"
+    removed = [json.loads(line) for line in (tmp_path / "out" / "removed.jsonl").read_text().splitlines()]
+    assert removed == [
+        {"id": "alpaca-2", "duplicate_of": "alpaca-1", "method": "rouge", "similarity": 0.8},
+        {"id": "alpaca-3", "duplicate_of": "alpaca-1", "method": "exact", "similarity": 1.0},
+        {"id": "alpaca-5", "duplicate_of": "alpaca-4", "method": "rouge", "similarity": 0.9688},
+        {"id": "alpaca-9", "duplicate_of": "alpaca-6", "method": "exact", "similarity": 1.0},
+    ]
+
+
+def test_cli_rejects_a_bad_threshold_with_exit_code_2(data, tmp_path, capsys):
+    assert cli(["dedup", str(data), "--output", str(tmp_path / "k.jsonl"), "--threshold", "2"]) == 2
+    assert "threshold must be in (0, 1]" in capsys.readouterr().err
+    assert not (tmp_path / "k.jsonl").exists()
