@@ -1,0 +1,25 @@
+"""The quality scorers, one file each, registered in `SCORERS` (a plain dict).
+
+A scorer is `score(data: ScoringSet, **options) -> list[Score]`: one `Score` (value, reason,
+codes) per record, in order. Ranges are documented in each file; all are in [0, 1] and higher
+is better, except `complexity` (higher is harder), which feeds balancing rather than a verdict.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from instructune.quality.score import Score, ScoringSet
+from instructune.quality.scorers import alignment, coherence, complexity, contradiction, format, reference
+
+SCORERS: dict[str, Callable[..., list[Score]]] = {
+    "coherence": coherence.score,
+    "alignment": alignment.score,
+    "format": format.score,
+    "reference": reference.score,
+    "contradiction": contradiction.score,
+    "complexity": complexity.score,
+}
+EMBEDDING_SCORERS = frozenset({"coherence", "alignment", "reference"})
+
+__all__ = ["EMBEDDING_SCORERS", "SCORERS", "Score", "ScoringSet"]

@@ -1,0 +1,208 @@
+"""`instructune quality INPUT... --output DIR`: score, threshold and balance a record set.
+
+Reads records in any supported format, runs the scorers of `quality.scorers`, decides each
+record from `quality.reject_below` / `quality.flag_below` (accept / flag / reject, with every reason), moves the
+lowest-quality surplus of over-represented complexity bins to flagged (`quality.balance`), and
+writes, each atomically:
+
+    DIR/accepted.jsonl  DIR/flagged.jsonl  DIR/rejected.jsonl   records with meta.quality
+    DIR/report.json                                            counts, reasons, bins, timings
+
+`meta.quality` holds the decision, every scorer's value and reason, what failed and the
+complexity bin. `instructune review DIR` serves the flagged records for a human decision.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+from instructune.config import Config, ConfigError, QualityConfig
+from instructune.data.inputs import load_inputs
+from instructune.data.jsonio import write_json, write_jsonl
+from instructune.data.record import Record
+from instructune.quality.balance import balance, bin_counts
+from instructune.quality.decide import DECISIONS, decide_all, quality_block, quality_value
+from instructune.quality.score import Score, ScoringSet
+from instructune.quality.scorers import EMBEDDING_SCORERS, SCORERS
+
+FILES = {"accept": "accepted.jsonl", "flag": "flagged.jsonl", "reject": "rejected.jsonl"}
+
+
+def check_config(q: QualityConfig) -> None:
+    """Raise `ConfigError` on settings the types alone cannot catch."""
+    b = q.balance
+    if len(b.edges) != len(b.bins) - 1 or any(x >= y for x, y in zip(b.edges, b.edges[1:])):
+        raise ConfigError(f"quality.balance.edges: need {len(b.bins) - 1} increasing values for bins "
+                          f"{b.bins}, got {b.edges}")
+    if len(b.max_share) != len(b.bins) or not all(0 < s <= 1 for s in b.max_share):
+        raise ConfigError(f"quality.balance.max_share: need {len(b.bins)} values in (0, 1] (one per bin "
+                          f"{b.bins}), got {b.max_share}")
+    if not 0 <= b.max_move <= 1:
+        raise ConfigError(f"quality.balance.max_move: got {b.max_move}; expected a value in [0, 1]")
+    if not q.scorers:
+        raise ConfigError("quality.scorers: name at least one of " + ", ".join(SCORERS))
+
+
+def scorer_options(name: str, q: QualityConfig) -> dict[str, Any]:
+    """Keyword arguments of scorer `name` from the config (scorers never see a config object)."""
+    if name == "alignment":
+        return {"max_others": q.alignment_max_others, "seed": q.seed}
+    if name == "complexity":
+        return {"edges": tuple(q.balance.edges), "bins": tuple(q.balance.bins)}
+    return {}
+
+
+def thresholds_of(q: QualityConfig) -> dict[str, tuple[float, float]]:
+    """{scorer: (reject_below, flag_below)} for the scorers that run."""
+    return {n: (getattr(q.reject_below, n), getattr(q.flag_below, n)) for n in q.scorers}
+
+
+def scoring_set(cfg: Config, records: list[Record]) -> ScoringSet:
+    """The records plus the embedder, reference records and judge the chosen scorers need."""
+    q = cfg.quality
+    embedder = reference = generator = None
+    if EMBEDDING_SCORERS & set(q.scorers):
+        from instructune.quality.embed import load_embedder
+
+        embedder = load_embedder(q.embedder, q.embed_batch_size, q.device)
+    if "reference" in q.scorers:
+        reference = load_inputs(q.reference, None, cfg.data.reader)
+    if q.judge and "alignment" in q.scorers:
+        from instructune.synth.backends import build_generator
+
+        generator = build_generator(cfg)
+    return ScoringSet(records, embedder=embedder, reference=reference, generator=generator)
+
+
+def _stats(values: list[float]) -> dict[str, float]:
+    v = np.asarray(values, dtype=np.float64)
+    return {"mean": round(float(v.mean()), 4), "min": round(float(v.min()), 4),
+            **{f"p{p}": round(float(np.percentile(v, p)), 4) for p in (10, 50, 90)}} if len(v) else {}
+
+
+def run_scorers(data: ScoringSet, q: QualityConfig, seconds: dict[str, float],
+                console: Console | None = None) -> dict[str, list[Score]]:
+    """{scorer: one Score per record}, timing each scorer into `seconds`."""
+    scores = {}
+    for name in q.scorers:
+        t = time.perf_counter()
+        scores[name] = SCORERS[name](data, **scorer_options(name, q))
+        seconds[name] = round(time.perf_counter() - t, 3)
+        if console:
+            console.print(f"  {name}: {seconds[name]:.1f}s")
+    return scores
+
+
+def main(cfg: Config, inputs: list[str], out_dir: str | Path, console: Console | None = None) -> dict[str, Any]:
+    """Score `inputs` and write the three decision files and report.json under `out_dir`.
+
+    Returns:
+        The report (also written to DIR/report.json).
+    Raises:
+        DataError: a bad input row; ConfigError: bad quality settings.
+    """
+    q = cfg.quality
+    check_config(q)
+    t0 = time.perf_counter()
+    records = load_inputs(inputs, cfg.data.format, cfg.data.reader)
+    seconds: dict[str, float] = {"read": round(time.perf_counter() - t0, 3)}
+    t = time.perf_counter()
+    data = scoring_set(cfg, records)
+    seconds["load_models"] = round(time.perf_counter() - t, 3)
+    t_score, cpu_score = time.perf_counter(), time.process_time()
+    scores = run_scorers(data, q, seconds, console)
+    verdicts = decide_all(scores, thresholds_of(q))
+    per_record = [{n: col[i] for n, col in scores.items()} for i in range(len(records))]
+    blocks = [quality_block(s, v) for s, v in zip(per_record, verdicts)]
+
+    bins = [b.get("complexity_bin", "all") for b in blocks]
+    accepted = [i for i, b in enumerate(blocks) if b["decision"] == "accept"]
+    order = list(q.balance.bins) if "complexity" in q.scorers else ["all"]
+    before = bin_counts(bins, accepted, order)
+    moved: dict[int, str] = {}
+    if q.balance.enabled and "complexity" in q.scorers:
+        quality = [quality_value(s) for s in per_record]
+        moved = balance(bins, quality, accepted, dict(zip(q.balance.bins, q.balance.max_share)), q.balance.max_move)
+    for i, why in moved.items():
+        blocks[i].update(decision="flag", balanced=True)
+        blocks[i]["failed"].append(why)
+        blocks[i]["codes"].append(f"balance:{bins[i]}")
+    seconds["score"] = round(time.perf_counter() - t_score, 3)
+    seconds["score_cpu"] = round(time.process_time() - cpu_score, 3)  # all threads; load-independent
+
+    out = Path(out_dir)
+    for decision, fname in FILES.items():
+        rows = (_with_quality(r, b) for r, b in zip(records, blocks) if b["decision"] == decision)
+        write_jsonl(out / fname, rows)
+    seconds["total"] = round(time.perf_counter() - t0, 3)
+    report = build_report(cfg, inputs, blocks, bins, order, before, moved, scores, seconds)
+    write_json(out / "report.json", report)
+    return report
+
+
+def _with_quality(r: Record, block: dict[str, Any]) -> dict[str, Any]:
+    d = r.to_dict()
+    d["meta"] = {**d["meta"], "quality": block}
+    return d
+
+
+def build_report(cfg: Config, inputs: list[str], blocks: list[dict], bins: list[str], order: list[str],
+                 before: dict[str, int], moved: dict[int, str], scores: dict[str, list[Score]],
+                 seconds: dict[str, float]) -> dict[str, Any]:
+    """The run report: counts per decision and reason, bins before/after balancing, score stats."""
+    n = len(blocks)
+    decisions = Counter(b["decision"] for b in blocks)
+    reasons = {d: dict(Counter(c for b in blocks if b["decision"] == d for c in b["codes"]).most_common())
+               for d in ("flag", "reject")}
+    after = bin_counts(bins, [i for i, b in enumerate(blocks) if b["decision"] == "accept"], order)
+    return {
+        "inputs": inputs,
+        "records": n,
+        "decisions": {d: decisions.get(d, 0) for d in DECISIONS},
+        "reasons": reasons,
+        "complexity_bins": {"all": bin_counts(bins, list(range(n)), order),
+                            "accepted_before_balance": before, "accepted_after_balance": after},
+        "balance_moved": len(moved),
+        "scores": {name: _stats([s.value for s in col]) for name, col in scores.items()},
+        "thresholds": {k: {"reject_below": r, "flag_below": f} for k, (r, f) in thresholds_of(cfg.quality).items()},
+        "embedder": cfg.quality.embedder if EMBEDDING_SCORERS & set(cfg.quality.scorers) else None,
+        "judge": cfg.quality.judge,
+        "seconds": seconds,
+        "seconds_per_1000_records": round(1000 * seconds["score"] / n, 3) if n else None,
+        "cpu_seconds_per_1000_records": round(1000 * seconds["score_cpu"] / n, 3) if n else None,
+        "files": FILES,
+    }
+
+
+def print_summary(report: dict[str, Any], out_dir: str | Path, console: Console | None = None) -> None:
+    """Counts per decision, per reason, and per complexity bin before/after balancing."""
+    console = console or Console()
+    d = report["decisions"]
+    console.print(f"{report['records']} records → accepted {d['accept']}, flagged {d['flag']}, "
+                  f"rejected {d['reject']}  ({out_dir})")
+    table = Table(title="reasons")
+    for col in ("reason", "flagged", "rejected"):
+        table.add_column(col, justify="left" if col == "reason" else "right")
+    names = list(dict.fromkeys([*report["reasons"]["reject"], *report["reasons"]["flag"]]))
+    for name in names:
+        table.add_row(name, str(report["reasons"]["flag"].get(name, 0)), str(report["reasons"]["reject"].get(name, 0)))
+    if names:
+        console.print(table)
+    bins = report["complexity_bins"]
+    table = Table(title=f"complexity bins (balancing moved {report['balance_moved']} to flagged)")
+    for col in ("bin", "all", "accepted before", "accepted after"):
+        table.add_column(col, justify="left" if col == "bin" else "right")
+    for b in bins["all"]:
+        table.add_row(b, str(bins["all"][b]), str(bins["accepted_before_balance"][b]),
+                      str(bins["accepted_after_balance"][b]))
+    console.print(table)
+    s = report["seconds"]
+    console.print(f"scoring took {s['score']:.1f}s ({report['seconds_per_1000_records']}s per 1000 records, "
+                  f"{report['cpu_seconds_per_1000_records']} CPU-s per 1000; model load {s['load_models']:.1f}s)")

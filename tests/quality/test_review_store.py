@@ -1,0 +1,117 @@
+"""The review decisions log and the review HTTP API (in-process server, real sockets)."""
+
+from __future__ import annotations
+
+import json
+import threading
+import urllib.error
+import urllib.request
+
+import pytest
+from quality_records import write_flagged
+
+from instructune.quality.review_app import MAX_BODY_BYTES, make_server
+from instructune.quality.review_store import ReviewStore
+
+
+def read(path):
+    return [json.loads(line) for line in open(path, encoding="utf-8")]
+
+
+def test_decisions_are_logged_replayed_and_exported(tmp_path):
+    d = write_flagged(tmp_path / "q")
+    store = ReviewStore(d)
+    store.decide({"id": "f-1", "action": "approve"})
+    store.decide({"id": "f-2", "action": "reject"})
+    store.decide({"id": "f-3", "action": "edit", "response": "The meeting moved to 3 pm; bring snacks."})
+    store.decide({"id": "f-2", "action": "approve"})
+    store.decide({"id": "f-2", "action": "reset"})
+    log = read(d / "review_decisions.jsonl")
+    assert [(e["id"], e["action"], e["seq"]) for e in log] == [
+        ("f-1", "approve", 1), ("f-2", "reject", 2), ("f-3", "edit", 3), ("f-2", "approve", 4), ("f-2", "reset", 5)]
+    assert store.counts() == {"pending": 2, "approve": 1, "reject": 0, "edit": 1}
+
+    out = read(d / "reviewed_accepted.jsonl")
+    assert [r["id"] for r in out] == ["f-1", "f-3"]
+    assert out[1]["response"] == "The meeting moved to 3 pm; bring snacks."
+    assert out[1]["instruction"] == "Summarize the note in one sentence."  # not edited: kept
+    assert out[1]["meta"]["quality"]["decision"] == "accept"
+    assert out[1]["meta"]["quality"]["review"]["action"] == "edit"
+    assert out[1]["meta"]["quality"]["failed"] == ["asks for exactly 1 sentence; response has 2 sentences"]
+
+    # A new store (a restarted server) rebuilds the same state from the log alone.
+    again = ReviewStore(d)
+    assert again.counts() == store.counts() and again.seq == 5
+    assert again.decide({"id": "f-4", "action": "reject"})["seq"] == 6
+
+
+def test_torn_last_line_is_skipped(tmp_path):
+    d = write_flagged(tmp_path / "q")
+    ReviewStore(d).decide({"id": "f-1", "action": "approve"})
+    with open(d / "review_decisions.jsonl", "a") as f:
+        f.write('{"id": "f-2", "act')  # a crash in the middle of a write
+    store = ReviewStore(d)
+    assert store.counts() == {"pending": 3, "approve": 1, "reject": 0, "edit": 0}
+
+
+@pytest.mark.parametrize("payload, message", [
+    ({"id": "nope", "action": "approve"}, "unknown record id 'nope'"),
+    ({"id": "f-1", "action": "delete"}, "action must be one of approve, reject, edit, reset, got 'delete'"),
+    ({"id": "f-1", "action": "edit"}, "an edit needs string field(s) among instruction, context, response"),
+    ({"id": "f-1", "action": "edit", "response": 3}, "an edit needs string field(s)"),
+    ({"id": "f-1", "action": "edit", "response": "  "}, "an edit cannot leave the response empty"),
+    ([1, 2], "expected a JSON object"),
+])
+def test_bad_decisions_are_refused(tmp_path, payload, message):
+    store = ReviewStore(write_flagged(tmp_path / "q"))
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        store.decide(payload)
+    assert not (store.dir / "review_decisions.jsonl").exists()
+
+
+def test_missing_dir_is_explained(tmp_path):
+    with pytest.raises(FileNotFoundError, match="flagged.jsonl does not exist"):
+        ReviewStore(tmp_path)
+
+
+@pytest.fixture
+def server(tmp_path):
+    srv = make_server(ReviewStore(write_flagged(tmp_path / "q")), "127.0.0.1", 0)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    yield srv
+    srv.shutdown()
+    srv.server_close()
+
+
+def call(srv, path, body=None, headers=None, method=None):
+    data = body if isinstance(body, bytes) or body is None else json.dumps(body).encode()
+    req = urllib.request.Request(srv.url.rstrip("/") + path, data=data, method=method,
+                                 headers={"Content-Type": "application/json", **(headers or {})})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+def test_http_api(server):
+    status, page = call(server, "/")
+    assert status == 200 and b"<title>instructune review</title>" in page and b"http" not in page.split(b"<script>")[1]
+    status, body = call(server, "/api/decision", {"id": "f-2", "action": "reject"})
+    assert status == 200
+    assert json.loads(body)["counts"] == {"pending": 3, "approve": 0, "reject": 1, "edit": 0}
+    status, body = call(server, "/api/state")
+    state = json.loads(body)
+    assert [(r["record"]["id"], (r["review"] or {}).get("action")) for r in state["records"]] == [
+        ("f-1", None), ("f-2", "reject"), ("f-3", None), ("f-4", None)]
+
+
+def test_http_refusals(server):
+    assert call(server, "/api/decision", {"id": "x", "action": "approve"})[0] == 400
+    assert call(server, "/api/decision", b"{not json")[0] == 400
+    assert call(server, "/api/decision", b"id=f-1", {"Content-Type": "application/x-www-form-urlencoded"})[0] == 415
+    assert call(server, "/api/decision", b"x" * (MAX_BODY_BYTES + 1))[0] == 413
+    assert call(server, "/api/state", headers={"Host": "evil.example:80"})[0] == 403
+    assert call(server, "/nope")[0] == 404
+    assert not (server.store.dir / "review_decisions.jsonl").exists()
