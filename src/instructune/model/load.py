@@ -85,6 +85,12 @@ def resolve_model(name: str) -> str:
     return str(out)
 
 
+def resolve_tuned(path: str) -> str:
+    """A run dir means its merged `export/`; anything else is used as given."""
+    p = Path(path)
+    return str(p / "export") if (p / "export" / "config.json").exists() else path
+
+
 def load_tokenizer(name: str):
     """The tokenizer of `name`, with a pad token (EOS when it has none)."""
     from transformers import AutoTokenizer

@@ -22,15 +22,10 @@ from instructune.data.templates import get_template
 from instructune.data.tokenized import tokenize_records
 from instructune.evaluate.loss import response_loss
 from instructune.evaluate.metrics import exact_match, final_answer, rouge_l
+from instructune.model.load import resolve_tuned
 from instructune.model.setup import load_for_template
 from instructune.recipes.prepare import template_options
 from instructune.serve.generation import generate_text
-
-
-def resolve_tuned(path: str) -> str:
-    """A run dir means its merged `export/`; anything else is used as given."""
-    p = Path(path)
-    return str(p / "export") if (p / "export" / "config.json").exists() else path
 
 
 def evaluate_model(cfg: Config, name: str, records: list[Record]) -> tuple[dict[str, float], list[str]]:

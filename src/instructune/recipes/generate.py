@@ -15,7 +15,7 @@ from instructune.data.record import Record, Turn
 from instructune.data.render import render_prompt
 from instructune.data.templates import get_template
 from instructune.model.setup import load_for_template
-from instructune.recipes.evaluate import resolve_tuned
+from instructune.model.load import resolve_tuned
 from instructune.recipes.prepare import template_options
 from instructune.serve.generation import generate_text
 

@@ -4,23 +4,54 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+from transformers import StoppingCriteria, StoppingCriteriaList
 
 from instructune.config import GenerateConfig
 from instructune.data.render import stop_ids
 
 
+class StopOnText(StoppingCriteria):
+    """Ends a row once its *generated* text contains a stop string.
+
+    transformers' own `stop_strings` also match across the prompt boundary (prompt "Hello"
+    + generated "lo" would hit "lolo"); OpenAI-style stops only look at what was generated.
+    Each step decodes only the tail of each row that can hold a newly completed stop string.
+
+    Args:
+        tokenizer: decodes the ids.
+        stops: stop strings (non-empty).
+        prompt_len: T, the padded prompt length; ids after it are generated.
+    """
+
+    def __init__(self, tokenizer, stops: list[str], prompt_len: int):
+        self.tokenizer, self.stops, self.prompt_len = tokenizer, stops, prompt_len
+        # A token decodes to >= 1 character, or to a part of one (a UTF-8 character takes at most
+        # 4 byte tokens); so the last 4 * len + 4 tokens hold any stop the newest token completed.
+        self.window = 4 * max(len(s) for s in stops) + 4
+
+    def __call__(self, input_ids: torch.Tensor, scores, **kwargs) -> torch.Tensor:
+        """input_ids: (B, T + generated so far) → (B,) bool, True where a stop string appeared."""
+        start = max(self.prompt_len, input_ids.shape[1] - self.window)
+        tails = self.tokenizer.batch_decode(input_ids[:, start:], skip_special_tokens=True)
+        return torch.tensor([any(s in t for s in self.stops) for t in tails], device=input_ids.device)
+
+
 @torch.no_grad()
-def generate_ids(model: nn.Module, tokenizer, prompts: list[list[int]], gcfg: GenerateConfig) -> list[list[int]]:
+def generate_ids(model: nn.Module, tokenizer, prompts: list[list[int]], gcfg: GenerateConfig,
+                 stop_strings: list[str] | None = None) -> list[list[int]]:
     """Generate a continuation for each prompt.
 
     Prompts are sorted by length and batched `gcfg.batch_size` at a time, left-padded so the
-    last prompt token of every row is aligned; generation stops at EOS or end-of-turn.
+    last prompt token of every row is aligned; generation stops at EOS or end-of-turn, or
+    once the row's text contains one of `stop_strings`.
 
     Args:
         model: causal LM.
         tokenizer: its tokenizer (pad and eos ids are read).
         prompts: token ids per prompt.
         gcfg: sampling parameters (temperature 0 = greedy).
+        stop_strings: texts that end a row (its ids then still hold the stop string; the
+            caller cuts the decoded text, see `synth/backends/local.py`).
     Returns:
         the new token ids per prompt (without the prompt, without the stop token), in input order.
     """
@@ -48,10 +79,14 @@ def generate_ids(model: nn.Module, tokenizer, prompts: list[list[int]], gcfg: Ge
             top_p=gcfg.top_p if sample else None, top_k=gcfg.top_k if sample else None,
             repetition_penalty=gcfg.repetition_penalty,
             eos_token_id=stops, pad_token_id=pad, use_cache=True,
+            stopping_criteria=StoppingCriteriaList([StopOnText(tokenizer, stop_strings, T)]) if stop_strings else None,
         )
         for row, i in enumerate(idx):
             new = out[row, T:].tolist()
             cut = next((j for j, t in enumerate(new) if t in stops), len(new))
+            if stop_strings:  # a row ended by a stop string is padded after it
+                while cut and new[cut - 1] == pad:
+                    cut -= 1
             results[i] = new[:cut]
     return results
 

@@ -1,0 +1,366 @@
+"""`instructune serve`: an OpenAI-compatible HTTP server over any instructune run or HF model.
+
+    instructune serve --model runs/quickstart --port 8000
+    curl -s 127.0.0.1:8000/v1/chat/completions -H 'Content-Type: application/json' \\
+         -d '{"model": "m", "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 32}'
+
+Routes: POST /v1/chat/completions, POST /v1/completions (prompt: a string or a list of them),
+GET /v1/models, GET /health. Replies have OpenAI's shapes (id, object, created, model,
+choices with message/text and finish_reason "stop"|"length", usage). The `model` field of a
+request is not checked: whatever it says, the one loaded model answers and is named in the reply.
+
+Bounds and errors (OpenAI's error shape, {"error": {"message", "type", "param", "code"}}):
+- a body over `serve.max_body_bytes` → 413;
+- `max_tokens` over `serve.max_tokens_limit`, or prompt + max_tokens over the model's context
+  → 400 (refused, never silently clamped); no max_tokens → `serve.default_max_tokens`;
+- invalid JSON or fields (schema) → 400 naming the field; `n` > 1, `stream`, more than 4 stop
+  strings, an empty prompt → 400.
+
+One worker thread owns the model, so requests never run on it concurrently. Requests that
+arrive while a batch runs queue up and run as the next batch, grouped by equal sampling
+parameters (max_tokens, temperature, top_p, stop, seed); an idle worker waits
+`serve.batch_wait_ms` after a request for others sent at the same moment (each arrival
+restarts the wait, 10 waits at most). At temperature > 0 a seeded request's
+sample can therefore depend on which requests share its batch (as with OpenAI, seeds are
+best effort); sent alone, the same seed gives the same reply.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import random
+import socket
+import threading
+import time
+import uuid
+from concurrent.futures import Future
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException
+
+from instructune.config import Config, ServeConfig
+from instructune.synth.backends.local import Generation, LocalGenerator
+from instructune.synth.generator import GenParams
+
+MAX_STOPS = 4
+
+
+class ApiError(Exception):
+    """An error reply: HTTP `status` with OpenAI's error body."""
+
+    def __init__(self, status: int, message: str, param: str | None = None):
+        super().__init__(message)
+        self.status, self.message, self.param = status, message, param
+
+
+def error_response(status: int, message: str, param: str | None = None) -> JSONResponse:
+    kind = "invalid_request_error" if status < 500 else "server_error"
+    return JSONResponse({"error": {"message": message, "type": kind, "param": param, "code": None}}, status)
+
+
+# ---- request bodies --------------------------------------------------------------------------
+
+class _Sampling(BaseModel):
+    model_config = ConfigDict(extra="ignore")  # other OpenAI fields (user, presence_penalty, ...) are ignored
+
+    model: str | None = None
+    max_tokens: int | None = Field(None, ge=1)
+    temperature: float = Field(1.0, ge=0.0, le=2.0)
+    top_p: float = Field(1.0, gt=0.0, le=1.0)
+    seed: int | None = None
+    stop: str | list[str] | None = None
+    n: int = 1
+    stream: bool = False
+
+
+class _TextPart(BaseModel):
+    type: Literal["text"]
+    text: str
+
+
+class _Message(BaseModel):
+    role: Literal["system", "developer", "user", "assistant"]
+    content: str | list[_TextPart]
+
+
+class ChatRequest(_Sampling):
+    messages: list[_Message] = Field(min_length=1)
+    max_completion_tokens: int | None = Field(None, ge=1)
+
+
+class CompletionRequest(_Sampling):
+    prompt: str | list[str]
+
+
+# ---- the worker that owns the model ----------------------------------------------------------
+
+@dataclass
+class _Job:
+    prompts: list[list[int]]
+    params: GenParams  # seed None: draw one per batch
+    future: Future
+
+
+def _key(p: GenParams) -> tuple:
+    return (p.max_new_tokens, p.temperature, p.top_p, tuple(p.stop), p.seed)
+
+
+class BatchWorker:
+    """Runs generation jobs on one thread; jobs waiting together with equal parameters share a batch.
+
+    Args:
+        gen: the local generator (its model is touched by this thread only).
+        batch_size: after the first job of an idle spell, wait for up to this many prompts, so
+            that requests sent together (a client's thread pool) share one batch.
+        wait_s: how long to wait for the next job, in seconds; each arrival restarts the wait
+            (requests sent together trickle in), for at most 10 * wait_s in all.
+    """
+
+    def __init__(self, gen: LocalGenerator, batch_size: int = 8, wait_s: float = 0.01):
+        self.gen, self.queue, self.batch_size, self.wait_s = gen, queue.Queue(), batch_size, wait_s
+        self.batches = self.prompts = 0  # generate() calls and prompts served (shown by /health)
+        self.thread = threading.Thread(target=self._loop, name="instructune-generate", daemon=True)
+        self.thread.start()
+
+    def submit(self, prompts: list[list[int]], params: GenParams) -> Future:
+        """Queue `prompts`; the future's result is their `Generation`s in order."""
+        fut: Future = Future()
+        self.queue.put(_Job(prompts, params, fut))
+        return fut
+
+    def _loop(self) -> None:
+        while True:
+            jobs = [self.queue.get()]
+            first = time.monotonic()
+            deadline = first + self.wait_s
+            while True:  # everything that queued up while the last batch ran, or arrives right now
+                wait = deadline - time.monotonic()
+                try:
+                    if sum(len(j.prompts) for j in jobs) < self.batch_size and wait > 0:
+                        jobs.append(self.queue.get(timeout=wait))
+                        deadline = min(time.monotonic() + self.wait_s, first + 10 * self.wait_s)
+                    else:
+                        jobs.append(self.queue.get_nowait())
+                except queue.Empty:
+                    break
+            groups: dict[tuple, list[_Job]] = {}
+            for job in jobs:
+                groups.setdefault(_key(job.params), []).append(job)
+            for group in groups.values():
+                self._run(group)
+
+    def _run(self, jobs: list[_Job]) -> None:
+        params = jobs[0].params
+        if params.seed is None:
+            params = replace(params, seed=random.randrange(2**31))
+        prompts = [p for j in jobs for p in j.prompts]
+        self.batches, self.prompts = self.batches + 1, self.prompts + len(prompts)
+        try:
+            gens = self.gen.generate(prompts, params)
+        except Exception as e:  # one bad batch must not kill the worker
+            for j in jobs:
+                j.future.set_exception(e)
+            return
+        k = 0
+        for j in jobs:
+            j.future.set_result(gens[k:k + len(j.prompts)])
+            k += len(j.prompts)
+
+
+# ---- request → params, prompts → reply -------------------------------------------------------
+
+def sampling_params(req: _Sampling, max_tokens: int | None, cfg: ServeConfig) -> GenParams:
+    """GenParams from a request's fields, enforcing the server's bounds (raises ApiError)."""
+    if req.n != 1:
+        raise ApiError(400, f"n must be 1 (got {req.n}); send several requests instead", "n")
+    if req.stream:
+        raise ApiError(400, "stream is not supported by instructune serve", "stream")
+    if max_tokens is None:
+        max_tokens = min(cfg.default_max_tokens, cfg.max_tokens_limit)
+    if max_tokens > cfg.max_tokens_limit:
+        raise ApiError(400, f"max_tokens {max_tokens} exceeds this server's limit {cfg.max_tokens_limit}",
+                       "max_tokens")
+    stop = [req.stop] if isinstance(req.stop, str) else list(req.stop or [])
+    if len(stop) > MAX_STOPS:
+        raise ApiError(400, f"at most {MAX_STOPS} stop strings (got {len(stop)})", "stop")
+    return GenParams(max_new_tokens=max_tokens, temperature=req.temperature, top_p=req.top_p,
+                     stop=[s for s in stop if s], seed=req.seed)
+
+
+def check_context(gen: LocalGenerator, prompts: list[list[int]], max_tokens: int) -> None:
+    """Refuse prompts that, with `max_tokens` new tokens, would not fit the model's context."""
+    limit = gen.max_positions
+    for i, p in enumerate(prompts):
+        if not p:
+            raise ApiError(400, "prompt must not be empty", "prompt")
+        if limit is not None and len(p) + max_tokens > limit:
+            raise ApiError(400, f"prompt {i} has {len(p)} tokens; with max_tokens {max_tokens} that exceeds "
+                                f"the model's context of {limit} tokens", "max_tokens")
+
+
+def usage(gens: list[Generation]) -> dict[str, int]:
+    prompt, completion = sum(g.prompt_tokens for g in gens), sum(g.completion_tokens for g in gens)
+    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+
+
+def chat_messages(req: ChatRequest) -> list[dict[str, str]]:
+    """Plain {role, content} dicts for the chat template (text parts joined; developer → system)."""
+    return [{"role": "system" if m.role == "developer" else m.role,
+             "content": m.content if isinstance(m.content, str) else "\n".join(p.text for p in m.content)}
+            for m in req.messages]
+
+
+# ---- the app ---------------------------------------------------------------------------------
+
+class BodyLimit:
+    """ASGI middleware: a request body over `limit` bytes gets 413 before any route sees it.
+
+    The body is read here (at most `limit` + one chunk) and replayed to the app, so a chunked
+    upload without Content-Length is bounded too.
+    """
+
+    def __init__(self, app, limit: int):
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            return await self._too_large(scope, receive, send)
+        chunks, size, more = [], 0, True
+        while more:
+            msg = await receive()
+            if msg["type"] == "http.disconnect":
+                return
+            chunks.append(msg.get("body", b""))
+            size += len(chunks[-1])
+            more = msg.get("more_body", False)
+            if size > self.limit:
+                return await self._too_large(scope, receive, send)
+        body, sent = b"".join(chunks), False
+
+        async def replay():
+            nonlocal sent
+            if sent:
+                return await receive()
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+    async def _too_large(self, scope, receive, send):
+        await error_response(413, f"request body exceeds {self.limit} bytes")(scope, receive, send)
+
+
+def create_app(gen: LocalGenerator, cfg: ServeConfig) -> FastAPI:
+    """The FastAPI app serving `gen` within `cfg`'s bounds."""
+    app = FastAPI(title="instructune serve", docs_url=None, redoc_url=None, openapi_url=None)
+    app.add_middleware(BodyLimit, limit=cfg.max_body_bytes)
+    worker = BatchWorker(gen, cfg.batch_size, cfg.batch_wait_ms / 1000)
+    app.state.worker = worker
+
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, e: ApiError):
+        return error_response(e.status, e.message, e.param)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, e: RequestValidationError):
+        errs = e.errors()
+        if errs and errs[0]["type"] == "json_invalid":
+            at, why = errs[0]["loc"][-1], errs[0].get("ctx", {}).get("error", "")
+            return error_response(400, f"the body is not valid JSON (character {at}: {why})")
+        where = lambda err: ".".join(str(x) for x in err["loc"] if x != "body") or "body"  # noqa: E731
+        msg = "; ".join(f"{where(err)}: {err['msg']}" for err in errs[:5])
+        return error_response(400, f"invalid request: {msg}", where(errs[0]) if errs else None)
+
+    @app.exception_handler(HTTPException)
+    async def _http(request: Request, e: HTTPException):
+        return error_response(e.status_code, str(e.detail))
+
+    @app.exception_handler(Exception)
+    async def _crash(request: Request, e: Exception):  # still OpenAI's shape, so clients can read it
+        return error_response(500, f"generation failed: {type(e).__name__}: {e}")
+
+    async def run(prompts: list[list[int]], params: GenParams) -> list[Generation]:
+        check_context(gen, prompts, params.max_new_tokens)
+        return await asyncio.wrap_future(worker.submit(prompts, params))
+
+    @app.get("/health")
+    async def health():
+        return {"status": "ok", "model": gen.name, "batches": worker.batches, "prompts": worker.prompts}
+
+    @app.get("/v1/models")
+    async def models():
+        return {"object": "list", "data": [{"id": gen.name, "object": "model", "created": 0,
+                                            "owned_by": "instructune"}]}
+
+    @app.post("/v1/chat/completions")
+    async def chat_completions(req: ChatRequest):
+        params = sampling_params(req, req.max_completion_tokens or req.max_tokens, cfg)
+        try:
+            prompt = gen.chat_ids([chat_messages(req)])
+        except Exception as e:  # the chat template refused these messages (or there is none)
+            raise ApiError(400, f"cannot apply the chat template: {e}", "messages") from e
+        g = (await run(prompt, params))[0]
+        return {"id": f"chatcmpl-{uuid.uuid4().hex}", "object": "chat.completion", "created": int(time.time()),
+                "model": gen.name, "usage": usage([g]),
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": g.text.strip()},
+                             "finish_reason": g.finish_reason, "logprobs": None}]}
+
+    @app.post("/v1/completions")
+    async def completions(req: CompletionRequest):
+        params = sampling_params(req, req.max_tokens, cfg)
+        texts = [req.prompt] if isinstance(req.prompt, str) else req.prompt
+        if not texts or len(texts) > cfg.max_prompts:
+            raise ApiError(400, f"prompt must hold 1 to {cfg.max_prompts} strings (got {len(texts)})", "prompt")
+        gens = await run(gen.complete_ids(texts), params)
+        return {"id": f"cmpl-{uuid.uuid4().hex}", "object": "text_completion", "created": int(time.time()),
+                "model": gen.name, "usage": usage(gens),
+                "choices": [{"index": i, "text": g.text, "finish_reason": g.finish_reason, "logprobs": None}
+                            for i, g in enumerate(gens)]}
+
+    return app
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening socket on (host, port); port 0 picks a free one.
+
+    It listens before the URL is announced, so a client that connects at once is queued
+    until the server accepts rather than refused.
+    """
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    return sock
+
+
+def main(cfg: Config, model: str | None = None, host: str | None = None, port: int | None = None,
+         announce=print) -> None:
+    """Load the model and serve it until interrupted.
+
+    Args:
+        cfg: the config (`serve` section; `model.dtype`).
+        model: overrides `serve.model` (a run dir, path or hub id; default `model.name`).
+        host: overrides `serve.host`.
+        port: overrides `serve.port` (0 picks a free port).
+        announce: called with the base URL once the socket is bound.
+    """
+    import uvicorn
+
+    scfg = replace(cfg.serve, host=host or cfg.serve.host, port=cfg.serve.port if port is None else port)
+    name = model or scfg.model or cfg.model.name
+    gen = LocalGenerator.load(name, dtype=cfg.model.dtype, batch_size=scfg.batch_size)
+    sock = bind(scfg.host, scfg.port)
+    bound_host, bound_port = sock.getsockname()[:2]
+    shown = f"[{bound_host}]" if ":" in bound_host else bound_host
+    announce(f"serving {name} at http://{shown}:{bound_port}/v1")
+    server = uvicorn.Server(uvicorn.Config(create_app(gen, scfg), log_level="warning"))
+    server.run(sockets=[sock])
