@@ -1,0 +1,90 @@
+"""`instructune synth self-instruct` and `instructune synth evol`: grow a dataset with an LLM.
+
+    instructune synth self-instruct --output runs/si self_instruct.rounds=3
+    instructune synth evol --input records.jsonl --output runs/evol evol.generations=2
+
+The generator comes from the `synth` section (the local default model, or any OpenAI-compatible
+endpoint); the method's settings from `self_instruct` / `evol`. Running the same command again
+on the same output dir resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from instructune.config import Config, ConfigError, save_config
+from instructune.data.inputs import load_inputs
+from instructune.synth import evol_instruct, self_instruct
+
+METHODS = ("self-instruct", "evol")
+
+
+def validate(cfg: Config, method: str) -> None:
+    """Raise `ConfigError` naming the key for settings that cannot work."""
+    if method == "self-instruct":
+        c, p = cfg.self_instruct, "self_instruct"
+        checks = [(c.rounds >= 1, "rounds", ">= 1"), (c.prompts_per_round >= 1, "prompts_per_round", ">= 1"),
+                  (c.tasks_per_prompt >= 1, "tasks_per_prompt", ">= 1"),
+                  (0 <= c.human_per_prompt <= c.tasks_per_prompt, "human_per_prompt", "in [0, tasks_per_prompt]"),
+                  (c.new_per_prompt >= 1, "new_per_prompt", ">= 1"),
+                  (0 < c.rouge_threshold <= 1, "rouge_threshold", "in (0, 1]"),
+                  (1 <= c.min_words <= c.max_words, "min_words", "in [1, max_words]"),
+                  (c.instances_per_task >= 1, "instances_per_task", ">= 1"), (bool(c.seeds), "seeds", "non-empty")]
+    else:
+        c, p = cfg.evol, "evol"
+        checks = [(c.generations >= 1, "generations", ">= 1"), (c.per_generation >= 0, "per_generation", ">= 0"),
+                  (c.batch_size >= 1, "batch_size", ">= 1"), (bool(c.operations), "operations", "non-empty"),
+                  (c.max_attempts >= 1, "max_attempts", ">= 1"), (c.clusters >= 0, "clusters", ">= 0"),
+                  (1 <= c.min_words <= c.max_words, "min_words", "in [1, max_words]"), (bool(c.input), "input", "non-empty")]
+    for ok, key, allowed in checks:
+        if not ok:
+            raise ConfigError(f"{p}.{key}: got {getattr(c, key)!r}; expected {allowed}")
+
+
+def build_generator(cfg: Config):
+    """The generator the `synth` section names (imported late: it loads a model)."""
+    from instructune.synth.backends import build_generator as build
+
+    return build(cfg)
+
+
+def main(cfg: Config, method: str, output: str | Path, gen=None, progress: bool = True) -> dict[str, Any]:
+    """Run (or resume) `method` into `output`; returns the run report.
+
+    Args:
+        cfg: the whole config (sections `synth` and `self_instruct` or `evol`).
+        method: "self-instruct" or "evol".
+        output: the output dir; the resolved config is saved there as config.yaml.
+        gen: a generator to use instead of building one from `cfg.synth` (tests).
+        progress: show a progress bar.
+    """
+    if method not in METHODS:
+        raise ConfigError(f"unknown synth method {method!r}; allowed: {', '.join(METHODS)}")
+    validate(cfg, method)
+    out = Path(output)
+    out.mkdir(parents=True, exist_ok=True)
+    save_config(cfg, out / "config.yaml")
+    if method == "self-instruct":
+        seeds = self_instruct.load_seed_tasks(cfg.self_instruct.seeds, cfg.self_instruct.seed_format)
+        return self_instruct.run(gen or build_generator(cfg), seeds, cfg.self_instruct, out, progress)
+    inputs = load_inputs(cfg.evol.input, cfg.evol.input_format)
+    return evol_instruct.run(gen or build_generator(cfg), inputs, cfg.evol, out, progress=progress)
+
+
+def print_report(report: dict[str, Any], output: str | Path, console) -> None:
+    """Counts at the end of a run: records, rejections per reason, requests, throughput."""
+    done = (f"{report['rounds_done']} rounds" if "rounds_done" in report
+            else f"{report['generations_done']} generations")
+    console.print(f"{report['method']}: {report['records']} records, {report['rejected']} rejected, "
+                  f"{report['requests']} requests, {done} done")
+    for reason, n in report["reasons"].items():
+        console.print(f"  rejected {reason}: {n}")
+    s = report["this_session"]
+    console.print(f"  this session: {s['records']} records in {s['seconds']:.0f} s "
+                  f"({s['records_per_minute']:.2f} records/min)")
+    for key in ("before", "after"):
+        if "clusters" in report:
+            counts = " ".join(str(d["count"]) for d in report["clusters"][key])
+            console.print(f"  clusters {key}: {counts}")
+    console.print(f"wrote {Path(output) / 'records.jsonl'} (report: {Path(output) / 'report.json'})")

@@ -1,0 +1,107 @@
+"""What a synth run keeps on disk and shows while it runs: append-only JSONL logs that survive a
+kill, an atomic report, and a progress bar of accepted / rejected / requests.
+
+A generation run appends each result the moment it is made (DESIGN §8). A kill can only tear
+the line being written; `AppendLog` cuts that torn tail off when it reopens the file, so the
+run redoes exactly that one result and nothing is lost or written twice.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from instructune.data.errors import DataError
+
+
+def read_log(path: Path) -> list[dict[str, Any]]:
+    """The rows of an append-only JSONL log; a torn last line (no newline) is cut off the file.
+
+    Raises:
+        DataError: a complete line that is not a JSON object (the file was edited or corrupted).
+    """
+    if not path.exists():
+        return []
+    data = path.read_bytes()
+    end = data.rfind(b"\n") + 1
+    if end < len(data):  # the last write was interrupted: drop it, it will be redone
+        with open(path, "r+b") as f:
+            f.truncate(end)
+    rows = []
+    for n, line in enumerate(data[:end].decode("utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise DataError(str(path), f"invalid JSON in a synth log: {e.msg}", line=n) from None
+        if not isinstance(row, dict):
+            raise DataError(str(path), "expected a JSON object", line=n)
+        rows.append(row)
+    return rows
+
+
+class AppendLog:
+    """An append-only JSONL file and the rows it holds (read, repaired, on open).
+
+    Args:
+        path: the file (created on first append).
+    """
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.rows = read_log(self.path)
+        self._f = None
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def append(self, row: dict[str, Any]) -> None:
+        """Write `row` as one line and flush it (one write call, so a kill tears at most it)."""
+        if self._f is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._f = open(self.path, "a", encoding="utf-8")
+        self._f.write(json.dumps(row, ensure_ascii=False) + "\n")
+        self._f.flush()
+        self.rows.append(row)
+
+    def close(self) -> None:
+        if self._f is not None:
+            self._f.close()
+            self._f = None
+
+
+class SynthProgress:
+    """A rich progress bar over rounds with live accepted / rejected / requests counts; a no-op
+    when disabled.
+
+    Args:
+        label: shown at the left ("self-instruct", "evol").
+        total: rounds (or generations) in the run.
+        done: rounds already done (when resuming).
+        enabled: show it.
+    """
+
+    def __init__(self, label: str, total: int, done: int = 0, enabled: bool = True):
+        self.progress = Progress(
+            TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("accepted {task.fields[accepted]} · rejected {task.fields[rejected]} · "
+                       "requests {task.fields[requests]}"), TimeElapsedColumn(),
+            disable=not enabled)
+        self.task = self.progress.add_task(label, total=total, completed=done,
+                                           accepted=0, rejected=0, requests=0)
+
+    def __enter__(self) -> SynthProgress:
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.progress.__exit__(*exc)
+
+    def update(self, *, accepted: int, rejected: int, requests: int, done: int | None = None) -> None:
+        """Refresh the counts (and the number of finished rounds)."""
+        kw = {} if done is None else {"completed": done}
+        self.progress.update(self.task, accepted=accepted, rejected=rejected, requests=requests, **kw)
