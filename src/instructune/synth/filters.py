@@ -23,6 +23,8 @@ from dataclasses import dataclass
 
 from rouge_score.tokenizers import DefaultTokenizer
 
+from instructune.data.dedup import lcs_length, position_masks
+
 _TOKENIZER = DefaultTokenizer(use_stemmer=False)  # the tokenizer ROUGE-L uses in evaluate/metrics.py
 
 COPIED_WORDING = ("#rewritten prompt#", "#given prompt#", "#created prompt#", "given prompt",
@@ -55,16 +57,8 @@ def tokens(text: str) -> list[str]:
 
 
 def _lcs(a: list[str], b: list[str]) -> int:
-    """Length of the longest common subsequence of two token lists (O(len(a)·len(b)))."""
-    if len(a) < len(b):
-        a, b = b, a
-    prev = [0] * (len(b) + 1)
-    for x in a:
-        cur = [0]
-        for j, y in enumerate(b):
-            cur.append(prev[j] + 1 if x == y else max(prev[j + 1], cur[j]))
-        prev = cur
-    return prev[-1]
+    """Length of the longest common subsequence of two token lists (dedup's bit-parallel LCS)."""
+    return lcs_length(a, position_masks(b), len(b))
 
 
 def rouge_l_tokens(pred: list[str], ref: list[str]) -> float:
