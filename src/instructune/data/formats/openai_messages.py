@@ -8,6 +8,7 @@ an assistant message.
 
 from __future__ import annotations
 
+from instructune.data.formats._conversation import conversation_record
 from instructune.data.formats._fields import Row
 from instructune.data.record import ROLES, Record, Turn
 
@@ -21,9 +22,8 @@ def detect(keys: set[str]) -> str | None:
 
 def to_records(row: Row) -> list[Record]:
     """One record per conversation."""
-    messages = row.items("messages")
-    turns: list[Turn] = []
-    for i, m in enumerate(messages):
+    turns, fields = [], []
+    for i, m in enumerate(row.items("messages")):
         where = f"messages[{i}]"
         if not isinstance(m, dict):
             raise row.error(f"expected an object, got {type(m).__name__}", where)
@@ -31,20 +31,5 @@ def to_records(row: Row) -> list[Record]:
         if role not in ROLES:
             raise row.error(f"unknown role {role!r}; allowed: {', '.join(ROLES)}", f"{where}.role")
         turns.append(Turn(role, row.text("content", where=m, label=f"{where}.content")))
-    system = turns.pop(0).content if turns[0].role == "system" else None
-    if len(turns) < 2 or turns[-1].role != "assistant" or turns[-2].role != "user":
-        raise row.error("a conversation must end with a user message and then an assistant reply",
-                        "messages")
-    if not turns[-1].content.strip():
-        raise row.error("empty response", f"messages[{len(messages) - 1}].content")
-    for i, t in enumerate(turns):
-        if t.role == "system":
-            raise row.error("a system message is only allowed first", f"messages[{i}].role")
-    return [Record(
-        id=row.record_id(NAME),
-        instruction=turns[-2].content,
-        response=turns[-1].content,
-        system=system,
-        history=turns[:-2],
-        source=row.source(NAME),
-    )]
+        fields.append(f"{where}.content")
+    return [conversation_record(row, turns, fields, "messages", rid=row.record_id(NAME), fmt=NAME)]
