@@ -31,21 +31,27 @@ def collate(rows: list[dict], pad_id: int, pad_to_multiple_of: int = 1) -> dict[
         input_ids (B, T) long, labels (B, T) long, segment_ids (B, T) long,
         attention_mask (B, T) long.
     """
-    T = max(len(r["input_ids"]) for r in rows)
-    T = -(-T // pad_to_multiple_of) * pad_to_multiple_of
-    B = len(rows)
-    out = {
-        "input_ids": torch.full((B, T), pad_id, dtype=torch.long),
-        "labels": torch.full((B, T), IGNORE, dtype=torch.long),
-        "segment_ids": torch.zeros((B, T), dtype=torch.long),
-        "attention_mask": torch.zeros((B, T), dtype=torch.long),
-    }
+    out = _padded_tensors(len(rows), max(len(r["input_ids"]) for r in rows), pad_id, pad_to_multiple_of)
     for i, r in enumerate(rows):
         n = len(r["input_ids"])
         out["input_ids"][i, :n] = torch.as_tensor(r["input_ids"])
         out["labels"][i, :n] = torch.as_tensor(r["labels"])
         out["segment_ids"][i, :n] = torch.as_tensor(r["segment_ids"])
         out["attention_mask"][i, :n] = 1
+    return out
+
+
+def _padded_tensors(B: int, T: int, pad_id: int, multiple: int, positions: bool = False) -> dict[str, torch.Tensor]:
+    """All-padding batch tensors (B, T'), T rounded up to `multiple`: pad ids, -100 labels, zeros."""
+    T = -(-T // multiple) * multiple
+    out = {
+        "input_ids": torch.full((B, T), pad_id, dtype=torch.long),
+        "labels": torch.full((B, T), IGNORE, dtype=torch.long),
+        "segment_ids": torch.zeros((B, T), dtype=torch.long),
+        "attention_mask": torch.zeros((B, T), dtype=torch.long),
+    }
+    if positions:
+        out["position_ids"] = torch.zeros((B, T), dtype=torch.long)
     return out
 
 
@@ -73,16 +79,9 @@ def collate_packed(packs: list[list[dict]], pad_id: int, pad_to_multiple_of: int
         long with 1 at real tokens (for counting only: the model must get no attention_mask,
         or transformers stops reading the record boundaries from position_ids).
     """
-    T = max(sum(len(r["input_ids"]) for r in p) for p in packs)
-    T = -(-T // pad_to_multiple_of) * pad_to_multiple_of
-    B = len(packs)
-    out = {
-        "input_ids": torch.full((B, T), pad_id, dtype=torch.long),
-        "labels": torch.full((B, T), IGNORE, dtype=torch.long),
-        "segment_ids": torch.zeros((B, T), dtype=torch.long),
-        "position_ids": torch.zeros((B, T), dtype=torch.long),
-        "attention_mask": torch.zeros((B, T), dtype=torch.long),
-    }
+    out = _padded_tensors(len(packs), max(sum(len(r["input_ids"]) for r in p) for p in packs), pad_id,
+                          pad_to_multiple_of, positions=True)
+    T = out["input_ids"].shape[1]
     for i, pack in enumerate(packs):
         lens = [len(r["input_ids"]) for r in pack]
         n = sum(lens)
