@@ -139,7 +139,7 @@ def run_instructune(args, work: Path, raw: Path, num_proc: int) -> dict:
     from instructune.data.inputs import load_inputs
     from instructune.data.templates import get_template
     from instructune.data.tokenized import tokenize_records
-    from instructune.recipes import ingest, prepare
+    from instructune.recipes import builders, ingest, prepare
 
     records_path = work / "records.jsonl"
     res, t_ingest = timed(ingest.main, [str(raw)], records_path)
@@ -149,9 +149,9 @@ def run_instructune(args, work: Path, raw: Path, num_proc: int) -> dict:
     _, t_hit = timed(prepare.main, cached_cfg, work / "prep-cached", num_proc)
 
     records = load_inputs([str(records_path)], "records")
-    tokenizer = prepare.template_tokenizer(cached_cfg)
+    tokenizer = builders.template_tokenizer(cached_cfg)
     (ds, st), t_render = timed(tokenize_records, records, tokenizer, get_template("chat"), args.max_length,
-                               prepare.template_options(cached_cfg), num_proc)
+                               builders.template_options(cached_cfg.template), num_proc)
     return {"records": res["records"], "ingest_s": t_ingest, "prepare_s": t_prepare, "prepare_hit_s": t_hit,
             "render_s": t_render, "tokens": st.tokens, "kept": st.kept, "truncated": st.truncated,
             "trained_tokens": st.trained_tokens, "prepare_stats": stats["train"], "records_in_memory": records}

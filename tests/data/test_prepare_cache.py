@@ -10,6 +10,8 @@ import pytest
 import instructune.data.prepare_cache as prepare_cache
 from instructune.cli import main as cli
 from instructune.config import load_config
+from instructune.data import splits
+from instructune.data.splits import load_prepared
 from instructune.recipes import prepare
 
 ROWS = [
@@ -60,18 +62,18 @@ def entries(env):
 def test_second_run_reuses_the_cache(env, monkeypatch):
     stats, lines = run(env)
     assert env["calls"] == [8] and lines[0].startswith("train: tokenized 8 records; cached in ")
-    first = prepare.load_prepared(env["out"] / "train")[:]
+    first = load_prepared(env["out"] / "train")[:]
     assert len(entries(env)) == 1
 
     def no_tokenizing(*args, **kwargs):
         raise AssertionError("tokenized again")
 
     monkeypatch.setattr(prepare_cache, "tokenize_records", no_tokenizing)
-    monkeypatch.setattr(prepare, "load_inputs", no_tokenizing)  # not even read
+    monkeypatch.setattr(splits, "load_inputs", no_tokenizing)  # not even read
     again, lines = run(env)
     assert again == stats and lines == [f"train: reused cached tokenization of 8 records "
                                         f"({env['root'] / entries(env)[0]})"]
-    assert prepare.load_prepared(env["out"] / "train")[:] == first
+    assert load_prepared(env["out"] / "train")[:] == first
     assert json.loads((env["out"] / "stats.json").read_text()) == stats
 
 

@@ -24,13 +24,13 @@ def grads_for(tiny_model, rows, micro_size):
     from accelerate import Accelerator
 
     from instructune.data.collate import collate
-    from instructune.model.setup import prepare_for_training
+    from instructune.recipes.builders import model_for_training
     from instructune.objectives.response_nll import ResponseNLL
     from instructune.train.step import backward_window
 
     cfg = load_config(None, [f"model.name={tiny_model}", "lora.dropout=0.0"])
     torch.manual_seed(0)
-    model, tok, _ = prepare_for_training(cfg)
+    model, tok, _ = model_for_training(cfg)
     acc = Accelerator(cpu=True)
     module = acc.prepare(ResponseNLL(model))
     micro = [collate(rows[s:s + micro_size], tok.pad_token_id) for s in range(0, len(rows), micro_size)]

@@ -23,15 +23,14 @@ from instructune.data.tokenized import tokenize_records
 from instructune.evaluate.loss import response_loss
 from instructune.evaluate.metrics import exact_match, final_answer, rouge_l
 from instructune.model.load import resolve_tuned
-from instructune.model.setup import load_for_template
-from instructune.recipes.prepare import template_options
+from instructune.recipes.builders import model_for_template, template_options
 from instructune.serve.generation import generate_text
 
 
 def evaluate_model(cfg: Config, name: str, records: list[Record]) -> tuple[dict[str, float], list[str]]:
     """Metrics and generations of one model on `records`."""
-    model, tokenizer, _ = load_for_template(cfg, name)
-    template, opts = get_template(cfg.template.name), template_options(cfg)
+    model, tokenizer, _ = model_for_template(cfg, name)
+    template, opts = get_template(cfg.template.name), template_options(cfg.template)
     ds, _ = tokenize_records(records, tokenizer, template, cfg.data.max_length, opts)
     metrics = response_loss(model, ds, tokenizer.pad_token_id, cfg.eval.batch_size)
     prompts = [render_prompt(r, tokenizer, template, opts) for r in records]

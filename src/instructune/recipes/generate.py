@@ -14,22 +14,21 @@ from instructune.config import Config
 from instructune.data.record import Record, Turn
 from instructune.data.render import render_prompt
 from instructune.data.templates import get_template
-from instructune.model.setup import load_for_template
 from instructune.model.load import resolve_tuned
-from instructune.recipes.prepare import template_options
+from instructune.recipes.builders import model_for_template, template_options
 from instructune.serve.generation import generate_text
 
 
 def load(cfg: Config, model: str | None):
     """(model, tokenizer) for a run dir, export dir, path or hub id (default cfg.model.name)."""
-    m, tok, _ = load_for_template(cfg, resolve_tuned(model) if model else None)
+    m, tok, _ = model_for_template(cfg, resolve_tuned(model) if model else None)
     return m, tok
 
 
 def generate(cfg: Config, records: list[Record], model: str | None = None) -> list[str]:
     """Responses for `records` (their instruction, context, history)."""
     m, tok = load(cfg, model)
-    template, opts = get_template(cfg.template.name), template_options(cfg)
+    template, opts = get_template(cfg.template.name), template_options(cfg.template)
     prompts = [render_prompt(r, tok, template, opts) for r in records]
     return generate_text(m, tok, prompts, cfg.generate)
 
@@ -38,7 +37,7 @@ def chat(cfg: Config, model: str | None = None, read: Callable[[str], str] = inp
          out: TextIO = sys.stdout) -> None:
     """A REPL: each line is a user turn; `/reset` clears the history, `/exit` or EOF quits."""
     m, tok = load(cfg, model)
-    template, opts = get_template(cfg.template.name), template_options(cfg)
+    template, opts = get_template(cfg.template.name), template_options(cfg.template)
     history: list[Turn] = []
     print("instructune chat — /reset clears the conversation, /exit quits", file=out)
     while True:

@@ -23,7 +23,7 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from instructune.config import Config, ConfigError, QualityConfig
+from instructune.config import Config, QualityConfig
 from instructune.data.inputs import load_inputs
 from instructune.data.jsonio import write_json, write_jsonl
 from instructune.data.record import Record
@@ -33,21 +33,6 @@ from instructune.quality.score import Score, ScoringSet
 from instructune.quality.scorers import EMBEDDING_SCORERS, SCORERS
 
 FILES = {"accept": "accepted.jsonl", "flag": "flagged.jsonl", "reject": "rejected.jsonl"}
-
-
-def check_config(q: QualityConfig) -> None:
-    """Raise `ConfigError` on settings the types alone cannot catch."""
-    b = q.balance
-    if len(b.edges) != len(b.bins) - 1 or any(x >= y for x, y in zip(b.edges, b.edges[1:])):
-        raise ConfigError(f"quality.balance.edges: need {len(b.bins) - 1} increasing values for bins "
-                          f"{b.bins}, got {b.edges}")
-    if len(b.max_share) != len(b.bins) or not all(0 < s <= 1 for s in b.max_share):
-        raise ConfigError(f"quality.balance.max_share: need {len(b.bins)} values in (0, 1] (one per bin "
-                          f"{b.bins}), got {b.max_share}")
-    if not 0 <= b.max_move <= 1:
-        raise ConfigError(f"quality.balance.max_move: got {b.max_move}; expected a value in [0, 1]")
-    if not q.scorers:
-        raise ConfigError("quality.scorers: name at least one of " + ", ".join(SCORERS))
 
 
 def scorer_options(name: str, q: QualityConfig) -> dict[str, Any]:
@@ -109,7 +94,6 @@ def main(cfg: Config, inputs: list[str], out_dir: str | Path, console: Console |
         DataError: a bad input row; ConfigError: bad quality settings.
     """
     q = cfg.quality
-    check_config(q)
     t0 = time.perf_counter()
     records = load_inputs(inputs, cfg.data.format, cfg.data.reader)
     seconds: dict[str, float] = {"read": round(time.perf_counter() - t0, 3)}

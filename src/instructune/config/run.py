@@ -1,0 +1,39 @@
+"""`Config`: a whole run, one field per section."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from instructune.config.data import DataConfig
+from instructune.config.eval import EvalConfig
+from instructune.config.generate import GenerateConfig
+from instructune.config.lora import LoraConfig
+from instructune.config.model import ModelConfig
+from instructune.config.quality import QualityConfig
+from instructune.config.serve import ServeConfig
+from instructune.config.synth import EvolConfig, SelfInstructConfig, SynthConfig
+from instructune.config.template import TemplateConfig
+from instructune.config.train import TrainConfig
+
+
+@dataclass
+class Config:
+    """A whole run.
+
+    Attributes:
+        output_dir: the run dir (config.yaml, metrics.jsonl, checkpoints/, adapter/, export/, eval.json).
+    """
+
+    output_dir: str = "runs/quickstart"
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    template: TemplateConfig = field(default_factory=TemplateConfig)
+    lora: LoraConfig = field(default_factory=LoraConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+    generate: GenerateConfig = field(default_factory=GenerateConfig)
+    synth: SynthConfig = field(default_factory=SynthConfig)
+    serve: ServeConfig = field(default_factory=ServeConfig)
+    quality: QualityConfig = field(default_factory=QualityConfig)
+    self_instruct: SelfInstructConfig = field(default_factory=SelfInstructConfig)
+    evol: EvolConfig = field(default_factory=EvolConfig)

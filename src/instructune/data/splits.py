@@ -1,0 +1,88 @@
+"""Tokenized splits: build one from input files (through the prepare cache), save it
+atomically, load it back.
+
+    ds, stats = tokenize_split(["a.jsonl"], tokenizer, get_template("chat"), opts, max_length=512)
+    save_split(ds, Path("prepared/train"))
+    ds = load_prepared("prepared/train")
+
+Rows hold input_ids, labels, segment_ids, length, n_trained, task (`tokenized.py`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from datasets import Dataset, load_from_disk
+
+from instructune.data.inputs import load_inputs
+from instructune.data.prepare_cache import CacheInfo, cached_tokenize
+from instructune.data.templates import TemplateOptions
+from instructune.data.tokenized import PrepareStats
+
+
+def describe(split: str, stats: PrepareStats, info: CacheInfo) -> str:
+    """One line saying whether a split was tokenized or taken from the cache."""
+    if info.hit:
+        return f"{split}: reused cached tokenization of {stats.records} records ({info.path})"
+    where = f"; cached in {info.path}" if info.path else " (cache off)"
+    return f"{split}: tokenized {stats.records} records{where}"
+
+
+def tokenize_split(names: list[str], tokenizer, template, options: TemplateOptions, *,
+                   max_length: int, fmt: str | None = None, reader: Any = None, num_proc: int | None = None,
+                   use_cache: bool = True, log: Callable[[str], None] | None = None, split: str = "data"
+                   ) -> tuple[Dataset, PrepareStats]:
+    """Load and tokenize one split's inputs, or reuse the cached result.
+
+    Args:
+        names: the split's input files (any supported format) or starter:SPLIT names.
+        tokenizer: the tokenizer with the template's special tokens added.
+        template: the template object (`templates.get_template`).
+        options: template options.
+        max_length: tokens per record at most (cut context first, else dropped).
+        fmt: force an input format; None detects it.
+        reader: reader options (`ReaderConfig`-shaped: OpenAssistant paths, languages, size limit).
+        num_proc: tokenizer worker processes; None chooses.
+        use_cache: reuse / write `$INSTRUCTUNE_CACHE/prepared/` entries.
+        log: called with one line saying whether the cache was used.
+        split: the split's name, for that line.
+    Returns:
+        (dataset, counts).
+    """
+    def load():
+        return load_inputs(names, fmt, reader)
+
+    key = {"max_length": max_length, "format": fmt,
+           "reader": dataclasses.asdict(reader) if reader is not None else None}
+    ds, stats, info = cached_tokenize(load, names, tokenizer, template, options, key, num_proc,
+                                      use_cache=use_cache)
+    if log:
+        log(describe(split, stats, info))
+    return ds, stats
+
+
+def save_split(ds: Dataset, path: Path) -> None:
+    """`save_to_disk` into a temp dir beside `path`, then swap it in (an old copy is removed
+    only once the new one is in place)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    old = path.parent / f".{path.name}.old"
+    try:
+        ds.save_to_disk(str(tmp))
+        if path.exists():
+            shutil.rmtree(old, ignore_errors=True)
+            path.rename(old)
+        tmp.rename(path)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def load_prepared(path: str | Path) -> Dataset:
+    """A split written by `save_split` (`instructune prepare`)."""
+    return load_from_disk(str(path))

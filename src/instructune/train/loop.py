@@ -1,0 +1,188 @@
+"""The training loop: one optimizer step per accumulation window, from a start position to
+the last step, with logging, held-out evaluation and checkpoints on their schedules.
+
+    result = run_loop(parts, data, settings, start=Position())
+
+`recipes/train.py` sets up the parts (model, optimizer, data, logs) and saves the results;
+this file holds only what happens per step. Windows come from `iter_windows`, an endless
+stream over epochs cut to the run's remaining steps, so the loop has one exit.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from instructune.data.batching import epoch_micro_batches
+from instructune.data.collate import micro_batch, nonpad_tokens
+from instructune.train.schedule import windows_of
+from instructune.train.step import backward_window
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where a run is: optimizer steps done, and the next window (epoch, index in the epoch)."""
+
+    step: int = 0
+    epoch: int = 0
+    window: int = 0
+
+
+@dataclass
+class TrainData:
+    """The tokenized rows and how they are batched.
+
+    Attributes:
+        ds: tokenized rows (input_ids, labels, segment_ids, length).
+        lengths: tokens per row (ds["length"]).
+        packs: row indices per packed row, or None without packing.
+        pad_id: padding id.
+        padding_free: collate each micro-batch as one row without padding.
+        masker: instruction-masking augmentation `(row, epoch=...) -> row`, or None.
+    """
+
+    ds: Any
+    lengths: list[int]
+    packs: list[list[int]] | None
+    pad_id: int
+    padding_free: bool = False
+    masker: Callable | None = None
+
+
+@dataclass(frozen=True)
+class LoopSettings:
+    """The loop's schedule (from the `train` section).
+
+    Attributes:
+        total_steps: optimizer steps of the whole run.
+        batch_size: rows per micro-batch.
+        grad_accum: micro-batches per optimizer step and process.
+        seed: data-order seed.
+        group_by_length: batch rows of similar length together.
+        max_grad_norm: clip norm; 0 disables clipping.
+        log_every: steps between metric lines (the last step is always logged).
+        eval_every: steps between held-out evaluations; 0: none inside the loop.
+        checkpoint_every: steps between checkpoints; 0: only after the last step.
+    """
+
+    total_steps: int
+    batch_size: int
+    grad_accum: int
+    seed: int
+    group_by_length: bool
+    max_grad_norm: float
+    log_every: int = 1
+    eval_every: int = 0
+    checkpoint_every: int = 0
+
+
+@dataclass
+class LoopParts:
+    """What the loop drives, built by the recipe.
+
+    Attributes:
+        loss_module: the prepared loss module (`ResponseNLL`).
+        params: trainable parameters (for clipping).
+        optimizer, scheduler: prepared optimizer and its LR schedule.
+        accelerator: the `accelerate.Accelerator`.
+        log: called with a metrics row to write (metrics.jsonl, trackers).
+        progress: called with (step, metrics) to update the bar.
+        evaluate: held-out metrics now ({} when there is no held-out data).
+        save: writes a checkpoint that resumes at the given position.
+    """
+
+    loss_module: Any
+    params: list[torch.nn.Parameter]
+    optimizer: Any
+    scheduler: Any
+    accelerator: Any
+    log: Callable[[dict[str, Any]], None]
+    progress: Callable[[int, dict[str, Any]], None]
+    evaluate: Callable[[], dict[str, float]]
+    save: Callable[[Position], None]
+
+
+@dataclass
+class LoopResult:
+    """What the loop leaves: the step reached, the last metrics row, and the real (non-pad)
+    and total token slots it trained on."""
+
+    step: int
+    last: dict[str, Any] = field(default_factory=dict)
+    real_tokens: int = 0
+    slot_tokens: int = 0
+
+
+def iter_windows(data: TrainData, s: LoopSettings, world: int, rank: int, start: Position
+                 ) -> Iterator[tuple[int, Position, list[list[int]]]]:
+    """(epoch, position after this window, this process's micro-batches) from `start` on, endlessly.
+
+    Batching is a pure function of (lengths, seed, epoch), so a resumed run sees the same
+    windows as an uninterrupted one.
+    """
+    epoch, first, step = start.epoch, start.window, start.step
+    while True:
+        batches = epoch_micro_batches(data.lengths, data.packs, s.batch_size, s.seed, epoch, s.group_by_length)
+        windows = windows_of(batches, s.grad_accum, world, rank)
+        for w in range(first, len(windows)):
+            step += 1
+            after = Position(step, epoch, w + 1) if w + 1 < len(windows) else Position(step, epoch + 1, 0)
+            yield epoch, after, windows[w]
+        epoch, first = epoch + 1, 0
+
+
+def collate_window(data: TrainData, window: list[list[int]], epoch: int) -> list[dict[str, torch.Tensor]]:
+    """The window's micro-batches as tensors; masking is drawn per (seed, epoch, row)."""
+    augment = functools.partial(data.masker, epoch=epoch) if data.masker else None
+    return [micro_batch(data.ds, mb, data.pad_id, data.packs is not None, data.padding_free, augment)
+            for mb in window]
+
+
+def optimizer_step(parts: LoopParts, micro: list[dict[str, torch.Tensor]], max_grad_norm: float
+                   ) -> tuple[float, int, float]:
+    """Backward the window, clip, step; returns (loss, trained tokens, grad norm)."""
+    loss, n_tokens = backward_window(parts.loss_module, micro, parts.accelerator)
+    grad_norm = (parts.accelerator.clip_grad_norm_(parts.params, max_grad_norm)
+                 if max_grad_norm > 0 else torch.tensor(0.0))
+    parts.optimizer.step()
+    parts.scheduler.step()
+    parts.optimizer.zero_grad(set_to_none=True)
+    return loss, n_tokens, float(grad_norm)
+
+
+def due(step: int, every: int, last: bool) -> bool:
+    """Whether a periodic action (`every` steps, 0: never periodically) runs at `step`."""
+    return bool(every) and step % every == 0 or last
+
+
+def run_loop(parts: LoopParts, data: TrainData, s: LoopSettings, start: Position) -> LoopResult:
+    """Train from `start` to `s.total_steps`; returns the last metrics and token counts."""
+    acc = parts.accelerator
+    result = LoopResult(step=start.step)
+    tokens_seen, t0 = 0, time.perf_counter()
+    windows = iter_windows(data, s, acc.num_processes, acc.process_index, start)
+    for epoch, after, window in itertools.islice(windows, max(s.total_steps - start.step, 0)):
+        micro = collate_window(data, window, epoch)
+        real, slots = nonpad_tokens(micro)
+        result.real_tokens, result.slot_tokens = result.real_tokens + real, result.slot_tokens + slots
+        loss, n_tokens, grad_norm = optimizer_step(parts, micro, s.max_grad_norm)
+        step, done = after.step, after.step >= s.total_steps
+        tokens_seen += n_tokens
+        last = {"step": step, "epoch": epoch, "loss": loss,
+                "lr": parts.scheduler.get_last_lr()[0], "grad_norm": grad_norm, "trained_tokens": n_tokens,
+                "nonpad_share": real / slots, "tokens_per_s": tokens_seen / (time.perf_counter() - t0)}
+        if s.eval_every and due(step, s.eval_every, done):
+            last.update(parts.evaluate())
+        if step % s.log_every == 0 or done or "eval_loss" in last:
+            parts.log(last)
+        parts.progress(step, last)
+        if due(step, s.checkpoint_every, done):
+            parts.save(after)
+        result.step, result.last = step, last
+    return result
