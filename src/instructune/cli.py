@@ -1,56 +1,87 @@
-"""The `instructune` command: one verb per pipeline stage.
+"""The `instructune` command: one table entry per verb, each calling its recipe.
 
-    instructune quickstart [--output DIR] [key=value ...]
-    instructune ingest INPUT... --output records.jsonl [--format NAME] [--on-error fail|skip]
-    instructune ingest --explain INPUT...
-    instructune prepare [--recipe R] --output DIR [--num-proc N] [key=value ...]
-    instructune dedup INPUT... --output kept.jsonl [--method minhash|rouge] [--threshold X]
-    instructune stats INPUT... [--output DIR] [--tokenizer MODEL]
-    instructune train [--recipe R] [--resume] [key=value ...]
-    instructune eval [--recipe R] --tuned RUN_DIR [--base MODEL] [key=value ...]
-    instructune generate [--model RUN|PATH] --prompt TEXT ... | --input FILE [--output FILE]
-    instructune chat [--model RUN|PATH]
-    instructune serve [--model RUN|PATH] [--host H] [--port P]
-    instructune quality INPUT... --output DIR [key=value ...]
-    instructune review DIR [--host 127.0.0.1] [--port P]
-    instructune synth self-instruct --output DIR [key=value ...]
-    instructune synth evol [--input FILE ...] --output DIR [key=value ...]
+    instructune VERB [INPUT ...] [--flag ...] [key=value ...]
 
-`key=value` overrides set config fields by dotted path (`train.lr=1e-4`); see
-`instructune config` for every field.
+Every verb reads its arguments the same way: positional inputs, `--flags`, then `key=value`
+config overrides (`train.lr=1e-4`), in any order. A positional whose part before `=` names a
+config section (`train.lr=...`, `output_dir=...`) is an override; anything else is an input.
+`instructune config` prints every field; `instructune VERB --help` lists a verb's flags.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from instructune.config import ConfigError, list_recipes, load_config, to_dict  # noqa: E402
+from rich.console import Console  # noqa: E402
+
+from instructune.config import Config, ConfigError, list_recipes, load_config, to_dict  # noqa: E402
 from instructune.data.errors import DataError  # noqa: E402
 
-
-def _config_args(p: argparse.ArgumentParser, recipe: str | None = None) -> None:
-    p.add_argument("--recipe", default=recipe, help=f"a shipped recipe ({', '.join(list_recipes())}) or a YAML path")
-    p.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides, e.g. train.lr=1e-4")
+SECTIONS = frozenset(f.name for f in dataclasses.fields(Config))
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="instructune", description="Instruction fine-tuning toolkit.")
-    sub = parser.add_subparsers(dest="verb", required=True)
+def is_override(token: str) -> bool:
+    """Whether a positional is a `key=value` override: its key's first part names a config field."""
+    key, sep, _ = token.partition("=")
+    return bool(sep) and key.split(".")[0] in SECTIONS and "/" not in key
 
-    p = sub.add_parser("quickstart", help="the whole pipeline on the embedded defaults")
+
+@dataclass(frozen=True)
+class Verb:
+    """One CLI verb.
+
+    Attributes:
+        help: one line for `instructune --help`.
+        run: (parsed args, console) → exit code; `args.cfg` holds the resolved config when
+            `config` is true, `args.inputs` the positional inputs.
+        flags: adds the verb's own `--flags` to its parser.
+        inputs: help for positional inputs; None when the verb takes none.
+        min_inputs: how many inputs it needs at least.
+        config: reads `--recipe` and `key=value` overrides into `args.cfg`.
+        recipe: the default `--recipe`.
+    """
+
+    help: str
+    run: Callable[[argparse.Namespace, Console], int]
+    flags: Callable[[argparse.ArgumentParser], None] = lambda p: None
+    inputs: str | None = None
+    min_inputs: int = 0
+    config: bool = True
+    recipe: str | None = None
+
+
+def say(console: Console, text: str) -> None:
+    """Print plain text (file names and field lists are not rich markup)."""
+    console.print(text, markup=False, highlight=False, soft_wrap=True)
+
+
+# --- verbs --------------------------------------------------------------------------------
+
+def _quickstart_flags(p):
     p.add_argument("--output", help="run dir (default runs/quickstart)")
-    _config_args(p, "quickstart")
 
+
+def _quickstart(args, console) -> int:
+    from instructune.recipes import quickstart
+
+    if args.output:
+        args.cfg.output_dir = args.output
+    res = quickstart.main(args.cfg, console)
+    return 0 if quickstart.report_outcome(res, console) else 1
+
+
+def _ingest_flags(p):
     from instructune.data.formats import FORMATS
     from instructune.recipes.ingest import ON_ERROR, add_reader_flags
 
-    p = sub.add_parser("ingest", help="input files → canonical records JSONL")
-    p.add_argument("inputs", nargs="+", help="files, or starter:train / starter:heldout")
     p.add_argument("--output", help="the records JSONL to write (required unless --explain)")
     p.add_argument("--format", choices=list(FORMATS), help="force a format instead of detecting it")
     p.add_argument("--explain", action="store_true",
@@ -61,257 +92,268 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rejects", help="rejects file for --on-error skip (default OUTPUT.rejects.jsonl)")
     add_reader_flags(p)
 
-    p = sub.add_parser("prepare", help="records → tokenized dataset on disk")
-    p.add_argument("--output", required=True)
+
+def _ingest(args, console) -> int:
+    from instructune.recipes import ingest
+
+    if args.explain:
+        for line in ingest.explain_inputs(args.inputs):
+            say(console, line)
+        return 0
+    if not args.output:
+        raise ConfigError("ingest: give --output FILE (or --explain)")
+    res = ingest.main(args.inputs, args.output, args.format, reader=ingest.reader_from_args(args),
+                      on_error=args.on_error, rejects=args.rejects)
+    ingest.print_summary(res, args.output, args.on_error, lambda t: say(console, t))
+    return 0
+
+
+def _prepare_flags(p):
+    p.add_argument("--output", required=True, help="dir for the tokenized splits and stats.json")
     p.add_argument("--num-proc", type=int, default=None,
                    help="tokenizer worker processes (default: one per 2000 records, up to the CPUs, at most 8)")
-    _config_args(p)
 
-    p = sub.add_parser("dedup", help="drop exact and near-duplicate records")
-    p.add_argument("inputs", nargs="+", help="files (any format), or starter:train / starter:heldout")
+
+def _prepare(args, console) -> int:
+    from instructune.recipes import prepare
+
+    stats = prepare.main(args.cfg, args.output, args.num_proc, log=lambda line: say(console, line))
+    for split, st in stats.items():
+        console.print(f"{split}: " + ", ".join(f"{k} {v}" for k, v in st.items()))
+    console.print(f"wrote {args.output}")
+    return 0
+
+
+def _format_flag(p):
+    p.add_argument("--format", help="force an input format instead of detecting it")
+
+
+def _dedup_flags(p):
     p.add_argument("--output", required=True, help="kept records (canonical JSONL)")
     p.add_argument("--method", choices=["minhash", "rouge"], default="minhash",
                    help="minhash: Jaccard of character 5-grams, near-linear; rouge: ROUGE-L F1, quadratic")
     p.add_argument("--threshold", type=float, help="similarity that counts as duplicate (default 0.8 minhash, 0.7 rouge)")
     p.add_argument("--fields", default="instruction,context,response", help="record fields compared, comma-separated")
     p.add_argument("--removed", help="removals JSONL (default: removed.jsonl beside --output)")
-    p.add_argument("--format", help="force an input format instead of detecting it")
+    _format_flag(p)
 
-    p = sub.add_parser("stats", help="counts, token-length histograms and shares of a dataset")
-    p.add_argument("inputs", nargs="+", help="files (any format), or starter:train / starter:heldout")
+
+def _dedup(args, console) -> int:
+    from instructune.recipes import dedup
+
+    fields = tuple(f.strip() for f in args.fields.split(",") if f.strip())
+    try:
+        res = dedup.main(args.inputs, args.output, args.method, args.threshold, fields, args.removed, args.format)
+    except DataError:
+        raise
+    except ValueError as e:  # bad threshold or field
+        raise ConfigError(f"dedup: {e}") from None
+    say(console, f"kept {res['kept']} of {res['records']} records → {res['output']}")
+    say(console, f"removed {res['records'] - res['kept']} {res['removed']} (threshold {res['threshold']}) "
+                 f"→ {res['removed_path']}")
+    return 0
+
+
+def _stats_flags(p):
     p.add_argument("--output", help="also write DIR/stats.json and DIR/lengths.png")
     p.add_argument("--tokenizer", help="model whose tokenizer counts tokens (default smollm2-135m-instruct)")
-    p.add_argument("--format", help="force an input format instead of detecting it")
-
-    p = sub.add_parser("train", help="train (LoRA or full)")
-    p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint")
-    _config_args(p)
-
-    p = sub.add_parser("eval", help="compare base and tuned on held-out records")
-    p.add_argument("--tuned", help="run dir or model path (default: output_dir)")
-    p.add_argument("--base", help="base model (default: model.name)")
-    _config_args(p)
-
-    p = sub.add_parser("generate", help="batched generation")
-    p.add_argument("--model", help="run dir, export dir, path or hub id (default: model.name)")
-    p.add_argument("--prompt", action="append", default=[], help="an instruction (repeatable)")
-    p.add_argument("--input", help="records file (any format) whose instructions to answer")
-    p.add_argument("--output", help="write JSONL here instead of printing")
-    _config_args(p)
-
-    p = sub.add_parser("chat", help="interactive chat")
-    p.add_argument("--model", help="run dir, export dir, path or hub id")
-    _config_args(p)
-
-    p = sub.add_parser("serve", help="OpenAI-compatible HTTP server (/v1/chat/completions, /v1/completions)")
-    p.add_argument("--model", help="run dir, export dir, path or hub id (default: serve.model, then model.name)")
-    p.add_argument("--host", help="address to bind (default: serve.host, 127.0.0.1)")
-    p.add_argument("--port", type=int, help="port (default: serve.port, 8000; 0 picks a free one)")
-    _config_args(p)
-
-    p = sub.add_parser("quality", help="score records → accepted / flagged / rejected with reasons")
-    p.add_argument("inputs", nargs="*", metavar="INPUT|key=value",
-                   help="files (any format) or starter:SPLIT, and key=value overrides (quality.judge=true)")
-    # nargs="+": argparse takes no positionals after an option, so overrides that follow
-    # `--output DIR` arrive here and are sorted out in run_quality_tool.
-    p.add_argument("--output", required=True, nargs="+", metavar=("DIR", "key=value"),
-                   help="dir for accepted/flagged/rejected.jsonl and report.json")
-    p.add_argument("--recipe", help=f"a shipped recipe ({', '.join(list_recipes())}) or a YAML path")
-
-    p = sub.add_parser("review", help="local web page to approve / reject / edit flagged records")
-    p.add_argument("dir", help="an `instructune quality` output dir")
-    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
-    p.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 picks a free one)")
-
-    p = sub.add_parser("synth", help="grow a dataset with an LLM: Self-Instruct or Evol-Instruct")
-    methods = p.add_subparsers(dest="method", required=True)
-    m = methods.add_parser("self-instruct", help="new tasks from seed tasks (self_instruct.*)")
-    m.add_argument("--output", required=True, help="run dir (records.jsonl, rejects.jsonl, report.json); resumes")
-    _config_args(m)
-    m = methods.add_parser("evol", help="evolve instructions deeper and broader (evol.*)")
-    m.add_argument("--input", action="append", default=[], help="starting pool file (repeatable; default evol.input)")
-    m.add_argument("--output", required=True, help="run dir (records.jsonl, rejects.jsonl, report.json); resumes")
-    _config_args(m)
-
-    p = sub.add_parser("config", help="print the resolved config")
-    _config_args(p)
-    return parser
+    _format_flag(p)
 
 
-def run_data_tool(args: argparse.Namespace, console) -> int:
-    """`dedup` and `stats`: verbs that read records and need no run config."""
-    def say(text: str) -> None:
-        console.print(text, markup=False, highlight=False, soft_wrap=True)
-
-    if args.verb == "dedup":
-        from instructune.recipes import dedup
-
-        fields = tuple(f.strip() for f in args.fields.split(",") if f.strip())
-        try:
-            res = dedup.main(args.inputs, args.output, args.method, args.threshold, fields, args.removed, args.format)
-        except DataError:
-            raise
-        except ValueError as e:  # bad threshold or field
-            raise ConfigError(f"dedup: {e}") from None
-        say(f"kept {res['kept']} of {res['records']} records → {res['output']}")
-        say(f"removed {res['records'] - res['kept']} {res['removed']} (threshold {res['threshold']}) "
-            f"→ {res['removed_path']}")
-        return 0
+def _stats(args, console) -> int:
     from instructune.data.stats import format_stats
     from instructune.recipes import stats
 
     st = stats.main(args.inputs, args.output, args.tokenizer, args.format)
-    say(format_stats(st))
+    say(console, format_stats(st))
     for name, path in st.get("files", {}).items():
-        say(f"wrote {name}: {path}")
+        say(console, f"wrote {name}: {path}")
     return 0
 
 
-def run_quality_tool(args: argparse.Namespace, console) -> int:
-    """`quality` (score and sort records) and `review` (the web page for flagged records)."""
-    if args.verb == "review":
-        from instructune.recipes import review
+def _train_flags(p):
+    p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint")
 
-        review.main(args.dir, args.host, args.port, announce=lambda s: print(s, flush=True))
-        return 0
-    from pathlib import Path
 
+def _train(args, console) -> int:
+    from instructune.recipes import train
+
+    console.print(json.dumps(train.main(args.cfg, resume=args.resume), indent=2))
+    return 0
+
+
+def _eval_flags(p):
+    p.add_argument("--tuned", help="run dir or model path (default: output_dir)")
+    p.add_argument("--base", help="base model (default: model.name)")
+
+
+def _eval(args, console) -> int:
+    from instructune.recipes import evaluate
+
+    results = evaluate.main(args.cfg, tuned=args.tuned or args.cfg.output_dir, base=args.base)
+    evaluate.print_results(results, console)
+    return 0
+
+
+def _model_flag(p):
+    p.add_argument("--model", help="run dir, export dir, path or hub id (default: model.name)")
+
+
+def _generate_flags(p):
+    _model_flag(p)
+    p.add_argument("--prompt", action="append", default=[], help="an instruction (repeatable)")
+    p.add_argument("--input", help="records file (any format) whose instructions to answer")
+    p.add_argument("--output", help="write JSONL here instead of printing")
+
+
+def _generate(args, console) -> int:
+    from instructune.recipes import generate
+
+    generate.main(args.cfg, args.prompt, args.input, args.output, args.model, console)
+    return 0
+
+
+def _chat(args, console) -> int:
+    from instructune.recipes import generate
+
+    generate.chat(args.cfg, args.model)
+    return 0
+
+
+def _serve_flags(p):
+    p.add_argument("--model", help="run dir, export dir, path or hub id (default: serve.model, then model.name)")
+    p.add_argument("--host", help="address to bind (default: serve.host, 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port (default: serve.port, 8000; 0 picks a free one)")
+
+
+def _serve(args, console) -> int:
+    from instructune.serve import server
+
+    server.main(args.cfg, args.model, args.host, args.port, announce=lambda s: print(s, flush=True))
+    return 0
+
+
+def _quality_flags(p):
+    p.add_argument("--output", required=True, help="dir for accepted/flagged/rejected.jsonl and report.json")
+
+
+def _quality(args, console) -> int:
     from instructune.recipes import quality
 
-    # INPUTs and key=value overrides come mixed: an existing file or starter:SPLIT is an input.
-    out_dir, items = args.output[0], args.inputs + args.output[1:]
-    is_input = [not ("=" in a and not a.startswith("starter:") and not Path(a).exists()) for a in items]
-    inputs = [a for a, i in zip(items, is_input) if i]
-    if not inputs:
-        raise ConfigError("quality: give at least one INPUT (a file or starter:SPLIT)")
-    cfg = load_config(args.recipe, [a for a, i in zip(items, is_input) if not i])
-    report = quality.main(cfg, inputs, out_dir, console)
-    quality.print_summary(report, out_dir, console)
+    report = quality.main(args.cfg, args.inputs, args.output, console)
+    quality.print_summary(report, args.output, console)
     return 0
 
 
-def run(args: argparse.Namespace) -> int:
-    from rich.console import Console
+def _review_flags(p):
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    p.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 picks a free one)")
 
-    console = Console()
-    if args.verb == "ingest":
-        from instructune.recipes import ingest
 
-        def say(text: str) -> None:  # file names and field lists are not rich markup
-            console.print(text, markup=False, highlight=False, soft_wrap=True)
+def _review(args, console) -> int:
+    from instructune.recipes import review
 
-        if args.explain:
-            for line in ingest.explain_inputs(args.inputs):
-                say(line)
-            return 0
-        if not args.output:
-            raise ConfigError("ingest: give --output FILE (or --explain)")
-        res = ingest.main(args.inputs, args.output, args.format, reader=ingest.reader_from_args(args),
-                          on_error=args.on_error, rejects=args.rejects)
-        say(f"wrote {res['records']} records to {args.output}")
-        for f, fmt in res["formats"].items():
-            say(f"  {f}: {fmt}")
-        say(f"  tasks: {res['tasks']}")
-        if res["skipped"]:
-            say(f"  left out by reader filters: {res['skipped']}")
-        if args.on_error == "skip":
-            say(f"accepted {res['records']} records, rejected {sum(res['rejected'].values())} rows "
-                f"{res['rejected']} → {res['rejects']}")
-        return 0
+    review.main(args.inputs[0], args.host, args.port, announce=lambda s: print(s, flush=True))
+    return 0
 
-    if args.verb in ("dedup", "stats"):
-        return run_data_tool(args, console)
 
-    if args.verb in ("quality", "review"):
-        return run_quality_tool(args, console)
+def _synth_flags(p):
+    p.add_argument("method", choices=["self-instruct", "evol"],
+                   help="self-instruct: new tasks from seeds (self_instruct.*); evol: deeper and broader (evol.*)")
+    p.add_argument("--input", action="append", default=[], help="evol: starting pool file (repeatable; default evol.input)")
+    p.add_argument("--output", required=True, help="run dir (records.jsonl, rejects.jsonl, report.json); resumes")
 
-    cfg = load_config(getattr(args, "recipe", None), getattr(args, "overrides", []))
-    if args.verb == "config":
-        import yaml
 
-        console.print(yaml.safe_dump(to_dict(cfg), sort_keys=False))
-        return 0
-    if args.verb == "quickstart":
-        from instructune.recipes import quickstart
+def _synth(args, console) -> int:
+    from instructune.recipes import synth
 
-        if args.output:
-            cfg.output_dir = args.output
-        res = quickstart.main(cfg, console)
-        ok = res["eval"]["tuned"]["response_loss"] < res["eval"]["base"]["response_loss"]
-        console.print("tuned beats base on held-out response loss" if ok
-                      else "[red]tuned does NOT beat base on held-out response loss[/red]")
-        return 0 if ok else 1
-    if args.verb == "prepare":
-        from instructune.recipes import prepare
+    if args.method == "evol" and args.input:
+        args.cfg.evol.input = args.input
+    report = synth.main(args.cfg, args.method, args.output)
+    synth.print_report(report, args.output, console)
+    return 0
 
-        stats = prepare.main(cfg, args.output, args.num_proc,
-                             log=lambda line: console.print(line, markup=False, highlight=False, soft_wrap=True))
-        for split, st in stats.items():
-            console.print(f"{split}: " + ", ".join(f"{k} {v}" for k, v in st.items()))
-        console.print(f"wrote {args.output}")
-        return 0
-    if args.verb == "train":
-        from instructune.recipes import train
 
-        summary = train.main(cfg, resume=args.resume)
-        console.print(json.dumps(summary, indent=2))
-        return 0
-    if args.verb == "eval":
-        from instructune.recipes import evaluate
+def _config(args, console) -> int:
+    import yaml
 
-        results = evaluate.main(cfg, tuned=args.tuned or cfg.output_dir, base=args.base)
-        evaluate.print_results(results, console)
-        return 0
-    if args.verb == "generate":
-        from instructune.data.inputs import load_inputs
-        from instructune.data.jsonio import write_jsonl
-        from instructune.data.record import Record
-        from instructune.recipes import generate
+    console.print(yaml.safe_dump(to_dict(args.cfg), sort_keys=False))
+    return 0
 
-        records = [Record(id=f"prompt-{i}", instruction=p, response="") for i, p in enumerate(args.prompt)]
-        if args.input:
-            records += load_inputs([args.input])
-        if not records:
-            raise ConfigError("give --prompt TEXT (repeatable) or --input FILE")
-        texts = generate.generate(cfg, records, args.model)
-        rows = [{"id": r.id, "instruction": r.instruction, "context": r.context, "generation": t}
-                for r, t in zip(records, texts)]
-        if args.output:
-            write_jsonl(args.output, rows)
-            console.print(f"wrote {len(rows)} generations to {args.output}")
-        else:
-            for row in rows:
-                console.print(f"[bold]> {row['instruction']}[/bold]\n{row['generation']}\n")
-        return 0
-    if args.verb == "chat":
-        from instructune.recipes import generate
 
-        generate.chat(cfg, args.model)
-        return 0
-    if args.verb == "synth":
-        from instructune.recipes import synth
+_FILES = "files (any format), or starter:train / starter:heldout"
+VERBS: dict[str, Verb] = {
+    "quickstart": Verb("the whole pipeline on the embedded defaults", _quickstart, _quickstart_flags,
+                       recipe="quickstart"),
+    "ingest": Verb("input files → canonical records JSONL", _ingest, _ingest_flags, _FILES, 1, config=False),
+    "prepare": Verb("records → tokenized dataset on disk", _prepare, _prepare_flags),
+    "dedup": Verb("drop exact and near-duplicate records", _dedup, _dedup_flags, _FILES, 1, config=False),
+    "stats": Verb("counts, token-length histograms and shares of a dataset", _stats, _stats_flags, _FILES, 1,
+                  config=False),
+    "train": Verb("train (LoRA or full)", _train, _train_flags),
+    "eval": Verb("compare base and tuned on held-out records", _eval, _eval_flags),
+    "generate": Verb("batched generation", _generate, _generate_flags),
+    "chat": Verb("interactive chat", _chat, _model_flag),
+    "serve": Verb("OpenAI-compatible HTTP server (/v1/chat/completions, /v1/completions)", _serve, _serve_flags),
+    "quality": Verb("score records → accepted / flagged / rejected with reasons", _quality, _quality_flags,
+                    "files (any format) or starter:SPLIT", 1),
+    "review": Verb("local web page to approve / reject / edit flagged records", _review, _review_flags,
+                   "an `instructune quality` output dir", 1, config=False),
+    "synth": Verb("grow a dataset with an LLM: Self-Instruct or Evol-Instruct", _synth, _synth_flags),
+    "config": Verb("print the resolved config", _config),
+}
 
-        if args.method == "evol" and args.input:
-            cfg.evol.input = args.input
-        report = synth.main(cfg, args.method, args.output)
-        synth.print_report(report, args.output, console)
-        return 0
-    if args.verb == "serve":
-        from instructune.serve import server
 
-        server.main(cfg, args.model, args.host, args.port, announce=lambda s: print(s, flush=True))
-        return 0
-    raise AssertionError(args.verb)
+# --- parsing ------------------------------------------------------------------------------
+
+def verb_parser(name: str, verb: Verb) -> argparse.ArgumentParser:
+    """The parser of one verb: its flags, positional inputs and (with a config) overrides."""
+    p = argparse.ArgumentParser(prog=f"instructune {name}", description=verb.help)
+    verb.flags(p)
+    if verb.config:
+        p.add_argument("--recipe", default=verb.recipe,
+                       help=f"a shipped recipe ({', '.join(list_recipes())}) or a YAML path")
+    what = (verb.inputs + "; " if verb.inputs else "") + ("key=value config overrides (train.lr=1e-4)"
+                                                          if verb.config else "")
+    p.add_argument("positionals", nargs="*", metavar="INPUT|key=value" if verb.inputs else "key=value", help=what)
+    return p
+
+
+def top_parser() -> argparse.ArgumentParser:
+    """`instructune --help`: the verbs and their one-line help."""
+    p = argparse.ArgumentParser(prog="instructune", description="Instruction fine-tuning toolkit.",
+                                formatter_class=argparse.RawDescriptionHelpFormatter,
+                                epilog="verbs:\n" + "\n".join(f"  {n:<11} {v.help}" for n, v in VERBS.items())
+                                + "\n\n`instructune VERB --help` for a verb's arguments.")
+    p.add_argument("verb", choices=list(VERBS), metavar="VERB")
+    return p
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    """Parsed args of `argv` (verb first); `inputs`, `overrides` and, with a config, `cfg` set."""
+    if not argv or argv[0] not in VERBS:
+        top_parser().parse_args(argv[:1] or ["--help"])
+    name, verb = argv[0], VERBS[argv[0]]
+    p = verb_parser(name, verb)
+    args = p.parse_intermixed_args(argv[1:])
+    args.verb = name
+    args.overrides = [a for a in args.positionals if verb.config and is_override(a)]
+    args.inputs = [a for a in args.positionals if a not in args.overrides]
+    if args.inputs and verb.inputs is None:
+        p.error(f"unexpected argument(s): {' '.join(args.inputs)} (overrides look like section.key=value)")
+    if len(args.inputs) < verb.min_inputs:
+        p.error(f"give at least {verb.min_inputs} INPUT ({verb.inputs})")
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = parse(argv)
     try:
-        return run(args)
-    except (ConfigError, DataError) as e:
-        print(f"instructune {args.verb}: error: {e}", file=sys.stderr)
-        return 2
-    except FileNotFoundError as e:
+        if VERBS[args.verb].config:
+            args.cfg = load_config(args.recipe, args.overrides)
+        return VERBS[args.verb].run(args, Console())
+    except (ConfigError, DataError, FileNotFoundError) as e:
         print(f"instructune {args.verb}: error: {e}", file=sys.stderr)
         return 2
 

@@ -10,7 +10,11 @@ import sys
 from collections.abc import Callable
 from typing import TextIO
 
-from instructune.config import Config
+from rich.console import Console
+
+from instructune.config import Config, ConfigError
+from instructune.data.inputs import load_inputs
+from instructune.data.jsonio import write_jsonl
 from instructune.data.record import Record, Turn
 from instructune.data.render import render_prompt
 from instructune.data.templates import get_template
@@ -31,6 +35,31 @@ def generate(cfg: Config, records: list[Record], model: str | None = None) -> li
     template, opts = get_template(cfg.template.name), template_options(cfg.template)
     prompts = [render_prompt(r, tok, template, opts) for r in records]
     return generate_text(m, tok, prompts, cfg.generate)
+
+
+def main(cfg: Config, prompts: list[str], input_file: str | None = None, output: str | None = None,
+         model: str | None = None, console: Console | None = None) -> list[dict]:
+    """Answer `prompts` and the records of `input_file`; write JSONL to `output` or print.
+
+    Returns:
+        one row per prompt: id, instruction, context, generation.
+    """
+    console = console or Console()
+    records = [Record(id=f"prompt-{i}", instruction=p, response="") for i, p in enumerate(prompts)]
+    if input_file:
+        records += load_inputs([input_file])
+    if not records:
+        raise ConfigError("give --prompt TEXT (repeatable) or --input FILE")
+    texts = generate(cfg, records, model)
+    rows = [{"id": r.id, "instruction": r.instruction, "context": r.context, "generation": t}
+            for r, t in zip(records, texts)]
+    if output:
+        write_jsonl(output, rows)
+        console.print(f"wrote {len(rows)} generations to {output}")
+    else:
+        for row in rows:
+            console.print(f"[bold]> {row['instruction']}[/bold]\n{row['generation']}\n")
+    return rows
 
 
 def chat(cfg: Config, model: str | None = None, read: Callable[[str], str] = input,

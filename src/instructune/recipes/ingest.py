@@ -18,6 +18,7 @@ import dataclasses
 import json
 import typing
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -95,6 +96,19 @@ def main(inputs: list[str], output: str | Path, fmt: str | None = None, *,
     return {"records": n, "formats": formats, "tasks": dict(sorted(tasks.items())),
             "rejected": dict(rejected.most_common()), "skipped": dict(sorted(skipped.items())),
             "rejects": str(rejects) if rejects else None}
+
+
+def print_summary(res: dict[str, Any], output: str, on_error: str, say: Callable[[str], None]) -> None:
+    """What `main` wrote: counts, formats per file, tasks, filtered and rejected rows."""
+    say(f"wrote {res['records']} records to {output}")
+    for f, fmt in res["formats"].items():
+        say(f"  {f}: {fmt}")
+    say(f"  tasks: {res['tasks']}")
+    if res["skipped"]:
+        say(f"  left out by reader filters: {res['skipped']}")
+    if on_error == "skip":
+        say(f"accepted {res['records']} records, rejected {sum(res['rejected'].values())} rows "
+            f"{res['rejected']} → {res['rejects']}")
 
 
 def explain_lines(path: str, found: Detection) -> list[str]:

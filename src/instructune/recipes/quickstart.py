@@ -63,3 +63,11 @@ def main(cfg: Config, console: Console | None = None, n_examples: int = 4) -> di
     console.print(f"\nfinished in {seconds:.0f} s\n")
     console.print(evaluate.results_table(results))
     return {"eval": results, "train": summary, "seconds": seconds}
+
+
+def report_outcome(res: dict, console: Console) -> bool:
+    """Say whether tuning beat the base model on held-out response loss; returns that."""
+    ok = res["eval"]["tuned"]["response_loss"] < res["eval"]["base"]["response_loss"]
+    console.print("tuned beats base on held-out response loss" if ok
+                  else "[red]tuned does NOT beat base on held-out response loss[/red]")
+    return ok

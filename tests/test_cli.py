@@ -1,0 +1,36 @@
+"""The verb table: every verb parses inputs, flags and overrides the same way."""
+
+import pytest
+
+from instructune.cli import VERBS, is_override, main, parse
+
+
+def test_overrides_are_told_from_inputs_by_their_config_section():
+    assert is_override("train.lr=1e-4") and is_override("output_dir=runs/x")
+    assert not is_override("data/a=b.jsonl") and not is_override("starter:train")
+    assert not is_override("notasection.x=1")
+
+
+def test_inputs_flags_and_overrides_mix_in_any_order():
+    args = parse(["quality", "quality.judge=true", "a.jsonl", "--output", "out", "b.jsonl", "quality.seed=3"])
+    assert args.inputs == ["a.jsonl", "b.jsonl"] and args.output == "out"
+    assert args.overrides == ["quality.judge=true", "quality.seed=3"]
+
+
+def test_a_verb_without_inputs_refuses_a_stray_positional(capsys):
+    with pytest.raises(SystemExit) as e:
+        parse(["train", "data.jsonl"])
+    assert e.value.code == 2 and "unexpected argument(s): data.jsonl" in capsys.readouterr().err
+
+
+def test_every_verb_has_help(capsys):
+    for name in VERBS:
+        with pytest.raises(SystemExit) as e:
+            parse([name, "--help"])
+        assert e.value.code == 0 and f"instructune {name}" in capsys.readouterr().out
+
+
+def test_config_errors_are_one_line_with_exit_code_2(capsys):
+    assert main(["config", "train.batch_size=0"]) == 2
+    err = capsys.readouterr().err
+    assert err == "instructune config: error: train.batch_size: got 0; expected >= 1\n"
