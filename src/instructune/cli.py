@@ -183,16 +183,45 @@ def _train(args, console) -> int:
 
 
 def _eval_flags(p):
-    p.add_argument("--tuned", help="run dir or model path (default: output_dir)")
+    p.add_argument("--tuned", help="run dir or model path (its saved config.yaml supplies the defaults)")
     p.add_argument("--base", help="base model (default: model.name)")
+    p.add_argument("--suite", action="append", choices=["loss", "generation", "ifeval", "forgetting"],
+                   help="run only these suites (repeatable; default eval.suites: all)")
+    p.add_argument("--responses", help="with --suite ifeval: score these existing responses "
+                                       "(one {prompt, response} per line), loading no model")
+    p.add_argument("--prompts", help="with --responses: an IFEval-format prompts file (default: the shipped set)")
+    p.add_argument("--output", help="dir for eval.json and the verdicts (default: the tuned run dir)")
 
 
 def _eval(args, console) -> int:
     from instructune.recipes import evaluate
 
-    results = evaluate.main(args.cfg, tuned=args.tuned or args.cfg.output_dir, base=args.base)
+    if args.responses:
+        if args.suite not in (None, ["ifeval"]):
+            raise ConfigError("eval: --responses scores the ifeval suite only; give --suite ifeval")
+        if not args.output:
+            raise ConfigError("eval: --responses needs --output DIR")
+        summary = evaluate.score_responses(args.responses, args.prompts, args.output)
+        console.print(evaluate.ifeval.format_summary(summary))
+        say(console, f"wrote {args.output}/ifeval_verdicts.jsonl and ifeval_summary.json")
+        return 0
+    cfg = args.cfg
+    if args.tuned and args.recipe is None:
+        cfg = run_config(args.tuned, args.overrides) or cfg
+    if args.suite:
+        cfg.eval.suites = args.suite
+    results = evaluate.main(cfg, tuned=args.tuned or cfg.output_dir, base=args.base, out_dir=args.output,
+                            console=console)
     evaluate.print_results(results, console)
     return 0
+
+
+def run_config(run: str, overrides: list[str]) -> Config | None:
+    """A run dir's saved config.yaml with `overrides` on top, or None when `run` has none."""
+    from pathlib import Path
+
+    saved = Path(run) / "config.yaml"
+    return load_config(str(saved), overrides) if saved.is_file() else None
 
 
 def _model_flag(p):
@@ -274,6 +303,36 @@ def _synth(args, console) -> int:
     return 0
 
 
+def _ablate_flags(p):
+    p.add_argument("--arm", action="append", nargs="+", metavar=("NAME", "key=value"),
+                   help="an arm: its name, then its overrides (repeatable; the first arm is the baseline; "
+                        "default: ablation.arms)")
+    p.add_argument("--seeds", type=int, help="seeds per arm (default ablation.seeds)")
+    p.add_argument("--output", required=True, help="ablation dir (cells/, ablation.json, report.html); resumes")
+
+
+def _ablate(args, console) -> int:
+    from instructune.recipes import ablate
+
+    if args.seeds is not None and args.seeds < 1:
+        raise ConfigError(f"ablate: --seeds got {args.seeds}; expected >= 1")
+    ablate.main(args.cfg, args.recipe, args.overrides, args.output, args.arm, args.seeds, console)
+    say(console, f"wrote {args.output}/ablation.json and {args.output}/report.html")
+    return 0
+
+
+def _report_flags(p):
+    p.add_argument("--output", help="the HTML file (default: RUN_DIR/report.html for one run, else ./report.html)")
+    p.add_argument("--generations", type=int, default=8, help="held-out generations shown side by side per run")
+
+
+def _report(args, console) -> int:
+    from instructune.recipes import report
+
+    say(console, f"wrote {report.main(args.inputs, args.output, args.generations)}")
+    return 0
+
+
 def _config(args, console) -> int:
     import yaml
 
@@ -300,6 +359,10 @@ VERBS: dict[str, Verb] = {
     "review": Verb("local web page to approve / reject / edit flagged records", _review, _review_flags,
                    "an `instructune quality` output dir", 1, config=False),
     "synth": Verb("grow a dataset with an LLM: Self-Instruct or Evol-Instruct", _synth, _synth_flags),
+    "ablate": Verb("arms × seeds of a recipe → ablation.json and report.html with intervals", _ablate,
+                   _ablate_flags),
+    "report": Verb("run dirs → one self-contained HTML report", _report, _report_flags, "run dirs", 1,
+                   config=False),
     "config": Verb("print the resolved config", _config),
 }
 

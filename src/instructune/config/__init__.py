@@ -12,6 +12,7 @@ class that declares it. Library code never takes a `Config`: recipes turn sectio
 keyword arguments.
 """
 
+from instructune.config.ablation import AblationConfig
 from instructune.config.data import DataConfig, InstructionMaskingConfig, ReaderConfig
 from instructune.config.errors import ConfigError, FieldError
 from instructune.config.eval import EvalConfig
@@ -27,7 +28,7 @@ from instructune.config.synth import EvolConfig, SelfInstructConfig, SynthConfig
 from instructune.config.template import TemplateConfig
 from instructune.config.train import TrainConfig
 
-__all__ = ["RECIPES_DIR", "BalanceConfig", "Config", "ConfigError", "DataConfig", "EvalConfig", "EvolConfig",
+__all__ = ["RECIPES_DIR", "AblationConfig", "BalanceConfig", "Config", "ConfigError", "DataConfig", "EvalConfig", "EvolConfig",
            "FieldError", "FlagBelowConfig", "GenerateConfig", "InstructionMaskingConfig", "LoraConfig",
            "ModelConfig", "QualityConfig", "ReaderConfig", "RejectBelowConfig", "SelfInstructConfig",
            "ServeConfig", "SynthConfig", "TemplateConfig", "TrainConfig", "apply_override", "from_dict",

@@ -2,24 +2,66 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Literal
 
-from instructune.config.errors import at_least, check_ranges
+from instructune.config.errors import at_least, check_ranges, require
+
+SUITES = ("loss", "generation", "ifeval", "forgetting")
 
 
 @dataclass
 class EvalConfig:
-    """Evaluation of base and tuned models on the held-out split.
+    """Evaluation of base and tuned models (`instructune eval`, and during training).
 
     Attributes:
-        max_records: evaluate on at most this many held-out records; 0 for all.
+        suites: what `instructune eval` runs: "loss" (teacher-forced response loss per held-out
+            set), "generation" (greedy generations: ROUGE-L, exact match), "ifeval" (verifiable
+            instruction checks, strict and loose), "forgetting" (general-text perplexity).
+        sets: extra named held-out sets, each a list of files ({code: [c.jsonl]}); each is
+            reported on its own (eval.json, `eval_loss/<name>` in metrics.jsonl) beside
+            `data.heldout`, which is the set named "heldout".
+        max_records: evaluate on at most this many records of each held-out set; 0 for all.
         max_new_tokens: generation length for ROUGE-L / exact match.
         batch_size: records per forward pass.
+        ifeval_prompts: an IFEval-format prompts file (Google's input_data.jsonl works); null
+            uses the shipped set.
+        ifeval_max_prompts: score at most this many prompts (the first ones); 0 for all.
+        ifeval_max_new_tokens: generation length for the verifiable-instruction prompts.
+        forgetting_corpus: general text for the forgetting perplexity: a .txt file (documents
+            separated by blank lines), a .jsonl file with a `text` field, or a saved HF
+            dataset dir; null uses the shipped reference corpus.
+        forgetting_max_length: tokens per document at most (the same for base and tuned).
+        generate_every: during training, every this many optimizer steps, generate on a small
+            held-out subset and log ROUGE-L and the verifiable-instruction pass rate; 0 never.
+        generate_records: records (and verifiable prompts) in that subset.
+        bootstrap: bootstrap resamples for paired base-vs-tuned intervals.
+        confidence: the confidence level of every interval.
+        seed: seed of the bootstrap.
     """
 
+    suites: list[Literal["loss", "generation", "ifeval", "forgetting"]] = field(default_factory=lambda: list(SUITES))
+    sets: dict[str, list[str]] = field(default_factory=dict)
     max_records: int = 0
     max_new_tokens: int = 96
     batch_size: int = 8
+    ifeval_prompts: str | None = None
+    ifeval_max_prompts: int = 0
+    ifeval_max_new_tokens: int = 192
+    forgetting_corpus: str | None = None
+    forgetting_max_length: int = 512
+    generate_every: int = 0
+    generate_records: int = 16
+    bootstrap: int = 2000
+    confidence: float = 0.95
+    seed: int = 0
 
     def __post_init__(self) -> None:
-        check_ranges(self, {"max_records": at_least(0), "max_new_tokens": at_least(1), "batch_size": at_least(1)})
+        check_ranges(self, {"max_records": at_least(0), "max_new_tokens": at_least(1), "batch_size": at_least(1),
+                            "ifeval_max_prompts": at_least(0), "ifeval_max_new_tokens": at_least(1),
+                            "forgetting_max_length": at_least(2), "generate_every": at_least(0),
+                            "generate_records": at_least(1), "bootstrap": at_least(100), "seed": at_least(0)})
+        require(0.5 <= self.confidence < 1, "confidence", f"got {self.confidence}; expected in [0.5, 1)")
+        require("heldout" not in self.sets, "sets", "the name 'heldout' is data.heldout's; pick another name")
+        for name, files in self.sets.items():
+            require(bool(files), f"sets.{name}", "expected at least one file")

@@ -24,6 +24,9 @@ def _describe(tp: Any) -> str:
         return " or ".join(_describe(a) for a in typing.get_args(tp))
     if origin is list:
         return f"a list of {_describe(typing.get_args(tp)[0])}"
+    if origin is dict:
+        k, v = typing.get_args(tp)
+        return f"a mapping of {_describe(k)} to {_describe(v)}"
     return {type(None): "null"}.get(tp, getattr(tp, "__name__", str(tp)))
 
 
@@ -42,6 +45,10 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
     elif origin is list:
         if isinstance(value, list):
             return [_coerce(v, typing.get_args(tp)[0], f"{key}[{i}]") for i, v in enumerate(value)]
+    elif origin is dict:
+        if isinstance(value, dict):
+            k_tp, v_tp = typing.get_args(tp)
+            return {_coerce(k, k_tp, f"{key}.{k}"): _coerce(v, v_tp, f"{key}.{k}") for k, v in value.items()}
     elif tp is type(None):
         if value is None:
             return None

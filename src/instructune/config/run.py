@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from instructune.config.ablation import AblationConfig
 from instructune.config.data import DataConfig
 from instructune.config.eval import EvalConfig
 from instructune.config.generate import GenerateConfig
@@ -37,3 +38,4 @@ class Config:
     quality: QualityConfig = field(default_factory=QualityConfig)
     self_instruct: SelfInstructConfig = field(default_factory=SelfInstructConfig)
     evol: EvolConfig = field(default_factory=EvolConfig)
+    ablation: AblationConfig = field(default_factory=AblationConfig)

@@ -22,19 +22,24 @@ def response_loss(model: nn.Module, ds: Dataset, pad_id: int, batch_size: int = 
         ds: rows with input_ids, labels (see `tokenized.tokenize_records`).
         pad_id: padding id.
         batch_size: rows per forward.
+        device: where the batches go (the model's device).
     Returns:
-        {"response_loss": float, "perplexity": float, "tokens": int}
+        {"response_loss": float, "perplexity": float, "tokens": int, "records": int,
+         "row_nll": [float] summed NLL per row, "row_tokens": [int] trained tokens per row,
+         both in dataset order (for paired intervals)}
     """
     was_training = model.training
     model.eval()
     order = sorted(range(len(ds)), key=lambda i: ds[i]["length"] if "length" in ds.column_names else 0)
-    total, count = 0.0, 0
+    row_nll, row_tokens = [0.0] * len(ds), [0] * len(ds)
     for s in range(0, len(order), batch_size):
-        rows = ds.select(order[s:s + batch_size])
-        batch = {k: v.to(device) for k, v in collate(list(rows), pad_id).items()}
-        out = response_nll(model, batch)
-        total += out["nll_sum"].item()
-        count += int(out["n_tokens"].item())
+        idx = order[s:s + batch_size]
+        batch = {k: v.to(device) for k, v in collate(list(ds.select(idx)), pad_id).items()}
+        out = response_nll(model, batch, per_row=True)
+        for i, nll, n in zip(idx, out["row_nll"].tolist(), out["row_tokens"].tolist()):
+            row_nll[i], row_tokens[i] = nll, n
     model.train(was_training)
+    total, count = sum(row_nll), sum(row_tokens)
     mean = total / max(count, 1)
-    return {"response_loss": mean, "perplexity": math.exp(min(mean, 50.0)), "tokens": count}
+    return {"response_loss": mean, "perplexity": math.exp(min(mean, 50.0)), "tokens": count, "records": len(ds),
+            "row_nll": row_nll, "row_tokens": row_tokens}

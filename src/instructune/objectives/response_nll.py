@@ -35,8 +35,8 @@ def supports_selective_head(model: nn.Module) -> bool:
     return hasattr(lm, "get_decoder") and lm.get_output_embeddings() is not None
 
 
-def response_nll(model: nn.Module, batch: dict[str, torch.Tensor], selective: bool = True
-                 ) -> dict[str, torch.Tensor]:
+def response_nll(model: nn.Module, batch: dict[str, torch.Tensor], selective: bool = True,
+                 per_row: bool = False) -> dict[str, torch.Tensor]:
     """Summed next-token NLL over trained positions.
 
     Args:
@@ -48,8 +48,10 @@ def response_nll(model: nn.Module, batch: dict[str, torch.Tensor], selective: bo
             restart at each record, and with no attention_mask and no cache transformers
             turns the restarts into a block-diagonal causal mask (`data/pack.py`).
         selective: compute logits only at trained positions.
+        per_row: also return each row's summed NLL and trained-token count (evaluation).
     Returns:
-        {"nll_sum": () float, "n_tokens": () long}
+        {"nll_sum": () float, "n_tokens": () long}, plus "row_nll" (B,) float and
+        "row_tokens" (B,) long with `per_row`.
     """
     targets = batch["labels"][:, 1:]  # (B, T-1): token t+1 is predicted at position t
     mask = targets != IGNORE
@@ -60,8 +62,13 @@ def response_nll(model: nn.Module, batch: dict[str, torch.Tensor], selective: bo
         logits = lm.get_output_embeddings()(hidden[:, :-1][mask])  # (N, V)
     else:
         logits = model(**inputs).logits[:, :-1][mask]
-    nll = F.cross_entropy(logits.float(), targets[mask], reduction="sum")
-    return {"nll_sum": nll, "n_tokens": mask.sum()}
+    if not per_row:
+        nll = F.cross_entropy(logits.float(), targets[mask], reduction="sum")
+        return {"nll_sum": nll, "n_tokens": mask.sum()}
+    token_nll = F.cross_entropy(logits.float(), targets[mask], reduction="none")  # (N,)
+    rows = mask.nonzero()[:, 0]  # (N,) the row of each trained position, in mask order
+    row_nll = torch.zeros(mask.shape[0], device=token_nll.device).index_add_(0, rows, token_nll)
+    return {"nll_sum": token_nll.sum(), "n_tokens": mask.sum(), "row_nll": row_nll, "row_tokens": mask.sum(1)}
 
 
 class ResponseNLL(nn.Module):

@@ -46,12 +46,26 @@ def model_for_template(cfg: Config, name: str | None = None):
                              cfg.model.dtype, cfg.model.attn_implementation)
 
 
-def model_for_training(cfg: Config) -> tuple[nn.Module, object, list[int]]:
-    """(model ready to train, tokenizer, new token ids) for `train.method`."""
-    model, tokenizer, new_ids = model_for_template(cfg)
+def trainable(cfg: Config, model: nn.Module, new_ids: list[int]) -> nn.Module:
+    """The loaded model made ready to train for `train.method` (LoRA-wrapped, or as is)."""
     if cfg.train.method == "lora":
         lo = cfg.lora
         model = apply_lora(model, new_ids, r=lo.r, alpha=lo.alpha, dropout=lo.dropout,
                            target_modules=lo.target_modules)
     model.config.use_cache = False
-    return model, tokenizer, new_ids
+    return model
+
+
+def model_for_training(cfg: Config) -> tuple[nn.Module, object, list[int]]:
+    """(model ready to train, tokenizer, new token ids) for `train.method`."""
+    model, tokenizer, new_ids = model_for_template(cfg)
+    return trainable(cfg, model, new_ids), tokenizer, new_ids
+
+
+def place_on_device(model: nn.Module) -> nn.Module:
+    """Move a model for inference onto the accelerator when there is one (eval, generate)."""
+    import torch
+
+    if torch.cuda.is_available():
+        model.to("cuda")
+    return model

@@ -1,14 +1,31 @@
-"""`instructune eval`: base and tuned models side by side on the held-out records.
+"""`instructune eval`: base and tuned models side by side, with intervals.
 
-For each model: response loss (mean NLL per response token) and perplexity by teacher
-forcing, then greedy generations scored against the references with ROUGE-L and exact match
-(for chain-of-thought records, on the final answer after the rationale). Writes
-`eval.json` ({"base": {...}, "tuned": {...}}) and `eval_generations.jsonl` to the run dir.
+    instructune eval --tuned RUN_DIR [--base MODEL] [key=value ...]
+    instructune eval --suite ifeval --responses RESPONSES.jsonl [--prompts PROMPTS.jsonl] --output DIR
+
+Suites (`eval.suites`), per model:
+- loss: teacher-forced response loss and perplexity on each held-out set (`data.heldout` is
+  the set "heldout", `eval.sets` adds named ones);
+- generation: greedy generations scored with ROUGE-L and exact match (for chain-of-thought
+  records, on the final answer after the rationale);
+- ifeval: verifiable instruction checks (IFEval's 25 types) on the shipped prompt set or
+  `eval.ifeval_prompts`, strict and loose, prompt and instruction level;
+- forgetting: general-text perplexity on the shipped reference corpus or `eval.forgetting_corpus`.
+Every proportion carries a Wilson interval, every mean a bootstrap interval, and every
+tuned − base difference a paired bootstrap interval over the same items.
+
+With `--tuned RUN_DIR`, the run's saved config.yaml supplies what the command line does not
+(its held-out data, its template) and the results go to RUN_DIR: eval.json,
+eval_generations.jsonl, ifeval_verdicts.jsonl (tuned) and ifeval_verdicts_base.jsonl.
+`--responses` scores existing responses (any model's, e.g. from vLLM) without loading a model.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -20,61 +37,232 @@ from instructune.data.record import Record
 from instructune.data.render import render_prompt
 from instructune.data.templates import get_template
 from instructune.data.tokenized import tokenize_records
+from instructune.evaluate import ifeval
+from instructune.evaluate.compare import compare
+from instructune.evaluate.forgetting import corpus_perplexity
+from instructune.evaluate.intervals import mean_ci_bootstrap, wilson
 from instructune.evaluate.loss import response_loss
 from instructune.evaluate.metrics import exact_match, final_answer, rouge_l
+from instructune.evaluate.text_corpus import load_corpus
 from instructune.model.load import resolve_tuned
-from instructune.recipes.builders import model_for_template, template_options
+from instructune.recipes.builders import model_for_template, place_on_device, template_options
 from instructune.serve.generation import generate_text
 
-
-def evaluate_model(cfg: Config, name: str, records: list[Record]) -> tuple[dict[str, float], list[str]]:
-    """Metrics and generations of one model on `records`."""
-    model, tokenizer, _ = model_for_template(cfg, name)
-    template, opts = get_template(cfg.template.name), template_options(cfg.template)
-    ds, _ = tokenize_records(records, tokenizer, template, cfg.data.max_length, opts)
-    metrics = response_loss(model, ds, tokenizer.pad_token_id, cfg.eval.batch_size)
-    prompts = [render_prompt(r, tokenizer, template, opts) for r in records]
-    gcfg = GenerateConfig(max_new_tokens=cfg.eval.max_new_tokens, temperature=0.0, batch_size=cfg.eval.batch_size)
-    texts = generate_text(model, tokenizer, prompts, gcfg)
-    preds = [final_answer(t, opts.rationale_separator) if r.rationale else t for t, r in zip(texts, records)]
-    n = max(len(records), 1)
-    metrics["rouge_l"] = sum(rouge_l(p, r.response) for p, r in zip(preds, records)) / n
-    metrics["exact_match"] = sum(exact_match(p, r.response) for p, r in zip(preds, records)) / n
-    metrics["records"] = len(records)
-    return metrics, texts
+IFEVAL_LEVELS = ("prompt_level_strict", "prompt_level_loose", "instruction_level_strict", "instruction_level_loose")
 
 
-def main(cfg: Config, tuned: str | None = None, base: str | None = None, out_dir: str | None = None) -> dict:
-    """Evaluate `base` (default: cfg.model.name) and `tuned` (a run dir or model); write eval.json."""
-    records = load_inputs(cfg.data.heldout, cfg.data.format, cfg.data.reader)
-    if cfg.eval.max_records:
-        records = records[:cfg.eval.max_records]
-    if not records:
-        raise ValueError("no held-out records to evaluate (data.heldout is empty)")
-    results, generations = {}, {}
-    for label, name in (("base", base or cfg.model.name), ("tuned", resolve_tuned(tuned) if tuned else None)):
-        if name is None:
+def heldout_sets(cfg: Config) -> dict[str, list[Record]]:
+    """Named held-out sets: "heldout" (`data.heldout`) and `eval.sets`, each cut to `eval.max_records`."""
+    names = {"heldout": cfg.data.heldout, **cfg.eval.sets}
+    out = {}
+    for name, files in names.items():
+        if not files:
             continue
-        results[label], generations[label] = evaluate_model(cfg, name, records)
-    out = Path(out_dir or cfg.output_dir)
-    write_json(out / "eval.json", results)
-    write_jsonl(out / "eval_generations.jsonl", (
-        {"id": r.id, "task": r.task, "instruction": r.instruction, "reference": r.response,
-         **{label: generations[label][i] for label in generations}}
-        for i, r in enumerate(records)))
+        records = load_inputs(files, cfg.data.format, cfg.data.reader)
+        out[name] = records[:cfg.eval.max_records] if cfg.eval.max_records else records
+    return out
+
+
+def proportion(successes: int, n: int) -> dict[str, Any]:
+    lo, hi = wilson(successes, n) if n else (None, None)
+    return {"accuracy": successes / n if n else None, "successes": successes, "n": n, "lo": lo, "hi": hi}
+
+
+class ModelEval:
+    """One loaded model and the suites run on it; keeps per-item values for pairing.
+
+    Attributes:
+        metrics: what goes into eval.json for this model.
+        items: per-item values (`compare.compare`'s input).
+        generations: set name → generated texts, in record order.
+        verdicts: IFEval verdicts, in prompt order.
+    """
+
+    def __init__(self, cfg: Config, name: str, say: Callable[[str], None]):
+        self.cfg, self.say = cfg, say
+        self.model, self.tokenizer, _ = model_for_template(cfg, name)
+        place_on_device(self.model)
+        self.template, self.opts = get_template(cfg.template.name), template_options(cfg.template)
+        self.metrics: dict[str, Any] = {"sets": {}}
+        self.items: dict[str, Any] = {}
+        self.generations: dict[str, list[str]] = {}
+        self.verdicts: list = []
+
+    def generate(self, records: list[Record], max_new_tokens: int) -> list[str]:
+        prompts = [render_prompt(r, self.tokenizer, self.template, self.opts) for r in records]
+        gcfg = GenerateConfig(max_new_tokens=max_new_tokens, temperature=0.0, batch_size=self.cfg.eval.batch_size)
+        return generate_text(self.model, self.tokenizer, prompts, gcfg)
+
+    def loss(self, name: str, records: list[Record]) -> None:
+        ds, _ = tokenize_records(records, self.tokenizer, self.template, self.cfg.data.max_length, self.opts)
+        device = next(self.model.parameters()).device
+        res = response_loss(self.model, ds, self.tokenizer.pad_token_id, self.cfg.eval.batch_size, device)
+        self.metrics["sets"].setdefault(name, {}).update(
+            {k: res[k] for k in ("response_loss", "perplexity", "tokens", "records")})
+        self.items[f"sets.{name}.response_loss"] = (res["row_nll"], res["row_tokens"])
+
+    def generation(self, name: str, records: list[Record]) -> None:
+        texts = self.generate(records, self.cfg.eval.max_new_tokens)
+        preds = [final_answer(t, self.opts.rationale_separator) if r.rationale else t for t, r in zip(texts, records)]
+        rouge = [rouge_l(p, r.response) for p, r in zip(preds, records)]
+        em = [exact_match(p, r.response) for p, r in zip(preds, records)]
+        e = self.cfg.eval
+        self.metrics["sets"].setdefault(name, {}).update(
+            {"rouge_l": mean_ci_bootstrap(rouge, e.seed, e.bootstrap, e.confidence),
+             "exact_match": proportion(int(sum(em)), len(em))})
+        self.items[f"sets.{name}.rouge_l"], self.items[f"sets.{name}.exact_match"] = rouge, em
+        self.generations[name] = texts
+
+    def ifeval(self, prompts: list) -> None:
+        records = [Record(id=f"ifeval-{p.key}", instruction=p.prompt, response="") for p in prompts]
+        texts = self.generate(records, self.cfg.eval.ifeval_max_new_tokens)
+        self.verdicts, summary = ifeval.score(prompts, {p.prompt: t for p, t in zip(prompts, texts)})
+        self.metrics["ifeval"] = summary
+        self.items["ifeval.prompt_level_strict"] = [float(v.follow_all_instructions) for v in self.verdicts]
+        self.items["ifeval.prompt_level_loose"] = [float(v.follow_all_instructions_loose) for v in self.verdicts]
+        self.items["ifeval.instruction_level_strict"] = [float(x) for v in self.verdicts for x in v.follow_instruction_list]
+        self.items["ifeval.instruction_level_loose"] = [float(x) for v in self.verdicts
+                                                        for x in v.follow_instruction_list_loose]
+
+    def forgetting(self, docs: list[str]) -> None:
+        res = corpus_perplexity(self.model, self.tokenizer, docs, self.cfg.eval.forgetting_max_length)
+        self.metrics["forgetting"] = {k: res[k] for k in ("perplexity", "nll", "tokens", "documents", "max_length")}
+        self.items["forgetting"] = res
+
+    def run(self, sets: dict[str, list[Record]], prompts: list, docs: list[str]) -> None:
+        suites = self.cfg.eval.suites
+        steps: list[tuple[str, Callable[[], None]]] = []
+        for name, records in sets.items():
+            if "loss" in suites:
+                steps.append((f"loss on {name} ({len(records)} records)", lambda n=name, r=records: self.loss(n, r)))
+            if "generation" in suites:
+                steps.append((f"generation on {name}", lambda n=name, r=records: self.generation(n, r)))
+        if "ifeval" in suites and prompts:
+            steps.append((f"verifiable instructions ({len(prompts)} prompts)", lambda: self.ifeval(prompts)))
+        if "forgetting" in suites and docs:
+            steps.append((f"forgetting ({len(docs)} documents)", lambda: self.forgetting(docs)))
+        for label, fn in steps:
+            t0 = time.perf_counter()
+            fn()
+            self.say(f"  {label}: {time.perf_counter() - t0:.1f} s")
+        self.metrics.update(flat_heldout(self.metrics))
+
+
+def flat_heldout(metrics: dict[str, Any]) -> dict[str, Any]:
+    """The "heldout" set's figures at the top of a model's results, as eval.json always had them."""
+    h = metrics["sets"].get("heldout") or next(iter(metrics["sets"].values()), {})
+    out = {k: h[k] for k in ("response_loss", "perplexity", "records") if k in h}
+    for k, key in (("rouge_l", "mean"), ("exact_match", "accuracy")):
+        if k in h:
+            out[k] = h[k][key]
+    return out
+
+
+def main(cfg: Config, tuned: str | None = None, base: str | None = None, out_dir: str | None = None,
+         console: Console | None = None, with_base: bool = True) -> dict:
+    """Evaluate `base` (default `model.name`) and `tuned` (a run dir or model); write eval.json.
+
+    Args:
+        cfg: the config (eval, data, template, model sections).
+        tuned: a run dir, export dir, path or hub id; None evaluates the base model alone.
+        base: the base model (default `model.name`).
+        out_dir: where to write (default: `tuned` when it is a run dir, else `output_dir`).
+        console: progress lines go here.
+        with_base: False skips the base model (the ablation runner evaluates it once).
+    Returns:
+        {"base": {...}, "tuned": {...}, "comparison": {...}, "meta": {...}}
+    """
+    console = console or Console()
+    say = lambda s: console.print(s, markup=False, highlight=False)  # noqa: E731
+    sets = heldout_sets(cfg) if {"loss", "generation"} & set(cfg.eval.suites) else {}
+    if {"loss", "generation"} & set(cfg.eval.suites) and not sets:
+        raise ValueError("no held-out records to evaluate (data.heldout and eval.sets are empty)")
+    prompts = ifeval.load_prompts(cfg.eval.ifeval_prompts) if "ifeval" in cfg.eval.suites else []
+    prompts = prompts[:cfg.eval.ifeval_max_prompts] if cfg.eval.ifeval_max_prompts else prompts
+    docs = load_corpus(cfg.eval.forgetting_corpus) if "forgetting" in cfg.eval.suites else []
+    models = {}
+    if with_base:
+        models["base"] = base or cfg.model.name
+    if tuned:
+        models["tuned"] = resolve_tuned(tuned)
+    evals: dict[str, ModelEval] = {}
+    for label, name in models.items():
+        say(f"evaluating {label}: {name}")
+        ev = ModelEval(cfg, name, say)
+        ev.run(sets, prompts, docs)
+        del ev.model  # free it before the next model loads
+        evals[label] = ev
+    results: dict[str, Any] = {label: ev.metrics for label, ev in evals.items()}
+    if "base" in evals and "tuned" in evals:
+        e = cfg.eval
+        results["comparison"] = compare(evals["base"].items, evals["tuned"].items, e.seed, e.bootstrap, e.confidence)
+    results["meta"] = {"models": models, "sets": {k: len(v) for k, v in sets.items()}, "ifeval_prompts": len(prompts),
+                       "forgetting_documents": len(docs), "confidence": cfg.eval.confidence}
+    out = Path(out_dir or (tuned if tuned and Path(tuned).is_dir() else cfg.output_dir))
+    write_outputs(out, results, evals, sets)
+    say(f"wrote {out / 'eval.json'}")
     return results
 
 
-def results_table(results: dict[str, dict[str, float]]) -> Table:
-    """The comparison table (rows base / tuned)."""
-    table = Table(title="held-out evaluation")
-    for col in ("", "response loss", "perplexity", "ROUGE-L", "exact match"):
+def write_outputs(out: Path, results: dict, evals: dict[str, ModelEval], sets: dict[str, list[Record]]) -> None:
+    """eval.json, eval_generations.jsonl (records × models) and the IFEval verdict files."""
+    write_json(out / "eval.json", results)
+    write_jsonl(out / "eval_generations.jsonl", (
+        {"set": name, "id": r.id, "task": r.task, "instruction": r.instruction, "reference": r.response,
+         **{label: ev.generations[name][i] for label, ev in evals.items() if name in ev.generations}}
+        for name, records in sets.items() for i, r in enumerate(records)))
+    for label, ev in evals.items():
+        if ev.verdicts:
+            ifeval.write_verdicts(out / ("ifeval_verdicts.jsonl" if label == "tuned" or len(evals) == 1
+                                         else f"ifeval_verdicts_{label}.jsonl"), ev.verdicts)
+
+
+def score_responses(responses: str, prompts: str | None, out_dir: str) -> dict[str, Any]:
+    """`eval --suite ifeval --responses R`: score existing responses, no model; writes
+    ifeval_verdicts.jsonl and ifeval_summary.json to `out_dir`."""
+    _, summary = ifeval.run_suite(responses, prompts=prompts, output_dir=out_dir)
+    return summary
+
+
+def _cell(m: dict | None, key: str) -> str:
+    if not m or key not in m:
+        return ""
+    v = m[key]
+    if isinstance(v, dict):
+        point = v.get("accuracy", v.get("mean"))
+        return "" if point is None else f"{point:.4f} [{v['lo']:.3f}, {v['hi']:.3f}]"
+    return f"{v:.4f}"
+
+
+def results_table(results: dict[str, Any]) -> Table:
+    """Rows: every figure; columns: base, tuned, tuned − base with its paired interval."""
+    labels = [k for k in ("base", "tuned") if k in results]
+    comp = results.get("comparison", {})
+    table = Table(title="evaluation (95% intervals)")
+    for col in ("", *labels, "tuned − base"):
         table.add_column(col, justify="right" if col else "left")
-    for label, m in results.items():
-        table.add_row(label, f"{m['response_loss']:.4f}", f"{m['perplexity']:.2f}",
-                      f"{m['rouge_l']:.4f}", f"{m['exact_match']:.4f}")
+
+    def diff(key: str) -> str:
+        d = comp.get(key)
+        if not d:
+            return ""
+        return f"{d['diff']:+.4f} [{d['lo']:+.3f}, {d['hi']:+.3f}]" + ("" if d["significant"] else " n.s.")
+
+    names = sorted({s for k in labels for s in results[k].get("sets", {})}, key=lambda s: (s != "heldout", s))
+    for s in names:
+        for metric in ("response_loss", "perplexity", "rouge_l", "exact_match"):
+            cells = [_cell(results[k]["sets"].get(s), metric) for k in labels]
+            if any(cells):
+                table.add_row(f"{s}: {metric}", *cells, diff(f"sets.{s}.{metric}"))
+    for level in IFEVAL_LEVELS:
+        cells = [_cell(results[k].get("ifeval"), level) for k in labels]
+        if any(cells):
+            table.add_row(f"IFEval {level.replace('_level_', ' ')}", *cells, diff(f"ifeval.{level}"))
+    cells = [_cell(results[k].get("forgetting"), "perplexity") for k in labels]
+    if any(cells):
+        table.add_row("general-text ppl", *cells, diff("forgetting.relative_change") + " rel.")
     return table
 
 
-def print_results(results: dict[str, dict[str, float]], console: Console | None = None) -> None:
+def print_results(results: dict[str, Any], console: Console | None = None) -> None:
     (console or Console()).print(results_table(results))

@@ -96,7 +96,9 @@ def main(cfg: Config, resume: bool = False) -> dict:
         accelerator.init_trackers("tensorboard")
 
     # --- setup --------------------------------------------------------------------------
-    model, tokenizer, _ = builders.model_for_training(cfg)
+    model, tokenizer, new_ids = builders.model_for_template(cfg)
+    base_params = count_parameters(model)[1]
+    model = builders.trainable(cfg, model, new_ids)
     train_ds, held_ds = load_data(cfg, tokenizer)
     if len(train_ds) == 0:
         raise ValueError("no training records left after tokenization (all dropped?)")
@@ -116,6 +118,7 @@ def main(cfg: Config, resume: bool = False) -> dict:
     metrics = MetricsLog(run / "metrics.jsonl", truncate_after=start.step if resume else 0,
                          enabled=accelerator.is_main_process)
     trainable, total = count_parameters(model)
+    params = {"trainable": trainable, "total": total, "added": total - base_params}
     accelerator.print(f"model {cfg.model.name}: {trainable:,} trainable / {total:,} parameters; "
                       f"{len(train_ds)} train rows; {settings.total_steps} steps")
     pack_length = cfg.data.pack_length or max(cfg.data.max_length, max(data.lengths))
@@ -160,7 +163,8 @@ def main(cfg: Config, resume: bool = False) -> dict:
     if accelerator.is_main_process:
         paths = export_run(accelerator.unwrap_model(loss_module).model, tokenizer, run, cfg.template.name)
     accelerator.end_training()
-    summary = {"steps": result.step, "final": last, **paths, "run_dir": str(run),
+    summary = {"steps": result.step, "final": last, **paths, "run_dir": str(run), "parameters": params,
+               "seconds_per_step": result.seconds / max(result.step - start.step, 1),
                "nonpad_share": {**shares, "this_run": result.real_tokens / max(result.slot_tokens, 1)}}
     if accelerator.is_main_process:
         (run / "train_summary.json").write_text(json.dumps(summary, indent=2))

@@ -110,13 +110,15 @@ class LoopParts:
 
 @dataclass
 class LoopResult:
-    """What the loop leaves: the step reached, the last metrics row, and the real (non-pad)
-    and total token slots it trained on."""
+    """What the loop leaves: the step reached, the last metrics row, the real (non-pad)
+    and total token slots it trained on, and the seconds its steps took (collation, forward,
+    backward and update; evaluation, logging and checkpoints excluded)."""
 
     step: int
     last: dict[str, Any] = field(default_factory=dict)
     real_tokens: int = 0
     slot_tokens: int = 0
+    seconds: float = 0.0
 
 
 def iter_windows(data: TrainData, s: LoopSettings, world: int, rank: int, start: Position
@@ -168,10 +170,12 @@ def run_loop(parts: LoopParts, data: TrainData, s: LoopSettings, start: Position
     tokens_seen, t0 = 0, time.perf_counter()
     windows = iter_windows(data, s, acc.num_processes, acc.process_index, start)
     for epoch, after, window in itertools.islice(windows, max(s.total_steps - start.step, 0)):
+        t_step = time.perf_counter()
         micro = collate_window(data, window, epoch)
         real, slots = nonpad_tokens(micro)
         result.real_tokens, result.slot_tokens = result.real_tokens + real, result.slot_tokens + slots
         loss, n_tokens, grad_norm = optimizer_step(parts, micro, s.max_grad_norm)
+        result.seconds += time.perf_counter() - t_step
         step, done = after.step, after.step >= s.total_steps
         tokens_seen += n_tokens
         last = {"step": step, "epoch": epoch, "loss": loss,

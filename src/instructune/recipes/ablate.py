@@ -1,0 +1,156 @@
+"""`instructune ablate`: arms × seeds of one recipe, trained and evaluated alike, summarised
+with intervals.
+
+    instructune ablate --recipe quickstart --output runs/abl --seeds 3 \\
+        --arm r8 lora.r=8 --arm r16 lora.r=16
+    # or an `ablation:` section in the recipe: {arms: {r8: [lora.r=8], r16: [lora.r=16]}, seeds: 3}
+
+Layout of the output dir:
+    base/eval.json             the base model, evaluated once (IF accuracy, forgetting baseline)
+    cells/ARM/seed-K/          a run dir per cell (train + eval of the tuned model); cell.json
+                               marks it done
+    ablation.json              per arm: every metric's mean and interval over seeds, and the
+                               paired difference from the first arm (the baseline)
+    report.html                what each arm bought and what it cost
+
+Rerunning the same command skips finished cells; a cell killed midway has no cell.json and
+is redone from scratch.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from instructune.config import Config, ConfigError, load_config, save_config
+from instructune.data.jsonio import write_json
+from instructune.evaluate.ablation import DONE, Cell, cells, finished, summarize
+from instructune.evaluate.ablation_report import ablation_page
+from instructune.recipes import evaluate, train
+
+
+def arms_of(cfg: Config, cli_arms: list[list[str]] | None) -> dict[str, list[str]]:
+    """Arms from `--arm NAME key=value ...` flags, else from the config's `ablation.arms`."""
+    if cli_arms:
+        arms = {}
+        for arm in cli_arms:
+            name, overrides = arm[0], arm[1:]
+            if "=" in name:
+                raise ConfigError(f"ablate: --arm takes a name first, then key=value overrides; got {name!r}")
+            if name in arms:
+                raise ConfigError(f"ablate: arm {name!r} given twice")
+            arms[name] = overrides
+        return arms
+    return dict(cfg.ablation.arms)
+
+
+def cell_config(recipe: str | None, overrides: list[str], cell: Cell, root: Path) -> Config:
+    """The config of one cell: recipe, shared overrides, the arm's overrides, its seed and dir."""
+    return load_config(recipe, [*overrides, *cell.overrides, f"train.seed={cell.seed}",
+                                f"output_dir={cell.dir(root)}"])
+
+
+def flat_metrics(ev: dict[str, Any], summary: dict[str, Any], base: dict[str, Any] | None) -> dict[str, float]:
+    """One cell's numbers: held-out sets, IF accuracies, forgetting against the base model,
+    parameters and time per step."""
+    tuned = ev["tuned"]
+    out: dict[str, float] = {}
+    for name, m in tuned.get("sets", {}).items():
+        for k in ("response_loss", "perplexity"):
+            if k in m:
+                out[f"{name}.{k}"] = m[k]
+        if "rouge_l" in m:
+            out[f"{name}.rouge_l"] = m["rouge_l"]["mean"]
+        if "exact_match" in m:
+            out[f"{name}.exact_match"] = m["exact_match"]["accuracy"]
+    for level in evaluate.IFEVAL_LEVELS:
+        acc = tuned.get("ifeval", {}).get(level, {}).get("accuracy")
+        if acc is not None:
+            out[f"ifeval.{level}"] = acc
+    if "forgetting" in tuned:
+        out["forgetting.perplexity"] = tuned["forgetting"]["perplexity"]
+        if base and "forgetting" in base:
+            out["forgetting.relative_change"] = tuned["forgetting"]["perplexity"] / base["forgetting"]["perplexity"] - 1
+    params = summary.get("parameters", {})
+    for k in ("trainable", "added", "total"):
+        if k in params:
+            out[f"params.{k}"] = params[k]
+    if summary.get("seconds_per_step"):
+        out["time.step_s"] = summary["seconds_per_step"]
+    if "loss" in summary.get("final", {}):
+        out["train.final_loss"] = summary["final"]["loss"]
+    return out
+
+
+def run_cell(cfg: Config, cell: Cell, base: dict[str, Any] | None, console: Console) -> dict[str, float]:
+    """Train and evaluate one cell from scratch; mark it done with its metrics."""
+    run = Path(cfg.output_dir)
+    shutil.rmtree(run, ignore_errors=True)  # a killed cell left a partial run: start it over
+    summary = train.main(cfg)
+    ev = evaluate.main(cfg, tuned=str(run), out_dir=str(run), console=console, with_base=False)
+    metrics = flat_metrics(ev, summary, base)
+    write_json(run / DONE, {"arm": cell.arm, "seed": cell.seed, "overrides": list(cell.overrides), "metrics": metrics})
+    return metrics
+
+
+def base_eval(recipe: str | None, overrides: list[str], root: Path, console: Console) -> dict[str, Any]:
+    """The base model's figures, evaluated once for every arm (cached in ROOT/base)."""
+    path = root / "base" / "eval.json"
+    if path.exists():
+        import json
+
+        return json.loads(path.read_text())["base"]
+    cfg = load_config(recipe, [*overrides, f"output_dir={root / 'base'}"])
+    return evaluate.main(cfg, tuned=None, out_dir=str(root / "base"), console=console)["base"]
+
+
+def main(cfg: Config, recipe: str | None, overrides: list[str], output: str | Path,
+         cli_arms: list[list[str]] | None = None, seeds: int | None = None,
+         console: Console | None = None) -> dict[str, Any]:
+    """Run every unfinished cell, then write ablation.json and report.html; returns the summary.
+
+    Args:
+        cfg: the resolved config of the recipe + shared overrides (checked before anything runs).
+        recipe, overrides: how each cell's config is built (plus the arm's overrides and seed).
+        output: the ablation dir.
+        cli_arms: `--arm NAME key=value ...` lists; None uses `ablation.arms`.
+        seeds: seeds per arm; None uses `ablation.seeds`.
+    """
+    console = console or Console()
+    root = Path(output)
+    arms = arms_of(cfg, cli_arms)
+    if len(arms) < 2:
+        raise ConfigError("ablate: give at least two arms (--arm NAME key=value ..., the first is the baseline)")
+    n_seeds = seeds or cfg.ablation.seeds
+    seed_list = list(range(cfg.ablation.first_seed, cfg.ablation.first_seed + n_seeds))
+    grid = cells(arms, seed_list)
+    for c in grid:  # every cell's config must load before the first one trains
+        cell_config(recipe, overrides, c, root)
+    root.mkdir(parents=True, exist_ok=True)
+    save_config(cfg, root / "config.yaml")
+    base = base_eval(recipe, overrides, root, console) if "forgetting" in cfg.eval.suites else None
+    results: dict[str, dict[int, dict[str, float]]] = {a: {} for a in arms}
+    for i, c in enumerate(grid, 1):
+        done = finished(c.dir(root))
+        if done is not None:
+            console.print(f"[{i}/{len(grid)}] {c.arm} seed {c.seed}: done earlier, skipped")
+        else:
+            console.rule(f"[{i}/{len(grid)}] {c.arm} seed {c.seed}")
+            t0 = time.perf_counter()
+            done = run_cell(cell_config(recipe, overrides, c, root), c, base, console)
+            console.print(f"{c.arm} seed {c.seed}: {time.perf_counter() - t0:.0f} s")
+        results[c.arm][c.seed] = done
+    summary = summarize(results, next(iter(arms)), cfg.eval.confidence)
+    summary["arms_overrides"] = arms
+    summary["seeds"] = seed_list
+    write_json(root / "ablation.json", summary)
+    setup = [("recipe", recipe or "(defaults)"), ("shared overrides", " ".join(overrides) or "none"),
+             ("seeds", ", ".join(map(str, seed_list))),
+             *[(f"arm {a}" + (" (baseline)" if j == 0 else ""), " ".join(ov) or "(recipe as is)")
+               for j, (a, ov) in enumerate(arms.items())]]
+    (root / "report.html").write_text(ablation_page(summary, f"instructune ablation: {root.name}", setup))
+    return summary
