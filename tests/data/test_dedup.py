@@ -8,7 +8,8 @@ import random
 import pytest
 
 from instructune.cli import main as cli
-from instructune.data.dedup import dedup, lcs_length, normalise, position_masks
+from instructune.data.dedup import dedup, normalise
+from instructune.data.rouge import lcs_length, position_masks
 from instructune.data.record import Record, Turn
 
 BUS = "The city will extend the downtown bus lanes by {} kilometres next spring to cut commute times."

@@ -12,6 +12,9 @@ def test_rouge_l_golden():
     assert rouge_l("the cat is on the mat", "the cat sat on the mat") == pytest.approx(5 / 6)
     assert rouge_l("", "anything") == 0.0
     assert rouge_l("Same words", "same words!") == 1.0
+    # Per-character on Chinese: LCS 6 of 6 and 7 characters -> F1 12/13 (rouge-score: 0.0).
+    assert rouge_l("这是一个测试", "这是另一个测试") == pytest.approx(12 / 13)
+    assert rouge_l("Größe", "größe") == 1.0
 
 
 def test_exact_match_normalises():

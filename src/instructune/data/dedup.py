@@ -12,9 +12,11 @@ the records and the settings. Each record is checked in two steps:
    - "minhash": estimated Jaccard similarity of character 5-gram sets (MinHash signatures with
      128 permutations, candidates found by LSH banding; `datasketch`). Near-linear, for large
      sets; LSH can miss a pair near the threshold, never reports one that is not above it.
-   - "rouge": ROUGE-L F1 over words, 2 * LCS / (len a + len b), against every kept record
-     (length bound first, then a bit-parallel LCS). Exact but quadratic: for up to ~10k
-     records (Self-Instruct filters new instructions at ROUGE-L 0.7 this way).
+   - "rouge": ROUGE-L F1 over `data.rouge` tokens (Unicode words; one token per character in
+     Chinese, Japanese, Korean, Thai, ...), the same score evaluation and the Self-Instruct
+     filter use. Exact: kept records sharing enough tokens to reach the threshold are scored
+     with a bit-parallel LCS. For up to ~10k records (Self-Instruct filters new instructions
+     at ROUGE-L 0.7 this way). A record with no tokens is only ever an exact duplicate.
 
 The text compared is the chosen fields joined (default instruction, context, response), after
 earlier turns of a conversation, so conversations that only end alike are not duplicates.
@@ -24,11 +26,11 @@ A removal names the kept record it duplicates: the most similar one (the earlies
 from __future__ import annotations
 
 import hashlib
-import re
 import unicodedata
 from dataclasses import asdict, dataclass
 
 from instructune.data.record import Record
+from instructune.data.rouge import RougeIndex, tokens
 
 FIELDS = ("instruction", "context", "response")
 DEFAULT_THRESHOLD = {"minhash": 0.8, "rouge": 0.7}
@@ -120,39 +122,9 @@ class MinHashIndex:
         return self._kept[k][0]
 
 
-def words(text: str) -> list[str]:
-    """Word tokens for ROUGE-L (Unicode-aware; text is already normalised)."""
-    return re.findall(r"\w+", text)
-
-
-def lcs_length(a: list[str], b_masks: dict[str, int], len_b: int) -> int:
-    """Length of the longest common subsequence of `a` and `b`, bit-parallel over `b`.
-
-    Args:
-        a: tokens.
-        b_masks: for each token of b, a bit mask of its positions in b (`position_masks`).
-        len_b: len(b).
-    Each token of `a` updates a bit vector V over b's positions (Allison-Dix / Hyyrö):
-    V' = (V + (V & M)) | (V & ~M); the LCS is the number of zero bits left in V.
-    """
-    full = (1 << len_b) - 1
-    v = full
-    for t in a:
-        u = v & b_masks.get(t, 0)
-        v = ((v + u) | (v - u)) & full
-    return len_b - v.bit_count()
-
-
-def position_masks(tokens: list[str]) -> dict[str, int]:
-    """For each token, the bit mask of the positions it holds."""
-    masks: dict[str, int] = {}
-    for i, t in enumerate(tokens):
-        masks[t] = masks.get(t, 0) | (1 << i)
-    return masks
-
-
-class RougeIndex:
-    """Kept records' words, compared by ROUGE-L F1 against each new record.
+class RougeDedupIndex:
+    """Kept records' ROUGE tokens, compared by ROUGE-L F1 against each new record
+    (`data.rouge.RougeIndex`: only kept records that share enough tokens are scored).
 
     Args:
         threshold: ROUGE-L F1 at or above which a record is a near-duplicate.
@@ -160,36 +132,27 @@ class RougeIndex:
 
     def __init__(self, threshold: float):
         self.threshold = threshold
-        self._kept: list[tuple[str, int, dict[str, int]]] = []
+        self._index = RougeIndex()
+        self._ids: list[str] = []
 
     def sketch(self, text: str) -> list[str]:
-        return words(text)
+        return tokens(text)
 
-    def find(self, a: list[str]) -> tuple[int, float] | None:
+    def find(self, toks: list[str]) -> tuple[int, float] | None:
         """(position of the most similar kept record, ROUGE-L F1) at or above the threshold."""
-        best = None
-        for k, (_, len_b, masks) in enumerate(self._kept):
-            total = len(a) + len_b
-            if total == 0:
-                sim = 1.0
-            elif 2 * min(len(a), len_b) / total < self.threshold:  # F1 <= 2 min / (a + b)
-                continue
-            else:
-                sim = 2 * lcs_length(a, masks, len_b) / total
-            if sim >= self.threshold and (best is None or sim > best[1]):
-                best = (k, sim)
-        return best
+        return self._index.best(toks, self.threshold)
 
-    def add(self, rid: str, a: list[str]) -> None:
-        self._kept.append((rid, len(a), position_masks(a)))
+    def add(self, rid: str, toks: list[str]) -> None:
+        self._index.add(toks)
+        self._ids.append(rid)
 
     def kept_id(self, k: int) -> str:
-        return self._kept[k][0]
+        return self._ids[k]
 
 
 # An index has sketch(text), find(sketch) -> (kept position, similarity) | None,
 # add(id, sketch) and kept_id(position).
-INDEXES = {"minhash": MinHashIndex, "rouge": RougeIndex}
+INDEXES = {"minhash": MinHashIndex, "rouge": RougeDedupIndex}
 
 
 def dedup(records: list[Record], method: str = "minhash", threshold: float | None = None,

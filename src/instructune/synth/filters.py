@@ -17,15 +17,11 @@ Every check returns a `Reject(reason, detail)` or None, so callers count reasons
 from __future__ import annotations
 
 import re
-from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from rouge_score.tokenizers import DefaultTokenizer
-
-from instructune.data.dedup import lcs_length, position_masks
-
-_TOKENIZER = DefaultTokenizer(use_stemmer=False)  # the tokenizer ROUGE-L uses in evaluate/metrics.py
+# The project's one ROUGE-L (also used by evaluation and dedup), so thresholds agree.
+from instructune.data.rouge import RougeIndex, rouge_l_tokens, tokens
 
 COPIED_WORDING = ("#rewritten prompt#", "#given prompt#", "#created prompt#", "given prompt",
                   "rewritten prompt", "created prompt", "new prompt", "original prompt")
@@ -51,35 +47,11 @@ class Reject:
     detail: str = ""
 
 
-def tokens(text: str) -> list[str]:
-    """ROUGE tokens: lowercase alphanumeric words (rouge-score's default tokenizer)."""
-    return _TOKENIZER.tokenize(text)
-
-
-def _lcs(a: list[str], b: list[str]) -> int:
-    """Length of the longest common subsequence of two token lists (dedup's bit-parallel LCS)."""
-    return lcs_length(a, position_masks(b), len(b))
-
-
-def rouge_l_tokens(pred: list[str], ref: list[str]) -> float:
-    """ROUGE-L F1 of two token lists, computed as rouge-score does (2PR / (P + R))."""
-    if not pred or not ref:
-        return 0.0
-    lcs = _lcs(pred, ref)
-    if lcs == 0:
-        return 0.0
-    p, r = lcs / len(pred), lcs / len(ref)
-    return 2 * p * r / (p + r)
-
-
 class RougePool:
     """Instructions seen so far, for "is this candidate a near-copy of any of them?".
 
-    Exact ROUGE-L is computed only for pool members that could exceed the threshold: ROUGE-L
-    F1 is 2·LCS / (m + n) and LCS is at most the multiset overlap of the two token lists, so
-    an inverted index (token → members holding it) gives every member's overlap in one pass,
-    and members whose bound 2·overlap / (m + n) is not above the threshold are skipped. With
-    thousands of instructions this checks a handful of members instead of all of them.
+    Only members that share enough tokens with a candidate to exceed the threshold are
+    scored (`data.rouge.RougeIndex`), so thousands of instructions stay cheap.
 
     Args:
         threshold: a candidate with ROUGE-L > threshold against any member is a near-copy.
@@ -88,20 +60,15 @@ class RougePool:
     def __init__(self, threshold: float = 0.7):
         self.threshold = threshold
         self.texts: list[str] = []
-        self._tokens: list[list[str]] = []
-        self._index: dict[str, list[tuple[int, int]]] = defaultdict(list)
+        self._index = RougeIndex()
 
     def __len__(self) -> int:
         return len(self.texts)
 
     def add(self, text: str) -> None:
         """Put `text` in the pool."""
-        toks = tokens(text)
-        i = len(self.texts)
         self.texts.append(text)
-        self._tokens.append(toks)
-        for tok, n in Counter(toks).items():
-            self._index[tok].append((i, n))
+        self._index.add(tokens(text))
 
     def extend(self, texts: Iterable[str]) -> None:
         for t in texts:
@@ -113,21 +80,8 @@ class RougePool:
         Returns:
             (score, member text), or None when no member is above the threshold.
         """
-        toks = tokens(text)
-        overlap: Counter[int] = Counter()
-        for tok, n in Counter(toks).items():
-            for i, m in self._index.get(tok, ()):
-                overlap[i] += min(n, m)
-        bounds = sorted(((2 * o / (len(toks) + len(self._tokens[i])), i) for i, o in overlap.items()),
-                        reverse=True)
-        best: tuple[float, int] | None = None
-        for bound, i in bounds:
-            if bound <= self.threshold or (best and bound <= best[0]):
-                break
-            score = rouge_l_tokens(toks, self._tokens[i])
-            if score > self.threshold and (best is None or score > best[0]):
-                best = (score, i)
-        return (best[0], self.texts[best[1]]) if best else None
+        hit = self._index.best(tokens(text), self.threshold, strict=True)
+        return (hit[1], self.texts[hit[0]]) if hit else None
 
 
 def length_check(text: str, min_words: int, max_words: int) -> Reject | None:
