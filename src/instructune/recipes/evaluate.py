@@ -125,7 +125,8 @@ class ModelEval:
                                                         for x in v.follow_instruction_list_loose]
 
     def forgetting(self, docs: list[str]) -> None:
-        res = corpus_perplexity(self.model, self.tokenizer, docs, self.cfg.eval.forgetting_max_length)
+        e = self.cfg.eval
+        res = corpus_perplexity(self.model, self.tokenizer, docs, e.forgetting_max_length, e.forgetting_max_tokens or None)
         self.metrics["forgetting"] = {k: res[k] for k in ("perplexity", "nll", "tokens", "documents", "max_length")}
         self.items["forgetting"] = res
 
