@@ -33,6 +33,7 @@ from typing import Any
 
 from datasets import Dataset, load_from_disk
 
+from instructune.cache import cache_dir
 from instructune.data.jsonio import atomic_dir
 from instructune.data.record import Record
 from instructune.data.starter import resolve_input
@@ -60,8 +61,6 @@ class CacheInfo:
 
 def prepared_root() -> Path:
     """`$INSTRUCTUNE_CACHE/prepared` (default `~/.cache/instructune/prepared`)."""
-    from instructune.model.load import cache_dir
-
     return cache_dir() / "prepared"
 
 

