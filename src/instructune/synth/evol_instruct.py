@@ -35,13 +35,14 @@ from instructune.config import EvolConfig
 from instructune.data.errors import DataError
 from instructune.data.jsonio import write_json
 from instructune.data.record import Record
+from instructune.embed import EmbedFn, Embedder
 from instructune.synth import prompts
 from instructune.synth._runlog import AppendLog, SynthProgress
 from instructune.synth.filters import (Reject, copied_prompt_check, length_check, no_new_info_check,
                                        refusal_check, response_check)
 from instructune.synth.generator import GenParams, Generator
 from instructune.synth.parse import parse_evolved
-from instructune.synth.topics import Embedder, SentenceEmbedder, TopicTracker
+from instructune.synth.topics import TopicTracker
 
 RECORDS, REJECTS, GENERATIONS, REPORT = "records.jsonl", "rejects.jsonl", "generations.jsonl", "report.json"
 
@@ -96,7 +97,7 @@ class _Run:
     """One Evol-Instruct run over an output dir (its state is what the dir's files hold)."""
 
     def __init__(self, gen: Generator, inputs: list[Record], cfg: EvolConfig, out: Path,
-                 embed: Embedder | None):
+                 embed: EmbedFn | None):
         self.gen, self.cfg, self.out = gen, cfg, out
         self.known: dict[str, dict] = {}
         for r in inputs:
@@ -271,7 +272,7 @@ class _Run:
 
 
 def run(gen: Generator, inputs: list[Record], cfg: EvolConfig, out_dir: str | Path,
-        embed: Embedder | None = None, progress: bool = True) -> dict[str, Any]:
+        embed: EmbedFn | None = None, progress: bool = True) -> dict[str, Any]:
     """Run (or resume) Evol-Instruct into `out_dir` for `cfg.generations` generations.
 
     Args:
@@ -288,7 +289,7 @@ def run(gen: Generator, inputs: list[Record], cfg: EvolConfig, out_dir: str | Pa
     if not inputs:
         raise ValueError("Evol-Instruct needs at least one input record")
     if embed is None and cfg.clusters > 0:
-        embed = SentenceEmbedder(cfg.embedder)
+        embed = Embedder(cfg.embedder)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     state = _Run(gen, inputs, cfg, out, embed)
