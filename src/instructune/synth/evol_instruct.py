@@ -36,8 +36,9 @@ from instructune.data.errors import DataError
 from instructune.data.jsonio import write_json
 from instructune.data.record import Record
 from instructune.embed import EmbedFn, Embedder
+from instructune.progress import RunProgress
 from instructune.synth import prompts
-from instructune.synth._runlog import AppendLog, SynthProgress
+from instructune.synth._runlog import AppendLog, synth_progress
 from instructune.synth.filters import (Reject, copied_prompt_check, length_check, no_new_info_check,
                                        refusal_check, response_check)
 from instructune.synth.generator import GenParams, Generator
@@ -214,7 +215,7 @@ class _Run:
         self.texts.add(_norm(_prompt_text(d)))
         self.new_records += 1
 
-    def generation(self, g: int, show: SynthProgress) -> dict[str, Any]:
+    def generation(self, g: int, show: RunProgress) -> dict[str, Any]:
         """Run generation `g`; append its row (with the pool after it) and return it."""
         queue = self.queue()
         jobs = self.plan(g, queue)
@@ -242,7 +243,7 @@ class _Run:
         self.gens.append(row)
         return row
 
-    def _show(self, show: SynthProgress, done: int | None = None) -> None:
+    def _show(self, show: RunProgress, done: int | None = None) -> None:
         show.update(accepted=len(self.records), rejected=sum(self.reasons.values()),
                     requests=self.requests, done=done)
 
@@ -296,7 +297,7 @@ def run(gen: Generator, inputs: list[Record], cfg: EvolConfig, out_dir: str | Pa
     start = time.perf_counter()
     first = len(state.gens) + 1
     try:
-        with SynthProgress("evol", cfg.generations, first - 1, progress) as show:
+        with synth_progress("evol", cfg.generations, first - 1, progress) as show:
             for g in range(first, cfg.generations + 1):
                 if not state.queue():
                     break

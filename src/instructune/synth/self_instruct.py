@@ -31,8 +31,9 @@ from instructune.config import SelfInstructConfig
 from instructune.data.inputs import load_inputs
 from instructune.data.jsonio import write_json
 from instructune.data.record import Record
+from instructune.progress import RunProgress
 from instructune.synth import prompts
-from instructune.synth._runlog import AppendLog, SynthProgress
+from instructune.synth._runlog import AppendLog, synth_progress
 from instructune.synth.filters import InstructionFilter, Reject
 from instructune.synth.generator import GenParams, Generator
 from instructune.synth.parse import parse_instances, parse_instructions, parse_labelled_instances
@@ -208,7 +209,7 @@ class _Run:
             out.append((list(dict.fromkeys(pairs))[:n], "\n---\n".join(group)))
         return out
 
-    def round(self, rnd: int, show: SynthProgress) -> None:
+    def round(self, rnd: int, show: RunProgress) -> None:
         """Generate, filter and instantiate one round, appending results as they are decided."""
         # A redone round skips what it decided before the kill (kept on disk already).
         done = {r["instruction"] for r in self.records.rows if r["source"]["round"] == rnd}
@@ -241,7 +242,7 @@ class _Run:
             source={"generator": self.gen.name, "method": "self_instruct", "round": rnd},
             meta={"is_classification": flag, "instance_order": "output_first" if flag else "input_first"})
 
-    def _show(self, show: SynthProgress, done: int | None = None) -> None:
+    def _show(self, show: RunProgress, done: int | None = None) -> None:
         show.update(accepted=len(self.records), rejected=sum(self.reasons.values()),
                     requests=self.requests, done=done)
 
@@ -284,7 +285,7 @@ def run(gen: Generator, seeds: list[SeedTask], cfg: SelfInstructConfig, out_dir:
     start = time.perf_counter()
     first = len(state.rounds) + 1
     try:
-        with SynthProgress("self-instruct", cfg.rounds, first - 1, progress) as show:
+        with synth_progress("self-instruct", cfg.rounds, first - 1, progress) as show:
             for rnd in range(first, cfg.rounds + 1):
                 if cfg.max_records and len(state.records) >= cfg.max_records:
                     break
