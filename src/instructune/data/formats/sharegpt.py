@@ -8,9 +8,9 @@ too). The conversation must end with a reply.
 
 from __future__ import annotations
 
-from instructune.data.formats._conversation import conversation_record
+from instructune.data.formats._conversation import conversation_record, read_turns
 from instructune.data.formats._fields import Row
-from instructune.data.record import Record, Turn
+from instructune.data.record import Record
 
 NAME = "sharegpt"
 NEEDS = "a 'conversations' list of {from, value} turns"
@@ -25,14 +25,5 @@ def detect(keys: set[str]) -> str | None:
 
 def to_records(row: Row) -> list[Record]:
     """One record per conversation."""
-    turns, fields = [], []
-    for i, t in enumerate(row.items("conversations")):
-        where = f"conversations[{i}]"
-        if not isinstance(t, dict):
-            raise row.error(f"expected an object, got {type(t).__name__}", where)
-        who = row.text("from", where=t, label=f"{where}.from")
-        if who not in ROLE_OF:
-            raise row.error(f"unknown speaker {who!r}; allowed: {', '.join(ROLE_OF)}", f"{where}.from")
-        turns.append(Turn(ROLE_OF[who], row.text("value", where=t, label=f"{where}.value")))
-        fields.append(f"{where}.value")
+    turns, fields = read_turns(row, "conversations", speaker="from", text="value", roles=ROLE_OF, what="speaker")
     return [conversation_record(row, turns, fields, "conversations", rid=row.record_id(NAME), fmt=NAME)]
