@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from instructune.data.formats._conversation import conversation_record, read_turns
 from instructune.data.formats._fields import Row
+from instructune.data.formats._format import Format
 from instructune.data.record import ROLES, Record
 
 NAME = "openai"
@@ -25,3 +26,7 @@ def to_records(row: Row) -> list[Record]:
     """One record per conversation."""
     turns, fields = read_turns(row, "messages", speaker="role", text="content", roles=_ROLES)
     return [conversation_record(row, turns, fields, "messages", rid=row.record_id(NAME), fmt=NAME)]
+
+
+# Before `sharegpt` (70): a row with both lists is read as OpenAI messages.
+FORMAT = Format(NAME, priority=60, detect=detect, to_records=to_records, needs="a 'messages' list")

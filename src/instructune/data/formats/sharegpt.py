@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from instructune.data.formats._conversation import conversation_record, read_turns
 from instructune.data.formats._fields import Row
+from instructune.data.formats._format import Format
 from instructune.data.record import Record
 
 NAME = "sharegpt"
-NEEDS = "a 'conversations' list of {from, value} turns"
 ROLE_OF = {"human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant",
            "chatgpt": "assistant", "bing": "assistant", "system": "system"}
 
@@ -27,3 +27,8 @@ def to_records(row: Row) -> list[Record]:
     """One record per conversation."""
     turns, fields = read_turns(row, "conversations", speaker="from", text="value", roles=ROLE_OF, what="speaker")
     return [conversation_record(row, turns, fields, "conversations", rid=row.record_id(NAME), fmt=NAME)]
+
+
+# After `openai_messages` (60): a row with both lists is read as OpenAI messages.
+FORMAT = Format(NAME, priority=70, detect=detect, to_records=to_records,
+                needs="a 'conversations' list of {from, value} turns")
