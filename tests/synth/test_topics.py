@@ -7,7 +7,9 @@ import importlib.util
 import numpy as np
 import pytest
 
-from instructune.synth.topics import SentenceEmbedder, TopicTracker, assign, embedder_path, fit_centroids
+from instructune.embed import Embedder as SentenceEmbedder
+from instructune.embed import resolve_embedder as embedder_path
+from instructune.synth.topics import TopicTracker, assign, fit_centroids
 
 
 def test_assign_and_fit_are_deterministic():

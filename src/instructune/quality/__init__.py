@@ -8,10 +8,10 @@
 (recipes/review.py) serves the flagged records for a human decision.
 """
 
+from instructune.embed import DEFAULT_EMBEDDER, Embedder, load_embedder, resolve_embedder
 from instructune.quality.balance import balance, bin_counts
 from instructune.quality.constraints import Constraint, parse_constraints
 from instructune.quality.decide import DECISIONS, Verdict, decide, decide_all, quality_block, quality_value
-from instructune.quality.embed import DEFAULT_EMBEDDER, Embedder, load_embedder, resolve_embedder
 from instructune.quality.score import Score, ScoringSet
 from instructune.quality.scorers import SCORERS
 

@@ -57,7 +57,7 @@ class ScoringSet:
     Args:
         records: the records, in order; scores come back in the same order.
         embedder: an object with `encode(list[str]) -> (N, D) unit-length array`
-            (`quality.embed.Embedder`); needed by the embedding scorers only.
+            (`instructune.embed.Embedder`); needed by the embedding scorers only.
         reference: known-good records for the reference scorer ([] when there are none).
         generator: a `synth.generator.Generator` for the optional LLM judge, or None.
     """

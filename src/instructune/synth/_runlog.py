@@ -12,9 +12,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
 from instructune.data.errors import DataError
+from instructune.progress import RunProgress
 
 
 def read_log(path: Path) -> list[dict[str, Any]]:
@@ -74,9 +73,9 @@ class AppendLog:
             self._f = None
 
 
-class SynthProgress:
-    """A rich progress bar over rounds with live accepted / rejected / requests counts; a no-op
-    when disabled.
+def synth_progress(label: str, total: int, done: int = 0, enabled: bool = True) -> RunProgress:
+    """The bar of a synth run: rounds (or generations) with live accepted / rejected / requests
+    counts (set with `update(accepted=..., rejected=..., requests=..., done=...)`).
 
     Args:
         label: shown at the left ("self-instruct", "evol").
@@ -84,24 +83,6 @@ class SynthProgress:
         done: rounds already done (when resuming).
         enabled: show it.
     """
-
-    def __init__(self, label: str, total: int, done: int = 0, enabled: bool = True):
-        self.progress = Progress(
-            TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("accepted {task.fields[accepted]} · rejected {task.fields[rejected]} · "
-                       "requests {task.fields[requests]}"), TimeElapsedColumn(),
-            disable=not enabled)
-        self.task = self.progress.add_task(label, total=total, completed=done,
-                                           accepted=0, rejected=0, requests=0)
-
-    def __enter__(self) -> SynthProgress:
-        self.progress.__enter__()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.progress.__exit__(*exc)
-
-    def update(self, *, accepted: int, rejected: int, requests: int, done: int | None = None) -> None:
-        """Refresh the counts (and the number of finished rounds)."""
-        kw = {} if done is None else {"completed": done}
-        self.progress.update(self.task, accepted=accepted, rejected=rejected, requests=requests, **kw)
+    return RunProgress(label, total, done, enabled=enabled, accepted=0, rejected=0, requests=0,
+                       fields="accepted {task.fields[accepted]} · rejected {task.fields[rejected]} · "
+                              "requests {task.fields[requests]}")

@@ -23,7 +23,6 @@ generation; evolutions of the unfinished one already on disk are not redone.
 from __future__ import annotations
 
 import random
-import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,17 +32,18 @@ import numpy as np
 
 from instructune.config import EvolConfig
 from instructune.data.errors import DataError
-from instructune.data.jsonio import write_json
 from instructune.data.record import Record
+from instructune.embed import EmbedFn, Embedder
+from instructune.progress import RunProgress
 from instructune.synth import prompts
-from instructune.synth._runlog import AppendLog, SynthProgress
+from instructune.synth._run import SynthRun, run_steps
 from instructune.synth.filters import (Reject, copied_prompt_check, length_check, no_new_info_check,
                                        refusal_check, response_check)
 from instructune.synth.generator import GenParams, Generator
 from instructune.synth.parse import parse_evolved
-from instructune.synth.topics import Embedder, SentenceEmbedder, TopicTracker
+from instructune.synth.topics import TopicTracker
 
-RECORDS, REJECTS, GENERATIONS, REPORT = "records.jsonl", "rejects.jsonl", "generations.jsonl", "report.json"
+GENERATIONS = "generations.jsonl"  # the steps log (records, rejects and report: see _run)
 
 
 @dataclass
@@ -92,42 +92,33 @@ def check_evolved(parent: dict, child: dict, cfg: EvolConfig, known: set[str]) -
             or (Reject("duplicate", "already in the pool") if _norm(text) in known else None))
 
 
-class _Run:
-    """One Evol-Instruct run over an output dir (its state is what the dir's files hold)."""
+class _Run(SynthRun):
+    """One Evol-Instruct run over an output dir (its state is what the dir's files hold); its
+    steps are generations."""
 
     def __init__(self, gen: Generator, inputs: list[Record], cfg: EvolConfig, out: Path,
-                 embed: Embedder | None):
-        self.gen, self.cfg, self.out = gen, cfg, out
+                 embed: EmbedFn | None):
+        self.cfg = cfg
         self.known: dict[str, dict] = {}
-        for r in inputs:
+        for r in inputs:  # checked before the logs are read: a bad input changes nothing
             if r.id in self.known:
                 raise DataError("evol input", f"duplicate record id {r.id!r}; ids must be unique")
             self.known[r.id] = r.to_dict()
         self.input_ids = list(self.known)
-        self.records = AppendLog(out / RECORDS)
-        self.rejects = AppendLog(out / REJECTS)
-        self.gens = AppendLog(out / GENERATIONS)
+        super().__init__(gen, out, GENERATIONS)
         for r in self.records.rows:
             self.known[r["id"]] = r
         self.texts = {_norm(_prompt_text(r)) for r in self.known.values()}
-        self.reasons = Counter(r["reason"] for r in self.rejects.rows)
-        self.requests_before = sum(g["requests"] for g in self.gens.rows)
-        self.requests_at_start = gen.stats.requests
-        self.new_records = 0
         self.topics = None
         if embed is not None and cfg.clusters > 0:
             self.topics = TopicTracker(embed, self.input_ids, [self.known[i]["instruction"] for i in self.input_ids],
                                        cfg.clusters, cfg.seed)
             self.topics.add([r["id"] for r in self.records.rows], [r["instruction"] for r in self.records.rows])
 
-    @property
-    def requests(self) -> int:
-        return self.requests_before + self.gen.stats.requests - self.requests_at_start
-
     def queue(self) -> list[tuple[str, int]]:
         """The pool at the start of the next generation: (record id, failed attempts)."""
-        if self.gens.rows:
-            return [(i, a) for i, a in self.gens.rows[-1]["queue"]]
+        if self.steps.rows:
+            return [(i, a) for i, a in self.steps.rows[-1]["queue"]]
         return [(i, 0) for i in self.input_ids]
 
     def plan(self, g: int, queue: list[tuple[str, int]]) -> list[Job]:
@@ -213,7 +204,7 @@ class _Run:
         self.texts.add(_norm(_prompt_text(d)))
         self.new_records += 1
 
-    def generation(self, g: int, show: SynthProgress) -> dict[str, Any]:
+    def generation(self, g: int, show: RunProgress) -> dict[str, Any]:
         """Run generation `g`; append its row (with the pool after it) and return it."""
         queue = self.queue()
         jobs = self.plan(g, queue)
@@ -225,7 +216,7 @@ class _Run:
         size = max(1, self.cfg.batch_size)
         for b in range(0, len(todo), size):
             outcome.update(self.evolve_batch(g, b // size, todo[b:b + size]))
-            self._show(show)
+            self.refresh(show)
         used = {j.parent for j in jobs}
         retry = [(j.parent, j.attempts + 1) for j in jobs if not outcome[j.parent]]
         children = [(r["id"], 0) for r in self.records.rows if r["source"]["round"] == g]
@@ -238,12 +229,16 @@ class _Run:
                "rejected": sum(r["round"] == g for r in self.rejects.rows), "requests": self.requests - before,
                "retried": sum(q[1] < self.cfg.max_attempts for q in retry),
                "dropped": sum(q[1] >= self.cfg.max_attempts for q in retry), "queue": [list(q) for q in nxt]}
-        self.gens.append(row)
+        self.steps.append(row)
         return row
 
-    def _show(self, show: SynthProgress, done: int | None = None) -> None:
-        show.update(accepted=len(self.records), rejected=sum(self.reasons.values()),
-                    requests=self.requests, done=done)
+    def finished(self) -> bool:
+        """Whether the pool is empty (every evolution failed too often, or nothing was given)."""
+        return not self.queue()
+
+    def step(self, g: int, show: RunProgress) -> None:
+        """Run generation `g` (it logs itself)."""
+        self.generation(g, show)
 
     def report(self, seconds: float) -> dict[str, Any]:
         rows = self.records.rows
@@ -252,7 +247,7 @@ class _Run:
         out = {
             "method": "evol_instruct",
             "generator": self.gen.name,
-            "generations_done": len(self.gens),
+            "generations_done": len(self.steps),
             "inputs": len(self.input_ids),
             "records": len(rows),
             "rejected": sum(self.reasons.values()),
@@ -261,8 +256,7 @@ class _Run:
             "depth": dict(sorted(Counter(r["meta"]["generation"] for r in rows).items())),
             "pool": len(self.queue()),
             "requests": self.requests,
-            "this_session": {"records": self.new_records, "seconds": round(seconds, 2),
-                             "records_per_minute": round(60 * self.new_records / seconds, 2) if seconds else 0.0},
+            "this_session": self.session(seconds),
         }
         if self.topics is not None:
             out["clusters"] = {"before": self.topics.distribution(self.input_ids),
@@ -271,7 +265,7 @@ class _Run:
 
 
 def run(gen: Generator, inputs: list[Record], cfg: EvolConfig, out_dir: str | Path,
-        embed: Embedder | None = None, progress: bool = True) -> dict[str, Any]:
+        embed: EmbedFn | None = None, progress: bool = True) -> dict[str, Any]:
     """Run (or resume) Evol-Instruct into `out_dir` for `cfg.generations` generations.
 
     Args:
@@ -288,23 +282,7 @@ def run(gen: Generator, inputs: list[Record], cfg: EvolConfig, out_dir: str | Pa
     if not inputs:
         raise ValueError("Evol-Instruct needs at least one input record")
     if embed is None and cfg.clusters > 0:
-        embed = SentenceEmbedder(cfg.embedder)
+        embed = Embedder(cfg.embedder)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    state = _Run(gen, inputs, cfg, out, embed)
-    start = time.perf_counter()
-    first = len(state.gens) + 1
-    try:
-        with SynthProgress("evol", cfg.generations, first - 1, progress) as show:
-            for g in range(first, cfg.generations + 1):
-                if not state.queue():
-                    break
-                state.generation(g, show)
-                state._show(show, done=g)
-                write_json(out / REPORT, state.report(time.perf_counter() - start))
-    finally:
-        for log in (state.records, state.rejects, state.gens):
-            log.close()
-    report = state.report(time.perf_counter() - start)
-    write_json(out / REPORT, report)
-    return report
+    return run_steps(_Run(gen, inputs, cfg, out, embed), "evol", cfg.generations, progress)

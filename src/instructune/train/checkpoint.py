@@ -13,10 +13,8 @@ leaves a half checkpoint that `latest` would pick up.
 from __future__ import annotations
 
 import json
-import os
 import random
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +22,8 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
+
+from instructune.data.jsonio import atomic_dir
 
 
 def trainable_state(model: nn.Module) -> dict[str, torch.Tensor]:
@@ -48,21 +48,13 @@ def save_checkpoint(root: str | Path, step: int, model: nn.Module, optimizer, sc
                     state: dict[str, Any], keep: int = 2) -> Path:
     """Write `root/step-XXXXXX` atomically and prune to the `keep` newest; returns its path."""
     root = Path(root)
-    root.mkdir(parents=True, exist_ok=True)
     final = root / f"step-{step:06d}"
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=root))
-    try:
+    with atomic_dir(final) as tmp:
         save_file(trainable_state(model), tmp / "trainable.safetensors")
         torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
         torch.save(scheduler.state_dict(), tmp / "scheduler.pt")
         torch.save(rng_state(), tmp / "rng.pt")
         (tmp / "state.json").write_text(json.dumps({"step": step, **state}, indent=2))
-        if final.exists():
-            shutil.rmtree(final)
-        os.replace(tmp, final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     for old in list_checkpoints(root)[:-keep] if keep > 0 else []:
         shutil.rmtree(old, ignore_errors=True)
     return final

@@ -1,33 +1,35 @@
-"""A rich progress bar for the training loop: step, loss, lr, eval loss, tokens/s."""
+"""The training loop's progress bar: step, loss, lr, eval loss, tokens/s (a `RunProgress`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from instructune.progress import RunProgress
 
 
-class TrainProgress:
-    """Context manager around `rich.progress.Progress`; a no-op when disabled."""
+def train_info(metrics: dict[str, Any]) -> str:
+    """The bar's text for one step's metrics: "loss 1.2345 lr 2.00e-04 [eval 1.3000] 812 tok/s"."""
+    info = f"loss {metrics.get('loss', float('nan')):.4f} lr {metrics.get('lr', 0):.2e}"
+    if "eval_loss" in metrics:
+        info += f" eval {metrics['eval_loss']:.4f}"
+    return info + f" {metrics.get('tokens_per_s', 0):.0f} tok/s"
+
+
+class TrainProgress(RunProgress):
+    """A `RunProgress` over optimizer steps, with time remaining; a no-op when disabled.
+
+    Args:
+        total: optimizer steps in the run.
+        start: steps already done (when resuming).
+        enabled: show it (the local main process only).
+    """
 
     def __init__(self, total: int, start: int = 0, enabled: bool = True):
-        self.enabled = enabled
-        self.progress = Progress(
-            TextColumn("[bold]train"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("{task.fields[info]}"), TimeElapsedColumn(), TimeRemainingColumn(),
-            disable=not enabled)
-        self.task = self.progress.add_task("train", total=total, completed=start, info="")
+        super().__init__("train", total, start, fields="{task.fields[info]}", remaining=True, enabled=enabled,
+                         info="")
 
-    def __enter__(self) -> "TrainProgress":
-        self.progress.__enter__()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.progress.__exit__(*exc)
-
-    def update(self, step: int, metrics: dict[str, Any]) -> None:
-        info = f"loss {metrics.get('loss', float('nan')):.4f} lr {metrics.get('lr', 0):.2e}"
-        if "eval_loss" in metrics:
-            info += f" eval {metrics['eval_loss']:.4f}"
-        info += f" {metrics.get('tokens_per_s', 0):.0f} tok/s"
-        self.progress.update(self.task, completed=step, info=info)
+    # Takes the metrics dict the loop logs rather than RunProgress's fields, so the loop needs
+    # no formatting of its own.
+    def update(self, step: int, metrics: dict[str, Any]) -> None:  # type: ignore[override]
+        """Show `step` as done, with its metrics."""
+        super().update(step, info=train_info(metrics))

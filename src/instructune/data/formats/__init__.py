@@ -1,15 +1,14 @@
 """Input formats: one small module per format, registered in `FORMATS`.
 
-A JSON format module has `NAME`, `NEEDS` (what a row must look like, for `explain`),
-`detect(keys) -> reason | None` (why a row with these keys is this format) and
-`to_records(row) -> list[Record]`: rows are read for it (JSONL or a JSON array, streamed).
-A module that reads its own files (TSV; formats that need the whole file or reader options)
-has `detect_file(path) -> reason | None` and/or `iter_file(path, options) -> Iterator[Outcome]`
-instead. Adding a format is one new file plus one line here.
+Each format module declares `FORMAT = Format(name, needs, priority, hooks...)` (see
+`_format.Format`): how it is detected (from the first row's keys, or from the file) and how it
+is read (row by row, or the whole file). Adding a format is one new file plus its line in the
+registry below (and its name in the import above it); its `priority`, not its place in the
+list, decides when it is tried.
 
-Detection looks at the first row's keys (or the file, for `detect_file` formats); `explain`
-says what was tried and why. Reading yields one `Outcome` per input unit (a row, or an
-OpenAssistant tree), so a caller can stop at the first bad one or skip it.
+Detection tries the formats by priority on the first row's keys (or the file, for formats that
+detect files); `explain` says what was tried and why. Reading yields one `Outcome` per input
+unit (a row, or an OpenAssistant tree), so a caller can stop at the first bad one or skip it.
 """
 
 from __future__ import annotations
@@ -17,40 +16,34 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from types import ModuleType
-from typing import Any
 
 from instructune.config import ReaderConfig
 from instructune.data.errors import DataError
 from instructune.data.formats import (alpaca, dolly, flan, flan_cot, oasst_messages, oasst_tree,
                                       openai_messages, p3, records, self_instruct, sharegpt)
 from instructune.data.formats._checks import UniqueIds, check_size
-from instructune.data.formats._fields import Row
+from instructune.data.formats._format import Format, registry
 from instructune.data.formats._outcome import Outcome, reason_of
 from instructune.data.jsonio import iter_raw_rows
 from instructune.data.record import Record
 
-__all__ = ["FORMATS", "Detection", "Outcome", "UniqueIds", "detect", "explain", "get_format",
+__all__ = ["FORMATS", "Detection", "Format", "Outcome", "UniqueIds", "detect", "explain", "get_format",
            "iter_outcomes", "iter_records", "load_records", "reason_of"]
 
-# Order matters: the first format that answers wins. OpenAssistant and Dolly come before
-# `records`/`alpaca` because their keys overlap (Dolly has instruction/context/response).
-FORMATS: dict[str, ModuleType] = {m.NAME: m for m in (
-    oasst_tree, oasst_messages, dolly, records, alpaca, openai_messages, sharegpt, self_instruct,
-    flan, p3, flan_cot)}
-
-# What the formats that predate `NEEDS` look for (see their `detect`).
-_NEEDS = {
-    "records": "'id', 'instruction' and 'response' (and no 'output')",
-    "alpaca": "'instruction' and 'output' (and no 'response')",
-    "openai": "a 'messages' list",
-}
-_OWN_ID_KEYS = ("id", "uid", "message_id")  # as `Row.record_id` reads them
-
-
-def needs(mod: ModuleType) -> str:
-    """What a file or row must look like to be in format `mod`."""
-    return getattr(mod, "NEEDS", None) or _NEEDS.get(mod.NAME, "?")
+# The registry: one line per format, any order (`registry` sorts by priority).
+FORMATS: dict[str, Format] = registry([
+    alpaca.FORMAT,
+    dolly.FORMAT,
+    flan.FORMAT,
+    flan_cot.FORMAT,
+    oasst_messages.FORMAT,
+    oasst_tree.FORMAT,
+    openai_messages.FORMAT,
+    p3.FORMAT,
+    records.FORMAT,
+    self_instruct.FORMAT,
+    sharegpt.FORMAT,
+])
 
 
 @dataclass
@@ -87,18 +80,14 @@ def _first_row(path: str) -> tuple[set[str] | None, str]:
 
 
 def explain(path: str) -> Detection:
-    """Try each format in order on `path`; say which matched and why the others did not."""
+    """Try each format by priority on `path`; say which matched and why the others did not."""
     keys, seen = _first_row(str(path))
     found = Detection(None, None, seen=seen)
-    for name, mod in FORMATS.items():
-        if hasattr(mod, "detect_file"):
-            reason = mod.detect_file(str(path))
-        else:
-            reason = mod.detect(keys) if keys is not None else None
-        if reason:
+    for name, fmt in FORMATS.items():
+        if reason := fmt.match(str(path), keys):
             found.chosen, found.reason = name, reason
             return found
-        found.tried.append((name, f"needs {needs(mod)}"))
+        found.tried.append((name, f"needs {fmt.needs}"))
     return found
 
 
@@ -119,30 +108,11 @@ def detect(path: str) -> tuple[str, str]:
                                f"formats tried: {', '.join(FORMATS)}", line=1)
 
 
-def get_format(name: str) -> ModuleType:
-    """The format module called `name`; ValueError listing the allowed names otherwise."""
+def get_format(name: str) -> Format:
+    """The format called `name`; ValueError listing the allowed names otherwise."""
     if name not in FORMATS:
         raise ValueError(f"unknown format {name!r}; allowed: {', '.join(FORMATS)}")
     return FORMATS[name]
-
-
-def _has_own_id(obj: Any) -> bool:
-    return isinstance(obj, dict) and any(isinstance(obj.get(k), (str, int)) for k in _OWN_ID_KEYS)
-
-
-def _iter_rows(path: str, mod: ModuleType) -> Iterator[Outcome]:
-    """The row-wise default: one `Outcome` per JSON row, through `mod.to_records`."""
-    for raw in iter_raw_rows(path):
-        out = Outcome(path, raw.loc, raw.text, value=raw.value)
-        if raw.error:
-            yield out.reject(raw.error)
-            continue
-        try:
-            out.records = mod.to_records(Row(path, raw.loc, raw.value))
-            out.own_ids = _has_own_id(raw.value)
-        except DataError as e:
-            out = out.reject(e)
-        yield out
 
 
 def iter_outcomes(path: str, fmt: str | None = None, options: ReaderConfig | None = None,
@@ -159,10 +129,8 @@ def iter_outcomes(path: str, fmt: str | None = None, options: ReaderConfig | Non
             array whose syntax breaks).
     """
     path = str(path)
-    mod = get_format(fmt or detect(path)[0])
     opts = options or ReaderConfig()
-    outs = mod.iter_file(path, opts) if hasattr(mod, "iter_file") else _iter_rows(path, mod)
-    for out in outs:
+    for out in get_format(fmt or detect(path)[0]).outcomes(path, opts):
         out = check_size(out, opts.max_chars)
         yield ids.check(out) if ids is not None else out
 

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from instructune.data.formats._fields import Row
+from instructune.data.formats._format import Format
 from instructune.data.record import Record
 
 NAME = "alpaca"
@@ -30,3 +31,8 @@ def to_records(row: Row) -> list[Record]:
         task=task,
         source=row.source(NAME),
     )]
+
+
+# 'response' keeps it apart from `dolly` and `records`, so its place among them is free.
+FORMAT = Format(NAME, priority=50, detect=detect, to_records=to_records,
+                needs="'instruction' and 'output' (and no 'response')")

@@ -4,13 +4,12 @@ a JSON array or JSONL. `context` becomes the record's context and `category` its
 from __future__ import annotations
 
 from instructune.data.formats._fields import Row
+from instructune.data.formats._format import Format
 from instructune.data.record import Record
 
 NAME = "dolly"
 # The canonical records format has instruction/context/response too, plus these keys.
 RECORD_KEYS = ("task", "rationale", "system", "history", "source", "meta")
-NEEDS = (f"'instruction' and 'response' with 'category' or 'context', and no canonical-record "
-         f"key ({', '.join(RECORD_KEYS)})")
 
 
 def detect(keys: set[str]) -> str | None:
@@ -31,3 +30,9 @@ def to_records(row: Row) -> list[Record]:
         task=row.text("category", required=False) or None,
         source=row.source(NAME),
     )]
+
+
+# Before `records` (40): a Dolly row with an 'id' has the canonical record's keys too.
+FORMAT = Format(NAME, priority=30, detect=detect, to_records=to_records,
+                needs=f"'instruction' and 'response' with 'category' or 'context', and no "
+                      f"canonical-record key ({', '.join(RECORD_KEYS)})")

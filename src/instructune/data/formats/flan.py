@@ -9,11 +9,11 @@ instruction and `targets` the response; a trailing end-of-text marker such as
 from __future__ import annotations
 
 from instructune.data.formats._fields import Row
+from instructune.data.formats._format import Format
 from instructune.data.formats._markers import strip_end_marker
 from instructune.data.record import Record
 
 NAME = "flan"
-NEEDS = "'inputs' and 'targets'"
 KEYS = ("inputs", "targets")
 
 
@@ -34,3 +34,7 @@ def to_records(row: Row) -> list[Record]:
         source=row.source(NAME),
         meta={k: v for k, v in row.obj.items() if k not in KEYS and k != "id"},
     )]
+
+
+# Before `p3` (100): a row with both key pairs is read as FLAN.
+FORMAT = Format(NAME, priority=90, detect=detect, to_records=to_records, needs="'inputs' and 'targets'")

@@ -14,12 +14,12 @@ from pathlib import Path
 
 from instructune.config import ReaderConfig
 from instructune.data.errors import DataError
+from instructune.data.formats._format import Format
 from instructune.data.formats._outcome import Outcome
 from instructune.data.jsonio import bad_utf8_field, readable
 from instructune.data.record import Record
 
 NAME = "flan_cot"
-NEEDS = "a tab-separated file with 3 columns: question, answer, rationale"
 COLUMNS = ("question", "answer", "rationale")
 
 
@@ -103,3 +103,8 @@ def iter_file(path: str, opts: ReaderConfig | None = None) -> Iterator[Outcome]:
             except DataError as e:
                 out = out.reject(e)
             yield out
+
+
+# Last: it looks at the file, not at JSON keys, so every JSON format is tried first.
+FORMAT = Format(NAME, priority=1000, detect_file=detect_file, iter_file=iter_file,
+                needs="a tab-separated file with 3 columns: question, answer, rationale")

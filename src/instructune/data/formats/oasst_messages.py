@@ -15,12 +15,12 @@ from collections.abc import Iterator
 from instructune.config import ReaderConfig
 from instructune.data.errors import DataError
 from instructune.data.formats._fields import Row
+from instructune.data.formats._format import Format
 from instructune.data.formats._oasst import Message, tree_records
 from instructune.data.formats._outcome import Outcome
 from instructune.data.jsonio import iter_raw_rows
 
 NAME = "oasst_messages"
-NEEDS = "'message_id', 'role' and 'text' (one message a row)"
 
 
 def detect(keys: set[str]) -> str | None:
@@ -98,3 +98,8 @@ def iter_file(path: str, opts: ReaderConfig) -> Iterator[Outcome]:
 
 def _pos(loc: dict[str, int]) -> int:
     return loc.get("line", loc.get("index"))
+
+
+# Specific keys (message_id, role, text), tried right after the tree export.
+FORMAT = Format(NAME, priority=20, detect=detect, iter_file=iter_file,
+                needs="'message_id', 'role' and 'text' (one message a row)")

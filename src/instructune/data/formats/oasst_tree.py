@@ -14,12 +14,12 @@ from collections.abc import Iterator
 from instructune.config import ReaderConfig
 from instructune.data.errors import DataError
 from instructune.data.formats._fields import Row
+from instructune.data.formats._format import Format
 from instructune.data.formats._oasst import Message, tree_records
 from instructune.data.formats._outcome import Outcome
 from instructune.data.jsonio import iter_raw_rows
 
 NAME = "oasst_tree"
-NEEDS = "'message_tree_id' and a 'prompt' message tree"
 
 
 def detect(keys: set[str]) -> str | None:
@@ -64,3 +64,8 @@ def iter_file(path: str, opts: ReaderConfig) -> Iterator[Outcome]:
             continue
         read.raw = raw.text
         yield read
+
+
+# The most specific keys of all the formats, so tried first.
+FORMAT = Format(NAME, priority=10, detect=detect, iter_file=iter_file,
+                needs="'message_tree_id' and a 'prompt' message tree")

@@ -8,11 +8,13 @@ an assistant message.
 
 from __future__ import annotations
 
-from instructune.data.formats._conversation import conversation_record
+from instructune.data.formats._conversation import conversation_record, read_turns
 from instructune.data.formats._fields import Row
-from instructune.data.record import ROLES, Record, Turn
+from instructune.data.formats._format import Format
+from instructune.data.record import ROLES, Record
 
 NAME = "openai"
+_ROLES = {r: r for r in ROLES}  # written as the canonical roles
 
 
 def detect(keys: set[str]) -> str | None:
@@ -22,14 +24,9 @@ def detect(keys: set[str]) -> str | None:
 
 def to_records(row: Row) -> list[Record]:
     """One record per conversation."""
-    turns, fields = [], []
-    for i, m in enumerate(row.items("messages")):
-        where = f"messages[{i}]"
-        if not isinstance(m, dict):
-            raise row.error(f"expected an object, got {type(m).__name__}", where)
-        role = row.text("role", where=m, label=f"{where}.role")
-        if role not in ROLES:
-            raise row.error(f"unknown role {role!r}; allowed: {', '.join(ROLES)}", f"{where}.role")
-        turns.append(Turn(role, row.text("content", where=m, label=f"{where}.content")))
-        fields.append(f"{where}.content")
+    turns, fields = read_turns(row, "messages", speaker="role", text="content", roles=_ROLES)
     return [conversation_record(row, turns, fields, "messages", rid=row.record_id(NAME), fmt=NAME)]
+
+
+# Before `sharegpt` (70): a row with both lists is read as OpenAI messages.
+FORMAT = Format(NAME, priority=60, detect=detect, to_records=to_records, needs="a 'messages' list")

@@ -10,11 +10,11 @@ stripped from the completion (see `_markers`). Any other keys are kept in `meta`
 from __future__ import annotations
 
 from instructune.data.formats._fields import Row
+from instructune.data.formats._format import Format
 from instructune.data.formats._markers import strip_end_marker
 from instructune.data.record import Record
 
 NAME = "p3"
-NEEDS = "'prompt' and 'completion'"
 KEYS = ("prompt", "completion")
 
 
@@ -35,3 +35,7 @@ def to_records(row: Row) -> list[Record]:
         source=row.source(NAME),
         meta={k: v for k, v in row.obj.items() if k not in KEYS and k != "id"},
     )]
+
+
+# After `flan` (90): a row with both key pairs is read as FLAN.
+FORMAT = Format(NAME, priority=100, detect=detect, to_records=to_records, needs="'prompt' and 'completion'")

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from instructune.data.formats._fields import Row
+from instructune.data.formats._format import Format
 from instructune.data.record import ROLES, Record, Turn
 
 NAME = "records"
@@ -41,3 +42,8 @@ def to_records(row: Row) -> list[Record]:
         source=dict(row.obj.get("source") or row.source(NAME)),
         meta=dict(row.obj.get("meta") or {}),
     )]
+
+
+# After `dolly` (30), whose rows may carry an 'id'; 'output' keeps it apart from `alpaca`.
+FORMAT = Format(NAME, priority=40, detect=detect, to_records=to_records,
+                needs="'id', 'instruction' and 'response' (and no 'output')")

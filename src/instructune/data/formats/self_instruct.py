@@ -5,10 +5,10 @@ the instance's input as context; `name` and `is_classification` are kept in `met
 from __future__ import annotations
 
 from instructune.data.formats._fields import Row
+from instructune.data.formats._format import Format
 from instructune.data.record import Record
 
 NAME = "self_instruct"
-NEEDS = "'instruction' and an 'instances' list of {input, output}"
 
 
 def detect(keys: set[str]) -> str | None:
@@ -42,3 +42,8 @@ def to_records(row: Row) -> list[Record]:
             meta=dict(meta),
         ))
     return out
+
+
+# 'instances' sets it apart from every other format; after the common ones.
+FORMAT = Format(NAME, priority=80, detect=detect, to_records=to_records,
+                needs="'instruction' and an 'instances' list of {input, output}")

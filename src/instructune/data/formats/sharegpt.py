@@ -8,12 +8,12 @@ too). The conversation must end with a reply.
 
 from __future__ import annotations
 
-from instructune.data.formats._conversation import conversation_record
+from instructune.data.formats._conversation import conversation_record, read_turns
 from instructune.data.formats._fields import Row
-from instructune.data.record import Record, Turn
+from instructune.data.formats._format import Format
+from instructune.data.record import Record
 
 NAME = "sharegpt"
-NEEDS = "a 'conversations' list of {from, value} turns"
 ROLE_OF = {"human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant",
            "chatgpt": "assistant", "bing": "assistant", "system": "system"}
 
@@ -25,14 +25,10 @@ def detect(keys: set[str]) -> str | None:
 
 def to_records(row: Row) -> list[Record]:
     """One record per conversation."""
-    turns, fields = [], []
-    for i, t in enumerate(row.items("conversations")):
-        where = f"conversations[{i}]"
-        if not isinstance(t, dict):
-            raise row.error(f"expected an object, got {type(t).__name__}", where)
-        who = row.text("from", where=t, label=f"{where}.from")
-        if who not in ROLE_OF:
-            raise row.error(f"unknown speaker {who!r}; allowed: {', '.join(ROLE_OF)}", f"{where}.from")
-        turns.append(Turn(ROLE_OF[who], row.text("value", where=t, label=f"{where}.value")))
-        fields.append(f"{where}.value")
+    turns, fields = read_turns(row, "conversations", speaker="from", text="value", roles=ROLE_OF, what="speaker")
     return [conversation_record(row, turns, fields, "conversations", rid=row.record_id(NAME), fmt=NAME)]
+
+
+# After `openai_messages` (60): a row with both lists is read as OpenAI messages.
+FORMAT = Format(NAME, priority=70, detect=detect, to_records=to_records,
+                needs="a 'conversations' list of {from, value} turns")

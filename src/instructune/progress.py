@@ -1,0 +1,51 @@
+"""The one progress bar of long runs (training, synth): a label, the bar, done/total, a line
+of live fields, elapsed (and, optionally, remaining) time; a no-op when disabled.
+
+    with RunProgress("evol", total=5, fields="accepted {task.fields[accepted]}", accepted=0) as bar:
+        bar.update(accepted=3)          # refresh a field
+        bar.update(1, accepted=4)       # and the number done
+
+A module of its own so that train/ and synth/ share it without importing each other.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+
+class RunProgress:
+    """Context manager around one `rich.progress.Progress` task.
+
+    Args:
+        label: shown at the left, in bold.
+        total: units of work in the run (steps, rounds, generations).
+        done: units already done (when resuming).
+        fields: a rich format string over `{task.fields[NAME]}` shown after the count.
+        remaining: also show the estimated time remaining.
+        enabled: show it at all (False: every call is a no-op).
+        **initial: the starting value of each field named in `fields`.
+    """
+
+    def __init__(self, label: str, total: int, done: int = 0, *, fields: str = "", remaining: bool = False,
+                 enabled: bool = True, **initial: Any):
+        self.enabled = enabled
+        columns = [TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(), TextColumn(fields),
+                   TimeElapsedColumn()]
+        if remaining:
+            columns.append(TimeRemainingColumn())
+        self.progress = Progress(*columns, disable=not enabled)
+        self.task = self.progress.add_task(label, total=total, completed=done, **initial)
+
+    def __enter__(self) -> RunProgress:
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.progress.__exit__(*exc)
+
+    def update(self, done: int | None = None, **fields: Any) -> None:
+        """Set the fields given and, unless None, the number of units done."""
+        kw = {} if done is None else {"completed": done}
+        self.progress.update(self.task, **fields, **kw)
