@@ -11,8 +11,6 @@ Rows hold input_ids, labels, segment_ids, length, n_trained, task (`tokenized.py
 from __future__ import annotations
 
 import dataclasses
-import shutil
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,6 +18,7 @@ from typing import Any
 from datasets import Dataset, load_from_disk
 
 from instructune.data.inputs import load_inputs
+from instructune.data.jsonio import atomic_dir
 from instructune.data.prepare_cache import CacheInfo, cached_tokenize
 from instructune.data.templates import TemplateOptions
 from instructune.data.tokenized import PrepareStats
@@ -67,20 +66,9 @@ def tokenize_split(names: list[str], tokenizer, template, options: TemplateOptio
 
 
 def save_split(ds: Dataset, path: Path) -> None:
-    """`save_to_disk` into a temp dir beside `path`, then swap it in (an old copy is removed
-    only once the new one is in place)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
-    old = path.parent / f".{path.name}.old"
-    try:
+    """`save_to_disk` into a temp dir beside `path`, then swap it in (`jsonio.atomic_dir`)."""
+    with atomic_dir(path) as tmp:
         ds.save_to_disk(str(tmp))
-        if path.exists():
-            shutil.rmtree(old, ignore_errors=True)
-            path.rename(old)
-        tmp.rename(path)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def load_prepared(path: str | Path) -> Dataset:

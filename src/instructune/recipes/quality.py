@@ -54,7 +54,7 @@ def scoring_set(cfg: Config, records: list[Record]) -> ScoringSet:
     q = cfg.quality
     embedder = reference = generator = None
     if EMBEDDING_SCORERS & set(q.scorers):
-        from instructune.quality.embed import load_embedder
+        from instructune.embed import load_embedder
 
         embedder = load_embedder(q.embedder, q.embed_batch_size, q.device)
     if "reference" in q.scorers:
