@@ -25,11 +25,16 @@ from instructune.data.batching import layout_shares
 from instructune.data.masking import build_masker
 from instructune.data.pack import pack_rows, packing_supported
 from instructune.data.splits import load_prepared
+from instructune.data.render import render_prompt
+from instructune.data.templates import get_template
+from instructune.evaluate import ifeval
 from instructune.evaluate.loss import response_loss
+from instructune.evaluate.probe import GenerationProbe
 from instructune.model.export import export_run
 from instructune.model.setup import count_parameters
 from instructune.objectives.response_nll import ResponseNLL
 from instructune.recipes import builders
+from instructune.recipes.evaluate import heldout_sets
 from instructune.train.checkpoint import list_checkpoints, load_checkpoint, save_checkpoint
 from instructune.train.device import has_accelerator
 from instructune.train.loop import LoopParts, LoopSettings, Position, TrainData, run_loop
@@ -40,23 +45,44 @@ from instructune.train.schedule import total_steps
 
 
 def load_data(cfg: Config, tokenizer):
-    """(train, heldout or None) tokenized datasets, from `data.prepared` or built now.
+    """(train, {set name: held-out dataset}) tokenized, from `data.prepared` or built now.
 
-    Built now goes through the same cache as `instructune prepare` (`data.cache`); with
+    "heldout" is `data.heldout` (or the prepared dir's heldout split); `eval.sets` adds named
+    sets. Built now goes through the same cache as `instructune prepare` (`data.cache`); with
     several processes the main one tokenizes first and the others then find its cache entry.
     """
-    if cfg.data.prepared:
-        root = Path(cfg.data.prepared)
-        held = load_prepared(root / "heldout") if (root / "heldout").exists() else None
-        return load_prepared(root / "train"), held
     from accelerate import PartialState
 
     state = PartialState()
+    held: dict = {}
+    if cfg.data.prepared:
+        root = Path(cfg.data.prepared)
+        train = load_prepared(root / "train")
+        if (root / "heldout").exists():
+            held["heldout"] = load_prepared(root / "heldout")
+        names = dict(cfg.eval.sets)
+    else:
+        train = None
+        names = {"heldout": cfg.data.heldout, **cfg.eval.sets}
     with state.main_process_first():
-        train, _ = builders.split(cfg, tokenizer, cfg.data.train, log=state.print, name="train")
-        held = (builders.split(cfg, tokenizer, cfg.data.heldout, log=state.print, name="heldout")[0]
-                if cfg.data.heldout else None)
+        if train is None:
+            train, _ = builders.split(cfg, tokenizer, cfg.data.train, log=state.print, name="train")
+        for name, files in names.items():
+            if files:
+                held[name] = builders.split(cfg, tokenizer, files, log=state.print, name=name)[0]
     return train, held
+
+
+def generation_probe(cfg: Config, tokenizer) -> GenerationProbe | None:
+    """The generation probe of `eval.generate_every` (main process only), or None."""
+    e = cfg.eval
+    if not e.generate_every:
+        return None
+    records = heldout_sets(cfg).get("heldout", [])[:e.generate_records] if cfg.data.heldout else []
+    prompts = ifeval.load_prompts(e.ifeval_prompts)[:e.generate_records]
+    template, opts = get_template(cfg.template.name), builders.template_options(cfg.template)
+    return GenerationProbe(records, prompts, lambda r: render_prompt(r, tokenizer, template, opts),
+                           e.max_new_tokens, e.batch_size, opts.rationale_separator)
 
 
 def train_data(cfg: Config, model, tokenizer, train_ds) -> TrainData:
@@ -77,7 +103,7 @@ def loop_settings(cfg: Config, n_rows: int, world: int) -> LoopSettings:
     t = cfg.train
     steps = total_steps(n_rows, t.epochs, t.max_steps, t.batch_size, t.grad_accum, world)
     return LoopSettings(steps, t.batch_size, t.grad_accum, t.seed, t.group_by_length, t.max_grad_norm,
-                        t.log_every, t.eval_every, t.checkpoint_every)
+                        t.log_every, t.eval_every, t.checkpoint_every, cfg.eval.generate_every)
 
 
 def main(cfg: Config, resume: bool = False) -> dict:
@@ -99,7 +125,7 @@ def main(cfg: Config, resume: bool = False) -> dict:
     model, tokenizer, new_ids = builders.model_for_template(cfg)
     base_params = count_parameters(model)[1]
     model = builders.trainable(cfg, model, new_ids)
-    train_ds, held_ds = load_data(cfg, tokenizer)
+    train_ds, held_sets = load_data(cfg, tokenizer)
     if len(train_ds) == 0:
         raise ValueError("no training records left after tokenization (all dropped?)")
     data = train_data(cfg, model, tokenizer, train_ds)
@@ -127,10 +153,19 @@ def main(cfg: Config, resume: bool = False) -> dict:
                       + f"; this run: packing={cfg.data.packing} padding_free={cfg.data.padding_free}")
 
     def evaluate_heldout() -> dict[str, float]:
-        if held_ds is None or len(held_ds) == 0:
-            return {}
-        res = response_loss(model, held_ds, data.pad_id, cfg.eval.batch_size, accelerator.device)
-        return {"eval_loss": res["response_loss"], "eval_ppl": res["perplexity"]}
+        """eval_loss / eval_ppl on "heldout", eval_loss/<name> on every other set."""
+        out = {}
+        for name, ds in held_sets.items():
+            if len(ds) == 0:
+                continue
+            res = response_loss(model, ds, data.pad_id, cfg.eval.batch_size, accelerator.device)
+            if name == "heldout":
+                out.update({"eval_loss": res["response_loss"], "eval_ppl": res["perplexity"]})
+            else:
+                out[f"eval_loss/{name}"] = res["response_loss"]
+        return out
+
+    probe = generation_probe(cfg, tokenizer) if accelerator.is_main_process else None
 
     def log(row: dict) -> None:
         metrics.write(row)
@@ -147,13 +182,14 @@ def main(cfg: Config, resume: bool = False) -> dict:
     model.train()
     progress = TrainProgress(settings.total_steps, start=start.step, enabled=accelerator.is_local_main_process)
     parts = LoopParts(loss_module, [p for p in model.parameters() if p.requires_grad], optimizer, scheduler,
-                      accelerator, log, progress.update, evaluate_heldout, save)
+                      accelerator, log, progress.update, evaluate_heldout, save,
+                      (lambda: probe(model, tokenizer)) if probe else None)
     with progress:
         result = run_loop(parts, data, settings, start)
 
     # --- save ---------------------------------------------------------------------------
     last = result.last
-    if "eval_loss" not in last:
+    if not any(k.startswith("eval_loss") for k in last):
         final_eval = evaluate_heldout()
         if final_eval:
             last.update(final_eval)

@@ -69,6 +69,7 @@ class LoopSettings:
         log_every: steps between metric lines (the last step is always logged).
         eval_every: steps between held-out evaluations; 0: none inside the loop.
         checkpoint_every: steps between checkpoints; 0: only after the last step.
+        generate_every: steps between generation probes (`LoopParts.probe`); 0: none.
     """
 
     total_steps: int
@@ -80,6 +81,7 @@ class LoopSettings:
     log_every: int = 1
     eval_every: int = 0
     checkpoint_every: int = 0
+    generate_every: int = 0
 
 
 @dataclass
@@ -95,6 +97,7 @@ class LoopParts:
         progress: called with (step, metrics) to update the bar.
         evaluate: held-out metrics now ({} when there is no held-out data).
         save: writes a checkpoint that resumes at the given position.
+        probe: generation-based metrics now (`evaluate/probe.py`), or None.
     """
 
     loss_module: Any
@@ -106,6 +109,7 @@ class LoopParts:
     progress: Callable[[int, dict[str, Any]], None]
     evaluate: Callable[[], dict[str, float]]
     save: Callable[[Position], None]
+    probe: Callable[[], dict[str, float]] | None = None
 
 
 @dataclass
@@ -183,7 +187,9 @@ def run_loop(parts: LoopParts, data: TrainData, s: LoopSettings, start: Position
                 "nonpad_share": real / slots, "tokens_per_s": tokens_seen / (time.perf_counter() - t0)}
         if s.eval_every and due(step, s.eval_every, done):
             last.update(parts.evaluate())
-        if step % s.log_every == 0 or done or "eval_loss" in last:
+        if parts.probe and s.generate_every and due(step, s.generate_every, done):
+            last.update(parts.probe())
+        if step % s.log_every == 0 or done or "eval_loss" in last or "gen_eval_s" in last:
             parts.log(last)
         parts.progress(step, last)
         if due(step, s.checkpoint_every, done):
