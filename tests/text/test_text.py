@@ -62,3 +62,12 @@ def test_json_body_strips_fence_and_space():
 def test_case_needs_a_cased_letter():
     assert is_uppercase("HELLO, WORLD 42!") and not is_uppercase("Hello") and not is_uppercase("42")
     assert is_lowercase("hello, world 42!") and not is_lowercase("hello World") and not is_lowercase("42")
+
+
+def test_sentences_in_other_scripts():
+    assert len(sentences("Осьминоги умные. У них три сердца. Они меняют цвет.")) == 3
+    assert len(sentences("Éric est là. Élodie aussi.")) == 2
+
+
+def test_sentences_keep_the_text_between_joined_pieces():
+    assert sentences("See Dr.\nLee today. Bye.") == ["See Dr.\nLee today.", "Bye."]

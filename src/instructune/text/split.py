@@ -11,9 +11,10 @@ _WORD = re.compile(r"[A-Za-z0-9]+(?:['’.-][A-Za-z0-9]+)*")
 # Word *counts* follow IFEval (nltk's RegexpTokenizer(r"\w+")): every run of word characters, in
 # any script, so "don't" counts 2. Counting limits in instructions are checked with this.
 _COUNTED_WORD = re.compile(r"\w+")
-# A sentence ends at . ! ? (a closing quote/bracket may follow, and stays) before whitespace and a word that
-# starts with a capital or a digit, optionally after an opening quote or bracket.
-_SENTENCE_END = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"'”’)\]]))\s+(?=[\"'“‘(\[]?[A-Z0-9À-ÖØ-Þ])")
+# Where a sentence may end: after . ! ? (a closing quote or bracket may follow, and stays with it)
+# and whitespace. It does end there when the next word starts as `_starts_sentence` says.
+_BREAK = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"'”’)\]]))(\s+)")
+_OPENING = "\"'“‘(["
 # Titles, initials and Latin abbreviations whose dot does not end a sentence ("Dr. Lee", "J. Smith").
 _ABBREVIATION = re.compile(r"(?:^|[\s(\"'])(?:Mr|Mrs|Ms|Dr|Prof|Sr|Jr|St|Mt|vs|e\.g|i\.e|[A-Z])\.$")
 _BLANK_LINE = re.compile(r"\n[ \t\r\f\v]*\n")
@@ -43,9 +44,16 @@ def count_words(text: str) -> int:
     return len(_COUNTED_WORD.findall(text))
 
 
+def _starts_sentence(part: str) -> bool:
+    """Whether `part` (after an opening quote or bracket) starts with a digit or with a letter that is
+    not lowercase: a capital in any cased script, or any letter of an uncased one (CJK, Devanagari)."""
+    first = part.lstrip(_OPENING)[:1]
+    return first.isdigit() or (first.isalpha() and not first.islower())
+
+
 def sentences(text: str) -> list[str]:
-    """Sentences: a split after . ! ? when the next word starts with a capital or a digit, except
-    after a title, an initial or "e.g."/"i.e.".
+    """Sentences: a split after . ! ? when the next word starts with a capital (any script) or a
+    digit, except after a title, an initial or "e.g."/"i.e.".
 
     Args:
         text: any text.
@@ -53,13 +61,13 @@ def sentences(text: str) -> list[str]:
     Returns:
         The stripped, non-empty sentences in order.
     """
-    out: list[str] = []
-    for part in _SENTENCE_END.split(text.strip()):
-        part = part.strip()
-        if not part:
-            continue
-        if out and _ABBREVIATION.search(out[-1]):  # the split was after "Dr." or "J.": undo it
-            out[-1] = f"{out[-1]} {part}"
+    pieces = _BREAK.split(text.strip())  # [text, space, text, space, ..., text]
+    out = [pieces[0]] if pieces[0] else []
+    for space, part in zip(pieces[1::2], pieces[2::2]):
+        # Not a sentence start ("it rained. then"), or a split after "Dr." / "J.": join it back.
+        # (Only the tail can hold the abbreviation; searching it keeps long texts linear.)
+        if out and (not _starts_sentence(part) or _ABBREVIATION.search(out[-1][-10:])):
+            out[-1] += space + part
         else:
             out.append(part)
     return out
