@@ -1,8 +1,14 @@
-"""Small text helpers the rule-based scorers share: words, sentences, lines, numbers."""
+"""Small text helpers the rule-based scorers share: number words, stopwords, numbers. Words,
+sentences and lines come from `instructune.text`, which the IFEval checks use too."""
 
 from __future__ import annotations
 
 import re
+
+from instructune.text import lines, sentences, words
+
+__all__ = ["COUNT", "NEGATIONS", "NUMBER_WORDS", "STOPWORDS", "content_words", "count_value", "lines",
+           "norm_words", "numbers", "sentences", "words"]
 
 NUMBER_WORDS = {
     "a": 1, "an": 1, "one": 1, "single": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
@@ -27,14 +33,7 @@ must shall very also just than too into over under about after before up down ou
 which who whom what when where why how all any each both few more most other some such only
 own same s t""".split())
 
-_WORD = re.compile(r"[A-Za-z0-9]+(?:['’.-][A-Za-z0-9]+)*")
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
 _NUMBER = re.compile(r"(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?(?![\w])")
-
-
-def words(text: str) -> list[str]:
-    """Word tokens (letters/digits, with inner apostrophes, dots and hyphens kept)."""
-    return _WORD.findall(text)
 
 
 def norm_words(text: str) -> list[str]:
@@ -45,16 +44,6 @@ def norm_words(text: str) -> list[str]:
 def content_words(text: str) -> set[str]:
     """Lower-cased words that are neither stopwords nor negations."""
     return {w for w in norm_words(text) if w not in STOPWORDS and w not in NEGATIONS}
-
-
-def sentences(text: str) -> list[str]:
-    """Sentences: split after . ! ? when the next word starts with a capital or a digit."""
-    return [s.strip() for s in _SENTENCE_END.split(text.strip()) if s.strip()]
-
-
-def lines(text: str) -> list[str]:
-    """Non-empty lines, stripped."""
-    return [ln.strip() for ln in text.splitlines() if ln.strip()]
 
 
 def count_value(token: str) -> int:

@@ -19,17 +19,19 @@ What is recognised (English phrasing, case-insensitive):
 - field templates: "Format: Name: ..., Email: ..." (each label must appear in the response).
 
 Numbers may be digits or words up to "twenty" and the tens. What is not recognised is not
-checked; `format` and `complexity` both read these.
+checked; `format` and `complexity` both read these. Words, sentences and paragraphs are counted,
+JSON parsed and case tested by `instructune.text`, the same functions the IFEval checks use (so a
+word count here is IFEval's: runs of word characters, "don't" is 2).
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from instructune.quality._text import COUNT, count_value, lines, sentences, words
+from instructune.text import count_words, is_lowercase, is_uppercase, json_error, paragraphs
 
 _FLAGS = re.I
 
@@ -99,17 +101,21 @@ def count_items(text: str) -> int:
 
 
 def count_paragraphs(text: str) -> int:
-    return len([p for p in re.split(r"\n\s*\n", text.strip()) if p.strip()])
+    """Paragraphs: blocks separated by blank lines."""
+    return len(paragraphs(text))
 
 
 def _json_problem(response: str) -> str | None:
-    text = response.strip()
-    fence = re.fullmatch(r"```[\w-]*\n(.*?)\n?```", text, re.S)
-    try:
-        json.loads(fence.group(1) if fence else text)
+    reason = json_error(response)
+    return None if reason is None else f"is not valid JSON ({reason})"
+
+
+def _case_problem(response: str, upper: bool) -> str | None:
+    if (is_uppercase if upper else is_lowercase)(response):
         return None
-    except ValueError as e:
-        return f"is not valid JSON ({str(e).split(':')[0]})"
+    if not any(ch.isupper() or ch.islower() for ch in response):
+        return "has no letters"
+    return "has lowercase letters" if upper else "has uppercase letters"
 
 
 # --- rules: instruction pattern → constraint ------------------------------------------------
@@ -135,14 +141,14 @@ def _word_constraint(instruction: str) -> Constraint | None:
             continue
         n = 1 if bound == "one" else count_value(m.group(1)) + offset
         if bound in ("exact", "one"):
-            return _count_check("words", "words", n, n, lambda t: len(words(t)))
+            return _count_check("words", "words", n, n, count_words)
         if bound == "hi" and hi is None:
             hi = n
         if bound == "lo" and lo is None:
             lo = n
     if lo is None and hi is None:
         return None
-    return _count_check("words", "words", lo, hi, lambda t: len(words(t)))
+    return _count_check("words", "words", lo, hi, count_words)
 
 
 def _unit_constraint(instruction: str, unit: str, kind: str, count: Callable[[str], int]) -> Constraint | None:
@@ -214,11 +220,9 @@ def _simple_constraints(instruction: str) -> list[Constraint]:
         out.append(Constraint("numbered", "a numbered list", lambda t: None if sum(
             bool(_NUMBERED_LINE.match(ln)) for ln in lines(t)) >= 2 else "has no numbered lines"))
     if re.search(r"\b(?:in|using|all)\s+(?:all\s+)?(?:upper[- ]?case|capital letters|caps)\b", instruction, _FLAGS):
-        out.append(Constraint("uppercase", "uppercase only", lambda t: None if t == t.upper() else
-                              "has lowercase letters"))
+        out.append(Constraint("uppercase", "uppercase only", lambda t: _case_problem(t, upper=True)))
     if re.search(r"\b(?:in|using|all)\s+(?:all\s+)?lower[- ]?case\b", instruction, _FLAGS):
-        out.append(Constraint("lowercase", "lowercase only", lambda t: None if t == t.lower() else
-                              "has uppercase letters"))
+        out.append(Constraint("lowercase", "lowercase only", lambda t: _case_problem(t, upper=False)))
     return out
 
 
