@@ -55,3 +55,8 @@ def build_tiny(out: str | Path, seed: int = 0, vocab_size: int = 1024) -> Path:
     model = LlamaForCausalLM(cfg)
     model.save_pretrained(out)
     return out
+
+
+# Evaluation settings that keep the tiny model's suites fast: a random model never stops early,
+# so every generation runs to its cap.
+FAST_EVAL = ["eval.ifeval_max_prompts=4", "eval.ifeval_max_new_tokens=8", "eval.forgetting_max_tokens=256"]

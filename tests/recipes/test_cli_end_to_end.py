@@ -11,20 +11,21 @@ import torch
 from datasets import load_from_disk
 
 from instructune.cli import main as cli
+from tiny import FAST_EVAL
 
 
 def test_quickstart_on_tiny_model(tiny_model, tmp_path, capsys):
     run = tmp_path / "qs"
     code = cli(["quickstart", "--output", str(run), f"model.name={tiny_model}", "train.epochs=2",
-                "train.lr=5e-3", "train.eval_every=0", "eval.max_new_tokens=8"])
+                "train.lr=5e-3", "train.eval_every=0", "eval.max_new_tokens=8", *FAST_EVAL])
     out = capsys.readouterr().out
     assert code == 0, out
     for name in ("config.yaml", "metrics.jsonl", "adapter", "export", "eval.json", "eval_generations.jsonl",
                  "data/train.jsonl", "data/prepared/train", "checkpoints"):
         assert (run / name).exists(), name
     res = json.loads((run / "eval.json").read_text())
-    assert set(res) == {"base", "tuned"}
-    for m in res.values():
+    assert set(res) == {"base", "tuned", "comparison", "meta"}
+    for m in (res["base"], res["tuned"]):
         assert {"response_loss", "perplexity", "rouge_l", "exact_match"} <= set(m)
     assert res["tuned"]["response_loss"] < res["base"]["response_loss"]
     assert "response loss" in out and "ROUGE-L" in out and "exact match" in out and str(run) in out
@@ -52,7 +53,7 @@ def test_train_then_eval_and_generate(tiny_model, tmp_path, capsys):
     run = tmp_path / "run"
     assert cli(["train", f"model.name={tiny_model}", f"output_dir={run}", "train.max_steps=2"]) == 0
     assert cli(["eval", "--tuned", str(run), f"model.name={tiny_model}", f"output_dir={run}",
-                "eval.max_records=4", "eval.max_new_tokens=4"]) == 0
+                "eval.max_records=4", "eval.max_new_tokens=4", *FAST_EVAL]) == 0
     res = json.loads((run / "eval.json").read_text())
     assert res["base"]["records"] == res["tuned"]["records"] == 4
     out = tmp_path / "gen.jsonl"

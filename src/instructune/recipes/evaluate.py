@@ -48,6 +48,8 @@ from instructune.model.load import resolve_tuned
 from instructune.recipes.builders import model_for_template, place_on_device, template_options
 from instructune.serve.generation import generate_text
 
+LABELS = {"response_loss": "response loss", "perplexity": "perplexity", "rouge_l": "ROUGE-L",
+          "exact_match": "exact match"}
 IFEVAL_LEVELS = ("prompt_level_strict", "prompt_level_loose", "instruction_level_strict", "instruction_level_loose")
 
 
@@ -251,10 +253,10 @@ def results_table(results: dict[str, Any]) -> Table:
 
     names = sorted({s for k in labels for s in results[k].get("sets", {})}, key=lambda s: (s != "heldout", s))
     for s in names:
-        for metric in ("response_loss", "perplexity", "rouge_l", "exact_match"):
+        for metric, label in LABELS.items():
             cells = [_cell(results[k]["sets"].get(s), metric) for k in labels]
             if any(cells):
-                table.add_row(f"{s}: {metric}", *cells, diff(f"sets.{s}.{metric}"))
+                table.add_row(f"{s}: {label}", *cells, diff(f"sets.{s}.{metric}"))
     for level in IFEVAL_LEVELS:
         cells = [_cell(results[k].get("ifeval"), level) for k in labels]
         if any(cells):

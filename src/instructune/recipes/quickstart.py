@@ -1,7 +1,9 @@
 """`instructune quickstart`: the whole pipeline on the embedded defaults, offline, on a CPU.
 
 ingest the starter set → prepare → LoRA-train SmolLM2-135M-Instruct → evaluate base and
-tuned on the held-out split → print a few generations, where everything went, and the table.
+tuned (held-out loss and generations, a small verifiable-instruction set, forgetting on
+general text, all with intervals) → print a few generations, where everything went, and the
+table → write report.html.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from pathlib import Path
 from rich.console import Console
 
 from instructune.config import Config
-from instructune.recipes import evaluate, ingest, prepare, train
+from instructune.recipes import evaluate, ingest, prepare, report, train
 
 
 def main(cfg: Config, console: Console | None = None, n_examples: int = 4) -> dict:
@@ -43,7 +45,8 @@ def main(cfg: Config, console: Console | None = None, n_examples: int = 4) -> di
     console.print(f"trained {summary['steps']} steps; final loss {summary['final'].get('loss', float('nan')):.4f}")
 
     console.rule("4/4 evaluate")
-    results = evaluate.main(cfg, tuned=str(run))
+    results = evaluate.main(cfg, tuned=str(run), console=console)
+    page = report.main([str(run)])
     seconds = time.perf_counter() - t0
 
     console.rule("generations (held-out)")
@@ -58,7 +61,8 @@ def main(cfg: Config, console: Console | None = None, n_examples: int = 4) -> di
     for name, path in (("run dir", run), ("config", run / "config.yaml"), ("metrics", run / "metrics.jsonl"),
                        ("checkpoints", run / "checkpoints"), ("adapter", run / "adapter"),
                        ("merged model", run / "export"), ("eval", run / "eval.json"),
-                       ("generations", run / "eval_generations.jsonl")):
+                       ("generations", run / "eval_generations.jsonl"),
+                       ("IF verdicts", run / "ifeval_verdicts.jsonl"), ("report", page)):
         console.print(f"{name:>13}: {path}")
     console.print(f"\nfinished in {seconds:.0f} s\n")
     console.print(evaluate.results_table(results))
