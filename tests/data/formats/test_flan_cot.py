@@ -7,6 +7,7 @@ import pytest
 
 from instructune.data.errors import DataError
 from instructune.data.formats import detect, iter_outcomes, load_records
+from instructune.data.formats._fields import derived_id
 from instructune.data.record import Record
 
 LINES = [
@@ -22,7 +23,7 @@ def test_no_header_records_exactly(write):
     path = write("cot.tsv", "\n".join(LINES) + "\n")
     assert detect(path) == ("flan_cot", "tab-separated with 3 columns (question, answer, rationale), no header row")
     recs = load_records(path)
-    assert recs[1] == Record(id="flan_cot-2", instruction='Is "level" a palindrome?', response="yes",
+    assert recs[1] == Record(id=derived_id("flan_cot", path, 2), instruction='Is "level" a palindrome?', response="yes",
                              rationale='Reversed, "level" reads "level".',
                              source={"file": path, "line": 2, "format": "flan_cot"})
     assert [r.response for r in recs] == ["2", "yes", "42", "180 km", "0.5"]

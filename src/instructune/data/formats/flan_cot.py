@@ -14,6 +14,7 @@ from pathlib import Path
 
 from instructune.config import ReaderConfig
 from instructune.data.errors import DataError
+from instructune.data.formats._fields import derived_id
 from instructune.data.formats._outcome import Outcome
 from instructune.data.jsonio import bad_utf8_field, readable
 from instructune.data.record import Record
@@ -77,7 +78,7 @@ def to_record(path: str, n: int, cells: list[str], columns: tuple[str, ...],
         raise DataError(path, "empty instruction", line=n, field="question")
     if not row["answer"].strip():
         raise DataError(path, "empty response", line=n, field="answer")
-    return Record(id=f"{NAME}-{n}", instruction=row["question"], response=row["answer"],
+    return Record(id=derived_id(NAME, path, n), instruction=row["question"], response=row["answer"],
                   rationale=row["rationale"], source={"file": path, "line": n, "format": NAME})
 
 
