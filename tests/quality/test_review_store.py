@@ -10,6 +10,7 @@ import urllib.request
 import pytest
 from quality_records import write_flagged
 
+from instructune.data.errors import DataError
 from instructune.quality.review_app import MAX_BODY_BYTES, make_server
 from instructune.quality.review_store import ReviewStore
 
@@ -52,6 +53,35 @@ def test_torn_last_line_is_skipped(tmp_path):
         f.write('{"id": "f-2", "act')  # a crash in the middle of a write
     store = ReviewStore(d)
     assert store.counts() == {"pending": 3, "approve": 1, "reject": 0, "edit": 0}
+
+
+def test_a_store_after_a_torn_line_keeps_logging_cleanly(tmp_path):
+    d = write_flagged(tmp_path / "q")
+    ReviewStore(d).decide({"id": "f-1", "action": "approve"})
+    with open(d / "review_decisions.jsonl", "a") as f:
+        f.write('{"id": "f-2", "act')
+    ReviewStore(d).decide({"id": "f-3", "action": "reject"})  # appended after the torn fragment
+    store = ReviewStore(d)  # ...must not turn the fragment into a malformed middle line
+    assert store.counts() == {"pending": 2, "approve": 1, "reject": 1, "edit": 0}
+    assert [e["id"] for e in read(d / "review_decisions.jsonl")] == ["f-1", "f-3"]
+
+
+@pytest.mark.parametrize("bad", ['{"id": "f-2", "act', "[1, 2]", '{"id": "f-2"}', '{"id": "f-2", "action": "nope"}'])
+@pytest.mark.parametrize("where", ["middle", "last line, complete"])
+def test_a_malformed_line_that_is_not_a_torn_last_line_is_an_error(tmp_path, bad, where):
+    """One bad line must not make the decisions after it disappear silently."""
+    d = write_flagged(tmp_path / "q")
+    store = ReviewStore(d)
+    store.decide({"id": "f-1", "action": "approve"})
+    log = d / "review_decisions.jsonl"
+    with open(log, "a") as f:
+        f.write(bad + "\n")
+    if where == "middle":
+        store.decide({"id": "f-3", "action": "reject"})
+    with pytest.raises(DataError) as e:
+        ReviewStore(d)
+    assert (e.value.path, e.value.line) == (str(log), 2)
+    assert f"{log}:2:" in str(e.value)
 
 
 @pytest.mark.parametrize("payload, message", [
