@@ -2,13 +2,16 @@
 
 Starts `instructune review` on a free loopback port, approves one record, rejects another,
 edits a third, then reloads the page, kills and restarts the server, and checks the
-decisions file and the page state each time. Skipped only when chromium is not installed
-(`.ci/run` installs it).
+decisions file and the page state each time. When chromium (or selenium) is missing it is
+skipped, except in CI (`CI=true`, as `.ci/run` and CI services set it), where a missing browser
+fails: a CI run must not pass with the page untested.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import os
 import shutil
 import signal
 import socket
@@ -21,12 +24,33 @@ import pytest
 from quality_records import write_flagged
 
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver") or "/usr/bin/chromedriver"
-pytestmark = pytest.mark.skipif(CHROMIUM is None or not Path(CHROMEDRIVER).exists(),
-                                reason="needs Debian's chromium and chromium-driver (apt-get install chromium "
-                                       "chromium-driver; .ci/run does it)")
-webdriver = pytest.importorskip("selenium.webdriver", reason="needs selenium (pip install selenium)")
-from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+IN_CI = os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
+
+
+def missing() -> str | None:
+    """Why the browser test cannot run here, or None."""
+    if CHROMIUM is None or not Path(CHROMEDRIVER).exists():
+        return ("needs Debian's chromium and chromium-driver (apt-get install chromium chromium-driver; "
+                ".ci/run does it)")
+    if importlib.util.find_spec("selenium") is None:
+        return "needs selenium (pip install selenium)"
+    return None
+
+
+if missing() is None:
+    from selenium import webdriver
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+
+@pytest.fixture(autouse=True)
+def browser_available():
+    """Skip without a browser; in CI fail instead, so a CI run cannot pass untested."""
+    why = missing()
+    if why and IN_CI:
+        pytest.fail(f"{why}; CI is set, so a missing browser fails this test", pytrace=False)
+    if why:
+        pytest.skip(why)
 
 
 def free_port() -> int:
