@@ -51,7 +51,7 @@ def generate_ids(model: nn.Module, tokenizer, prompts: list[list[int]], gcfg: Ge
         prompts: token ids per prompt.
         gcfg: sampling parameters (temperature 0 = greedy).
         stop_strings: texts that end a row (its ids then still hold the stop string; the
-            caller cuts the decoded text, see `synth/backends/local.py`).
+            caller cuts the decoded text, see `serve/engine.py`).
     Returns:
         the new token ids per prompt (without the prompt, without the stop token), in input order.
     """

@@ -45,7 +45,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException
 
 from instructune.config import Config, ServeConfig
-from instructune.synth.backends.local import Generation, LocalGenerator
+from instructune.serve.engine import Engine, Generation
 from instructune.synth.generator import GenParams
 
 MAX_STOPS = 4
@@ -115,14 +115,14 @@ class BatchWorker:
     """Runs generation jobs on one thread; jobs waiting together with equal parameters share a batch.
 
     Args:
-        gen: the local generator (its model is touched by this thread only).
+        gen: the generation engine (its model is touched by this thread only).
         batch_size: after the first job of an idle spell, wait for up to this many prompts, so
             that requests sent together (a client's thread pool) share one batch.
         wait_s: how long to wait for the next job, in seconds; each arrival restarts the wait
             (requests sent together trickle in), for at most 10 * wait_s in all.
     """
 
-    def __init__(self, gen: LocalGenerator, batch_size: int = 8, wait_s: float = 0.01):
+    def __init__(self, gen: Engine, batch_size: int = 8, wait_s: float = 0.01):
         self.gen, self.queue, self.batch_size, self.wait_s = gen, queue.Queue(), batch_size, wait_s
         self.batches = self.prompts = 0  # generate() calls and prompts served (shown by /health)
         self.thread = threading.Thread(target=self._loop, name="instructune-generate", daemon=True)
@@ -193,7 +193,7 @@ def sampling_params(req: _Sampling, max_tokens: int | None, cfg: ServeConfig) ->
                      stop=[s for s in stop if s], seed=req.seed)
 
 
-def check_context(gen: LocalGenerator, prompts: list[list[int]], max_tokens: int) -> None:
+def check_context(gen: Engine, prompts: list[list[int]], max_tokens: int) -> None:
     """Refuse prompts that, with `max_tokens` new tokens, would not fit the model's context."""
     limit = gen.max_positions
     for i, p in enumerate(prompts):
@@ -259,7 +259,7 @@ class BodyLimit:
         await error_response(413, f"request body exceeds {self.limit} bytes")(scope, receive, send)
 
 
-def create_app(gen: LocalGenerator, cfg: ServeConfig) -> FastAPI:
+def create_app(gen: Engine, cfg: ServeConfig) -> FastAPI:
     """The FastAPI app serving `gen` within `cfg`'s bounds."""
     app = FastAPI(title="instructune serve", docs_url=None, redoc_url=None, openapi_url=None)
     app.add_middleware(BodyLimit, limit=cfg.max_body_bytes)
@@ -357,7 +357,7 @@ def main(cfg: Config, model: str | None = None, host: str | None = None, port: i
 
     scfg = replace(cfg.serve, host=host or cfg.serve.host, port=cfg.serve.port if port is None else port)
     name = model or scfg.model or cfg.model.name
-    gen = LocalGenerator.load(name, dtype=cfg.model.dtype, batch_size=scfg.batch_size)
+    gen = Engine.load(name, dtype=cfg.model.dtype, batch_size=scfg.batch_size)
     sock = bind(scfg.host, scfg.port)
     bound_host, bound_port = sock.getsockname()[:2]
     shown = f"[{bound_host}]" if ":" in bound_host else bound_host
