@@ -12,12 +12,14 @@ left-padded, batched; EOS / end-of-turn / stop strings end a row).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from torch import nn
 
 from instructune.config import GenerateConfig
 from instructune.serve.generation import generate_ids
+from instructune.serve.streaming import TextDeltas, TokenSink
 from instructune.synth.generator import GenParams, Message
 
 
@@ -104,3 +106,35 @@ class Engine:
         outs = generate_ids(self.model, self.tokenizer, prompts, self._config(params, self.batch_size),
                             stop_strings=params.stop or None)
         return [self._finish(p, ids, params) for p, ids in zip(prompts, outs)]
+
+    def stream(self, prompt: list[int], params: GenParams, on_text: Callable[[str], None],
+               cancelled: Callable[[], bool] = lambda: False, strip: bool = False) -> Generation:
+        """Generate for one prompt, passing text to `on_text` as it becomes final.
+
+        The pieces joined are exactly the returned `Generation.text` (`.strip()`ped when
+        `strip`): text that may still turn into a stop string, an incomplete UTF-8 character or
+        (with `strip`) trailing whitespace is held back until it is settled. Sampling equals
+        `generate([prompt], params)`: same seed, same tokens.
+
+        Args:
+            prompt: token ids.
+            params: sampling parameters.
+            on_text: called with each new piece of text (never empty).
+            cancelled: polled after every token; True ends generation early (the client left).
+            strip: leave out leading and trailing whitespace, as chat replies do.
+        """
+        deltas = TextDeltas(self.tokenizer, params.stop, strip)
+
+        def on_token(token_id: int) -> None:
+            if piece := deltas.push(token_id):
+                on_text(piece)
+
+        (ids,) = generate_ids(self.model, self.tokenizer, [prompt], self._config(params, 1),
+                              stop_strings=params.stop or None, streamer=TokenSink(on_token),
+                              stop_when=cancelled)
+        done = self._finish(prompt, ids, params)
+        if strip:
+            done.text = done.text.strip()
+        if rest := deltas.finish(done.text):
+            on_text(rest)
+        return done

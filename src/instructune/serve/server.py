@@ -13,8 +13,15 @@ Bounds and errors (OpenAI's error shape, {"error": {"message", "type", "param", 
 - a body over `serve.max_body_bytes` → 413;
 - `max_tokens` over `serve.max_tokens_limit`, or prompt + max_tokens over the model's context
   → 400 (refused, never silently clamped); no max_tokens → `serve.default_max_tokens`;
-- invalid JSON or fields (schema) → 400 naming the field; `n` > 1, `stream`, more than 4 stop
+- invalid JSON or fields (schema) → 400 naming the field; `n` > 1, more than 4 stop
   strings, an empty prompt → 400.
+
+Streaming (`"stream": true`) answers with server-sent events in OpenAI's chunk format
+(`chat.completion.chunk` / `text_completion` chunks, then `data: [DONE]`), token by token; with
+`stream_options.include_usage` a last chunk carries the usage. The pieces join to exactly the
+non-streamed text (see `serve/streaming.py`). A stream runs alone, not batched with other
+requests (simpler, and its first token is not held up by a batch); the prompts of a streamed
+/v1/completions request run one after another. A client that disconnects stops its generation.
 
 One worker thread owns the model, so requests never run on it concurrently. Requests that
 arrive while a batch runs queue up and run as the next batch, grouped by equal sampling
@@ -28,19 +35,21 @@ best effort); sent alone, the same seed gives the same reply.
 from __future__ import annotations
 
 import asyncio
+import json
 import queue
 import random
 import socket
 import threading
 import time
 import uuid
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Future
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException
 
@@ -66,6 +75,12 @@ def error_response(status: int, message: str, param: str | None = None) -> JSONR
 
 # ---- request bodies --------------------------------------------------------------------------
 
+class _StreamOptions(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    include_usage: bool = False
+
+
 class _Sampling(BaseModel):
     model_config = ConfigDict(extra="ignore")  # other OpenAI fields (user, presence_penalty, ...) are ignored
 
@@ -77,6 +92,7 @@ class _Sampling(BaseModel):
     stop: str | list[str] | None = None
     n: int = 1
     stream: bool = False
+    stream_options: _StreamOptions | None = None
 
 
 class _TextPart(BaseModel):
@@ -107,6 +123,18 @@ class _Job:
     future: Future
 
 
+@dataclass
+class _StreamJob:
+    """Prompts to stream one after another; `emit` gets ("text", i, piece), ("done", i,
+    Generation), ("error", exception) and finally ("end",), from the worker thread."""
+
+    prompts: list[list[int]]
+    params: GenParams
+    strip: bool
+    emit: Callable[[tuple], None]
+    cancelled: threading.Event = field(default_factory=threading.Event)
+
+
 def _key(p: GenParams) -> tuple:
     return (p.max_new_tokens, p.temperature, p.top_p, tuple(p.stop), p.seed)
 
@@ -134,6 +162,10 @@ class BatchWorker:
         self.queue.put(_Job(prompts, params, fut))
         return fut
 
+    def submit_stream(self, job: _StreamJob) -> None:
+        """Queue a streamed job; it runs alone, and reports through `job.emit`."""
+        self.queue.put(job)
+
     def _loop(self) -> None:
         while True:
             jobs = [self.queue.get()]
@@ -151,9 +183,29 @@ class BatchWorker:
                     break
             groups: dict[tuple, list[_Job]] = {}
             for job in jobs:
-                groups.setdefault(_key(job.params), []).append(job)
+                if not isinstance(job, _StreamJob):
+                    groups.setdefault(_key(job.params), []).append(job)
             for group in groups.values():
                 self._run(group)
+            for job in jobs:
+                if isinstance(job, _StreamJob):
+                    self._stream(job)
+
+    def _stream(self, job: _StreamJob) -> None:
+        params = job.params if job.params.seed is not None else replace(job.params, seed=random.randrange(2**31))
+        self.batches += 1
+        try:
+            for i, prompt in enumerate(job.prompts):
+                if job.cancelled.is_set():
+                    break
+                self.prompts += 1
+                g = self.gen.stream(prompt, params, lambda piece, i=i: job.emit(("text", i, piece)),
+                                    job.cancelled.is_set, strip=job.strip)
+                job.emit(("done", i, g))
+        except Exception as e:  # reported in the stream; the worker goes on
+            job.emit(("error", e))
+        finally:
+            job.emit(("end",))
 
     def _run(self, jobs: list[_Job]) -> None:
         params = jobs[0].params
@@ -179,8 +231,6 @@ def sampling_params(req: _Sampling, max_tokens: int | None, cfg: ServeConfig) ->
     """GenParams from a request's fields, enforcing the server's bounds (raises ApiError)."""
     if req.n != 1:
         raise ApiError(400, f"n must be 1 (got {req.n}); send several requests instead", "n")
-    if req.stream:
-        raise ApiError(400, "stream is not supported by instructune serve", "stream")
     if max_tokens is None:
         max_tokens = min(cfg.default_max_tokens, cfg.max_tokens_limit)
     if max_tokens > cfg.max_tokens_limit:
@@ -214,6 +264,77 @@ def chat_messages(req: ChatRequest) -> list[dict[str, str]]:
     return [{"role": "system" if m.role == "developer" else m.role,
              "content": m.content if isinstance(m.content, str) else "\n".join(p.text for p in m.content)}
             for m in req.messages]
+
+
+# ---- streaming (server-sent events) ----------------------------------------------------------
+
+def sse(obj) -> str:
+    """One server-sent event holding `obj` as JSON (or the literal `[DONE]`)."""
+    return f"data: {obj if isinstance(obj, str) else json.dumps(obj, ensure_ascii=False)}\n\n"
+
+
+class ChunkFormat:
+    """OpenAI's chunk shapes for one streamed reply.
+
+    Args:
+        chat: chat.completion.chunk (delta) rather than text_completion (text).
+        model: the name in every chunk.
+        include_usage: every chunk has "usage": null, and a last chunk (no choices) the usage.
+    """
+
+    def __init__(self, chat: bool, model: str, include_usage: bool):
+        self.chat, self.model, self.include_usage = chat, model, include_usage
+        self.id = f"chatcmpl-{uuid.uuid4().hex}" if chat else f"cmpl-{uuid.uuid4().hex}"
+        self.created = int(time.time())
+
+    def chunk(self, choices: list[dict], usage_: dict | None = None) -> dict:
+        out = {"id": self.id, "object": "chat.completion.chunk" if self.chat else "text_completion",
+               "created": self.created, "model": self.model, "choices": choices}
+        if self.include_usage:
+            out["usage"] = usage_
+        return out
+
+    def choice(self, index: int, text: str | None, finish_reason: str | None = None, role: bool = False) -> dict:
+        """A choice with new text (`None`: none, the closing chunk) and the finish reason."""
+        if not self.chat:
+            return {"index": index, "text": text or "", "logprobs": None, "finish_reason": finish_reason}
+        delta = {"role": "assistant", "content": ""} if role else {} if text is None else {"content": text}
+        return {"index": index, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
+
+
+async def stream_events(worker: BatchWorker, prompts: list[list[int]], params: GenParams,
+                        fmt: ChunkFormat) -> AsyncIterator[str]:
+    """The server-sent events of one streamed request (see `ChunkFormat`)."""
+    loop, events = asyncio.get_running_loop(), asyncio.Queue()
+
+    def emit(item: tuple) -> None:  # called on the worker thread
+        try:
+            loop.call_soon_threadsafe(events.put_nowait, item)
+        except RuntimeError:  # the event loop is gone (server shutting down): stop generating
+            job.cancelled.set()
+
+    job = _StreamJob(prompts, params, strip=fmt.chat, emit=emit)
+    worker.submit_stream(job)
+    gens: list[Generation] = []
+    try:
+        if fmt.chat:
+            yield sse(fmt.chunk([fmt.choice(0, "", role=True)]))
+        while (item := await events.get())[0] != "end":
+            if item[0] == "text":
+                yield sse(fmt.chunk([fmt.choice(item[1], item[2])]))
+            elif item[0] == "done":
+                gens.append(item[2])
+                yield sse(fmt.chunk([fmt.choice(item[1], None, item[2].finish_reason)]))
+            else:  # an error after the first byte: reported in the stream, which then ends
+                e = item[1]
+                yield sse({"error": {"message": f"generation failed: {type(e).__name__}: {e}",
+                                     "type": "server_error", "param": None, "code": None}})
+                return
+        if fmt.include_usage:
+            yield sse(fmt.chunk([], usage(gens)))
+        yield sse("[DONE]")
+    finally:
+        job.cancelled.set()  # the client left (or the stream ended): stop the generation
 
 
 # ---- the app ---------------------------------------------------------------------------------
@@ -292,6 +413,12 @@ def create_app(gen: Engine, cfg: ServeConfig) -> FastAPI:
         check_context(gen, prompts, params.max_new_tokens)
         return await asyncio.wrap_future(worker.submit(prompts, params))
 
+    def stream(req: _Sampling, prompts: list[list[int]], params: GenParams, chat: bool) -> StreamingResponse:
+        check_context(gen, prompts, params.max_new_tokens)  # refused before the first byte
+        fmt = ChunkFormat(chat, gen.name, bool(req.stream_options and req.stream_options.include_usage))
+        return StreamingResponse(stream_events(worker, prompts, params, fmt), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
     @app.get("/health")
     async def health():
         return {"status": "ok", "model": gen.name, "batches": worker.batches, "prompts": worker.prompts}
@@ -308,6 +435,8 @@ def create_app(gen: Engine, cfg: ServeConfig) -> FastAPI:
             prompt = gen.chat_ids([chat_messages(req)])
         except Exception as e:  # the chat template refused these messages (or there is none)
             raise ApiError(400, f"cannot apply the chat template: {e}", "messages") from e
+        if req.stream:
+            return stream(req, prompt, params, chat=True)
         g = (await run(prompt, params))[0]
         return {"id": f"chatcmpl-{uuid.uuid4().hex}", "object": "chat.completion", "created": int(time.time()),
                 "model": gen.name, "usage": usage([g]),
@@ -320,6 +449,8 @@ def create_app(gen: Engine, cfg: ServeConfig) -> FastAPI:
         texts = [req.prompt] if isinstance(req.prompt, str) else req.prompt
         if not texts or len(texts) > cfg.max_prompts:
             raise ApiError(400, f"prompt must hold 1 to {cfg.max_prompts} strings (got {len(texts)})", "prompt")
+        if req.stream:
+            return stream(req, gen.complete_ids(texts), params, chat=False)
         gens = await run(gen.complete_ids(texts), params)
         return {"id": f"cmpl-{uuid.uuid4().hex}", "object": "text_completion", "created": int(time.time()),
                 "model": gen.name, "usage": usage(gens),
