@@ -22,6 +22,11 @@ from instructune.serve.generation import generate_ids
 from instructune.serve.streaming import TextDeltas, TokenSink
 from instructune.synth.generator import GenParams, Message
 
+# Below this temperature sampling is the greedy choice in all but name, and dividing logits by
+# a subnormal temperature overflows to inf (NaN probabilities, a crash in sampling): decode
+# greedily instead.
+MIN_SAMPLING_TEMPERATURE = 1e-5
+
 
 @dataclass
 class Generation:
@@ -86,7 +91,8 @@ class Engine:
         return [self.tokenizer(p)["input_ids"] for p in prompts]
 
     def _config(self, params: GenParams, batch_size: int) -> GenerateConfig:
-        return GenerateConfig(max_new_tokens=params.max_new_tokens, temperature=params.temperature,
+        temperature = params.temperature if params.temperature >= MIN_SAMPLING_TEMPERATURE else 0.0
+        return GenerateConfig(max_new_tokens=params.max_new_tokens, temperature=temperature,
                               top_p=params.top_p, batch_size=batch_size, seed=params.seed)
 
     def _finish(self, prompt: list[int], ids: list[int], params: GenParams) -> Generation:

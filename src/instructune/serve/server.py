@@ -14,7 +14,13 @@ Bounds and errors (OpenAI's error shape, {"error": {"message", "type", "param", 
 - `max_tokens` over `serve.max_tokens_limit`, or prompt + max_tokens over the model's context
   → 400 (refused, never silently clamped); no max_tokens → `serve.default_max_tokens`;
 - invalid JSON or fields (schema) → 400 naming the field; `n` > 1, more than 4 stop
-  strings, an empty prompt → 400.
+  strings or one over 256 characters, an empty prompt → 400.
+
+No client input gets a 5xx: the body is read here, strictly, rather than by the framework, so a
+UTF-8 byte order mark, invalid UTF-8, NaN / Infinity, numbers too long to convert, nesting too
+deep for the parser, and strings holding a lone surrogate (`"\ud800"`, which no tokenizer
+takes) are all 400 with a message; `seed` must lie in the range torch's generator takes
+(-2**63 .. 2**64-1); a temperature too small to divide by (under 1e-5) samples greedily.
 
 Streaming (`"stream": true`) answers with server-sent events in OpenAI's chunk format
 (`chat.completion.chunk` / `text_completion` chunks, then `data: [DONE]`), token by token; with
@@ -35,9 +41,11 @@ best effort); sent alone, the same seed gives the same reply.
 from __future__ import annotations
 
 import asyncio
+import codecs
 import json
 import queue
 import random
+import re
 import socket
 import threading
 import time
@@ -45,12 +53,12 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Any, Literal
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.exceptions import HTTPException
 
 from instructune.config import Config, ServeConfig
@@ -58,6 +66,9 @@ from instructune.serve.engine import Engine, Generation
 from instructune.synth.generator import GenParams
 
 MAX_STOPS = 4
+MAX_STOP_CHARS = 256  # a stop string is searched for after every token: keep that bounded
+SEED_MIN, SEED_MAX = -(2**63), 2**64 - 1  # what torch.manual_seed accepts
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class ApiError(Exception):
@@ -88,7 +99,7 @@ class _Sampling(BaseModel):
     max_tokens: int | None = Field(None, ge=1)
     temperature: float = Field(1.0, ge=0.0, le=2.0)
     top_p: float = Field(1.0, gt=0.0, le=1.0)
-    seed: int | None = None
+    seed: int | None = Field(None, ge=SEED_MIN, le=SEED_MAX)
     stop: str | list[str] | None = None
     n: int = 1
     stream: bool = False
@@ -227,6 +238,76 @@ class BatchWorker:
 
 # ---- request → params, prompts → reply -------------------------------------------------------
 
+def lone_surrogate_at(value: Any) -> str | None:
+    """The dotted path ("messages.0.content", "" for the body itself) of the first string or
+    key in a parsed JSON value that holds a lone surrogate; None when there is none."""
+    todo: list[tuple[str, Any]] = [("", value)]  # a stack, not recursion: nesting may be deep
+    while todo:
+        path, v = todo.pop()
+        if isinstance(v, str):
+            if _SURROGATE.search(v):
+                return path
+        elif isinstance(v, dict):
+            for k, item in v.items():
+                if _SURROGATE.search(k):
+                    return path
+                todo.append((f"{path}.{k}" if path else k, item))
+        elif isinstance(v, list):
+            todo += [(f"{path}.{i}" if path else str(i), item) for i, item in enumerate(v)]
+    return None
+
+
+def parse_json_body(raw: bytes) -> Any:
+    """The JSON value of a request body, read strictly (see the module docstring).
+
+    Raises:
+        ApiError: 400 naming what is wrong (and where, for a lone surrogate).
+    """
+    if raw.startswith(codecs.BOM_UTF8):
+        raise ApiError(400, "the body starts with a UTF-8 byte order mark (BOM); send JSON without one")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ApiError(400, f"the body is not valid UTF-8 (byte 0x{raw[e.start]:02x} at offset {e.start})") from None
+
+    def no_constant(name: str):
+        raise ApiError(400, f"the body is not valid JSON: {name} is not a JSON number")
+
+    try:
+        value = json.loads(text, parse_constant=no_constant)
+    except json.JSONDecodeError as e:
+        raise ApiError(400, f"the body is not valid JSON (character {e.pos}: {e.msg})") from None
+    except RecursionError:
+        raise ApiError(400, "the body is not valid JSON here: nested too deeply") from None
+    except ValueError as e:  # an integer literal past Python's conversion limit
+        raise ApiError(400, f"the body holds a number too long to read ({e})") from None
+    where = lone_surrogate_at(value)
+    if where is not None:
+        raise ApiError(400, f"{where or 'body'}: a string (or key) contains a lone surrogate (an unpaired "
+                            "\\ud800-\\udfff escape); strings must be valid Unicode", where or None)
+    return value
+
+
+def parse_request(raw: bytes, model: type[BaseModel]) -> Any:
+    """A request model from a raw body (400 naming the field on any problem)."""
+    value = parse_json_body(raw)
+    if not isinstance(value, dict):
+        raise ApiError(400, f"the body must be a JSON object, got a JSON {type(value).__name__}")
+    try:
+        return model.model_validate(value)
+    except ValidationError as e:
+        raise validation_error(e.errors()) from None
+
+
+def validation_error(errs: list) -> ApiError:
+    """A 400 naming the first fields of pydantic errors (`messages.0.role: ...`)."""
+    def where(err) -> str:
+        return ".".join(str(x) for x in err["loc"] if x != "body") or "body"
+
+    msg = "; ".join(f"{where(err)}: {err['msg']}" for err in errs[:5])
+    return ApiError(400, f"invalid request: {msg}", where(errs[0]) if errs else None)
+
+
 def sampling_params(req: _Sampling, max_tokens: int | None, cfg: ServeConfig) -> GenParams:
     """GenParams from a request's fields, enforcing the server's bounds (raises ApiError)."""
     if req.n != 1:
@@ -239,6 +320,9 @@ def sampling_params(req: _Sampling, max_tokens: int | None, cfg: ServeConfig) ->
     stop = [req.stop] if isinstance(req.stop, str) else list(req.stop or [])
     if len(stop) > MAX_STOPS:
         raise ApiError(400, f"at most {MAX_STOPS} stop strings (got {len(stop)})", "stop")
+    if any(len(x) > MAX_STOP_CHARS for x in stop):
+        raise ApiError(400, f"a stop string may hold at most {MAX_STOP_CHARS} characters "
+                            f"(got {max(len(x) for x in stop)})", "stop")
     return GenParams(max_new_tokens=max_tokens, temperature=req.temperature, top_p=req.top_p,
                      stop=[s for s in stop if s], seed=req.seed)
 
@@ -393,13 +477,8 @@ def create_app(gen: Engine, cfg: ServeConfig) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, e: RequestValidationError):
-        errs = e.errors()
-        if errs and errs[0]["type"] == "json_invalid":
-            at, why = errs[0]["loc"][-1], errs[0].get("ctx", {}).get("error", "")
-            return error_response(400, f"the body is not valid JSON (character {at}: {why})")
-        where = lambda err: ".".join(str(x) for x in err["loc"] if x != "body") or "body"  # noqa: E731
-        msg = "; ".join(f"{where(err)}: {err['msg']}" for err in errs[:5])
-        return error_response(400, f"invalid request: {msg}", where(errs[0]) if errs else None)
+        bad = validation_error(e.errors())  # (bodies are parsed by `parse_request`; this is a fallback)
+        return error_response(bad.status, bad.message, bad.param)
 
     @app.exception_handler(HTTPException)
     async def _http(request: Request, e: HTTPException):
@@ -429,7 +508,8 @@ def create_app(gen: Engine, cfg: ServeConfig) -> FastAPI:
                                             "owned_by": "instructune"}]}
 
     @app.post("/v1/chat/completions")
-    async def chat_completions(req: ChatRequest):
+    async def chat_completions(request: Request):
+        req = parse_request(await request.body(), ChatRequest)
         params = sampling_params(req, req.max_completion_tokens or req.max_tokens, cfg)
         try:
             prompt = gen.chat_ids([chat_messages(req)])
@@ -444,7 +524,8 @@ def create_app(gen: Engine, cfg: ServeConfig) -> FastAPI:
                              "finish_reason": g.finish_reason, "logprobs": None}]}
 
     @app.post("/v1/completions")
-    async def completions(req: CompletionRequest):
+    async def completions(request: Request):
+        req = parse_request(await request.body(), CompletionRequest)
         params = sampling_params(req, req.max_tokens, cfg)
         texts = [req.prompt] if isinstance(req.prompt, str) else req.prompt
         if not texts or len(texts) > cfg.max_prompts:
