@@ -157,3 +157,16 @@ def test_fuzz_1000_bad_requests_get_no_5xx_and_the_server_still_answers(url):
         good = client.post(url + "/completions", json={"prompt": "Hello", "max_tokens": 6, "temperature": 0})
     assert good.status_code == 200 and good.json()["choices"][0]["text"] == "lolololololo"
     assert statuses.get(400, 0) > 900, statuses
+
+
+def test_bind_turns_off_nagle_so_small_replies_are_not_held_40ms():
+    """Without TCP_NODELAY a keep-alive client waited for a delayed ACK (~40 ms) on every reply."""
+    import socket
+
+    from instructune.serve.server import bind
+
+    sock = bind("127.0.0.1", 0)
+    try:
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+    finally:
+        sock.close()
