@@ -2,19 +2,24 @@
 
     instructune serve --model runs/quickstart --port 8000
     curl -s 127.0.0.1:8000/v1/chat/completions -H 'Content-Type: application/json' \\
-         -d '{"model": "m", "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 32}'
+         -d '{"model": "runs/quickstart", "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 32}'
 
 Routes: POST /v1/chat/completions, POST /v1/completions (prompt: a string or a list of them),
 GET /v1/models, GET /health. Replies have OpenAI's shapes (id, object, created, model,
-choices with message/text and finish_reason "stop"|"length", usage). The `model` field of a
-request is not checked: whatever it says, the one loaded model answers and is named in the reply.
+choices with message/text and finish_reason "stop"|"length", usage). The loaded model answers
+under the names `/v1/models` lists (`model_names`, default the name it was loaded by); a request
+naming another `model` gets 404 (code "model_not_found"), one naming none is answered.
 
 Bounds and errors (OpenAI's error shape, {"error": {"message", "type", "param", "code"}}):
 - a body over `serve.max_body_bytes` → 413;
 - `max_tokens` over `serve.max_tokens_limit`, or prompt + max_tokens over the model's context
   → 400 (refused, never silently clamped); no max_tokens → `serve.default_max_tokens`;
 - invalid JSON or fields (schema) → 400 naming the field; `n` > 1, more than 4 stop
-  strings or one over 256 characters, an empty prompt → 400.
+  strings or one over 256 characters, an empty prompt → 400;
+- parameters this server cannot honour (`logprobs`, `best_of`, `tools`, `response_format`
+  json, `logit_bias`, penalties, `echo`, `suffix`, `top_k`, ...: `UNSUPPORTED`) → 400 naming
+  the parameter, unless given their neutral value (false, 1, [], 0, ...); anything else a
+  request carries that does not change the reply (`user`, `metadata`, ...) is ignored.
 
 No client input gets a 5xx: the body is read here, strictly, rather than by the framework, so a
 UTF-8 byte order mark, invalid UTF-8, NaN / Infinity, numbers too long to convert, nesting too
@@ -74,14 +79,39 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 class ApiError(Exception):
     """An error reply: HTTP `status` with OpenAI's error body."""
 
-    def __init__(self, status: int, message: str, param: str | None = None):
+    def __init__(self, status: int, message: str, param: str | None = None, code: str | None = None):
         super().__init__(message)
-        self.status, self.message, self.param = status, message, param
+        self.status, self.message, self.param, self.code = status, message, param, code
 
 
-def error_response(status: int, message: str, param: str | None = None) -> JSONResponse:
+def error_response(status: int, message: str, param: str | None = None, code: str | None = None,
+                   headers: dict[str, str] | None = None) -> JSONResponse:
     kind = "invalid_request_error" if status < 500 else "server_error"
-    return JSONResponse({"error": {"message": message, "type": kind, "param": param, "code": None}}, status)
+    return JSONResponse({"error": {"message": message, "type": kind, "param": param, "code": code}}, status,
+                        headers=headers)
+
+
+# Request parameters this server cannot honour, with the values that ask for nothing (and so
+# are accepted): anything else is refused, since ignoring it would change the reply silently.
+UNSUPPORTED: dict[str, tuple] = {
+    "logprobs": (None, False), "top_logprobs": (None, 0), "best_of": (None, 1), "echo": (None, False),
+    "suffix": (None, ""), "tools": (None, []), "tool_choice": (None, "none"), "functions": (None, []),
+    "function_call": (None, "none"), "response_format": (None, {"type": "text"}), "logit_bias": (None, {}),
+    "presence_penalty": (None, 0), "frequency_penalty": (None, 0), "top_k": (None, 0, -1),
+    "min_p": (None, 0), "repetition_penalty": (None, 1), "audio": (None,), "modalities": (None, ["text"]),
+}
+
+
+def refuse_unsupported(body: dict[str, Any]) -> None:
+    """ApiError (400) for the first parameter of `body` that asks for something unsupported."""
+    for name, neutral in UNSUPPORTED.items():
+        value = body.get(name)
+        # `type(x) is bool` keeps True from passing for 1 (best_of) and False for 0.
+        if not any(value == ok and (type(value) is bool) == (type(ok) is bool) for ok in neutral):
+            shown = repr(value)
+            shown = shown if len(shown) <= 60 else shown[:57] + "..."
+            raise ApiError(400, f"{name} is not supported by instructune serve (got {shown}); leave it out",
+                           name)
 
 
 # ---- request bodies --------------------------------------------------------------------------
@@ -289,10 +319,12 @@ def parse_json_body(raw: bytes) -> Any:
 
 
 def parse_request(raw: bytes, model: type[BaseModel]) -> Any:
-    """A request model from a raw body (400 naming the field on any problem)."""
+    """A request model from a raw body (400 naming the field on any problem, an unsupported
+    parameter included)."""
     value = parse_json_body(raw)
     if not isinstance(value, dict):
         raise ApiError(400, f"the body must be a JSON object, got a JSON {type(value).__name__}")
+    refuse_unsupported(value)
     try:
         return model.model_validate(value)
     except ValidationError as e:
@@ -311,7 +343,8 @@ def validation_error(errs: list) -> ApiError:
 def sampling_params(req: _Sampling, max_tokens: int | None, cfg: ServeConfig) -> GenParams:
     """GenParams from a request's fields, enforcing the server's bounds (raises ApiError)."""
     if req.n != 1:
-        raise ApiError(400, f"n must be 1 (got {req.n}); send several requests instead", "n")
+        raise ApiError(400, f"n={req.n} is not supported by instructune serve, which returns one choice (n=1); "
+                            "send several requests instead", "n")
     if max_tokens is None:
         max_tokens = min(cfg.default_max_tokens, cfg.max_tokens_limit)
     if max_tokens > cfg.max_tokens_limit:
@@ -464,8 +497,15 @@ class BodyLimit:
         await error_response(413, f"request body exceeds {self.limit} bytes")(scope, receive, send)
 
 
-def create_app(gen: Engine, cfg: ServeConfig) -> FastAPI:
-    """The FastAPI app serving `gen` within `cfg`'s bounds."""
+def create_app(gen: Engine, cfg: ServeConfig, model_names: list[str] | None = None) -> FastAPI:
+    """The FastAPI app serving `gen` within `cfg`'s bounds.
+
+    Args:
+        gen: the generation engine.
+        cfg: the `serve` config section (bounds, batching).
+        model_names: the names the model answers to (`/v1/models`); default `[gen.name]`.
+    """
+    names = list(model_names or [gen.name])
     app = FastAPI(title="instructune serve", docs_url=None, redoc_url=None, openapi_url=None)
     app.add_middleware(BodyLimit, limit=cfg.max_body_bytes)
     worker = BatchWorker(gen, cfg.batch_size, cfg.batch_wait_ms / 1000)
@@ -473,7 +513,7 @@ def create_app(gen: Engine, cfg: ServeConfig) -> FastAPI:
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, e: ApiError):
-        return error_response(e.status, e.message, e.param)
+        return error_response(e.status, e.message, e.param, e.code)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, e: RequestValidationError):
@@ -488,13 +528,22 @@ def create_app(gen: Engine, cfg: ServeConfig) -> FastAPI:
     async def _crash(request: Request, e: Exception):  # still OpenAI's shape, so clients can read it
         return error_response(500, f"generation failed: {type(e).__name__}: {e}")
 
+    def model_name(req: _Sampling) -> str:
+        """The served name a request asked for (the first one when it names none)."""
+        if req.model is None:
+            return names[0]
+        if req.model not in names:
+            raise ApiError(404, f"the model {req.model!r} does not exist here; this server serves: "
+                                f"{', '.join(names)} (see /v1/models)", "model", "model_not_found")
+        return req.model
+
     async def run(prompts: list[list[int]], params: GenParams) -> list[Generation]:
         check_context(gen, prompts, params.max_new_tokens)
         return await asyncio.wrap_future(worker.submit(prompts, params))
 
     def stream(req: _Sampling, prompts: list[list[int]], params: GenParams, chat: bool) -> StreamingResponse:
         check_context(gen, prompts, params.max_new_tokens)  # refused before the first byte
-        fmt = ChunkFormat(chat, gen.name, bool(req.stream_options and req.stream_options.include_usage))
+        fmt = ChunkFormat(chat, model_name(req), bool(req.stream_options and req.stream_options.include_usage))
         return StreamingResponse(stream_events(worker, prompts, params, fmt), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
@@ -504,12 +553,13 @@ def create_app(gen: Engine, cfg: ServeConfig) -> FastAPI:
 
     @app.get("/v1/models")
     async def models():
-        return {"object": "list", "data": [{"id": gen.name, "object": "model", "created": 0,
-                                            "owned_by": "instructune"}]}
+        return {"object": "list", "data": [{"id": name, "object": "model", "created": 0, "owned_by": "instructune"}
+                                           for name in names]}
 
     @app.post("/v1/chat/completions")
     async def chat_completions(request: Request):
         req = parse_request(await request.body(), ChatRequest)
+        name = model_name(req)
         params = sampling_params(req, req.max_completion_tokens or req.max_tokens, cfg)
         try:
             prompt = gen.chat_ids([chat_messages(req)])
@@ -519,13 +569,14 @@ def create_app(gen: Engine, cfg: ServeConfig) -> FastAPI:
             return stream(req, prompt, params, chat=True)
         g = (await run(prompt, params))[0]
         return {"id": f"chatcmpl-{uuid.uuid4().hex}", "object": "chat.completion", "created": int(time.time()),
-                "model": gen.name, "usage": usage([g]),
+                "model": name, "usage": usage([g]),
                 "choices": [{"index": 0, "message": {"role": "assistant", "content": g.text.strip()},
                              "finish_reason": g.finish_reason, "logprobs": None}]}
 
     @app.post("/v1/completions")
     async def completions(request: Request):
         req = parse_request(await request.body(), CompletionRequest)
+        name = model_name(req)
         params = sampling_params(req, req.max_tokens, cfg)
         texts = [req.prompt] if isinstance(req.prompt, str) else req.prompt
         if not texts or len(texts) > cfg.max_prompts:
@@ -534,7 +585,7 @@ def create_app(gen: Engine, cfg: ServeConfig) -> FastAPI:
             return stream(req, gen.complete_ids(texts), params, chat=False)
         gens = await run(gen.complete_ids(texts), params)
         return {"id": f"cmpl-{uuid.uuid4().hex}", "object": "text_completion", "created": int(time.time()),
-                "model": gen.name, "usage": usage(gens),
+                "model": name, "usage": usage(gens),
                 "choices": [{"index": i, "text": g.text, "finish_reason": g.finish_reason, "logprobs": None}
                             for i, g in enumerate(gens)]}
 
