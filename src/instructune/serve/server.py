@@ -34,6 +34,12 @@ non-streamed text (see `serve/streaming.py`). A stream runs alone, not batched w
 requests (simpler, and its first token is not held up by a batch); the prompts of a streamed
 /v1/completions request run one after another. A client that disconnects stops its generation.
 
+Access: with an API key (`api_key`, or the environment variable INSTRUCTUNE_API_KEY for
+`main`) every route but /health needs `Authorization: Bearer <key>` (compared in constant time;
+401 in OpenAI's error shape otherwise, and /health then names nothing). The key is never
+logged or echoed. `main` refuses to bind beyond loopback without a key, since anyone who can
+reach the address could then use the model and the machine, unless `insecure=True` says to.
+
 One worker thread owns the model, so requests never run on it concurrently. Requests that
 arrive while a batch runs queue up and run as the next batch, grouped by equal sampling
 parameters (max_tokens, temperature, top_p, stop, seed); an idle worker waits
@@ -47,7 +53,10 @@ from __future__ import annotations
 
 import asyncio
 import codecs
+import hmac
+import ipaddress
 import json
+import os
 import queue
 import random
 import re
@@ -66,10 +75,11 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.exceptions import HTTPException
 
-from instructune.config import Config, ServeConfig
+from instructune.config import Config, ConfigError, ServeConfig
 from instructune.serve.engine import Engine, Generation
 from instructune.synth.generator import GenParams
 
+API_KEY_ENV = "INSTRUCTUNE_API_KEY"
 MAX_STOPS = 4
 MAX_STOP_CHARS = 256  # a stop string is searched for after every token: keep that bounded
 SEED_MIN, SEED_MAX = -(2**63), 2**64 - 1  # what torch.manual_seed accepts
@@ -497,17 +507,80 @@ class BodyLimit:
         await error_response(413, f"request body exceeds {self.limit} bytes")(scope, receive, send)
 
 
-def create_app(gen: Engine, cfg: ServeConfig, model_names: list[str] | None = None) -> FastAPI:
+class BearerAuth:
+    """ASGI middleware: every HTTP route except `open_paths` needs `Authorization: Bearer KEY`.
+
+    The token is compared with `hmac.compare_digest` (no timing leak), and neither the key nor
+    the token sent appear in replies or logs. It runs before the body is read, so an
+    unauthenticated client cannot make the server buffer a body.
+    """
+
+    def __init__(self, app, key: str, open_paths: tuple[str, ...] = ("/health",)):
+        self.app, self.key, self.open_paths = app, key.encode("utf-8"), open_paths
+
+    def allowed(self, scope) -> bool:
+        if scope["path"] in self.open_paths:
+            return True
+        header = dict(scope["headers"]).get(b"authorization", b"")
+        scheme, _, token = header.partition(b" ")
+        # Compare even when the scheme is wrong, so the time taken says nothing either way.
+        ok = hmac.compare_digest(token.strip(), self.key)
+        return ok and scheme.lower() == b"bearer"
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or self.allowed(scope):
+            return await self.app(scope, receive, send)
+        reply = error_response(401, "missing or incorrect API key: send the header Authorization: Bearer <key>",
+                               code="invalid_api_key", headers={"WWW-Authenticate": "Bearer"})
+        await reply(scope, receive, send)
+
+
+def resolve_api_key(api_key: str | None) -> str | None:
+    """`api_key`, else the environment variable `API_KEY_ENV`; None when neither is set (or empty)."""
+    return api_key if api_key is not None else (os.environ.get(API_KEY_ENV) or None)
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` is a loopback address ("localhost", 127.0.0.0/8, ::1); a host name that
+    is not "localhost" may resolve anywhere, so it is not."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_exposure(host: str, api_key: str | None, insecure: bool) -> None:
+    """Refuse to serve beyond loopback without an API key unless `insecure`.
+
+    Raises:
+        ConfigError: saying why and what to do.
+    """
+    if api_key or insecure or is_loopback(host):
+        return
+    raise ConfigError(
+        f"refusing to serve on {host} without an API key: anyone who can reach that address could use "
+        f"the model and this machine. Give one (--api-key, or the environment variable {API_KEY_ENV}; "
+        "clients send it as Authorization: Bearer <key>), bind 127.0.0.1, or pass --insecure to serve "
+        "without a key anyway.")
+
+
+def create_app(gen: Engine, cfg: ServeConfig, model_names: list[str] | None = None,
+               api_key: str | None = None) -> FastAPI:
     """The FastAPI app serving `gen` within `cfg`'s bounds.
 
     Args:
         gen: the generation engine.
         cfg: the `serve` config section (bounds, batching).
         model_names: the names the model answers to (`/v1/models`); default `[gen.name]`.
+        api_key: when set, every route but /health needs `Authorization: Bearer <api_key>`.
     """
     names = list(model_names or [gen.name])
     app = FastAPI(title="instructune serve", docs_url=None, redoc_url=None, openapi_url=None)
     app.add_middleware(BodyLimit, limit=cfg.max_body_bytes)
+    if api_key:
+        app.add_middleware(BearerAuth, key=api_key)  # added last: runs first, before the body is read
     worker = BatchWorker(gen, cfg.batch_size, cfg.batch_wait_ms / 1000)
     app.state.worker = worker
 
@@ -549,6 +622,8 @@ def create_app(gen: Engine, cfg: ServeConfig, model_names: list[str] | None = No
 
     @app.get("/health")
     async def health():
+        if api_key:  # open to anyone: say that the server is up, nothing more
+            return {"status": "ok"}
         return {"status": "ok", "model": gen.name, "batches": worker.batches, "prompts": worker.prompts}
 
     @app.get("/v1/models")
@@ -609,7 +684,7 @@ def bind(host: str, port: int) -> socket.socket:
 
 
 def main(cfg: Config, model: str | None = None, host: str | None = None, port: int | None = None,
-         announce=print) -> None:
+         announce=print, api_key: str | None = None, insecure: bool = False) -> None:
     """Load the model and serve it until interrupted.
 
     Args:
@@ -617,16 +692,24 @@ def main(cfg: Config, model: str | None = None, host: str | None = None, port: i
         model: overrides `serve.model` (a run dir, path or hub id; default `model.name`).
         host: overrides `serve.host`.
         port: overrides `serve.port` (0 picks a free port).
-        announce: called with the base URL once the socket is bound.
+        announce: called with the base URL once the socket is bound (never with the key).
+        api_key: the key clients must send (`Authorization: Bearer`); None reads the
+            environment variable `API_KEY_ENV`.
+        insecure: allow binding beyond loopback without a key.
+    Raises:
+        ConfigError: a bind beyond loopback without a key or `insecure` (before anything loads).
     """
     import uvicorn
 
     scfg = replace(cfg.serve, host=host or cfg.serve.host, port=cfg.serve.port if port is None else port)
+    key = resolve_api_key(api_key)
+    check_exposure(scfg.host, key, insecure)
     name = model or scfg.model or cfg.model.name
     gen = Engine.load(name, dtype=cfg.model.dtype, batch_size=scfg.batch_size)
     sock = bind(scfg.host, scfg.port)
     bound_host, bound_port = sock.getsockname()[:2]
     shown = f"[{bound_host}]" if ":" in bound_host else bound_host
-    announce(f"serving {name} at http://{shown}:{bound_port}/v1")
-    server = uvicorn.Server(uvicorn.Config(create_app(gen, scfg), log_level="warning"))
+    access = " (API key required: Authorization: Bearer <key>)" if key else ""
+    announce(f"serving {name} at http://{shown}:{bound_port}/v1{access}")
+    server = uvicorn.Server(uvicorn.Config(create_app(gen, scfg, api_key=key), log_level="warning"))
     server.run(sockets=[sock])
