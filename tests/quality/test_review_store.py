@@ -145,3 +145,16 @@ def test_http_refusals(server):
     assert call(server, "/api/state", headers={"Host": "evil.example:80"})[0] == 403
     assert call(server, "/nope")[0] == 404
     assert not (server.store.dir / "review_decisions.jsonl").exists()
+
+
+def test_refusing_a_large_body_does_not_reset_the_connection(server):
+    """The 413 used to be sent with the body unread, so the client, still sending, got a broken
+    pipe or a reset about one time in three instead of the reply."""
+    for _ in range(10):
+        assert call(server, "/api/decision", b"x" * (MAX_BODY_BYTES + 1))[0] == 413
+
+
+def test_replies_are_not_held_by_nagle():
+    from instructune.quality.review_app import ReviewHandler
+
+    assert ReviewHandler.disable_nagle_algorithm  # header and body go out as two writes
