@@ -26,7 +26,8 @@ def bearer(token: str) -> dict:
 
 
 @pytest.mark.parametrize("headers", [{}, bearer("sk-wrong"), bearer(KEY[:-1]), bearer(KEY + "x"),
-                                     {"Authorization": KEY}, {"Authorization": f"Basic {KEY}"}, {"Authorization": "Bearer"}])
+                                     {"Authorization": KEY}, {"Authorization": f"Basic {KEY}"},
+                                     {"Authorization": "Bearer"}])
 @pytest.mark.parametrize("method, path", [("POST", "/chat/completions"), ("POST", "/completions"),
                                           ("GET", "/models")])
 def test_no_or_wrong_token_is_401_in_openai_shape(url, headers, method, path):
