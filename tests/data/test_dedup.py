@@ -9,6 +9,7 @@ import pytest
 
 from instructune.cli import main as cli
 from instructune.data.dedup import dedup, normalise
+from instructune.data.formats._fields import derived_id
 from instructune.data.rouge import lcs_length, position_masks
 from instructune.data.record import Record, Turn
 
@@ -124,14 +125,17 @@ def test_cli_writes_kept_and_removed(data, tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "kept 5 of 9 records" in printed and "{'exact': 2, 'rouge': 2}" in printed
     kept = [json.loads(line) for line in out.read_text().splitlines()]
-    assert [r["id"] for r in kept] == ["alpaca-1", "alpaca-4", "alpaca-6", "alpaca-7", "alpaca-8"]
+    def rid(n):  # the id of line n of `data` (an Alpaca file without ids)
+        return derived_id("alpaca", str(data), n)
+
+    assert [r["id"] for r in kept] == [rid(1), rid(4), rid(6), rid(7), rid(8)]
     assert kept[1]["context"] == BUS.format("four") and kept[1]["source"]["format"] == "alpaca"
     removed = [json.loads(line) for line in (tmp_path / "out" / "removed.jsonl").read_text().splitlines()]
     assert removed == [
-        {"id": "alpaca-2", "duplicate_of": "alpaca-1", "method": "rouge", "similarity": 0.8},
-        {"id": "alpaca-3", "duplicate_of": "alpaca-1", "method": "exact", "similarity": 1.0},
-        {"id": "alpaca-5", "duplicate_of": "alpaca-4", "method": "rouge", "similarity": 0.9688},
-        {"id": "alpaca-9", "duplicate_of": "alpaca-6", "method": "exact", "similarity": 1.0},
+        {"id": rid(2), "duplicate_of": rid(1), "method": "rouge", "similarity": 0.8},
+        {"id": rid(3), "duplicate_of": rid(1), "method": "exact", "similarity": 1.0},
+        {"id": rid(5), "duplicate_of": rid(4), "method": "rouge", "similarity": 0.9688},
+        {"id": rid(9), "duplicate_of": rid(6), "method": "exact", "similarity": 1.0},
     ]
 
 

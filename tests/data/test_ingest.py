@@ -9,6 +9,7 @@ import pytest
 
 from instructune.cli import main as cli
 from instructune.config import ConfigError, ReaderConfig, load_config
+from instructune.data.errors import DataError
 from instructune.data.inputs import load_inputs
 from instructune.recipes.ingest import rejects_path
 
@@ -175,3 +176,43 @@ def test_reader_config_from_overrides_reaches_load_inputs(tmp_path):
     assert [r.id for r in load_inputs([path])] == ["a"]
     with pytest.raises(ConfigError, match=r"data.reader.oasst_paths: got 'some'; expected one of best, all"):
         load_config(None, ["data.reader.oasst_paths=some"])
+
+
+# --- ids derived from file positions are unique per file (issue 11) -----------------------
+
+def _alpaca_files(tmp_path):
+    """Two Alpaca files without ids of their own, in different folders with the same name."""
+    a, b = tmp_path / "x" / "data.jsonl", tmp_path / "y" / "data.jsonl"
+    for path, rows in ((a, GOOD[:2]), (b, GOOD[2:])):
+        path.parent.mkdir()
+        path.write_bytes(b"\n".join(line({k: v for k, v in r.items() if k != "id"}) for r in rows) + b"\n")
+    return a, b
+
+
+def test_two_alpaca_files_get_distinct_ids(tmp_path):
+    a, b = _alpaca_files(tmp_path)
+    ids = [r.id for r in load_inputs([str(a), str(b)])]
+    assert len(ids) == 4 and len(set(ids)) == 4, ids
+    # Stable: the same file read again gives the same ids.
+    assert [r.id for r in load_inputs([str(a)])] == ids[:2]
+
+
+def test_ingest_output_can_be_ingested_again(tmp_path, capsys):
+    a, b = _alpaca_files(tmp_path)
+    mix, again = tmp_path / "mix.jsonl", tmp_path / "again.jsonl"
+    assert cli(["ingest", str(a), str(b), "--output", str(mix)]) == 0
+    assert cli(["ingest", str(mix), "--output", str(again)]) == 0, capsys.readouterr().err
+    assert again.read_text() == mix.read_text()
+    # ...and mixed with one of its own sources: the ids differ, so both load.
+    assert len(load_inputs([str(mix), str(a)])) == 6
+
+
+@pytest.mark.parametrize("names", [["starter:train", "starter:train"], ["A", "A"], ["A", "./A"]])
+def test_the_same_file_given_twice_is_an_error_saying_so(tmp_path, monkeypatch, capsys, names):
+    a, _ = _alpaca_files(tmp_path)
+    monkeypatch.chdir(a.parent)
+    names = [n.replace("A", a.name) for n in names]
+    with pytest.raises(DataError, match="given twice"):
+        load_inputs(names)
+    assert cli(["ingest", *names, "--output", str(tmp_path / "r.jsonl")]) == 2
+    assert "given twice" in capsys.readouterr().err

@@ -177,3 +177,54 @@ def test_tokenize_records_counts_truncated_and_dropped(tiny_tokenizer):
     assert stats.records == 3 and stats.dropped == 1 and stats.truncated == 2 and stats.kept == 2
     assert len(ds) == 2 and stats.tokens == sum(ds["length"])
     assert stats.trained_tokens == sum(ds["n_trained"]) > 0
+
+
+# --- multi-turn truncation keeps the final response (issue 11) ------------------------------
+
+LONG_REPLY = " ".join(["Dogs run."] * 30)
+HISTORY2 = [Turn("user", "Hi there"), Turn("assistant", "Hello! " * 20 + "How can I help?"),
+            Turn("user", "Cats?"), Turn("assistant", "Cats sleep.")]
+
+
+def chat_turns(turns, final_user, final_reply):
+    """Expected (text, segment, n_trained) parts of a chat rendering: `turns` (user, reply) pairs,
+    then the final exchange."""
+    parts, head, n = [], SYSTEM + "<|im_start|>user\n", 0
+    for user, reply in [*turns, (final_user, final_reply)]:
+        parts += [(head, TEMPLATE, n), (user, INSTRUCTION, 0),
+                  ("<|im_end|>\n<|im_start|>assistant\n", TEMPLATE, 0), (reply, RESPONSE, -1)]
+        head, n = "<|im_end|>\n<|im_start|>user\n", 1  # a reply's end-of-turn token is trained
+    return parts + [("<|im_end|>\n", TEMPLATE, 1)]
+
+
+@pytest.mark.parametrize("keep", [0, 1])
+def test_truncation_cuts_the_oldest_history_before_the_final_response(tiny_tokenizer, keep):
+    """Too long with its history: the oldest exchanges go, the final response stays whole."""
+    tok, t = tiny_tokenizer, get_template("chat")
+    rec = Record(id="h", instruction="And dogs?", response=LONG_REPLY, history=HISTORY2)
+    kept = Record(id="h", instruction="And dogs?", response=LONG_REPLY, history=HISTORY2[4 - 2 * keep:])
+    fits = len(render(kept, tok, t).input_ids)
+    assert fits < len(render(rec, tok, t).input_ids)
+    out = render(rec, tok, t, max_length=fits)  # room for `keep` history exchanges, not more
+    assert out.truncated and not out.dropped
+    turns = [("Cats?", "Cats sleep.")][:keep]
+    check(out, expected(tok, chat_turns(turns, "And dogs?", LONG_REPLY)))
+
+
+def test_final_response_cut_at_its_end_only_once_no_history_is_left(tiny_tokenizer):
+    tok, t = tiny_tokenizer, get_template("chat")
+    rec = Record(id="h", instruction="And dogs?", response=LONG_REPLY, history=HISTORY2)
+    alone = render(Record(id="h", instruction="And dogs?", response=LONG_REPLY), tok, t)
+    out = render(rec, tok, t, max_length=len(alone.input_ids) - 5)
+    assert out.truncated and not out.dropped
+    exp = [x[:len(alone.input_ids) - 5] for x in (alone.input_ids, alone.labels, alone.segment_ids)]
+    check(out, exp)
+
+
+@pytest.mark.parametrize("name", ["chat", "alpaca"])
+def test_record_whose_final_response_cannot_fit_is_dropped_though_history_would(tiny_tokenizer, name):
+    """An earlier assistant turn that survives does not keep the record: it is dropped."""
+    tok, t = tiny_tokenizer, get_template(name)
+    rec = Record(id="d", instruction="word " * 200, response="Short.", history=HISTORY2[:2])
+    out = render(rec, tok, t, max_length=80)
+    assert out.truncated and out.dropped

@@ -2,18 +2,23 @@
 
 Starts `instructune review` on a free loopback port, approves one record, rejects another,
 edits a third, then reloads the page, kills and restarts the server, and checks the
-decisions file and the page state each time. Skipped only when chromium is not installed
-(`.ci/run` installs it).
+decisions file and the page state each time. When chromium (or selenium) is missing it is
+skipped, except in CI (`CI=true`, as `.ci/run` and CI services set it), where a missing browser
+fails: a CI run must not pass with the page untested.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import os
 import shutil
+import re
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -21,12 +26,33 @@ import pytest
 from quality_records import write_flagged
 
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver") or "/usr/bin/chromedriver"
-pytestmark = pytest.mark.skipif(CHROMIUM is None or not Path(CHROMEDRIVER).exists(),
-                                reason="needs Debian's chromium and chromium-driver (apt-get install chromium "
-                                       "chromium-driver; .ci/run does it)")
-webdriver = pytest.importorskip("selenium.webdriver", reason="needs selenium (pip install selenium)")
-from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+IN_CI = os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
+
+
+def missing() -> str | None:
+    """Why the browser test cannot run here, or None."""
+    if CHROMIUM is None or not Path(CHROMEDRIVER).exists():
+        return ("needs Debian's chromium and chromium-driver (apt-get install chromium chromium-driver; "
+                ".ci/run does it)")
+    if importlib.util.find_spec("selenium") is None:
+        return "needs selenium (pip install selenium)"
+    return None
+
+
+if missing() is None:
+    from selenium import webdriver
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+
+@pytest.fixture(autouse=True)
+def browser_available():
+    """Skip without a browser; in CI fail instead, so a CI run cannot pass untested."""
+    why = missing()
+    if why and IN_CI:
+        pytest.fail(f"{why}; CI is set, so a missing browser fails this test", pytrace=False)
+    if why:
+        pytest.skip(why)
 
 
 def free_port() -> int:
@@ -35,21 +61,25 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_review(out_dir: Path, port: int) -> subprocess.Popen:
-    """`instructune review DIR --port P`, returned once it accepts connections."""
+def start_review(out_dir: Path, port: int) -> tuple[subprocess.Popen, str]:
+    """`instructune review DIR --port P` and the URL it printed (it holds the access token; the
+    server listens before printing it)."""
     proc = subprocess.Popen([sys.executable, "-m", "instructune", "review", str(out_dir), "--port", str(port)],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(iter(proc.stdout.readline, "")), daemon=True)
+    reader.start()
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
+        for line in list(lines):
+            if m := re.search(r"(http://127\.0\.0\.1:\d+/\?token=[\w-]+)", line):
+                return proc, m.group(1)
         if proc.poll() is not None:
-            raise AssertionError(f"review exited: {proc.stdout.read()}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return proc
-        except OSError:
-            time.sleep(0.2)
+            reader.join(5)
+            raise AssertionError(f"review exited: {''.join(lines)}")
+        time.sleep(0.1)
     proc.kill()
-    raise AssertionError("review did not start listening within 60 s")
+    raise AssertionError(f"review printed no URL with a token within 60 s: {''.join(lines)}")
 
 
 @pytest.fixture
@@ -94,10 +124,13 @@ def log(out_dir):
 def test_review_page_in_browser(tmp_path, browser):
     out = write_flagged(tmp_path / "q")
     port = free_port()
-    url = f"http://127.0.0.1:{port}/"
-    server = start_review(out, port)
+    bare = f"http://127.0.0.1:{port}/"
+    server, url = start_review(out, port)
     try:
+        browser.get(bare)  # without the token: refused, no records shown
+        assert "missing or wrong token" in browser.page_source
         load(browser, url)
+        assert browser.current_url == bare  # the token left the address bar; a cookie holds it
         assert states(browser) == {"f-1": "pending", "f-2": "pending", "f-3": "pending", "f-4": "pending"}
         first = card(browser, "f-1")
         assert first.find_element(By.CSS_SELECTOR, ".response").text == "The sea is wide, deep and blue today."
@@ -127,12 +160,14 @@ def test_review_page_in_browser(tmp_path, browser):
         assert browser.find_element(By.ID, "count-pending").text == "pending: 1"
 
         expected = {"f-1": "approve", "f-2": "reject", "f-3": "edit", "f-4": "pending"}
-        load(browser, url)  # a reload (or a closed tab) loses nothing
+        load(browser, bare)  # a reload (or a closed tab) loses nothing; the cookie lets it in
         assert states(browser) == expected
 
         server.send_signal(signal.SIGKILL)  # a crash: no clean shutdown
         server.wait(timeout=10)
-        server = start_review(out, port)
+        server, url = start_review(out, port)  # a new token: the old cookie no longer opens the page
+        browser.get(bare)
+        assert "missing or wrong token" in browser.page_source
         load(browser, url)
         assert states(browser) == expected
         assert card(browser, "f-3").find_element(By.CSS_SELECTOR, ".response").text == \

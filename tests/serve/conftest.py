@@ -39,3 +39,45 @@ def served(tiny_model, tmp_path_factory) -> str:
             proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+@pytest.fixture(scope="session")
+def engine(tiny_model):
+    """The tiny model as a generation engine (shared by the in-process servers)."""
+    from instructune.serve.engine import Engine
+
+    return Engine.load(tiny_model)
+
+
+@pytest.fixture(scope="session")
+def start_app(engine):
+    """`start_app(**kwargs)` → base URL (".../v1") of `create_app(engine, cfg, **kwargs)` served by
+    uvicorn in a thread on a free loopback port (same bounds as `served`); stopped at the end."""
+    import threading
+
+    import uvicorn
+
+    from instructune.config import load_config
+    from instructune.serve.server import bind, create_app
+
+    cfg = load_config(None, SERVE_OVERRIDES).serve
+    servers = []
+
+    def start(log_level: str = "warning", **kwargs) -> str:
+        sock = bind("127.0.0.1", 0)
+        server = uvicorn.Server(uvicorn.Config(create_app(engine, cfg, **kwargs), log_level=log_level,
+                                               log_config=None))
+        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+        thread.start()
+        servers.append((server, thread, sock))
+        for _ in range(500):
+            if server.started:
+                break
+            time.sleep(0.01)
+        return f"http://127.0.0.1:{sock.getsockname()[1]}/v1"
+
+    yield start
+    for server, thread, sock in servers:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()

@@ -12,6 +12,7 @@ import yaml
 
 from instructune.cli import main
 from instructune.config import load_config
+from instructune.data.formats._fields import derived_id
 from instructune.recipes import synth
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -70,7 +71,8 @@ def test_recipe_with_a_scripted_generator(tmp_path):
     # both parents evolve into the same prompt: the second is a duplicate
     assert report["records"] == 1 and report["reasons"] == {"duplicate": 1}
     (rec,) = lines(out / "records.jsonl")
-    assert rec["meta"]["parent_id"] == "alpaca-1" and rec["response"].startswith("The anglerfish")
+    assert rec["meta"]["parent_id"] == derived_id("alpaca", str(pool), 1)
+    assert rec["response"].startswith("The anglerfish")
     assert load_config(str(out / "config.yaml")).evol.operations == ["deepen"]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import torch
@@ -88,16 +89,44 @@ def test_run_dir_layout_checkpoints_and_export(tiny_model, tmp_path):
     assert summary["final"]["eval_loss"] > 0
 
 
+def trained_tensors(cfg) -> set[str]:
+    """Names, as in the exported model, of the tensors that training `cfg` may change: the
+    parameters left trainable by `prepare_for_training` (a LoRA pair stands for the base weight
+    it is merged into)."""
+    from instructune.model.setup import prepare_for_training
+
+    model, _, _ = prepare_for_training(cfg)
+    names = set()
+    for name, p in model.named_parameters():
+        if p.requires_grad:
+            name = name.removeprefix("base_model.model.")
+            names.add(re.sub(r"\.lora_[AB]\.default(?=\.weight$)", "", name))
+    return names
+
+
+def assert_changed_exactly(base: dict, tuned: dict, trainable: set[str], tied: bool) -> None:
+    """Every trainable tensor of the export differs from the base model, every other is equal."""
+    assert set(base) == set(tuned)
+    if tied:  # lm_head shares embed_tokens' tensor: it is trained when the embedding is
+        trainable = trainable | ({"lm_head.weight"} if "model.embed_tokens.weight" in trainable else set())
+    assert trainable and trainable <= set(tuned)
+    changed = {n for n in tuned if not torch.equal(base[n], tuned[n])}
+    assert sorted(trainable - changed) == [], "trainable tensors that did not change"
+    assert sorted(changed - trainable) == [], "frozen tensors that changed"
+
+
 def test_export_loads_with_plain_transformers_and_weights_changed(tiny_model, tmp_path):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     run = tmp_path / "run"
-    train.main(tiny_cfg(tiny_model, run, "train.max_steps=3", "data.heldout=[]"))
+    cfg = tiny_cfg(tiny_model, run, "train.max_steps=3", "data.heldout=[]")
+    train.main(cfg)
     base = AutoModelForCausalLM.from_pretrained(tiny_model)
     tuned = AutoModelForCausalLM.from_pretrained(run / "export")
     tok = AutoTokenizer.from_pretrained(run / "export")
-    changed = [n for n, p in tuned.state_dict().items() if not torch.equal(p, base.state_dict()[n])]
-    assert any("q_proj" in n for n in changed)
+    trainable = trained_tensors(cfg)
+    assert any("q_proj" in n for n in trainable) and not any("norm" in n for n in trainable)
+    assert_changed_exactly(base.state_dict(), tuned.state_dict(), trainable, base.config.tie_word_embeddings)
     assert tok.chat_template
     ids = tok.apply_chat_template([{"role": "user", "content": "Hi"}], add_generation_prompt=True,
                                   return_tensors="pt", return_dict=True)
@@ -139,13 +168,13 @@ def test_resume_continues_the_same_loss_curve(tiny_model, tmp_path, monkeypatch)
 
 def test_full_finetuning_trains_every_weight(tiny_model, tmp_path):
     run = tmp_path / "full"
-    train.main(tiny_cfg(tiny_model, run, "train.method=full", "train.max_steps=2", "train.lr=1e-3",
-                        "data.heldout=[]"))
+    cfg = tiny_cfg(tiny_model, run, "train.method=full", "train.max_steps=2", "train.lr=1e-3", "data.heldout=[]")
+    train.main(cfg)
     assert not (run / "adapter").exists()
     from transformers import AutoModelForCausalLM
 
-    base = AutoModelForCausalLM.from_pretrained(tiny_model).state_dict()
+    base = AutoModelForCausalLM.from_pretrained(tiny_model)
     tuned = AutoModelForCausalLM.from_pretrained(run / "export").state_dict()
-    assert torch.equal(base["model.norm.weight"], base["model.norm.weight"])
-    assert not torch.equal(base["model.embed_tokens.weight"], tuned["model.embed_tokens.weight"])
-    assert not torch.equal(base["model.layers.0.mlp.up_proj.weight"], tuned["model.layers.0.mlp.up_proj.weight"])
+    trainable = trained_tensors(cfg)
+    assert "model.norm.weight" in trainable and "model.embed_tokens.weight" in trainable
+    assert_changed_exactly(base.state_dict(), tuned, trainable, base.config.tie_word_embeddings)

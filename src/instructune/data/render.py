@@ -9,17 +9,20 @@
 Labels are *unshifted*: `labels[t]` is the target for the model's prediction at position
 `t - 1` (the HF convention); the loss shifts them.
 
-Truncation never silently drops the whole response: an over-long record is cut in its
-context first, then at its end; a record left with no trained token is returned with
-`dropped=True` and counted by the caller.
+Truncation never silently drops the final response: an over-long record is cut in its
+context first; then a conversation loses its oldest earlier exchanges, as few as let the final
+response fit whole; only then is it cut at its end. A record whose final response keeps no
+trained token is returned with `dropped=True` and counted by the caller, even when an earlier
+assistant turn survived (training on that turn alone is not what the record asks for).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
-from instructune.data.record import Record
-from instructune.data.templates import CONTEXT, TEMPLATE, Piece, TemplateOptions
+from instructune.data.record import Record, Turn
+from instructune.data.templates import CONTEXT, INSTRUCTION, TEMPLATE, Piece, TemplateOptions
 
 IGNORE = -100
 
@@ -30,7 +33,10 @@ class Rendered:
 
     Attributes:
         truncated: the record was cut to fit `max_length`.
-        dropped: no trained token survived; the record must not be trained on.
+        dropped: no trained token of the final response survived; the record must not be
+            trained on.
+        final_cut: some trained token of the final response (its end-of-turn token included)
+            was cut off.
     """
 
     input_ids: list[int] = field(default_factory=list)
@@ -38,6 +44,7 @@ class Rendered:
     segment_ids: list[int] = field(default_factory=list)
     truncated: bool = False
     dropped: bool = False
+    final_cut: bool = False
 
     @property
     def n_trained(self) -> int:
@@ -126,8 +133,13 @@ def render(record: Record, tokenizer, template, max_length: int | None = None,
         opts: template options.
     """
     opts = opts or TemplateOptions()
-    toks = tokenize_pieces(attach_spaces(template.pieces(record, tokenizer, opts)), tokenizer)
-    return assemble(toks, max_length)
+
+    def one(rec: Record) -> Rendered:
+        return assemble(tokenize_pieces(attach_spaces(template.pieces(rec, tokenizer, opts)), tokenizer),
+                        max_length)
+
+    out = one(record)
+    return cut_history(record, one) if out.final_cut and record.history else out
 
 
 def render_batch(records: list[Record], tokenizer, template, max_length: int | None = None,
@@ -144,10 +156,62 @@ def render_batch(records: list[Record], tokenizer, template, max_length: int | N
     texts = [p.text for pieces in all_pieces for p in pieces if p.text]
     encoded = iter(tokenizer(texts, add_special_tokens=False)["input_ids"] if texts else [])
     out = []
-    for pieces in all_pieces:
+    for rec, pieces in zip(records, all_pieces):
         ids = [next(encoded) if p.text else [] for p in pieces]
-        out.append(assemble(mark_trained(pieces, ids, stops, eos_id), max_length))
+        done = assemble(mark_trained(pieces, ids, stops, eos_id), max_length)
+        if done.final_cut and rec.history:  # rare: re-rendered with less history, one by one
+            done = render(rec, tokenizer, template, max_length, opts)
+        out.append(done)
     return out
+
+
+def history_exchanges(history: list[Turn]) -> list[list[Turn]]:
+    """`history` split into exchanges, oldest first: each ends with an assistant turn (the
+    last may have none)."""
+    groups: list[list[Turn]] = [[]]
+    for turn in history:
+        groups[-1].append(turn)
+        if turn.role == "assistant":
+            groups.append([])
+    return [g for g in groups if g]
+
+
+def cut_history(record: Record, render_one) -> Rendered:
+    """`record` rendered without its oldest history exchanges: as few dropped as let the final
+    response fit whole, or all of them when it fits whole in none (then it is cut at its end).
+
+    Args:
+        record: a record with history whose final response does not fit whole.
+        render_one: `Record -> Rendered` (its own truncation to `max_length` included).
+    """
+    groups = history_exchanges(record.history)
+    tried: dict[int, Rendered] = {}
+
+    def without(k: int) -> Rendered:  # the record without its k oldest exchanges
+        if k not in tried:
+            rest = [t for g in groups[k:] for t in g]
+            tried[k] = render_one(dataclasses.replace(record, history=rest))
+        return tried[k]
+
+    # Dropping more history only shortens what precedes the final turn, so "fits whole" is
+    # monotone in k: binary search for the smallest k.
+    lo, hi, best = 1, len(groups), len(groups)
+    while lo <= hi:
+        mid = (lo + hi) // 2
+        if without(mid).final_cut:
+            lo = mid + 1
+        else:
+            best, hi = mid, mid - 1
+    out = without(best)
+    out.truncated = True
+    return out
+
+
+def final_turn_start(toks: list[tuple[list[int], Piece, int]]) -> int:
+    """Index of the first piece of the final assistant turn: the one after the last piece of
+    user content (instruction or context); 0 when there is none."""
+    last = max((i for i, (_, p, _) in enumerate(toks) if p.segment in (INSTRUCTION, CONTEXT)), default=-1)
+    return last + 1
 
 
 def assemble(toks: list[tuple[list[int], Piece, int]], max_length: int | None) -> Rendered:
@@ -164,16 +228,27 @@ def assemble(toks: list[tuple[list[int], Piece, int]], max_length: int | None) -
                 excess -= len(ids) - keep
                 toks[i] = (ids[:keep], p, 0)
     out = Rendered(truncated=truncated)
-    for ids, p, n_trained in toks:
+    first = final_turn_start(toks)
+    final_at = 0  # token position where the final assistant turn starts
+    for k, (ids, p, n_trained) in enumerate(toks):
+        if k == first:
+            final_at = len(out.input_ids)
         out.input_ids += ids
         out.labels += ids[:n_trained] + [IGNORE] * (len(ids) - n_trained)
         out.segment_ids += [p.segment] * len(ids)
+    if first == len(toks):
+        final_at = len(out.input_ids)
+    # labels[0] is never a target (nothing predicts it): count the final turn's targets after it.
+    final_at = max(final_at, 1)
+    final_trained = sum(1 for x in out.labels[final_at:] if x != IGNORE)
     if max_length is not None and len(out.input_ids) > max_length:
         out.input_ids = out.input_ids[:max_length]
         out.labels = out.labels[:max_length]
         out.segment_ids = out.segment_ids[:max_length]
-    # labels[0] is never a target (nothing predicts it); a record needs a trained token after it.
-    out.dropped = not any(x != IGNORE for x in out.labels[1:])
+    kept = sum(1 for x in out.labels[final_at:] if x != IGNORE)
+    out.final_cut = kept < final_trained
+    # A record is trained for its final response: earlier turns that survive do not keep it.
+    out.dropped = kept == 0
     return out
 
 

@@ -6,8 +6,10 @@
 Every decision is one JSON line appended to DIR/review_decisions.jsonl and fsync'ed before the
 call returns, so a decision the page showed as saved survives a crash or a closed tab. The
 latest line for a record wins ("reset" takes a record back to pending). The state is never
-kept anywhere else: a restarted server replays the log (a torn last line from a crash during
-the write is skipped).
+kept anywhere else: a restarted server replays the log. Only a torn last line (no newline: a
+crash during the write, so the decision was never confirmed) is skipped, and cut from the file
+so the next decision starts on a line of its own; any other malformed line is an error naming
+the file and the line, since skipping it would silently undo a decision.
 
 Approved and edited records are (re)written, atomically after each decision, to
 DIR/reviewed_accepted.jsonl: edits applied, `meta.quality.decision` set to "accept" and
@@ -31,6 +33,32 @@ from instructune.data.jsonio import iter_json_rows, write_jsonl
 ACTIONS = ("approve", "reject", "edit", "reset")
 EDITABLE = ("instruction", "context", "response")
 LOG_NAME, OUT_NAME, FLAGGED_NAME = "review_decisions.jsonl", "reviewed_accepted.jsonl", "flagged.jsonl"
+
+
+def parse_entry(raw: bytes, path: str, n: int) -> dict[str, Any]:
+    """The decision logged on line `n` of `path`.
+
+    Raises:
+        DataError: not UTF-8 JSON, not an object, no id, or an unknown action.
+    """
+    def bad(why: str) -> DataError:
+        return DataError(path, f"malformed decision ({why}); only a torn last line (a crash "
+                               "mid-write) is skipped: fix or remove this line", line=n)
+    try:
+        entry = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise bad("invalid UTF-8") from None
+    except ValueError as e:
+        raise bad(f"invalid JSON: {e}") from None
+    if not isinstance(entry, dict):
+        raise bad(f"expected a JSON object, got {type(entry).__name__}")
+    if not isinstance(entry.get("id"), (str, int)):
+        raise bad("no 'id'")
+    if entry.get("action") not in ACTIONS:
+        raise bad(f"'action' must be one of {', '.join(ACTIONS)}, got {entry.get('action')!r}")
+    if not isinstance(entry.get("seq", 0), int):
+        raise bad(f"'seq' must be an integer, got {entry.get('seq')!r}")
+    return entry
 
 
 class ReviewStore:
@@ -61,16 +89,42 @@ class ReviewStore:
         self._replay()
 
     def _replay(self) -> None:
+        """Apply every logged decision, in order (see the module docstring for bad lines).
+
+        Raises:
+            DataError: a malformed line other than a torn last one (file and line named).
+        """
         if not self.log_path.exists():
             return
-        with open(self.log_path, encoding="utf-8") as f:
-            for line in f:
-                try:
-                    entry = json.loads(line)
-                except ValueError:
-                    continue  # a line torn by a crash mid-write: that decision was never confirmed
-                if isinstance(entry, dict) and str(entry.get("id")) in self.by_id:
-                    self._apply(entry)
+        data = self.log_path.read_bytes()  # one short line per human decision: small
+        lines = data.split(b"\n")
+        tail = lines.pop()  # what follows the last newline: b"" unless the last write was torn
+        for n, raw in enumerate(lines, start=1):
+            if raw.strip():
+                self._replay_entry(parse_entry(raw, str(self.log_path), n))
+        if tail.strip():
+            self._repair_tail(tail, len(lines) + 1, len(data) - len(tail))
+
+    def _replay_entry(self, entry: dict[str, Any]) -> None:
+        # Decisions on records no longer flagged (quality re-run since) have nothing to apply to.
+        if str(entry["id"]) in self.by_id:
+            self._apply(entry)
+
+    def _repair_tail(self, tail: bytes, n: int, offset: int) -> None:
+        """Handle a last line without its newline: the write of line `n` (at byte `offset`)
+        was cut by a crash. A complete decision is applied and its newline added; a fragment
+        (never confirmed to the page) is cut off. Either way the next append starts a line."""
+        try:
+            entry = parse_entry(tail, str(self.log_path), n)
+        except DataError:
+            with open(self.log_path, "r+b") as f:
+                f.truncate(offset)
+                os.fsync(f.fileno())
+            return
+        self._replay_entry(entry)
+        with open(self.log_path, "ab") as f:
+            f.write(b"\n")
+            os.fsync(f.fileno())
 
     def _apply(self, entry: dict[str, Any]) -> None:
         self.seq = max(self.seq, int(entry.get("seq", 0)))

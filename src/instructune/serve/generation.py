@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import nn
 from transformers import StoppingCriteria, StoppingCriteriaList
 
 from instructune.config import GenerateConfig
 from instructune.data.render import stop_ids
+
+
+class StopWhen(StoppingCriteria):
+    """Ends every row once `done()` says so (a streaming client went away)."""
+
+    def __init__(self, done: Callable[[], bool]):
+        self.done = done
+
+    def __call__(self, input_ids: torch.Tensor, scores, **kwargs) -> torch.Tensor:
+        return torch.full((input_ids.shape[0],), bool(self.done()), device=input_ids.device)
 
 
 class StopOnText(StoppingCriteria):
@@ -38,7 +50,8 @@ class StopOnText(StoppingCriteria):
 
 @torch.no_grad()
 def generate_ids(model: nn.Module, tokenizer, prompts: list[list[int]], gcfg: GenerateConfig,
-                 stop_strings: list[str] | None = None) -> list[list[int]]:
+                 stop_strings: list[str] | None = None, streamer=None,
+                 stop_when: Callable[[], bool] | None = None) -> list[list[int]]:
     """Generate a continuation for each prompt.
 
     Prompts are sorted by length and batched `gcfg.batch_size` at a time, left-padded so the
@@ -51,7 +64,10 @@ def generate_ids(model: nn.Module, tokenizer, prompts: list[list[int]], gcfg: Ge
         prompts: token ids per prompt.
         gcfg: sampling parameters (temperature 0 = greedy).
         stop_strings: texts that end a row (its ids then still hold the stop string; the
-            caller cuts the decoded text, see `synth/backends/local.py`).
+            caller cuts the decoded text, see `serve/engine.py`).
+        streamer: handed to `model.generate` (one prompt only): gets each new token as it is
+            made (`serve/streaming.py`).
+        stop_when: polled after every token; True ends generation (a stream's client left).
     Returns:
         the new token ids per prompt (without the prompt, without the stop token), in input order.
     """
@@ -72,6 +88,8 @@ def generate_ids(model: nn.Module, tokenizer, prompts: list[list[int]], gcfg: Ge
             ids[row, T - len(p):] = torch.as_tensor(p)
             mask[row, T - len(p):] = 1
         sample = gcfg.temperature > 0
+        criteria = ([StopOnText(tokenizer, stop_strings, T)] if stop_strings else []) + \
+            ([StopWhen(stop_when)] if stop_when else [])
         out = model.generate(
             input_ids=ids.to(device), attention_mask=mask.to(device),
             max_new_tokens=gcfg.max_new_tokens, do_sample=sample,
@@ -79,7 +97,7 @@ def generate_ids(model: nn.Module, tokenizer, prompts: list[list[int]], gcfg: Ge
             top_p=gcfg.top_p if sample else None, top_k=gcfg.top_k if sample else None,
             repetition_penalty=gcfg.repetition_penalty,
             eos_token_id=stops, pad_token_id=pad, use_cache=True,
-            stopping_criteria=StoppingCriteriaList([StopOnText(tokenizer, stop_strings, T)]) if stop_strings else None,
+            stopping_criteria=StoppingCriteriaList(criteria) if criteria else None, streamer=streamer,
         )
         for row, i in enumerate(idx):
             new = out[row, T:].tolist()

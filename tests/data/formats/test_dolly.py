@@ -6,6 +6,7 @@ import pytest
 
 from instructune.data.errors import DataError
 from instructune.data.formats import detect, load_records
+from instructune.data.formats._fields import derived_id
 from instructune.data.record import Record
 
 ROWS = [
@@ -27,7 +28,7 @@ def test_dolly_records_exactly(write):
     path = write("dolly.jsonl", ROWS)
     assert detect(path) == ("dolly", "has 'instruction', 'response', 'context' and 'category'")
     recs = load_records(path)
-    assert recs[0] == Record(id="dolly-1", instruction="When was the tower finished?",
+    assert recs[0] == Record(id=derived_id("dolly", path, 1), instruction="When was the tower finished?",
                              context="The tower was finished in 1889.", response="In 1889.",
                              task="closed_qa", source={"file": path, "line": 1, "format": "dolly"})
     assert [r.task for r in recs] == ["closed_qa", "open_qa", "summarization", "classification",

@@ -6,6 +6,7 @@ import pytest
 
 from instructune.data.errors import DataError
 from instructune.data.formats import detect, load_records
+from instructune.data.formats._fields import derived_id
 from instructune.data.record import Record
 
 ROWS = [
@@ -22,7 +23,8 @@ def test_flan_records_exactly(write):
     path = write("flan.jsonl", ROWS)
     assert detect(path) == ("flan", "has 'inputs' and 'targets'")
     recs = load_records(path)
-    assert recs[0] == Record(id="flan-1", instruction="Translate to French: cheese", response="fromage",
+    assert recs[0] == Record(id=derived_id("flan", path, 1), instruction="Translate to French: cheese",
+                             response="fromage",
                              source={"file": path, "line": 1, "format": "flan"},
                              meta={"task_name": "wmt_en_fr", "template_type": "zs_opt"})
     assert [r.response for r in recs] == ["fromage", "yes", "yes", "Lima ", "cba"]

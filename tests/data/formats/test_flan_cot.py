@@ -7,6 +7,7 @@ import pytest
 
 from instructune.data.errors import DataError
 from instructune.data.formats import detect, iter_outcomes, load_records
+from instructune.data.formats._fields import derived_id
 from instructune.data.record import Record
 
 LINES = [
@@ -20,9 +21,10 @@ LINES = [
 
 def test_no_header_records_exactly(write):
     path = write("cot.tsv", "\n".join(LINES) + "\n")
-    assert detect(path) == ("flan_cot", "tab-separated with 3 columns (question, answer, rationale), no header row")
+    assert detect(path) == ("flan_cot", "tab-separated with 3 columns (question, answer, rationale), no header row; "
+                           r"\n, \t and \\ in a field are decoded")
     recs = load_records(path)
-    assert recs[1] == Record(id="flan_cot-2", instruction='Is "level" a palindrome?', response="yes",
+    assert recs[1] == Record(id=derived_id("flan_cot", path, 2), instruction='Is "level" a palindrome?', response="yes",
                              rationale='Reversed, "level" reads "level".',
                              source={"file": path, "line": 2, "format": "flan_cot"})
     assert [r.response for r in recs] == ["2", "yes", "42", "180 km", "0.5"]
@@ -31,7 +33,8 @@ def test_no_header_records_exactly(write):
 def test_header_sets_the_column_order(write):
     swapped = ["\t".join((q, r, a)) for q, a, r in (line.split("\t") for line in LINES)]
     path = write("cot.tsv", "question\trationale\tanswer\r\n" + "\r\n".join(swapped) + "\r\n")
-    assert detect(path) == ("flan_cot", "tab-separated, with a header row question, rationale, answer")
+    assert detect(path) == ("flan_cot", "tab-separated, with a header row question, rationale, answer; "
+                           r"\n, \t and \\ in a field are decoded")
     recs = load_records(path)
     assert [r.response for r in recs] == ["2", "yes", "42", "180 km", "0.5"]
     assert recs[0].rationale == "Tom starts with 3 apples. 3 - 1 = 2." and recs[0].source["line"] == 2
@@ -62,3 +65,23 @@ def test_size_limit_names_the_column(write):
         load_records(path, options=ReaderConfig(max_chars=70))
     assert (e.value.line, e.value.field) == (1, "question")
     assert e.value.message.startswith("record too long: 84 characters, over the limit of 70")
+
+
+def test_escapes_are_decoded(write):
+    # As in FLAN's aqua/creak/ecqa/qasc/sensemaking files: a newline inside a field is written
+    # as backslash + n (a TSV line cannot hold a real one).
+    question = r"Which is larger?\nOptions:\n(A) 300\n(B) 400"
+    rationale = r"Compare:\t300 < 400. A path C:\\new keeps its backslash; \frac is not an escape."
+    path = write("cot.tsv", f"{question}\t(B)\t{rationale}\n")
+    (rec,) = load_records(path)
+    assert rec.instruction == "Which is larger?\nOptions:\n(A) 300\n(B) 400"
+    assert rec.rationale == "Compare:\t300 < 400. A path C:\\new keeps its backslash; \\frac is not an escape."
+    assert rec.response == "(B)"
+
+
+def test_explain_says_escapes_are_decoded(write):
+    from instructune.data.formats import FORMATS, explain, needs
+
+    path = write("cot.tsv", "\n".join(LINES) + "\n")
+    assert r"\n, \t and \\ in a field are decoded" in explain(path).reason
+    assert r"\n, \t and \\ in a field are decoded" in needs(FORMATS["flan_cot"])

@@ -6,6 +6,7 @@ import pytest
 
 from instructune.data.errors import DataError
 from instructune.data.formats import detect, load_records
+from instructune.data.formats._fields import derived_id
 from instructune.data.record import Record
 
 ROWS = [
@@ -22,7 +23,7 @@ def test_p3_records_exactly(write):
     path = write("p3.jsonl", ROWS)
     assert detect(path) == ("p3", "has 'prompt' and 'completion'")
     recs = load_records(path)
-    assert recs[0] == Record(id="p3-1", instruction=ROWS[0]["prompt"], response="Ann",
+    assert recs[0] == Record(id=derived_id("p3", path, 1), instruction=ROWS[0]["prompt"], response="Ann",
                              source={"file": path, "line": 1, "format": "p3"})
     assert [r.response for r in recs] == ["Ann", " blue", "yes", " three", "pear"]
     assert recs[4].id == "p-5" and recs[4].meta == {}

@@ -6,6 +6,7 @@ import pytest
 
 from instructune.data.errors import DataError
 from instructune.data.formats import detect, load_records
+from instructune.data.formats._fields import derived_id
 from instructune.data.record import Record, Turn
 
 ROWS = [
@@ -26,7 +27,7 @@ def test_sharegpt_records_exactly(write):
                              history=[Turn("user", "Capital of Italy?"), Turn("assistant", "Rome.")],
                              source={"file": path, "line": 1, "format": "sharegpt"})
     assert [(r.id, r.instruction, r.response, r.history, r.system) for r in recs[1:]] == [
-        ("c2", "Say hi.", "Hi!", [], None), ("sharegpt-3", "2+2?", "4", [], None)]
+        ("c2", "Say hi.", "Hi!", [], None), (derived_id("sharegpt", path, 3), "2+2?", "4", [], None)]
 
 
 @pytest.mark.parametrize("conv, field, words", [

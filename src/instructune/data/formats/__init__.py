@@ -123,12 +123,15 @@ def iter_outcomes(path: str, fmt: str | None = None, options: ReaderConfig | Non
         path: the input file.
         fmt: a format name; None detects it.
         options: reader options (OpenAssistant paths and filters, size limit); defaults if None.
-        ids: the ids seen so far in this run, to reject repeats across files; None: no check.
+        ids: the files and ids seen so far in this run, to reject repeats across files (and
+            a file given twice); None: no check.
     Raises:
         DataError: only for problems that stop the whole file (no format matches, a JSON
-            array whose syntax breaks).
+            array whose syntax breaks, the file was already read in this run).
     """
     path = str(path)
+    if ids is not None:
+        ids.add_file(path)
     opts = options or ReaderConfig()
     for out in get_format(fmt or detect(path)[0]).outcomes(path, opts):
         out = check_size(out, opts.max_chars)

@@ -3,6 +3,7 @@ a size limit per record, and no id used twice within one run."""
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from instructune.data.errors import DataError
@@ -56,14 +57,38 @@ def check_size(out: Outcome, max_chars: int) -> Outcome:
 
 
 class UniqueIds:
-    """Remembers the ids the data gave its records within one run, to reject repeats.
+    """Remembers the files read and the ids the data gave its records within one run, to
+    reject repeats.
 
-    Only ids that come from the data are kept (ids derived from file positions cannot repeat
-    within a file). Memory grows with the number of such ids (~100 bytes each).
+    Only ids that come from the data are kept: ids derived from file positions name their file
+    (`derived_id`), so they cannot repeat within a file nor across the files of a run, as long
+    as no file is read twice, which `add_file` refuses. Memory grows with the number of own
+    ids (~100 bytes each).
     """
 
     def __init__(self):
         self.seen: set[str] = set()
+        self.files: dict[tuple[int, int], str] = {}
+
+    def add_file(self, path: str) -> None:
+        """Note that `path` is read in this run.
+
+        The same file twice is an error rather than a silent double: every record would
+        appear twice (counted double in training, or all removed again by dedup), and giving
+        its records new ids would only hide that. Identity is the file itself (device and
+        inode), so `a.jsonl`, `./a.jsonl` and a link to it are one file.
+
+        Raises:
+            DataError: `path` was already read in this run.
+        """
+        st = os.stat(path)
+        key = (st.st_dev, st.st_ino)
+        if key in self.files:
+            first = self.files[key]
+            as_ = f" (first as {first})" if first != path else ""
+            raise DataError(path, f"this file is given twice in the inputs{as_}; each file may be "
+                                  "read once per run, or every record in it would appear twice")
+        self.files[key] = path
 
     def check(self, out: Outcome) -> Outcome:
         """`out`, or `out` rejected when one of its record ids was used before in this run."""

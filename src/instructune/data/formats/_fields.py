@@ -3,9 +3,37 @@ the file, the line or array index, and the field."""
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import os
 from typing import Any
 
 from instructune.data.errors import DataError
+
+
+@functools.lru_cache(maxsize=256)
+def _tag_of_absolute(path: str) -> str:
+    return hashlib.sha256(os.path.realpath(path).encode("utf-8", "surrogateescape")).hexdigest()[:8]
+
+
+def file_tag(path: str) -> str:
+    """8 hex digits naming the file at `path` by its resolved path (symlinks and `./` resolved).
+
+    Why a hash of the path: ids derived from a row's position (`alpaca-1`) repeat in every file
+    of that format, so two files mixed in one run (or one `ingest` output read back) would
+    collide. The path's hash tells files apart, also two `data.jsonl` in different folders,
+    and is the same whenever the same file is read again. (Moving the file changes it; ids
+    that must survive a move belong in the data, or in the records that `ingest` writes.)
+    """
+    # abspath first: a relative path means a different file after a chdir; the cache then
+    # spares the per-row symlink resolution.
+    return _tag_of_absolute(os.path.abspath(path))
+
+
+def derived_id(fmt: str, path: str, pos: int) -> str:
+    """The id of a row without one of its own: format, file tag and line or index
+    (`alpaca-3f2a9c1b-7`), unique across the files of a run."""
+    return f"{fmt}-{file_tag(path)}-{pos}"
 
 
 class Row:
@@ -64,5 +92,4 @@ class Row:
         for key in ("id", "uid", "message_id"):
             if isinstance(self.obj.get(key), (str, int)):
                 return str(self.obj[key])
-        pos = self.loc.get("line", self.loc.get("index"))
-        return f"{fmt}-{pos}"
+        return derived_id(fmt, self.path, self.loc.get("line", self.loc.get("index")))

@@ -1,26 +1,40 @@
-"""FLAN chain-of-thought TSV (`flan/v2/cot_data/*.tsv`): one example a line, three
+r"""FLAN chain-of-thought TSV (`flan/v2/cot_data/*.tsv`): one example a line, three
 tab-separated columns question, answer, rationale. The real files have no header row; a
 header naming the three columns (in any order) is accepted and then sets the order.
 
 The question becomes the instruction, the answer the response and the rationale the
-record's rationale. Fields are taken as they are (FLAN's files do not quote or escape).
+record's rationale. Fields are not quoted, but a line cannot hold a newline, so FLAN writes
+one as backslash + `n` (every line of aqua, creak, ecqa, qasc and sensemaking:
+`...?\nOptions:\n(A) 300`); FLAN's own reader turns it back into a newline. This reader
+decodes `\n` (newline), `\t` (tab) and `\\` (backslash) in every field, in one pass left to
+right; any other backslash (`\frac`) is kept as it is.
 Not JSON, so this format detects and reads whole files (`detect_file`, `iter_file`).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 from instructune.config import ReaderConfig
 from instructune.data.errors import DataError
+from instructune.data.formats._fields import derived_id
 from instructune.data.formats._format import Format
 from instructune.data.formats._outcome import Outcome
 from instructune.data.jsonio import bad_utf8_field, readable
 from instructune.data.record import Record
 
 NAME = "flan_cot"
+ESCAPES_NOTE = r"\n, \t and \\ in a field are decoded"
 COLUMNS = ("question", "answer", "rationale")
+_ESCAPE = re.compile(r"\\([nt\\])")
+_UNESCAPED = {"n": "\n", "t": "\t", "\\": "\\"}
+
+
+def unescape(cell: str) -> str:
+    """`cell` with `\\n`, `\\t` and `\\\\` decoded (one pass, so `\\\\n` is a backslash and an n)."""
+    return _ESCAPE.sub(lambda m: _UNESCAPED[m.group(1)], cell)
 
 
 def _first_line(path: str) -> str:
@@ -43,9 +57,9 @@ def detect_file(path: str) -> str | None:
     if not line or line.lstrip()[:1] in ("{", "["):
         return None
     if _header(line):
-        return "tab-separated, with a header row " + ", ".join(_header(line))
+        return f"tab-separated, with a header row {', '.join(_header(line))}; {ESCAPES_NOTE}"
     if line.count("\t") == 2:
-        return "tab-separated with 3 columns (question, answer, rationale), no header row"
+        return f"tab-separated with 3 columns (question, answer, rationale), no header row; {ESCAPES_NOTE}"
     return None
 
 
@@ -77,7 +91,7 @@ def to_record(path: str, n: int, cells: list[str], columns: tuple[str, ...],
         raise DataError(path, "empty instruction", line=n, field="question")
     if not row["answer"].strip():
         raise DataError(path, "empty response", line=n, field="answer")
-    return Record(id=f"{NAME}-{n}", instruction=row["question"], response=row["answer"],
+    return Record(id=derived_id(NAME, path, n), instruction=row["question"], response=row["answer"],
                   rationale=row["rationale"], source={"file": path, "line": n, "format": NAME})
 
 
@@ -97,7 +111,8 @@ def iter_file(path: str, opts: ReaderConfig | None = None) -> Iterator[Outcome]:
             first = False
             out = Outcome(path, {"line": n}, readable(text) if maybe_bad else text)
             try:
-                cells = text.split("\t")
+                # Split first: an escaped tab (backslash + t) is inside a field, not between two.
+                cells = [unescape(c) for c in text.split("\t")]
                 out.value = dict(zip(columns, cells))  # names the column in a size error
                 out.records = [to_record(path, n, cells, columns, maybe_bad)]
             except DataError as e:
@@ -107,4 +122,4 @@ def iter_file(path: str, opts: ReaderConfig | None = None) -> Iterator[Outcome]:
 
 # Last: it looks at the file, not at JSON keys, so every JSON format is tried first.
 FORMAT = Format(NAME, priority=1000, detect_file=detect_file, iter_file=iter_file,
-                needs="a tab-separated file with 3 columns: question, answer, rationale")
+                needs=f"a tab-separated file with 3 columns: question, answer, rationale ({ESCAPES_NOTE})")

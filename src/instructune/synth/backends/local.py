@@ -3,104 +3,32 @@
     gen = LocalGenerator.load("smollm2-135m-instruct")          # or a run dir, path, hub id
     gen.chat([[{"role": "user", "content": "Name a colour."}]], GenParams(temperature=0))
 
-Generation goes through `serve.generation.generate_ids` (prompts sorted by length, left-padded,
-batched, EOS / end-of-turn / stop strings end a row). `instructune serve` wraps the same class,
-so the HTTP backend and this one answer alike.
+It is the generation engine (`serve/engine.py`, which `instructune serve` uses too, so the HTTP
+backend and this one answer alike) with the synth interface on top: text-only `chat` and
+`complete`, and the counters of `GenStats`.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 
-from torch import nn
-
-from instructune.config import GenerateConfig
-from instructune.serve.generation import generate_ids
+from instructune.serve.engine import Engine, Generation, cut_at_stop
 from instructune.synth.generator import GenParams, GenStats, Message
 
-
-@dataclass
-class Generation:
-    """One generated continuation with what the OpenAI wire format reports about it.
-
-    Attributes:
-        text: decoded new text (special tokens skipped), cut before the first stop string.
-        finish_reason: "stop" (EOS, end-of-turn or a stop string) or "length" (max_new_tokens hit).
-        prompt_tokens: tokens in the prompt.
-        completion_tokens: tokens generated (a stop string's own tokens included).
-    """
-
-    text: str
-    finish_reason: str
-    prompt_tokens: int
-    completion_tokens: int
+__all__ = ["Generation", "LocalGenerator", "cut_at_stop"]
 
 
-def cut_at_stop(text: str, stop: list[str]) -> tuple[str, bool]:
-    """(text before the earliest stop string, whether one was found)."""
-    hits = [i for i in (text.find(s) for s in stop if s) if i >= 0]
-    return (text[:min(hits)], True) if hits else (text, False)
+class LocalGenerator(Engine):
+    """`Generator` over an in-process causal LM (see `Engine` for the arguments)."""
 
-
-class LocalGenerator:
-    """`Generator` over an in-process causal LM.
-
-    Args:
-        model: a HF causal LM (eval mode is set on use).
-        tokenizer: its tokenizer; `chat` needs a chat template.
-        name: shown in reports and in the server's `model` field.
-        batch_size: prompts per forward batch.
-    """
-
-    def __init__(self, model: nn.Module, tokenizer, name: str = "local", batch_size: int = 8):
-        self.model, self.tokenizer, self.name, self.batch_size = model, tokenizer, name, batch_size
+    def __init__(self, model, tokenizer, name: str = "local", batch_size: int = 8):
+        super().__init__(model, tokenizer, name, batch_size)
         self.stats = GenStats()
 
-    @classmethod
-    def load(cls, name: str, dtype: str = "float32", batch_size: int = 8) -> LocalGenerator:
-        """Load `name`: the default alias, an instructune run dir (its `export/`), a path or a hub id."""
-        from instructune.model.load import load_model, load_tokenizer
-        from instructune.model.load import resolve_tuned
-
-        path = resolve_tuned(name)
-        return cls(load_model(path, dtype), load_tokenizer(path), name=name, batch_size=batch_size)
-
-    @property
-    def max_positions(self) -> int | None:
-        """The model's context length (prompt + generation), when its config says."""
-        return getattr(self.model.config, "max_position_embeddings", None)
-
-    def chat_ids(self, conversations: list[list[Message]]) -> list[list[int]]:
-        """Prompt ids per conversation: the chat template with the assistant turn opened."""
-        if not getattr(self.tokenizer, "chat_template", None):
-            raise ValueError(f"model {self.name!r} has no chat template; use complete() with raw prompts")
-        texts = [self.tokenizer.apply_chat_template(c, add_generation_prompt=True, tokenize=False)
-                 for c in conversations]
-        # The template already holds BOS and role markers; adding special tokens would double them.
-        return [self.tokenizer(t, add_special_tokens=False)["input_ids"] for t in texts]
-
-    def complete_ids(self, prompts: list[str]) -> list[list[int]]:
-        """Prompt ids per raw text (the tokenizer's own BOS rule applies, as in vLLM)."""
-        return [self.tokenizer(p)["input_ids"] for p in prompts]
-
     def generate(self, prompts: list[list[int]], params: GenParams) -> list[Generation]:
-        """Generate for token-id prompts; results in input order.
-
-        Args:
-            prompts: token ids per prompt.
-            params: sampling parameters; `seed` seeds torch's RNG once for the whole call.
-        """
+        """`Engine.generate`, counted in `stats`."""
         start = time.perf_counter()
-        gcfg = GenerateConfig(max_new_tokens=params.max_new_tokens, temperature=params.temperature,
-                              top_p=params.top_p, batch_size=self.batch_size, seed=params.seed)
-        outs = generate_ids(self.model, self.tokenizer, prompts, gcfg, stop_strings=params.stop or None)
-        results = []
-        for prompt, ids in zip(prompts, outs):
-            text, stopped = cut_at_stop(self.tokenizer.decode(ids, skip_special_tokens=True), params.stop)
-            # Fewer tokens than asked means EOS / end-of-turn (cut off by generate_ids) or a stop string.
-            reason = "stop" if stopped or len(ids) < params.max_new_tokens else "length"
-            results.append(Generation(text, reason, len(prompt), len(ids)))
+        results = super().generate(prompts, params)
         self.stats.requests += len(prompts)
         self.stats.completion_tokens += sum(g.completion_tokens for g in results)
         self.stats.seconds += time.perf_counter() - start

@@ -35,7 +35,7 @@ from typing import Any
 
 import httpx2 as httpx
 
-from instructune.synth.backends.local import cut_at_stop
+from instructune.serve.engine import cut_at_stop
 from instructune.synth.generator import GenParams, GenStats, Message
 
 MAX_WIRE_STOPS = 4  # OpenAI accepts at most 4 stop strings; the rest are cut here
