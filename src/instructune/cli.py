@@ -253,12 +253,17 @@ def _serve_flags(p):
     p.add_argument("--model", help="run dir, export dir, path or hub id (default: serve.model, then model.name)")
     p.add_argument("--host", help="address to bind (default: serve.host, 127.0.0.1)")
     p.add_argument("--port", type=int, help="port (default: serve.port, 8000; 0 picks a free one)")
+    p.add_argument("--api-key", help="require `Authorization: Bearer KEY` (default: $INSTRUCTUNE_API_KEY; prefer "
+                                     "the variable: a key on the command line shows in `ps`)")
+    p.add_argument("--insecure", action="store_true",
+                   help="allow binding beyond loopback without an API key (anyone who reaches the port can use it)")
 
 
 def _serve(args, console) -> int:
-    from instructune.serve import server
+    from instructune.recipes import serve
 
-    server.main(args.cfg, args.model, args.host, args.port, announce=lambda s: print(s, flush=True))
+    serve.main(args.cfg, args.model, args.host, args.port, announce=lambda s: print(s, flush=True),
+               api_key=args.api_key, insecure=args.insecure)
     return 0
 
 
@@ -277,12 +282,14 @@ def _quality(args, console) -> int:
 def _review_flags(p):
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     p.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 picks a free one)")
+    p.add_argument("--insecure", action="store_true",
+                   help="no access token: anyone who reaches the port can review (the printed URL carries the token)")
 
 
 def _review(args, console) -> int:
     from instructune.recipes import review
 
-    review.main(args.inputs[0], args.host, args.port, announce=lambda s: print(s, flush=True))
+    review.main(args.inputs[0], args.host, args.port, announce=lambda s: print(s, flush=True), insecure=args.insecure)
     return 0
 
 

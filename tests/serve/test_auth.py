@@ -9,6 +9,7 @@ import httpx2 as httpx
 import pytest
 
 from instructune.config import ConfigError, load_config
+from instructune.recipes import serve as serve_recipe
 from instructune.serve import server
 
 KEY = "sk-test-7f3a9c1e5b2d4f60"
@@ -82,21 +83,21 @@ def no_load(monkeypatch):
 def test_binding_beyond_loopback_needs_a_key_or_insecure(no_load, monkeypatch, host):
     cfg = load_config(None, [])
     with pytest.raises(ConfigError) as e:
-        server.main(cfg, host=host)
+        serve_recipe.main(cfg, host=host)
     assert "API key" in str(e.value) and "--insecure" in str(e.value) and host in str(e.value)
     with pytest.raises(Loaded):
-        server.main(cfg, host=host, api_key=KEY)
+        serve_recipe.main(cfg, host=host, api_key=KEY)
     with pytest.raises(Loaded):
-        server.main(cfg, host=host, insecure=True)
+        serve_recipe.main(cfg, host=host, insecure=True)
     monkeypatch.setenv(server.API_KEY_ENV, KEY)
     with pytest.raises(Loaded):
-        server.main(cfg, host=host)
+        serve_recipe.main(cfg, host=host)
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "::1", "127.0.0.2"])
 def test_loopback_needs_no_key(no_load, host):
     with pytest.raises(Loaded):
-        server.main(load_config(None, []), host=host)
+        serve_recipe.main(load_config(None, []), host=host)
 
 
 def test_api_key_from_the_environment(monkeypatch):

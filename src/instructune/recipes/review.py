@@ -2,8 +2,9 @@
 
 DIR is an `instructune quality` output dir. Decisions are appended to DIR/review_decisions.jsonl
 the moment they are made and approved / edited records are written to
-DIR/reviewed_accepted.jsonl (see `quality/review_store.py`). Binds 127.0.0.1 by default: the
-page has no login, so bind another address only on a network you trust.
+DIR/reviewed_accepted.jsonl (see `quality/review_store.py`). Binds 127.0.0.1 by default. The
+page asks for a token drawn at each start: the printed URL carries it (`?token=...`) and
+sets a cookie; `--insecure` turns the check off.
 """
 
 from __future__ import annotations
@@ -16,14 +17,14 @@ from instructune.quality.review_store import LOG_NAME, OUT_NAME, ReviewStore
 
 
 def main(out_dir: str | Path, host: str = "127.0.0.1", port: int = 8765,
-         announce: Callable[[str], None] = print) -> None:
+         announce: Callable[[str], None] = print, insecure: bool = False) -> None:
     """Serve the review page for `out_dir` until interrupted.
 
     Raises:
         FileNotFoundError: `out_dir` has no flagged.jsonl.
     """
     store = ReviewStore(out_dir)
-    server = make_server(store, host, port)
+    server = make_server(store, host, port, insecure=insecure)
     c = store.counts()
     announce(f"review: {server.url} ({len(store.records)} flagged, {c['pending']} pending); "
              f"decisions → {Path(out_dir) / LOG_NAME}, approved → {Path(out_dir) / OUT_NAME}")

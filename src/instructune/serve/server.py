@@ -75,7 +75,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.exceptions import HTTPException
 
-from instructune.config import Config, ConfigError, ServeConfig
+from instructune.config import ConfigError, ServeConfig
 from instructune.serve.engine import Engine, Generation
 from instructune.synth.generator import GenParams
 
@@ -681,35 +681,3 @@ def bind(host: str, port: int) -> socket.socket:
     sock.bind((host, port))
     sock.listen(2048)
     return sock
-
-
-def main(cfg: Config, model: str | None = None, host: str | None = None, port: int | None = None,
-         announce=print, api_key: str | None = None, insecure: bool = False) -> None:
-    """Load the model and serve it until interrupted.
-
-    Args:
-        cfg: the config (`serve` section; `model.dtype`).
-        model: overrides `serve.model` (a run dir, path or hub id; default `model.name`).
-        host: overrides `serve.host`.
-        port: overrides `serve.port` (0 picks a free port).
-        announce: called with the base URL once the socket is bound (never with the key).
-        api_key: the key clients must send (`Authorization: Bearer`); None reads the
-            environment variable `API_KEY_ENV`.
-        insecure: allow binding beyond loopback without a key.
-    Raises:
-        ConfigError: a bind beyond loopback without a key or `insecure` (before anything loads).
-    """
-    import uvicorn
-
-    scfg = replace(cfg.serve, host=host or cfg.serve.host, port=cfg.serve.port if port is None else port)
-    key = resolve_api_key(api_key)
-    check_exposure(scfg.host, key, insecure)
-    name = model or scfg.model or cfg.model.name
-    gen = Engine.load(name, dtype=cfg.model.dtype, batch_size=scfg.batch_size)
-    sock = bind(scfg.host, scfg.port)
-    bound_host, bound_port = sock.getsockname()[:2]
-    shown = f"[{bound_host}]" if ":" in bound_host else bound_host
-    access = " (API key required: Authorization: Bearer <key>)" if key else ""
-    announce(f"serving {name} at http://{shown}:{bound_port}/v1{access}")
-    server = uvicorn.Server(uvicorn.Config(create_app(gen, scfg, api_key=key), log_level="warning"))
-    server.run(sockets=[sock])

@@ -80,8 +80,8 @@ def test_escapes_are_decoded(write):
 
 
 def test_explain_says_escapes_are_decoded(write):
-    from instructune.data.formats import FORMATS, explain, needs
+    from instructune.data.formats import FORMATS, explain
 
     path = write("cot.tsv", "\n".join(LINES) + "\n")
     assert r"\n, \t and \\ in a field are decoded" in explain(path).reason
-    assert r"\n, \t and \\ in a field are decoded" in needs(FORMATS["flan_cot"])
+    assert r"\n, \t and \\ in a field are decoded" in FORMATS["flan_cot"].needs
