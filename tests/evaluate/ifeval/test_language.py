@@ -11,8 +11,8 @@ from langdetect import DetectorFactory
 from langdetect.detector_factory import PROFILES_DIRECTORY
 from langdetect.lang_detect_exception import LangDetectException
 
-from instructune.evaluate.ifeval.language import (_factory, _language_of, _prepared, detect_language,
-                                                  extract_ngrams, language_probabilities)
+from instructune.evaluate.ifeval.language import (_language_of, _prepared, detect_language, extract_ngrams,
+                                                  language_probabilities)
 
 # Short, mixed text on which unseeded langdetect answers "so" about 3 times in 4 and "fr" otherwise.
 AMBIGUOUS = "Hola amigo bon jour"
@@ -38,6 +38,7 @@ TEXTS = [
     "Mixed: bonjour my friend, wie geht es dir today? Muy bien.",
     AMBIGUOUS,
     "a",
+    "  Leading spaces, double  spaces,, commas... and a trailing space ",
     "Ok " * 400,
     ("A long one. " * 120) + "Bien sûr que oui, c'est la vie.",
 ]
@@ -60,7 +61,7 @@ def test_bit_identical_to_seeded_langdetect(stock, text):
     d = stock.create()
     d.append(text)
     d.cleaning_text()
-    ngrams = extract_ngrams(_prepared(text).text, _factory().word_lang_prob_map)
+    ngrams = extract_ngrams(_prepared(text).text)
     assert ngrams == d._extract_ngrams()
     d = stock.create()
     d.append(text)

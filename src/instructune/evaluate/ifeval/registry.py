@@ -95,6 +95,12 @@ GROUPS: tuple[str, ...] = tuple(dict.fromkeys(i.group for i in INSTRUCTIONS.valu
 def instruction(instruction_id: Any) -> Instruction:
     """The `Instruction` of an id.
 
+    Args:
+        instruction_id: e.g. "punctuation:no_comma" (anything else is reported, not looked up).
+
+    Returns:
+        Its entry in `INSTRUCTIONS`.
+
     Raises:
         InstructionError: not a string, or not an IFEval id (the message lists the allowed ids).
     """
