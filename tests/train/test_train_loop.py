@@ -91,11 +91,11 @@ def test_run_dir_layout_checkpoints_and_export(tiny_model, tmp_path):
 
 def trained_tensors(cfg) -> set[str]:
     """Names, as in the exported model, of the tensors that training `cfg` may change: the
-    parameters left trainable by `prepare_for_training` (a LoRA pair stands for the base weight
+    parameters left trainable by `model_for_training` (a LoRA pair stands for the base weight
     it is merged into)."""
-    from instructune.model.setup import prepare_for_training
+    from instructune.recipes.builders import model_for_training
 
-    model, _, _ = prepare_for_training(cfg)
+    model, _, _ = model_for_training(cfg)
     names = set()
     for name, p in model.named_parameters():
         if p.requires_grad:

@@ -31,5 +31,4 @@ class GenerateConfig:
 
     def __post_init__(self) -> None:
         check_ranges(self, {"max_new_tokens": at_least(1), "temperature": at_least(0), "top_p": between(0, 1, lo_open=True),
-                           "top_k": at_least(0), "repetition_penalty": above(0), "batch_size": at_least(1),
-                           "seed": at_least(0)})
+                           "top_k": at_least(0), "repetition_penalty": above(0), "batch_size": at_least(1)})

@@ -233,7 +233,7 @@ def _cell(m: dict | None, key: str) -> str:
     v = m[key]
     if isinstance(v, dict):
         point = v.get("accuracy", v.get("mean"))
-        return "" if point is None else f"{point:.4f} [{v['lo']:.3f}, {v['hi']:.3f}]"
+        return "" if point is None else f"{point:.3f} [{v['lo']:.2f},{v['hi']:.2f}]"
     return f"{v:.4f}"
 
 
@@ -242,14 +242,15 @@ def results_table(results: dict[str, Any]) -> Table:
     labels = [k for k in ("base", "tuned") if k in results]
     comp = results.get("comparison", {})
     table = Table(title="evaluation (95% intervals)")
-    for col in ("", *labels, "tuned − base"):
-        table.add_column(col, justify="right" if col else "left")
+    table.add_column("", justify="left", no_wrap=True)
+    for col in (*labels, "tuned − base"):
+        table.add_column(col, justify="right")
 
     def diff(key: str) -> str:
         d = comp.get(key)
         if not d:
             return ""
-        return f"{d['diff']:+.4f} [{d['lo']:+.3f}, {d['hi']:+.3f}]" + ("" if d["significant"] else " n.s.")
+        return f"{d['diff']:+.3f} [{d['lo']:+.2f},{d['hi']:+.2f}]" + ("" if d["significant"] else " n.s.")
 
     names = sorted({s for k in labels for s in results[k].get("sets", {})}, key=lambda s: (s != "heldout", s))
     for s in names:
