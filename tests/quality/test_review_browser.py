@@ -9,10 +9,7 @@ fails: a CI run must not pass with the page untested.
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import os
-import shutil
 import re
 import signal
 import socket
@@ -23,21 +20,8 @@ import time
 from pathlib import Path
 
 import pytest
+from browser import chrome, missing, require_browser
 from quality_records import write_flagged
-
-CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver") or "/usr/bin/chromedriver"
-IN_CI = os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
-
-
-def missing() -> str | None:
-    """Why the browser test cannot run here, or None."""
-    if CHROMIUM is None or not Path(CHROMEDRIVER).exists():
-        return ("needs Debian's chromium and chromium-driver (apt-get install chromium chromium-driver; "
-                ".ci/run does it)")
-    if importlib.util.find_spec("selenium") is None:
-        return "needs selenium (pip install selenium)"
-    return None
-
 
 if missing() is None:
     from selenium import webdriver
@@ -47,12 +31,7 @@ if missing() is None:
 
 @pytest.fixture(autouse=True)
 def browser_available():
-    """Skip without a browser; in CI fail instead, so a CI run cannot pass untested."""
-    why = missing()
-    if why and IN_CI:
-        pytest.fail(f"{why}; CI is set, so a missing browser fails this test", pytrace=False)
-    if why:
-        pytest.skip(why)
+    require_browser()
 
 
 def free_port() -> int:
@@ -84,16 +63,7 @@ def start_review(out_dir: Path, port: int) -> tuple[subprocess.Popen, str]:
 
 @pytest.fixture
 def browser(tmp_path):
-    from selenium.webdriver.chrome.options import Options
-    from selenium.webdriver.chrome.service import Service
-
-    opts = Options()
-    opts.binary_location = CHROMIUM
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage", f"--user-data-dir={tmp_path / 'profile'}"):
-        opts.add_argument(flag)
-    driver = webdriver.Chrome(options=opts, service=Service(executable_path=CHROMEDRIVER))
+    driver = chrome(tmp_path / "profile")
     yield driver
     driver.quit()
 

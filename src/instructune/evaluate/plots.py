@@ -10,6 +10,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 # One deterministic id prefix per figure: matplotlib otherwise names clip paths with random
 # hashes, and two SVGs in one page must not share ids.
@@ -34,6 +35,7 @@ def line_plot(series: dict[str, tuple[Sequence[float], Sequence[float]]], title:
     for name, (xs, ys) in series.items():
         ax.plot(xs, ys, marker="o" if len(xs) < 30 else None, markersize=3, label=name)
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # steps are whole numbers
     ax.grid(alpha=0.3)
     if len(series) > 1:
         ax.legend(fontsize=8)
@@ -41,8 +43,10 @@ def line_plot(series: dict[str, tuple[Sequence[float], Sequence[float]]], title:
 
 
 def grouped_bars(groups: list[str], series: dict[str, list[float]], title: str, ylabel: str,
-                 errors: dict[str, list[tuple[float, float]]] | None = None) -> str:
-    """Bars per group (x) and series (colour); `errors` gives (lo, hi) per bar."""
+                 errors: dict[str, list[tuple[float, float]]] | None = None,
+                 ylim: tuple[float, float] | None = (0.0, 1.0)) -> str:
+    """Bars per group (x) and series (colour); `errors` gives (lo, hi) per bar; `ylim` fixes
+    the value axis (accuracies: [0, 1]; None lets it follow the data)."""
     fig, ax = plt.subplots(figsize=(max(6.4, 0.35 * len(groups) * len(series)), 3.8))
     width = 0.8 / max(len(series), 1)
     for k, (name, values) in enumerate(series.items()):
@@ -54,6 +58,8 @@ def grouped_bars(groups: list[str], series: dict[str, list[float]], title: str, 
         ax.bar(xs, values, width, label=name, yerr=yerr, capsize=2)
     ax.set_xticks(range(len(groups)), groups, rotation=60, ha="right", fontsize=7)
     ax.set(title=title, ylabel=ylabel)
+    if ylim:
+        ax.set_ylim(*ylim)
     ax.grid(axis="y", alpha=0.3)
     ax.legend(fontsize=8)
     return to_svg(fig)

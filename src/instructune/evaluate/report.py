@@ -149,7 +149,10 @@ def compare_section(evals: dict[str, dict]) -> str:
 
 def run_report(run_dirs: list[Path], n_generations: int = 8) -> str:
     """The HTML page for one run, or a comparison of several."""
-    runs = {(r.name or str(r)): r for r in run_dirs}
+    runs = {}
+    for i, r in enumerate(run_dirs, 1):  # labels are the dir names, numbered where two repeat
+        label = r.name or str(r)
+        runs[label if label not in runs else f"{label} ({i})"] = r
     evals = {label: read_json(run / "eval.json") for label, run in runs.items()}
     parts = [curves_section(runs)]
     if len(runs) > 1:
