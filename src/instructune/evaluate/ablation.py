@@ -62,7 +62,7 @@ def t_interval(values: list[float], confidence: float = 0.95) -> dict[str, float
     if n < 2:
         return {"mean": mean, "lo": mean, "hi": mean, "n": n, "sd": 0.0}
     sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
-    half = stats.t.ppf(0.5 + confidence / 2, n - 1) * sd / math.sqrt(n)
+    half = float(stats.t.ppf(0.5 + confidence / 2, n - 1)) * sd / math.sqrt(n)
     return {"mean": mean, "lo": mean - half, "hi": mean + half, "n": n, "sd": sd}
 
 
@@ -73,7 +73,7 @@ def paired_difference(arm: dict[int, float], baseline: dict[int, float], confide
     if not shared:
         return None
     iv = t_interval([arm[s] - baseline[s] for s in shared], confidence)
-    significant = iv["n"] >= 2 and (iv["lo"] > 0 or iv["hi"] < 0)
+    significant = bool(iv["n"] >= 2 and (iv["lo"] > 0 or iv["hi"] < 0))
     return {"diff": iv["mean"], "lo": iv["lo"], "hi": iv["hi"], "n": iv["n"], "significant": significant}
 
 

@@ -59,7 +59,7 @@ def compare(base: dict[str, Any], tuned: dict[str, Any], seed: int = 0, n_boot: 
             rep = forgetting_report(b, a, level, n_boot, seed)
             out["forgetting.relative_change"] = {
                 "diff": rep["relative_change"], "lo": rep["low"], "hi": rep["high"], "n": rep["documents"],
-                "significant": rep["low"] > 0 or rep["high"] < 0}
+                "significant": bool(rep["low"] > 0 or rep["high"] < 0)}
         elif len(a) == len(b) and len(a) > 0:
             out[key] = paired_bootstrap(a, b, seed, n_boot, level)
     return dict(sorted(out.items()))
