@@ -159,7 +159,7 @@ def to_dict(cfg: Config) -> dict[str, Any]:
 
 def save_config(cfg: Config, path: str | Path) -> None:
     """Write the resolved config as YAML (atomically)."""
-    from instructune.data.jsonio import atomic_path
+    from instructune.atomic import atomic_path
 
     with atomic_path(path) as tmp:
         tmp.write_text(yaml.safe_dump(to_dict(cfg), sort_keys=False))

@@ -12,17 +12,14 @@ file, and the error can name the field that holds it.
 from __future__ import annotations
 
 import codecs
-import contextlib
 import json
-import os
 import re
-import shutil
-import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
+from instructune.atomic import atomic_path
 from instructune.data.errors import DataError
 
 CHUNK_BYTES = 1 << 20  # bytes read at a time from a JSON array
@@ -230,78 +227,6 @@ def iter_json_rows(path: str | Path) -> Iterator[tuple[dict[str, int], Any]]:
         if row.error:
             raise row.error
         yield row.loc, row.value
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-@contextlib.contextmanager
-def atomic_path(path: str | Path) -> Iterator[Path]:
-    """Yield a temp path beside `path`; on success rename it over `path`, on error remove it.
-
-    Nothing already at `path` is lost when the write fails half-way.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; outputs get the usual mode
-    try:
-        yield Path(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
-@contextlib.contextmanager
-def atomic_dir(path: str | Path, if_exists: Literal["replace", "keep"] = "replace") -> Iterator[Path]:
-    """Yield a temp dir beside `path` to fill; on success move it to `path` in one rename.
-
-    A crash or an error while filling leaves no half directory at `path` (the temp dir is
-    removed and whatever was at `path` is untouched).
-
-    Args:
-        path: the directory to create.
-        if_exists: what to do when `path` is already there once the new copy is complete:
-            "replace" swaps the new copy in (the old one is moved aside first and removed only
-            once the new one is in place); "keep" keeps the existing copy and discards the new
-            one, for content-addressed outputs that two processes may build at once.
-    """
-    if if_exists not in ("replace", "keep"):
-        raise ValueError(f"if_exists must be 'replace' or 'keep', got {if_exists!r}")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
-    try:
-        yield tmp
-        _move_dir(tmp, path, if_exists)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _move_dir(tmp: Path, path: Path, if_exists: str) -> None:
-    """Rename the complete `tmp` to `path` (see `atomic_dir` for `if_exists`)."""
-    if if_exists == "replace" and path.exists():
-        old = tmp.with_name(tmp.name + ".old")  # unique like tmp, so concurrent writers never share it
-        path.rename(old)
-        try:
-            tmp.rename(path)
-        except BaseException:
-            old.rename(path)  # the new copy did not land: put the old one back
-            raise
-        shutil.rmtree(old, ignore_errors=True)
-        return
-    try:
-        tmp.rename(path)
-    except OSError:
-        # A rename onto a non-empty directory fails: another process got there first.
-        if if_exists != "keep" or not path.exists():
-            raise
 
 
 def write_jsonl(path: str | Path, rows: Iterable[dict[str, Any]]) -> int:

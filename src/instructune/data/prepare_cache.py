@@ -34,7 +34,7 @@ from typing import Any
 from datasets import Dataset, load_from_disk
 
 from instructune.cache import cache_dir
-from instructune.data.jsonio import atomic_dir
+from instructune.atomic import atomic_dir
 from instructune.data.record import Record
 from instructune.data.starter import resolve_input
 from instructune.data.templates import TemplateOptions

@@ -18,7 +18,7 @@ from typing import Any
 from datasets import Dataset, load_from_disk
 
 from instructune.data.inputs import load_inputs
-from instructune.data.jsonio import atomic_dir
+from instructune.atomic import atomic_dir
 from instructune.data.prepare_cache import CacheInfo, cached_tokenize
 from instructune.data.templates import TemplateOptions
 from instructune.data.tokenized import PrepareStats

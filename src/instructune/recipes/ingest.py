@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 from instructune.config import ReaderConfig
 from instructune.data.formats import Detection, Outcome, UniqueIds, detect, explain, iter_outcomes, reason_of
-from instructune.data.jsonio import atomic_path
+from instructune.atomic import atomic_path
 from instructune.data.starter import resolve_input
 
 ON_ERROR = ("fail", "skip")

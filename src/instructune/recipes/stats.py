@@ -14,7 +14,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from instructune.data.formats import detect, load_records
-from instructune.data.jsonio import atomic_path, write_json
+from instructune.atomic import atomic_path
+from instructune.data.jsonio import write_json
 from instructune.data.starter import resolve_input
 from instructune.data.stats import dataset_stats, plot_lengths
 from instructune.model.load import DEFAULT_MODEL, load_tokenizer

@@ -23,7 +23,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from instructune.data.jsonio import atomic_dir
+from instructune.atomic import atomic_dir
 
 
 def trainable_state(model: nn.Module) -> dict[str, torch.Tensor]:

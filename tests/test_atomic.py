@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from instructune.data.jsonio import atomic_dir
+from instructune.atomic import atomic_dir
 
 
 def test_writes_the_directory_and_leaves_no_temp(tmp_path):
