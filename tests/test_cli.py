@@ -34,3 +34,11 @@ def test_config_errors_are_one_line_with_exit_code_2(capsys):
     assert main(["config", "train.batch_size=0"]) == 2
     err = capsys.readouterr().err
     assert err == "instructune config: error: train.batch_size: got 0; expected >= 1\n"
+
+
+def test_misspelt_starter_split_is_one_line_naming_the_nearest(tmp_path, capsys):
+    assert main(["ingest", "starter:trian", "--output", str(tmp_path / "out.jsonl")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert "unknown starter split 'trian'" in err and "did you mean starter:train?" in err
+
