@@ -42,3 +42,10 @@ def test_misspelt_starter_split_is_one_line_naming_the_nearest(tmp_path, capsys)
     assert err.count("\n") == 1 and "Traceback" not in err
     assert "unknown starter split 'trian'" in err and "did you mean starter:train?" in err
 
+
+def test_yaml_syntax_error_in_a_recipe_is_one_line_with_its_place(tmp_path, capsys):
+    recipe = tmp_path / "bad.yaml"
+    recipe.write_text("train:\n  lr: 1e-4\n  epochs: [1\n")
+    assert main(["config", "--recipe", str(recipe)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"instructune config: error: {recipe}: not valid YAML: line ")
