@@ -189,8 +189,11 @@ def _eval_flags(p):
 
 def _eval(args, console) -> int:
     from instructune.recipes import evaluate
+    from instructune.recipes.checks import check_eval
 
-    results = evaluate.main(args.cfg, tuned=args.tuned or args.cfg.output_dir, base=args.base)
+    tuned = args.tuned or args.cfg.output_dir
+    check_eval(args.cfg, tuned, args.base)
+    results = evaluate.main(args.cfg, tuned=tuned, base=args.base)
     evaluate.print_results(results, console)
     return 0
 
@@ -227,8 +230,10 @@ def _serve_flags(p):
 
 
 def _serve(args, console) -> int:
+    from instructune.recipes.checks import check_generate
     from instructune.serve import server
 
+    check_generate(args.cfg, args.model or args.cfg.serve.model or None)
     server.main(args.cfg, args.model, args.host, args.port, announce=lambda s: print(s, flush=True))
     return 0
 

@@ -20,6 +20,7 @@ from instructune.data.render import render_prompt
 from instructune.data.templates import get_template
 from instructune.model.load import resolve_tuned
 from instructune.recipes.builders import model_for_template, template_options
+from instructune.recipes.checks import check_generate
 from instructune.serve.generation import generate_text
 
 
@@ -45,6 +46,7 @@ def main(cfg: Config, prompts: list[str], input_file: str | None = None, output:
         one row per prompt: id, instruction, context, generation.
     """
     console = console or Console()
+    check_generate(cfg, model, input_file)
     records = [Record(id=f"prompt-{i}", instruction=p, response="") for i, p in enumerate(prompts)]
     if input_file:
         records += load_inputs([input_file])
@@ -65,6 +67,7 @@ def main(cfg: Config, prompts: list[str], input_file: str | None = None, output:
 def chat(cfg: Config, model: str | None = None, read: Callable[[str], str] = input,
          out: TextIO = sys.stdout) -> None:
     """A REPL: each line is a user turn; `/reset` clears the history, `/exit` or EOF quits."""
+    check_generate(cfg, model)
     m, tok = load(cfg, model)
     template, opts = get_template(cfg.template.name), template_options(cfg.template)
     history: list[Turn] = []
