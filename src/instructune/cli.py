@@ -66,14 +66,13 @@ def say(console: Console, text: str) -> None:
 # --- verbs --------------------------------------------------------------------------------
 
 def _quickstart_flags(p):
-    p.add_argument("--output", help="run dir (default runs/quickstart)")
+    p.add_argument("--output", help="run dir (default runs/quickstart); a previous run there is replaced")
 
 
 def _quickstart(args, console) -> int:
     from instructune.recipes import quickstart
 
-    if args.output:
-        args.cfg.output_dir = args.output
+    args.cfg.output_dir = args.output or args.cfg.output_dir or "runs/quickstart"
     res = quickstart.main(args.cfg, console)
     return 0 if quickstart.report_outcome(res, console) else 1
 
@@ -172,13 +171,18 @@ def _stats(args, console) -> int:
 
 
 def _train_flags(p):
-    p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint")
+    runs = p.add_mutually_exclusive_group()
+    runs.add_argument("--resume", action="store_true",
+                      help="continue the run in output_dir from its newest checkpoint (its config.yaml must agree)")
+    runs.add_argument("--overwrite", action="store_true",
+                      help="replace the run in output_dir (its outputs are removed first)")
 
 
 def _train(args, console) -> int:
     from instructune.recipes import train
 
-    console.print(json.dumps(train.main(args.cfg, resume=args.resume), indent=2))
+    args.cfg = train.with_run_dir(args.cfg)  # the default dir is named once, here
+    console.print(json.dumps(train.main(args.cfg, resume=args.resume, overwrite=args.overwrite), indent=2))
     return 0
 
 
@@ -192,8 +196,10 @@ def _eval(args, console) -> int:
     from instructune.recipes.checks import check_eval
 
     tuned = args.tuned or args.cfg.output_dir
+    if not tuned:
+        raise ConfigError("eval: give --tuned RUN_DIR (or output_dir=RUN_DIR); eval.json is written there")
     check_eval(args.cfg, tuned, args.base)
-    results = evaluate.main(args.cfg, tuned=tuned, base=args.base)
+    results = evaluate.main(args.cfg, tuned=tuned, base=args.base, out_dir=args.cfg.output_dir or tuned)
     evaluate.print_results(results, console)
     return 0
 

@@ -21,10 +21,13 @@ class Config:
     """A whole run.
 
     Attributes:
-        output_dir: the run dir (config.yaml, metrics.jsonl, checkpoints/, adapter/, export/, eval.json).
+        output_dir: the run dir (config.yaml, metrics.jsonl, checkpoints/, adapter/, export/,
+            eval.json). "" (the default): `train` makes a fresh runs/train-YYYYmmdd-HHMMSS,
+            `quickstart` uses runs/quickstart, and `eval` needs --tuned. A dir that already
+            holds a run is refused by `train` unless --resume or --overwrite says what to do.
     """
 
-    output_dir: str = "runs/quickstart"
+    output_dir: str = ""
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
     template: TemplateConfig = field(default_factory=TemplateConfig)

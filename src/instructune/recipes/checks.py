@@ -178,15 +178,23 @@ def resume_command(run: Path) -> str:
     return f"instructune train --resume --recipe {run / 'config.yaml'}"
 
 
-def check_run_dir(cfg: Config, resume: bool, overwrite: bool) -> None:
+def check_run_dir(cfg: Config, resume: bool, overwrite: bool, processes: int | None = None) -> None:
     """`output_dir` suits the command: a fresh dir, --overwrite, or --resume of a compatible run.
 
+    Args:
+        cfg: the resolved config (output_dir set).
+        resume, overwrite: the train flags.
+        processes: processes of this run, compared with the checkpoint's on resume (the data
+            order depends on it); None skips that check.
     Raises:
         CheckError: a dir holding another run without --resume/--overwrite; --resume with no
-            checkpoint or with differing `RESUME_KEYS`; both flags at once.
+            checkpoint, with differing `RESUME_KEYS`, a checkpoint past train.max_steps or
+            written by another number of processes; both flags at once.
     """
     from instructune.train.checkpoint import list_checkpoints
 
+    if not cfg.output_dir:
+        raise CheckError("output_dir: empty; name the run dir (output_dir=runs/NAME)")
     run = Path(cfg.output_dir)
     if resume and overwrite:
         raise CheckError("--resume and --overwrite exclude each other: continue the run or replace it")
@@ -196,7 +204,8 @@ def check_run_dir(cfg: Config, resume: bool, overwrite: bool) -> None:
             raise CheckError(f"output_dir {run} already holds a training run ({', '.join(found)}); "
                              f"pass --resume to continue it, --overwrite to replace it, or choose a new output_dir")
         return
-    if not list_checkpoints(run / "checkpoints"):
+    found_ckpts = list_checkpoints(run / "checkpoints")
+    if not found_ckpts:
         why = "does not exist" if not run.exists() else "has no checkpoint (checkpoints/ is empty or missing)"
         raise CheckError(f"--resume: output_dir {run} {why}; nothing to resume. "
                          f"Run without --resume (add --overwrite to replace what is there)")
@@ -211,6 +220,26 @@ def check_run_dir(cfg: Config, resume: bool, overwrite: bool) -> None:
         raise CheckError(f"--resume: this command differs from the run in {run} in {'; '.join(diffs)}; "
                          f"a resumed run must keep these. To continue it as it was configured: "
                          f"{resume_command(run)} [train.max_steps=N]")
+    check_checkpoint(found_ckpts[-1], cfg, processes)
+
+
+def check_checkpoint(ckpt: Path, cfg: Config, processes: int | None) -> None:
+    """The checkpoint a resume starts from fits this run: not past train.max_steps, and written
+    by as many processes (older checkpoints, without that field, pass)."""
+    import json
+
+    try:
+        state = json.loads((ckpt / "state.json").read_text())
+    except (OSError, ValueError):
+        raise CheckError(f"--resume: {ckpt / 'state.json'} is unreadable") from None
+    step, max_steps = int(state.get("step", 0)), cfg.train.max_steps
+    if max_steps and step > max_steps:
+        raise CheckError(f"--resume: the newest checkpoint, step {step}, is past this run's last step "
+                         f"{max_steps} (train.max_steps); raise train.max_steps to train further")
+    saved = state.get("processes")
+    if processes is not None and saved is not None and saved != processes:
+        raise CheckError(f"--resume: {ckpt.name} was written by {saved} processes; this run has {processes} "
+                         f"(the data order depends on it); launch {saved} processes to resume it")
 
 
 # --- per verb ------------------------------------------------------------------------------
@@ -226,9 +255,9 @@ def check_data(cfg: Config) -> None:
     check_inputs(cfg.data.heldout, "data.heldout")
 
 
-def check_train(cfg: Config, resume: bool = False, overwrite: bool = False) -> None:
+def check_train(cfg: Config, resume: bool = False, overwrite: bool = False, processes: int | None = None) -> None:
     """Everything `instructune train` needs, before the model loads: run dir, model, data."""
-    check_run_dir(cfg, resume, overwrite)
+    check_run_dir(cfg, resume, overwrite, processes)
     check_model(cfg.model.name, "model.name")
     check_data(cfg)
 

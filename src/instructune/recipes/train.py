@@ -1,7 +1,12 @@
 """`instructune train`: setup, the loop, save (DESIGN §4).
 
-    instructune train --recipe quickstart output_dir=runs/x train.lr=1e-4 [--resume]
+    instructune train --recipe quickstart output_dir=runs/x train.lr=1e-4 [--resume | --overwrite]
     accelerate launch -m instructune.cli train ...      # several processes, same code
+
+One run per run dir: a dir that already holds a run is refused unless `--resume` continues it
+(its config.yaml must agree on `checks.RESUME_KEYS`) or `--overwrite` replaces it; without
+`output_dir` a fresh `runs/train-YYYYmmdd-HHMMSS` is used. All of it is checked before the
+model loads (`recipes/checks.py`).
 
 Setup (model + LoRA, tokenized data, optimizer, schedule) → optional resume from the newest
 checkpoint → for each optimizer step: gather the accumulation window's micro-batches, count
@@ -14,7 +19,11 @@ is 8 records × 1 micro-batch or 2 records × 4 micro-batches.
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import os
+import shutil
+import time
 from pathlib import Path
 
 from accelerate import Accelerator
@@ -30,6 +39,7 @@ from instructune.model.export import export_run
 from instructune.model.setup import count_parameters
 from instructune.objectives.response_nll import ResponseNLL
 from instructune.recipes import builders
+from instructune.recipes.checks import RUN_OUTPUTS, CheckError, check_train, holds_run
 from instructune.train.checkpoint import list_checkpoints, load_checkpoint, save_checkpoint
 from instructune.train.device import has_accelerator
 from instructune.train.loop import LoopParts, LoopSettings, Position, TrainData, run_loop
@@ -80,8 +90,53 @@ def loop_settings(cfg: Config, n_rows: int, world: int) -> LoopSettings:
                         t.log_every, t.eval_every, t.checkpoint_every)
 
 
-def main(cfg: Config, resume: bool = False) -> dict:
-    """Train per `cfg`; returns a summary (final losses, paths)."""
+def new_run_dir(root: str | Path = "runs", now: float | None = None) -> str:
+    """A run dir that does not exist yet: `runs/train-YYYYmmdd-HHMMSS`, `-2`, `-3`... on a clash."""
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now))
+    base = Path(root) / f"train-{stamp}"
+    path, n = base, 1
+    while path.exists():
+        n += 1
+        path = base.with_name(f"{base.name}-{n}")
+    return str(path)
+
+
+def with_run_dir(cfg: Config) -> Config:
+    """`cfg` with `output_dir` set: as given, or a fresh timestamped dir (one process only:
+    processes started together could read different clocks, so several need it named)."""
+    if cfg.output_dir:
+        return cfg
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        raise CheckError("output_dir: several processes need it named (output_dir=runs/NAME), "
+                         "so that they all write the same run")
+    return dataclasses.replace(cfg, output_dir=new_run_dir())
+
+
+def start_run_dir(run: Path, overwrite: bool, say) -> None:
+    """Create the run dir; with `overwrite`, first remove the outputs of the run it holds
+    (`RUN_OUTPUTS`: files that are not a run's are kept)."""
+    if overwrite and holds_run(run):
+        say(f"replacing the previous run in {run} (its outputs are removed first)")
+        for name in RUN_OUTPUTS:
+            target = run / name
+            if target.is_dir():
+                shutil.rmtree(target)
+            elif target.exists():
+                target.unlink()
+    run.mkdir(parents=True, exist_ok=True)
+
+
+def main(cfg: Config, resume: bool = False, overwrite: bool = False) -> dict:
+    """Train per `cfg`; returns a summary (final losses, paths).
+
+    Args:
+        cfg: the resolved config; an empty `output_dir` becomes a fresh `runs/train-...`.
+        resume: continue the run in `output_dir` from its newest checkpoint.
+        overwrite: replace the run in `output_dir`.
+    Raises:
+        CheckError: before the model loads, when the run dir, model or data do not fit.
+    """
+    cfg = with_run_dir(cfg)
     run = Path(cfg.output_dir)
     tcfg = cfg.train
     # Without an accelerator, accelerate only joins a torchrun/`accelerate launch` process
@@ -89,9 +144,13 @@ def main(cfg: Config, resume: bool = False) -> dict:
     accelerator = Accelerator(log_with="tensorboard" if tcfg.tensorboard else None, project_dir=str(run),
                               cpu=not has_accelerator())
     set_seed(tcfg.seed)
+    # Every process checks before any writes, so none sees another's new files as an old run.
+    check_train(cfg, resume, overwrite, processes=accelerator.num_processes)
+    accelerator.wait_for_everyone()
     if accelerator.is_main_process:
-        run.mkdir(parents=True, exist_ok=True)
-        save_config(cfg, run / "config.yaml")
+        start_run_dir(run, overwrite, accelerator.print)
+        if not resume:  # a resumed run's config is saved once the resume is known to fit
+            save_config(cfg, run / "config.yaml")
     if tcfg.tensorboard:
         accelerator.init_trackers("tensorboard")
 
@@ -109,10 +168,17 @@ def main(cfg: Config, resume: bool = False) -> dict:
 
     start = Position()
     ckpt_root = run / "checkpoints"
-    if resume and list_checkpoints(ckpt_root):
-        state = load_checkpoint(list_checkpoints(ckpt_root)[-1], model, optimizer, scheduler)
+    if resume:
+        newest = list_checkpoints(ckpt_root)[-1]
+        state = json.loads((newest / "state.json").read_text())
+        if state["step"] > settings.total_steps:  # train.epochs caps it (train.max_steps was checked)
+            raise CheckError(f"--resume: the newest checkpoint, step {state['step']}, is past this run's last "
+                             f"step {settings.total_steps} (train.epochs={tcfg.epochs}); raise train.epochs")
+        state = load_checkpoint(newest, model, optimizer, scheduler)
         start = Position(state["step"], state["epoch"], state["position"])
         accelerator.print(f"resumed from step {start.step} (epoch {start.epoch}, window {start.window})")
+        if accelerator.is_main_process:
+            save_config(cfg, run / "config.yaml")  # the grown max_steps / epochs, for the next resume
     metrics = MetricsLog(run / "metrics.jsonl", truncate_after=start.step if resume else 0,
                          enabled=accelerator.is_main_process)
     trainable, total = count_parameters(model)
@@ -138,7 +204,8 @@ def main(cfg: Config, resume: bool = False) -> dict:
         accelerator.wait_for_everyone()
         if accelerator.is_main_process:
             save_checkpoint(ckpt_root, at.step, accelerator.unwrap_model(loss_module).model, optimizer, scheduler,
-                            {"epoch": at.epoch, "position": at.window}, keep=tcfg.keep_checkpoints)
+                            {"epoch": at.epoch, "position": at.window, "processes": world},
+                            keep=tcfg.keep_checkpoints)
 
     # --- loop ---------------------------------------------------------------------------
     model.train()
