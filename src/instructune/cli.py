@@ -182,7 +182,13 @@ def _train(args, console) -> int:
     from instructune.recipes import train
 
     args.cfg = train.with_run_dir(args.cfg)  # the default dir is named once, here
-    console.print(json.dumps(train.main(args.cfg, resume=args.resume, overwrite=args.overwrite), indent=2))
+    try:
+        summary = train.main(args.cfg, resume=args.resume, overwrite=args.overwrite)
+    except KeyboardInterrupt:
+        if int(os.environ.get("RANK", "0")) == 0:  # one message, not one per process
+            print(train.interrupted_message(args.cfg), file=sys.stderr)
+        return 130
+    console.print(json.dumps(summary, indent=2))
     return 0
 
 
@@ -367,6 +373,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, DataError, FileNotFoundError) as e:
         print(f"instructune {args.verb}: error: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C: the conventional exit code, no traceback
+        print(f"instructune {args.verb}: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -112,6 +112,25 @@ def with_run_dir(cfg: Config) -> Config:
     return dataclasses.replace(cfg, output_dir=new_run_dir())
 
 
+def interrupted_message(cfg: Config) -> str:
+    """What to tell a user who pressed Ctrl-C: the last checkpoint and the exact command that
+    resumes from it, or that there is none yet and how to start again."""
+    run = Path(cfg.output_dir)
+    if not (run / "config.yaml").exists():
+        return f"interrupted before training started; nothing to resume in {run}"
+    again = f"--recipe {run / 'config.yaml'}"
+    launcher = (" (under the same launcher, with the same number of processes)"
+                if int(os.environ.get("WORLD_SIZE", "1")) > 1 else "")
+    ckpts = list_checkpoints(run / "checkpoints")
+    if not ckpts:
+        return (f"interrupted; no checkpoint yet (train.checkpoint_every={cfg.train.checkpoint_every}), "
+                f"so nothing to resume.\nstart again with: instructune train --overwrite {again}{launcher}")
+    state = json.loads((ckpts[-1] / "state.json").read_text())
+    total = f" of {cfg.train.max_steps}" if cfg.train.max_steps else ""
+    return (f"interrupted; last checkpoint: {ckpts[-1]} (step {state['step']}{total})\n"
+            f"resume with: instructune train --resume {again}{launcher}")
+
+
 def start_run_dir(run: Path, overwrite: bool, say) -> None:
     """Create the run dir; with `overwrite`, first remove the outputs of the run it holds
     (`RUN_OUTPUTS`: files that are not a run's are kept)."""
