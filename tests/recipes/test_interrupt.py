@@ -61,3 +61,56 @@ def test_ctrl_c_in_any_other_verb_is_one_line_exit_130(monkeypatch, capsys):
     monkeypatch.setattr(stats, "main", interrupted)
     assert cli(["stats", "starter:train"]) == 130
     assert capsys.readouterr().err == "instructune stats: interrupted\n"
+
+
+class CtrlCOnce:
+    """A text stream that raises KeyboardInterrupt at the first piece of the first reply."""
+
+    def __init__(self):
+        self.parts, self.fired = [], False
+
+    def write(self, text):
+        if not self.fired and self.parts and self.parts[-1] == "model> " and text.strip():
+            self.fired = True
+            raise KeyboardInterrupt
+        self.parts.append(text)
+
+    def flush(self):
+        pass
+
+    def getvalue(self):
+        return "".join(self.parts)
+
+
+def test_ctrl_c_during_a_chat_reply_stops_it_and_the_conversation_goes_on(tiny_model):
+    from instructune.config import load_config
+    from instructune.recipes.generate import chat
+
+    lines = iter(["Hello", "Tell me more", "/exit"])
+    out = CtrlCOnce()
+    # Sampling: the untrained tiny model's greedy reply is blank.
+    chat(load_config(None, [f"model.name={tiny_model}", "generate.max_new_tokens=6", "generate.temperature=1.0"]),
+         read=lambda _: next(lines), out=out)
+    text = out.getvalue()
+    assert out.fired and "(stopped)" in text
+    assert text.count("model> ") == 2  # the second turn was answered
+
+
+def test_chat_streams_the_same_reply_as_batched_generation(tiny_model):
+    import io
+
+    from instructune.config import load_config
+    from instructune.data.record import Record
+    from instructune.data.render import render_prompt
+    from instructune.data.templates import get_template
+    from instructune.recipes.generate import chat, load
+    from instructune.serve.generation import generate_text
+
+    cfg = load_config(None, [f"model.name={tiny_model}", "generate.max_new_tokens=8", "generate.temperature=1.0"])
+    out = io.StringIO()
+    lines = iter(["Name a color.", "/exit"])
+    chat(cfg, read=lambda _: next(lines), out=out)
+    streamed = out.getvalue().split("model> ")[1].splitlines()[0]
+    m, tok = load(cfg, None)
+    prompt = render_prompt(Record(id="x", instruction="Name a color.", response=""), tok, get_template("chat"))
+    assert streamed and streamed == generate_text(m, tok, [prompt], cfg.generate)[0]

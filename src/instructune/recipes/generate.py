@@ -1,22 +1,26 @@
 """`instructune generate` (batched) and `instructune chat` (interactive REPL).
 
 Prompts are rendered with the run's template exactly as in training, so a model tuned with
-`inst` or `alpaca` is prompted the way it learned.
+`inst` or `alpaca` is prompted the way it learned. Chat streams each reply as it is generated;
+Ctrl-C during a reply stops that reply and the conversation goes on.
 """
 
 from __future__ import annotations
 
 import sys
+import threading
 from collections.abc import Callable
 from typing import TextIO
 
+import torch
+
 from rich.console import Console
 
-from instructune.config import Config, ConfigError
+from instructune.config import Config, ConfigError, GenerateConfig
 from instructune.data.inputs import load_inputs
 from instructune.data.jsonio import write_jsonl
 from instructune.data.record import Record, Turn
-from instructune.data.render import render_prompt
+from instructune.data.render import render_prompt, stop_ids
 from instructune.data.templates import get_template
 from instructune.model.load import resolve_tuned
 from instructune.recipes.builders import model_for_template, template_options
@@ -64,14 +68,83 @@ def main(cfg: Config, prompts: list[str], input_file: str | None = None, output:
     return rows
 
 
+class _StopWhenSet:
+    """A stopping criterion that ends generation once `event` is set (Ctrl-C in the main thread)."""
+
+    def __init__(self, event: threading.Event):
+        self.event = event
+
+    def __call__(self, input_ids: torch.Tensor, scores, **kwargs) -> torch.Tensor:
+        return torch.full((input_ids.shape[0],), self.event.is_set(), dtype=torch.bool, device=input_ids.device)
+
+
+def sampling_kwargs(tokenizer, g: GenerateConfig) -> dict:
+    """`model.generate` keyword arguments for the `generate` section (as batched generation uses)."""
+    sample = g.temperature > 0
+    stops = sorted(stop_ids(tokenizer))
+    return {"max_new_tokens": g.max_new_tokens, "do_sample": sample,
+            "temperature": g.temperature if sample else None, "top_p": g.top_p if sample else None,
+            "top_k": g.top_k if sample else None, "repetition_penalty": g.repetition_penalty,
+            "eos_token_id": stops, "use_cache": True,
+            "pad_token_id": tokenizer.pad_token_id if tokenizer.pad_token_id is not None else stops[0]}
+
+
+def stream_reply(model, tokenizer, prompt: list[int], g: GenerateConfig, out: TextIO) -> tuple[str, bool]:
+    """Generate one reply, writing it to `out` piece by piece as it is decoded.
+
+    `model.generate` runs in a worker thread feeding a `TextIteratorStreamer`; the main thread
+    prints. Ctrl-C (KeyboardInterrupt, which only the main thread receives) sets an event that a
+    stopping criterion reads, so the worker ends after its current token.
+
+    Returns:
+        (the reply, stripped; whether Ctrl-C stopped it).
+    """
+    from transformers import StoppingCriteriaList, TextIteratorStreamer
+
+    streamer = TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True)
+    stop, failure = threading.Event(), []
+
+    def work() -> None:
+        try:
+            torch.manual_seed(g.seed)
+            model.generate(input_ids=torch.tensor([prompt], device=model.device),
+                           attention_mask=torch.ones(1, len(prompt), dtype=torch.long, device=model.device),
+                           streamer=streamer, stopping_criteria=StoppingCriteriaList([_StopWhenSet(stop)]),
+                           **sampling_kwargs(tokenizer, g))
+        except BaseException as e:  # surfaced in the main thread; end() so its loop cannot hang
+            failure.append(e)
+            streamer.end()
+
+    worker = threading.Thread(target=work, daemon=True)
+    worker.start()
+    parts: list[str] = []
+    stopped = False
+    try:
+        for piece in streamer:
+            piece = piece if "".join(parts).strip() else piece.lstrip()  # no leading blank line
+            if piece:
+                out.write(piece)
+                out.flush()
+                parts.append(piece)
+    except KeyboardInterrupt:
+        stop.set()
+        stopped = True
+    worker.join()
+    if failure:
+        raise failure[0]
+    return "".join(parts).strip(), stopped
+
+
 def chat(cfg: Config, model: str | None = None, read: Callable[[str], str] = input,
          out: TextIO = sys.stdout) -> None:
-    """A REPL: each line is a user turn; `/reset` clears the history, `/exit` or EOF quits."""
+    """A REPL: each line is a user turn; `/reset` clears the history, `/exit`, Ctrl-C at the
+    prompt or EOF quits. Replies stream; Ctrl-C during one stops it (what was said is kept)."""
     check_generate(cfg, model)
     m, tok = load(cfg, model)
+    m.eval()
     template, opts = get_template(cfg.template.name), template_options(cfg.template)
     history: list[Turn] = []
-    print("instructune chat — /reset clears the conversation, /exit quits", file=out)
+    print("instructune chat — /reset clears the conversation, /exit quits; Ctrl-C stops a reply", file=out)
     while True:
         try:
             line = read("you> ").strip()
@@ -86,6 +159,8 @@ def chat(cfg: Config, model: str | None = None, read: Callable[[str], str] = inp
         if not line:
             continue
         rec = Record(id="chat", instruction=line, response="", history=list(history))
-        reply = generate_text(m, tok, [render_prompt(rec, tok, template, opts)], cfg.generate)[0]
-        print(f"model> {reply}", file=out, flush=True)
+        out.write("model> ")
+        out.flush()
+        reply, stopped = stream_reply(m, tok, render_prompt(rec, tok, template, opts), cfg.generate, out)
+        print(" (stopped)" if stopped else "", file=out, flush=True)
         history += [Turn("user", line), Turn("assistant", reply)]
