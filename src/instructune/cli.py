@@ -219,12 +219,15 @@ def _generate_flags(p):
     p.add_argument("--prompt", action="append", default=[], help="an instruction (repeatable)")
     p.add_argument("--input", help="records file (any format) whose instructions to answer")
     p.add_argument("--output", help="write JSONL here instead of printing")
+    p.add_argument("--no-progress", action="store_true",
+                   help="no progress bar (there is none anyway when stderr is not a terminal)")
 
 
 def _generate(args, console) -> int:
     from instructune.recipes import generate
 
-    generate.main(args.cfg, args.prompt, args.input, args.output, args.model, console)
+    generate.main(args.cfg, args.prompt, args.input, args.output, args.model, console,
+                  progress=not args.no_progress)
     return 0
 
 

@@ -7,14 +7,16 @@ Ctrl-C during a reply stops that reply and the conversation goes on.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import threading
+import time
 from collections.abc import Callable
 from typing import TextIO
 
 import torch
-
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from instructune.config import Config, ConfigError, GenerateConfig
 from instructune.data.inputs import load_inputs
@@ -25,7 +27,7 @@ from instructune.data.templates import get_template
 from instructune.model.load import resolve_tuned
 from instructune.recipes.builders import model_for_template, template_options
 from instructune.recipes.checks import check_generate
-from instructune.serve.generation import generate_text
+from instructune.serve.generation import generate_ids
 
 
 def load(cfg: Config, model: str | None):
@@ -34,18 +36,68 @@ def load(cfg: Config, model: str | None):
     return m, tok
 
 
-def generate(cfg: Config, records: list[Record], model: str | None = None) -> list[str]:
-    """Responses for `records` (their instruction, context, history)."""
+class GenerationProgress:
+    """A progress bar for `generate`: records done, tokens/s and ETA, on stderr.
+
+    Off when disabled or when the console is not a terminal (a pipe or a log file gets no
+    bar). A context manager; `update(done, tokens)` after each batch.
+    """
+
+    def __init__(self, total: int, enabled: bool = True, console: Console | None = None):
+        console = console or Console(stderr=True)
+        self.t0 = time.perf_counter()
+        self.progress = Progress(TextColumn("[bold]generate"), BarColumn(), MofNCompleteColumn(),
+                                 TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TimeRemainingColumn(),
+                                 console=console, disable=not (enabled and console.is_terminal))
+        self.task = self.progress.add_task("generate", total=total, rate="")
+
+    def __enter__(self) -> GenerationProgress:
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.progress.__exit__(*exc)
+
+    def update(self, done: int, tokens: int) -> None:
+        rate = tokens / max(time.perf_counter() - self.t0, 1e-9)
+        self.progress.update(self.task, completed=done, rate=f"{rate:.1f} tok/s")
+
+
+def generate(cfg: Config, records: list[Record], model: str | None = None,
+             on_batch: Callable[[int, int], None] | None = None) -> list[str]:
+    """Responses for `records` (their instruction, context, history), in order.
+
+    Prompts are grouped by length into batches of `generate.batch_size`, as `generate_ids`
+    groups them, and each batch is one call so progress can be reported between batches;
+    batch k samples with seed `generate.seed + k`.
+
+    Args:
+        on_batch: called after each batch with (records done, tokens generated so far).
+    """
     m, tok = load(cfg, model)
     template, opts = get_template(cfg.template.name), template_options(cfg.template)
     prompts = [render_prompt(r, tok, template, opts) for r in records]
-    return generate_text(m, tok, prompts, cfg.generate)
+    g = cfg.generate
+    order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
+    texts: list[str] = [""] * len(prompts)
+    tokens = 0
+    for k, start in enumerate(range(0, len(order), g.batch_size)):
+        idx = order[start:start + g.batch_size]
+        ids = generate_ids(m, tok, [prompts[i] for i in idx], dataclasses.replace(g, seed=g.seed + k))
+        for i, new in zip(idx, ids):
+            texts[i] = tok.decode(new, skip_special_tokens=True).strip()  # as generate_text decodes
+            tokens += len(new)
+        if on_batch:
+            on_batch(start + len(idx), tokens)
+    return texts
 
 
 def main(cfg: Config, prompts: list[str], input_file: str | None = None, output: str | None = None,
-         model: str | None = None, console: Console | None = None) -> list[dict]:
+         model: str | None = None, console: Console | None = None, progress: bool = True) -> list[dict]:
     """Answer `prompts` and the records of `input_file`; write JSONL to `output` or print.
 
+    Args:
+        progress: show a progress bar on stderr (only when it is a terminal).
     Returns:
         one row per prompt: id, instruction, context, generation.
     """
@@ -56,7 +108,8 @@ def main(cfg: Config, prompts: list[str], input_file: str | None = None, output:
         records += load_inputs([input_file])
     if not records:
         raise ConfigError("give --prompt TEXT (repeatable) or --input FILE")
-    texts = generate(cfg, records, model)
+    with GenerationProgress(len(records), progress) as bar:
+        texts = generate(cfg, records, model, on_batch=bar.update)
     rows = [{"id": r.id, "instruction": r.instruction, "context": r.context, "generation": t}
             for r, t in zip(records, texts)]
     if output:
