@@ -1,5 +1,6 @@
 """What a synth run keeps on disk and shows while it runs: append-only JSONL logs that survive a
-kill, an atomic report, and a progress bar of accepted / rejected / requests.
+kill, an atomic report, and a progress bar of accepted / rejected / requests, with the requests
+in flight and tokens generated updating live while a generator call runs.
 
 A generation run appends each result the moment it is made (DESIGN §8). A kill can only tear
 the line being written; `AppendLog` cuts that torn tail off when it reopens the file, so the
@@ -9,10 +10,13 @@ run redoes exactly that one result and nothing is lost or written twice.
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeElapsedColumn
+from rich.text import Text
 
 from instructune.data.errors import DataError
 
@@ -74,23 +78,69 @@ class AppendLog:
             self._f = None
 
 
+class TrackedGenerator:
+    """A `Generator` that counts the requests of the call in progress, so a progress bar can
+    show them while the call runs (backends count `stats.requests` only when a call returns).
+
+    Everything else (name, stats, close, ...) is the wrapped generator's.
+    """
+
+    def __init__(self, gen):
+        self.gen = gen
+        self.in_flight = 0
+        self._lock = threading.Lock()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.gen, name)
+
+    def _call(self, fn: Callable[[list, Any], list[str]], items: list, params: Any) -> list[str]:
+        with self._lock:
+            self.in_flight += len(items)
+        try:
+            return fn(items, params)
+        finally:
+            with self._lock:
+                self.in_flight -= len(items)
+
+    def chat(self, conversations: list, params: Any) -> list[str]:
+        return self._call(self.gen.chat, conversations, params)
+
+    def complete(self, prompts: list[str], params: Any) -> list[str]:
+        return self._call(self.gen.complete, prompts, params)
+
+
+class _LiveColumn(ProgressColumn):
+    """A column whose text is read anew at every refresh (rich refreshes ~10 times a second)."""
+
+    def __init__(self, text: Callable[[], str]):
+        super().__init__()
+        self.text = text
+
+    def render(self, task) -> Text:
+        return Text(self.text())
+
+
 class SynthProgress:
-    """A rich progress bar over rounds with live accepted / rejected / requests counts; a no-op
-    when disabled.
+    """A rich progress bar over rounds with accepted / rejected / requests counts and, with a
+    `TrackedGenerator`, the requests in flight and tokens generated, live; a no-op when disabled.
 
     Args:
         label: shown at the left ("self-instruct", "evol").
         total: rounds (or generations) in the run.
         done: rounds already done (when resuming).
         enabled: show it.
+        live: the run's tracked generator, read at every refresh.
     """
 
-    def __init__(self, label: str, total: int, done: int = 0, enabled: bool = True):
-        self.progress = Progress(
-            TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("accepted {task.fields[accepted]} · rejected {task.fields[rejected]} · "
-                       "requests {task.fields[requests]}"), TimeElapsedColumn(),
-            disable=not enabled)
+    def __init__(self, label: str, total: int, done: int = 0, enabled: bool = True,
+                 live: TrackedGenerator | None = None):
+        self.live = live
+        columns = [TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(),
+                   TextColumn("accepted {task.fields[accepted]} · rejected {task.fields[rejected]} · "
+                              "requests {task.fields[requests]}")]
+        if live is not None:
+            columns.append(_LiveColumn(lambda: "· " + self.live_text()))
+        self.progress = Progress(*columns, TimeElapsedColumn(), disable=not enabled)
         self.task = self.progress.add_task(label, total=total, completed=done,
                                            accepted=0, rejected=0, requests=0)
 
@@ -100,6 +150,13 @@ class SynthProgress:
 
     def __exit__(self, *exc) -> None:
         self.progress.__exit__(*exc)
+
+    def live_text(self) -> str:
+        """'in flight N · T tokens': requests of the running call, tokens generated so far (an
+        HTTP backend counts each reply as it arrives; the local one when its batch is done)."""
+        if self.live is None:
+            return ""
+        return f"in flight {self.live.in_flight} · {self.live.stats.completion_tokens} tokens"
 
     def update(self, *, accepted: int, rejected: int, requests: int, done: int | None = None) -> None:
         """Refresh the counts (and the number of finished rounds)."""

@@ -36,7 +36,7 @@ from instructune.data.errors import DataError
 from instructune.data.jsonio import write_json
 from instructune.data.record import Record
 from instructune.synth import prompts
-from instructune.synth._runlog import AppendLog, SynthProgress
+from instructune.synth._runlog import AppendLog, SynthProgress, TrackedGenerator
 from instructune.synth.filters import (Reject, copied_prompt_check, length_check, no_new_info_check,
                                        refusal_check, response_check)
 from instructune.synth.generator import GenParams, Generator
@@ -291,11 +291,12 @@ def run(gen: Generator, inputs: list[Record], cfg: EvolConfig, out_dir: str | Pa
         embed = SentenceEmbedder(cfg.embedder)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    gen = TrackedGenerator(gen)  # the bar shows its requests in flight
     state = _Run(gen, inputs, cfg, out, embed)
     start = time.perf_counter()
     first = len(state.gens) + 1
     try:
-        with SynthProgress("evol", cfg.generations, first - 1, progress) as show:
+        with SynthProgress("evol", cfg.generations, first - 1, progress, live=state.gen) as show:
             for g in range(first, cfg.generations + 1):
                 if not state.queue():
                     break

@@ -32,7 +32,7 @@ from instructune.data.inputs import load_inputs
 from instructune.data.jsonio import write_json
 from instructune.data.record import Record
 from instructune.synth import prompts
-from instructune.synth._runlog import AppendLog, SynthProgress
+from instructune.synth._runlog import AppendLog, SynthProgress, TrackedGenerator
 from instructune.synth.filters import InstructionFilter, Reject
 from instructune.synth.generator import GenParams, Generator
 from instructune.synth.parse import parse_instances, parse_instructions, parse_labelled_instances
@@ -280,11 +280,12 @@ def run(gen: Generator, seeds: list[SeedTask], cfg: SelfInstructConfig, out_dir:
         raise ValueError("Self-Instruct needs at least one seed task")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    gen = TrackedGenerator(gen)  # the bar shows its requests in flight
     state = _Run(gen, seeds, cfg, out)
     start = time.perf_counter()
     first = len(state.rounds) + 1
     try:
-        with SynthProgress("self-instruct", cfg.rounds, first - 1, progress) as show:
+        with SynthProgress("self-instruct", cfg.rounds, first - 1, progress, live=state.gen) as show:
             for rnd in range(first, cfg.rounds + 1):
                 if cfg.max_records and len(state.records) >= cfg.max_records:
                     break
