@@ -294,10 +294,19 @@ def _synth(args, console) -> int:
     return 0
 
 
+def _config_flags(p):
+    p.add_argument("--explain", action="store_true", help="print each field's value and what it means")
+
+
 def _config(args, console) -> int:
     import yaml
 
-    console.print(yaml.safe_dump(to_dict(args.cfg), sort_keys=False))
+    if args.explain:
+        from instructune.config.docs import explain
+
+        say(console, "\n".join(explain(args.cfg)))
+        return 0
+    say(console, yaml.safe_dump(to_dict(args.cfg), sort_keys=False))
     return 0
 
 
@@ -320,7 +329,8 @@ VERBS: dict[str, Verb] = {
     "review": Verb("local web page to approve / reject / edit flagged records", _review, _review_flags,
                    "an `instructune quality` output dir", 1, config=False),
     "synth": Verb("grow a dataset with an LLM: Self-Instruct or Evol-Instruct", _synth, _synth_flags),
-    "config": Verb("print the resolved config", _config),
+    "config": Verb("print the resolved config (--explain: with each field's documentation)", _config,
+                   _config_flags),
 }
 
 
