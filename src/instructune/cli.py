@@ -15,6 +15,7 @@ import dataclasses
 import json
 import os
 import sys
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -47,6 +48,8 @@ class Verb:
         min_inputs: how many inputs it needs at least.
         config: reads `--recipe` and `key=value` overrides into `args.cfg`.
         recipe: the default `--recipe`.
+        libraries: uses transformers / datasets: their warnings and progress bars are quieted
+            at start (the verbs that do not, skip the import this costs).
     """
 
     help: str
@@ -56,6 +59,28 @@ class Verb:
     min_inputs: int = 0
     config: bool = True
     recipe: str | None = None
+    libraries: bool = True
+
+
+def quiet_libraries(data_progress: bool = False) -> None:
+    """Silence what libraries print on every command, so a command shows only its own output.
+
+    transformers' FutureWarnings (deprecations inside the libraries, nothing a user can act on),
+    its info logs and its own progress bars ("Loading weights", "Writing model shards"), and
+    datasets' per-operation bars ("Filter", "Map"), except where they are the command's progress
+    (`data_progress`: prepare). Hub download bars stay: a download is worth watching.
+    """
+    warnings.filterwarnings("ignore", category=FutureWarning, module=r"transformers(\.|$)")
+    from huggingface_hub.utils import enable_progress_bars
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()  # this also turns the hub's bars off...
+    enable_progress_bars()             # ...which downloads keep
+    if not data_progress:
+        import datasets
+
+        datasets.disable_progress_bars()
 
 
 def say(console: Console, text: str) -> None:
@@ -314,9 +339,11 @@ _FILES = "files (any format), or starter:train / starter:heldout"
 VERBS: dict[str, Verb] = {
     "quickstart": Verb("the whole pipeline on the embedded defaults", _quickstart, _quickstart_flags,
                        recipe="quickstart"),
-    "ingest": Verb("input files → canonical records JSONL", _ingest, _ingest_flags, _FILES, 1, config=False),
+    "ingest": Verb("input files → canonical records JSONL", _ingest, _ingest_flags, _FILES, 1, config=False,
+                   libraries=False),
     "prepare": Verb("records → tokenized dataset on disk", _prepare, _prepare_flags),
-    "dedup": Verb("drop exact and near-duplicate records", _dedup, _dedup_flags, _FILES, 1, config=False),
+    "dedup": Verb("drop exact and near-duplicate records", _dedup, _dedup_flags, _FILES, 1, config=False,
+                  libraries=False),
     "stats": Verb("counts, token-length histograms and shares of a dataset", _stats, _stats_flags, _FILES, 1,
                   config=False),
     "train": Verb("train (LoRA or full)", _train, _train_flags),
@@ -327,10 +354,10 @@ VERBS: dict[str, Verb] = {
     "quality": Verb("score records → accepted / flagged / rejected with reasons", _quality, _quality_flags,
                     "files (any format) or starter:SPLIT", 1),
     "review": Verb("local web page to approve / reject / edit flagged records", _review, _review_flags,
-                   "an `instructune quality` output dir", 1, config=False),
+                   "an `instructune quality` output dir", 1, config=False, libraries=False),
     "synth": Verb("grow a dataset with an LLM: Self-Instruct or Evol-Instruct", _synth, _synth_flags),
     "config": Verb("print the resolved config (--explain: with each field's documentation)", _config,
-                   _config_flags),
+                   _config_flags, libraries=False),
 }
 
 
@@ -380,6 +407,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = parse(argv)
     try:
+        if VERBS[args.verb].libraries:
+            quiet_libraries(data_progress=args.verb == "prepare")
         if VERBS[args.verb].config:
             args.cfg = load_config(args.recipe, args.overrides)
         return VERBS[args.verb].run(args, Console())
