@@ -50,6 +50,7 @@ class Verb:
         recipe: the default `--recipe`.
         libraries: uses transformers / datasets: their warnings and progress bars are quieted
             at start (the verbs that do not, skip the import this costs).
+        threads: runs a model with torch: takes `--threads N` (the `threads` key), applied at start.
     """
 
     help: str
@@ -60,6 +61,7 @@ class Verb:
     config: bool = True
     recipe: str | None = None
     libraries: bool = True
+    threads: bool = False
 
 
 def quiet_libraries(data_progress: bool = False) -> None:
@@ -338,7 +340,7 @@ def _config(args, console) -> int:
 _FILES = "files (any format), or starter:train / starter:heldout"
 VERBS: dict[str, Verb] = {
     "quickstart": Verb("the whole pipeline on the embedded defaults", _quickstart, _quickstart_flags,
-                       recipe="quickstart"),
+                       recipe="quickstart", threads=True),
     "ingest": Verb("input files → canonical records JSONL", _ingest, _ingest_flags, _FILES, 1, config=False,
                    libraries=False),
     "prepare": Verb("records → tokenized dataset on disk", _prepare, _prepare_flags),
@@ -346,16 +348,17 @@ VERBS: dict[str, Verb] = {
                   libraries=False),
     "stats": Verb("counts, token-length histograms and shares of a dataset", _stats, _stats_flags, _FILES, 1,
                   config=False),
-    "train": Verb("train (LoRA or full)", _train, _train_flags),
-    "eval": Verb("compare base and tuned on held-out records", _eval, _eval_flags),
-    "generate": Verb("batched generation", _generate, _generate_flags),
-    "chat": Verb("interactive chat", _chat, _model_flag),
-    "serve": Verb("OpenAI-compatible HTTP server (/v1/chat/completions, /v1/completions)", _serve, _serve_flags),
+    "train": Verb("train (LoRA or full)", _train, _train_flags, threads=True),
+    "eval": Verb("compare base and tuned on held-out records", _eval, _eval_flags, threads=True),
+    "generate": Verb("batched generation", _generate, _generate_flags, threads=True),
+    "chat": Verb("interactive chat", _chat, _model_flag, threads=True),
+    "serve": Verb("OpenAI-compatible HTTP server (/v1/chat/completions, /v1/completions)", _serve, _serve_flags,
+                  threads=True),
     "quality": Verb("score records → accepted / flagged / rejected with reasons", _quality, _quality_flags,
-                    "files (any format) or starter:SPLIT", 1),
+                    "files (any format) or starter:SPLIT", 1, threads=True),
     "review": Verb("local web page to approve / reject / edit flagged records", _review, _review_flags,
                    "an `instructune quality` output dir", 1, config=False, libraries=False),
-    "synth": Verb("grow a dataset with an LLM: Self-Instruct or Evol-Instruct", _synth, _synth_flags),
+    "synth": Verb("grow a dataset with an LLM: Self-Instruct or Evol-Instruct", _synth, _synth_flags, threads=True),
     "config": Verb("print the resolved config (--explain: with each field's documentation)", _config,
                    _config_flags, libraries=False),
 }
@@ -367,6 +370,9 @@ def verb_parser(name: str, verb: Verb) -> argparse.ArgumentParser:
     """The parser of one verb: its flags, positional inputs and (with a config) overrides."""
     p = argparse.ArgumentParser(prog=f"instructune {name}", description=verb.help)
     verb.flags(p)
+    if verb.threads:
+        p.add_argument("--threads", type=int, metavar="N",
+                       help="CPU threads for torch (the `threads` key; 0 or unset: a share of the cores)")
     if verb.config:
         p.add_argument("--recipe", default=verb.recipe,
                        help=f"a shipped recipe ({', '.join(list_recipes())}) or a YAML path")
@@ -411,6 +417,13 @@ def main(argv: list[str] | None = None) -> int:
             quiet_libraries(data_progress=args.verb == "prepare")
         if VERBS[args.verb].config:
             args.cfg = load_config(args.recipe, args.overrides)
+        if VERBS[args.verb].threads:
+            if args.threads is not None:
+                args.cfg.threads = args.threads
+                args.cfg.__post_init__()  # the same range check as the key
+            from instructune.cpu import set_threads
+
+            set_threads(args.cfg.threads)
         return VERBS[args.verb].run(args, Console())
     except (ConfigError, DataError, FileNotFoundError) as e:
         print(f"instructune {args.verb}: error: {e}", file=sys.stderr)

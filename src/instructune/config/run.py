@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from instructune.config.data import DataConfig
+from instructune.config.errors import at_least, check_ranges
 from instructune.config.eval import EvalConfig
 from instructune.config.generate import GenerateConfig
 from instructune.config.lora import LoraConfig
@@ -25,9 +26,13 @@ class Config:
             eval.json). "" (the default): `train` makes a fresh runs/train-YYYYmmdd-HHMMSS,
             `quickstart` uses runs/quickstart, and `eval` needs --tuned. A dir that already
             holds a run is refused by `train` unless --resume or --overwrite says what to do.
+        threads: CPU threads torch uses (`--threads N` on the verbs that load a model); 0 picks:
+            the usable cores shared among the processes of a torchrun / accelerate launch,
+            else OMP_NUM_THREADS if set, else every usable core.
     """
 
     output_dir: str = ""
+    threads: int = 0
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
     template: TemplateConfig = field(default_factory=TemplateConfig)
@@ -40,3 +45,6 @@ class Config:
     quality: QualityConfig = field(default_factory=QualityConfig)
     self_instruct: SelfInstructConfig = field(default_factory=SelfInstructConfig)
     evol: EvolConfig = field(default_factory=EvolConfig)
+
+    def __post_init__(self) -> None:
+        check_ranges(self, {"threads": at_least(0)})
