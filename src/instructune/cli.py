@@ -244,7 +244,8 @@ def _model_flag(p):
 def _generate_flags(p):
     _model_flag(p)
     p.add_argument("--prompt", action="append", default=[], help="an instruction (repeatable)")
-    p.add_argument("--input", help="records file (any format) whose instructions to answer")
+    p.add_argument("--input", help="file whose prompts to answer: any training format, or prompt-only rows "
+                                   "({prompt}, Alpaca without output, messages ending in a user turn)")
     p.add_argument("--output", help="write JSONL here instead of printing")
     p.add_argument("--no-progress", action="store_true",
                    help="no progress bar (there is none anyway when stderr is not a terminal)")

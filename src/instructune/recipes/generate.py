@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from instructune.config import Config, ConfigError, GenerateConfig
-from instructune.data.inputs import load_inputs
+from instructune.data.prompts import load_prompts
 from instructune.data.jsonio import write_jsonl
 from instructune.data.record import Record, Turn
 from instructune.data.render import render_prompt, stop_ids
@@ -105,7 +105,7 @@ def main(cfg: Config, prompts: list[str], input_file: str | None = None, output:
     check_generate(cfg, model, input_file)
     records = [Record(id=f"prompt-{i}", instruction=p, response="") for i, p in enumerate(prompts)]
     if input_file:
-        records += load_inputs([input_file])
+        records += load_prompts([input_file])  # prompt-only rows too (no response needed)
     if not records:
         raise ConfigError("give --prompt TEXT (repeatable) or --input FILE")
     with GenerationProgress(len(records), progress) as bar:
