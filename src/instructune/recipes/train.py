@@ -26,6 +26,7 @@ import shutil
 import time
 from pathlib import Path
 
+import torch
 from accelerate import Accelerator
 from accelerate.utils import set_seed
 
@@ -112,6 +113,37 @@ def with_run_dir(cfg: Config) -> Config:
     return dataclasses.replace(cfg, output_dir=new_run_dir())
 
 
+def settings_lines(cfg: Config, processes: int, threads: int) -> list[str]:
+    """The resolved settings that decide a run, printed before it starts (so a run without a
+    recipe cannot be mistaken for a quickstart run, or the other way round)."""
+    t, d, lo = cfg.train, cfg.data, cfg.lora
+    method = (f"lora (r {lo.r}, alpha {lo.alpha}, dropout {lo.dropout}, target {lo.target_modules})"
+              if t.method == "lora" else "full (every weight)")
+    length = f"{t.epochs} epoch(s)" if t.epochs else "no epoch limit"
+    length += f", at most {t.max_steps} steps" if t.max_steps else ""
+    per_step = t.batch_size * t.grad_accum * processes
+    held = ("none during or after training (train.eval_every=0; `instructune eval` scores a run)"
+            if not t.eval_every else
+            "none (data.heldout is empty)" if not (d.heldout or d.prepared) else
+            f"{', '.join(d.heldout) if not d.prepared else d.prepared + '/heldout'}: "
+            f"every {t.eval_every} steps and at the end")
+    return [
+        "settings",
+        f"  model        {cfg.model.name} ({cfg.model.dtype})",
+        f"  method       {method}",
+        f"  lr           {t.lr:g} (warmup {t.warmup_ratio:.0%} of steps, then cosine)",
+        f"  length       {length}",
+        f"  batch        {t.batch_size} records × {t.grad_accum} accumulation × {processes} "
+        f"process{'es' if processes > 1 else ''} = {per_step} records per step",
+        f"  max_length   {d.max_length} tokens",
+        f"  template     {cfg.template.name}",
+        f"  data         {d.prepared or ', '.join(d.train)}",
+        f"  held-out     {held}",
+        f"  threads      {threads} per process",
+        f"  output dir   {cfg.output_dir}",
+    ]
+
+
 def interrupted_message(cfg: Config) -> str:
     """What to tell a user who pressed Ctrl-C: the last checkpoint and the exact command that
     resumes from it, or that there is none yet and how to start again."""
@@ -170,6 +202,8 @@ def main(cfg: Config, resume: bool = False, overwrite: bool = False) -> dict:
         start_run_dir(run, overwrite, accelerator.print)
         if not resume:  # a resumed run's config is saved once the resume is known to fit
             save_config(cfg, run / "config.yaml")
+    for line in settings_lines(cfg, accelerator.num_processes, torch.get_num_threads()):
+        accelerator.print(line)
     if tcfg.tensorboard:
         accelerator.init_trackers("tensorboard")
 
@@ -236,7 +270,7 @@ def main(cfg: Config, resume: bool = False, overwrite: bool = False) -> dict:
 
     # --- save ---------------------------------------------------------------------------
     last = result.last
-    if "eval_loss" not in last:
+    if tcfg.eval_every and "eval_loss" not in last:  # eval_every=0: no held-out pass at all
         final_eval = evaluate_heldout()
         if final_eval:
             last.update(final_eval)
