@@ -282,7 +282,7 @@ def _serve(args, console) -> int:
 
 
 def _quality_flags(p):
-    p.add_argument("--output", required=True, help="dir for accepted/flagged/rejected.jsonl and report.json")
+    p.add_argument("--output", required=True, help="dir for accepted/flagged/deferred/rejected.jsonl and report.json")
 
 
 def _quality(args, console) -> int:
@@ -355,7 +355,7 @@ VERBS: dict[str, Verb] = {
     "chat": Verb("interactive chat", _chat, _model_flag, threads=True),
     "serve": Verb("OpenAI-compatible HTTP server (/v1/chat/completions, /v1/completions)", _serve, _serve_flags,
                   threads=True),
-    "quality": Verb("score records → accepted / flagged / rejected with reasons", _quality, _quality_flags,
+    "quality": Verb("score records → accepted / flagged / deferred / rejected with reasons", _quality, _quality_flags,
                     "files (any format) or starter:SPLIT", 1, threads=True),
     "review": Verb("local web page to approve / reject / edit flagged records", _review, _review_flags,
                    "an `instructune quality` output dir", 1, config=False, libraries=False),
