@@ -1,4 +1,4 @@
-"""`instructune train`: setup, the loop, save (DESIGN §4).
+"""`instructune train`: setup, the loop, save (docs/architecture.md §4).
 
     instructune train --recipe quickstart output_dir=runs/x train.lr=1e-4 [--resume | --overwrite]
     accelerate launch -m instructune.cli train ...      # several processes, same code

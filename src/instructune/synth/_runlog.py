@@ -2,7 +2,7 @@
 kill, an atomic report, and a progress bar of accepted / rejected / requests, with the requests
 in flight and tokens generated updating live while a generator call runs.
 
-A generation run appends each result the moment it is made (DESIGN §8). A kill can only tear
+A generation run appends each result the moment it is made (docs/architecture.md §8). A kill can only tear
 the line being written; `AppendLog` cuts that torn tail off when it reopens the file, so the
 run redoes exactly that one result and nothing is lost or written twice.
 """
