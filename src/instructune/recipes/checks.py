@@ -82,8 +82,10 @@ def check_inputs(names: list[str], key: str) -> None:
 # --- models --------------------------------------------------------------------------------
 
 def _offline() -> bool:
-    """Whether the Hugging Face hub may not be reached (read now, not at import)."""
-    return os.environ.get("HF_HUB_OFFLINE", "").strip().upper() in ("1", "ON", "YES", "TRUE")
+    """Whether the Hugging Face hub may not be reached (read now, not at import; transformers
+    still honours the older TRANSFORMERS_OFFLINE too)."""
+    return any(os.environ.get(v, "").strip().upper() in ("1", "ON", "YES", "TRUE")
+               for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
 
 
 def _is_hub_id(name: str) -> bool:
