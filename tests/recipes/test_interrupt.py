@@ -37,7 +37,7 @@ def test_ctrl_c_in_train_names_the_checkpoint_and_the_resume_command(base, tmp_p
     assert "Traceback" not in err
     assert f"last checkpoint: {run / 'checkpoints' / 'step-000002'} (step 2 of 4)" in err
     command = err.split("resume with: ")[1].splitlines()[0]
-    assert command == f"instructune train --resume --recipe {run / 'config.yaml'}"
+    assert command == f"instructune train --resume --recipe {run / 'config.yaml'} output_dir={run}"
     monkeypatch.undo()
     assert cli(shlex.split(command)[1:]) == 0  # the printed command works as printed
     assert [r["step"] for r in read_metrics(run / "metrics.jsonl")] == [1, 2, 3, 4]
@@ -49,7 +49,7 @@ def test_ctrl_c_before_any_checkpoint_says_there_is_nothing_to_resume(base, tmp_
     assert cli(["train", *base, f"output_dir={run}", "train.max_steps=3"]) == 130
     err = capsys.readouterr().err
     assert "Traceback" not in err and "no checkpoint yet" in err
-    assert f"start again with: instructune train --overwrite --recipe {run / 'config.yaml'}" in err
+    assert f"start again with: instructune train --overwrite --recipe {run / 'config.yaml'} output_dir={run}" in err
 
 
 def test_ctrl_c_in_any_other_verb_is_one_line_exit_130(monkeypatch, capsys):

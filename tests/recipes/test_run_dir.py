@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 import shutil
 
 import pytest
@@ -72,6 +73,13 @@ def test_the_issue_repro_no_longer_mixes_two_runs(base, tmp_path, capsys):
     err = refused(capsys, "train", "--resume", *base, "train.max_steps=6", f"output_dir={reuse}")
     assert "the newest checkpoint, step 12, is past this run's last step 6" in err
     assert (reuse / "export" / "model.safetensors").read_bytes() == export  # not overwritten
+    # The command a refusal suggests continues the copy, though its config.yaml names RUN.
+    err = refused(capsys, "train", "--resume", f"output_dir={reuse}", "train.max_steps=16")
+    command = shlex.split(err.split("To continue it as it was configured: ")[1].replace(" [train.max_steps=N]", ""))
+    assert command[-1] == f"output_dir={reuse}"
+    ok(capsys, *command[1:], "train.max_steps=14")
+    assert [r["step"] for r in read_metrics(reuse / "metrics.jsonl")][-2:] == [13, 14]
+    assert [r["step"] for r in read_metrics(run / "metrics.jsonl")][-1] == 12  # RUN untouched
 
 
 def test_resume_refuses_a_different_config_naming_the_keys(base, tmp_path, capsys):
@@ -82,7 +90,7 @@ def test_resume_refuses_a_different_config_naming_the_keys(base, tmp_path, capsy
     assert "train.lr (saved 0.01, now 0.001)" in err and "lora.r (saved 16, now 4)" in err
     diffs = err.split("a resumed run must keep")[0]
     assert "log_every" not in diffs and "max_steps" not in diffs  # these may change
-    assert f"instructune train --resume --recipe {run / 'config.yaml'}" in err
+    assert f"instructune train --resume --recipe {run / 'config.yaml'} output_dir={run}" in err
 
 
 def test_resume_continues_a_compatible_run_to_more_steps(base, tmp_path, capsys):

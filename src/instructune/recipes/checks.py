@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -110,7 +111,7 @@ def _check_model_dir(path: Path, name: str, key: str) -> None:
         return
     if path.is_dir() and any((path / m).exists() for m in RUN_MARKERS):
         raise CheckError(f"{key} {name}: a run dir without export/ (its training did not finish); "
-                         f"finish it with `instructune train --resume --recipe {path / 'config.yaml'}`")
+                         f"finish it with `{resume_command(path)}`")
     if path.is_dir():
         raise CheckError(f"{key} {name}: not a model: no config.json in it")
     raise CheckError(f"{key} {name}: a file, not a model folder (give the folder that holds config.json)")
@@ -175,9 +176,11 @@ def resume_differences(saved: dict[str, Any], cfg: Config) -> list[str]:
     return diffs
 
 
-def resume_command(run: Path) -> str:
-    """The command that continues the run in `run` exactly as it was configured."""
-    return f"instructune train --resume --recipe {run / 'config.yaml'}"
+def resume_command(run: Path, flag: str = "--resume") -> str:
+    """The command that continues (`--resume`) or restarts (`--overwrite`) the run in `run` as it
+    was configured. output_dir is named: a copied run dir's config.yaml still names the original."""
+    return (f"instructune train {flag} --recipe {shlex.quote(str(run / 'config.yaml'))} "
+            f"output_dir={shlex.quote(str(run))}")
 
 
 def check_run_dir(cfg: Config, resume: bool, overwrite: bool, processes: int | None = None) -> None:

@@ -40,7 +40,7 @@ from instructune.model.export import export_run
 from instructune.model.setup import count_parameters
 from instructune.objectives.response_nll import ResponseNLL
 from instructune.recipes import builders
-from instructune.recipes.checks import RUN_OUTPUTS, CheckError, check_train, holds_run
+from instructune.recipes.checks import RUN_OUTPUTS, CheckError, check_train, holds_run, resume_command
 from instructune.train.checkpoint import list_checkpoints, load_checkpoint, save_checkpoint
 from instructune.train.device import has_accelerator
 from instructune.train.loop import LoopParts, LoopSettings, Position, TrainData, run_loop
@@ -150,17 +150,16 @@ def interrupted_message(cfg: Config) -> str:
     run = Path(cfg.output_dir)
     if not (run / "config.yaml").exists():
         return f"interrupted before training started; nothing to resume in {run}"
-    again = f"--recipe {run / 'config.yaml'}"
     launcher = (" (under the same launcher, with the same number of processes)"
                 if int(os.environ.get("WORLD_SIZE", "1")) > 1 else "")
     ckpts = list_checkpoints(run / "checkpoints")
     if not ckpts:
         return (f"interrupted; no checkpoint yet (train.checkpoint_every={cfg.train.checkpoint_every}), "
-                f"so nothing to resume.\nstart again with: instructune train --overwrite {again}{launcher}")
+                f"so nothing to resume.\nstart again with: {resume_command(run, '--overwrite')}{launcher}")
     state = json.loads((ckpts[-1] / "state.json").read_text())
     total = f" of {cfg.train.max_steps}" if cfg.train.max_steps else ""
     return (f"interrupted; last checkpoint: {ckpts[-1]} (step {state['step']}{total})\n"
-            f"resume with: instructune train --resume {again}{launcher}")
+            f"resume with: {resume_command(run)}{launcher}")
 
 
 def start_run_dir(run: Path, overwrite: bool, say) -> None:
