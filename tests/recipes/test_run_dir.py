@@ -129,3 +129,17 @@ def test_default_output_dir_is_a_fresh_timestamped_dir(base, tmp_path, monkeypat
 
 def test_eval_without_a_run_dir_asks_for_one(capsys):
     assert "give --tuned RUN_DIR" in refused(capsys, "eval")
+
+
+def test_new_run_dirs_never_clash_and_several_processes_must_name_theirs(tmp_path, monkeypatch):
+    from instructune.config import Config
+    from instructune.recipes.checks import CheckError
+    from instructune.recipes.train import new_run_dir, with_run_dir
+
+    first = new_run_dir(tmp_path, now=0)
+    (tmp_path / first).mkdir()
+    assert new_run_dir(tmp_path, now=0) == first + "-2"
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    with pytest.raises(CheckError, match="several processes need it named"):
+        with_run_dir(Config())
+    assert with_run_dir(Config(output_dir="runs/x")).output_dir == "runs/x"
