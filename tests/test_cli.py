@@ -34,3 +34,18 @@ def test_config_errors_are_one_line_with_exit_code_2(capsys):
     assert main(["config", "train.batch_size=0"]) == 2
     err = capsys.readouterr().err
     assert err == "instructune config: error: train.batch_size: got 0; expected >= 1\n"
+
+
+def test_misspelt_starter_split_is_one_line_naming_the_nearest(tmp_path, capsys):
+    assert main(["ingest", "starter:trian", "--output", str(tmp_path / "out.jsonl")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert "unknown starter split 'trian'" in err and "did you mean starter:train?" in err
+
+
+def test_yaml_syntax_error_in_a_recipe_is_one_line_with_its_place(tmp_path, capsys):
+    recipe = tmp_path / "bad.yaml"
+    recipe.write_text("train:\n  lr: 1e-4\n  epochs: [1\n")
+    assert main(["config", "--recipe", str(recipe)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"instructune config: error: {recipe}: not valid YAML: line ")

@@ -15,6 +15,7 @@ import dataclasses
 import json
 import os
 import sys
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -47,6 +48,9 @@ class Verb:
         min_inputs: how many inputs it needs at least.
         config: reads `--recipe` and `key=value` overrides into `args.cfg`.
         recipe: the default `--recipe`.
+        libraries: uses transformers / datasets: their warnings and progress bars are quieted
+            at start (the verbs that do not, skip the import this costs).
+        threads: runs a model with torch: takes `--threads N` (the `threads` key), applied at start.
     """
 
     help: str
@@ -56,6 +60,29 @@ class Verb:
     min_inputs: int = 0
     config: bool = True
     recipe: str | None = None
+    libraries: bool = True
+    threads: bool = False
+
+
+def quiet_libraries(data_progress: bool = False) -> None:
+    """Silence what libraries print on every command, so a command shows only its own output.
+
+    transformers' FutureWarnings (deprecations inside the libraries, nothing a user can act on),
+    its info logs and its own progress bars ("Loading weights", "Writing model shards"), and
+    datasets' per-operation bars ("Filter", "Map"), except where they are the command's progress
+    (`data_progress`: prepare). Hub download bars stay: a download is worth watching.
+    """
+    warnings.filterwarnings("ignore", category=FutureWarning, module=r"transformers(\.|$)")
+    from huggingface_hub.utils import enable_progress_bars
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()  # this also turns the hub's bars off...
+    enable_progress_bars()             # ...which downloads keep
+    if not data_progress:
+        import datasets
+
+        datasets.disable_progress_bars()
 
 
 def say(console: Console, text: str) -> None:
@@ -66,14 +93,13 @@ def say(console: Console, text: str) -> None:
 # --- verbs --------------------------------------------------------------------------------
 
 def _quickstart_flags(p):
-    p.add_argument("--output", help="run dir (default runs/quickstart)")
+    p.add_argument("--output", help="run dir (default runs/quickstart); a previous run there is replaced")
 
 
 def _quickstart(args, console) -> int:
     from instructune.recipes import quickstart
 
-    if args.output:
-        args.cfg.output_dir = args.output
+    args.cfg.output_dir = args.output or args.cfg.output_dir or "runs/quickstart"
     res = quickstart.main(args.cfg, console)
     return 0 if quickstart.report_outcome(res, console) else 1
 
@@ -172,13 +198,24 @@ def _stats(args, console) -> int:
 
 
 def _train_flags(p):
-    p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint")
+    runs = p.add_mutually_exclusive_group()
+    runs.add_argument("--resume", action="store_true",
+                      help="continue the run in output_dir from its newest checkpoint (its config.yaml must agree)")
+    runs.add_argument("--overwrite", action="store_true",
+                      help="replace the run in output_dir (its outputs are removed first)")
 
 
 def _train(args, console) -> int:
     from instructune.recipes import train
 
-    console.print(json.dumps(train.main(args.cfg, resume=args.resume), indent=2))
+    args.cfg = train.with_run_dir(args.cfg)  # the default dir is named once, here
+    try:
+        summary = train.main(args.cfg, resume=args.resume, overwrite=args.overwrite)
+    except KeyboardInterrupt:
+        if int(os.environ.get("RANK", "0")) == 0:  # one message, not one per process
+            print(train.interrupted_message(args.cfg), file=sys.stderr)
+        return 130
+    console.print(json.dumps(summary, indent=2))
     return 0
 
 
@@ -195,6 +232,7 @@ def _eval_flags(p):
 
 def _eval(args, console) -> int:
     from instructune.recipes import evaluate
+    from instructune.recipes.checks import check_eval
 
     if args.responses:
         if args.suite not in (None, ["ifeval"]):
@@ -210,8 +248,11 @@ def _eval(args, console) -> int:
         cfg = run_config(args.tuned, args.overrides) or cfg
     if args.suite:
         cfg.eval.suites = args.suite
-    results = evaluate.main(cfg, tuned=args.tuned or cfg.output_dir, base=args.base, out_dir=args.output,
-                            console=console)
+    tuned = args.tuned or cfg.output_dir
+    if not tuned:
+        raise ConfigError("eval: give --tuned RUN_DIR (or output_dir=RUN_DIR); eval.json is written there")
+    check_eval(cfg, tuned, args.base)
+    results = evaluate.main(cfg, tuned=tuned, base=args.base, out_dir=args.output or tuned, console=console)
     evaluate.print_results(results, console)
     return 0
 
@@ -231,14 +272,18 @@ def _model_flag(p):
 def _generate_flags(p):
     _model_flag(p)
     p.add_argument("--prompt", action="append", default=[], help="an instruction (repeatable)")
-    p.add_argument("--input", help="records file (any format) whose instructions to answer")
+    p.add_argument("--input", help="file whose prompts to answer: any training format, or prompt-only rows "
+                                   "({prompt}, Alpaca without output, messages ending in a user turn)")
     p.add_argument("--output", help="write JSONL here instead of printing")
+    p.add_argument("--no-progress", action="store_true",
+                   help="no progress bar (there is none anyway when stderr is not a terminal)")
 
 
 def _generate(args, console) -> int:
     from instructune.recipes import generate
 
-    generate.main(args.cfg, args.prompt, args.input, args.output, args.model, console)
+    generate.main(args.cfg, args.prompt, args.input, args.output, args.model, console,
+                  progress=not args.no_progress)
     return 0
 
 
@@ -261,14 +306,16 @@ def _serve_flags(p):
 
 def _serve(args, console) -> int:
     from instructune.recipes import serve
+    from instructune.recipes.checks import check_generate
 
+    check_generate(args.cfg, args.model or args.cfg.serve.model or None)
     serve.main(args.cfg, args.model, args.host, args.port, announce=lambda s: print(s, flush=True),
                api_key=args.api_key, insecure=args.insecure)
     return 0
 
 
 def _quality_flags(p):
-    p.add_argument("--output", required=True, help="dir for accepted/flagged/rejected.jsonl and report.json")
+    p.add_argument("--output", required=True, help="dir for accepted/flagged/deferred/rejected.jsonl and report.json")
 
 
 def _quality(args, console) -> int:
@@ -340,37 +387,50 @@ def _report(args, console) -> int:
     return 0
 
 
+def _config_flags(p):
+    p.add_argument("--explain", action="store_true", help="print each field's value and what it means")
+
+
 def _config(args, console) -> int:
     import yaml
 
-    console.print(yaml.safe_dump(to_dict(args.cfg), sort_keys=False))
+    if args.explain:
+        from instructune.config.docs import explain
+
+        say(console, "\n".join(explain(args.cfg)))
+        return 0
+    say(console, yaml.safe_dump(to_dict(args.cfg), sort_keys=False))
     return 0
 
 
 _FILES = "files (any format), or starter:train / starter:heldout"
 VERBS: dict[str, Verb] = {
     "quickstart": Verb("the whole pipeline on the embedded defaults", _quickstart, _quickstart_flags,
-                       recipe="quickstart"),
-    "ingest": Verb("input files → canonical records JSONL", _ingest, _ingest_flags, _FILES, 1, config=False),
+                       recipe="quickstart", threads=True),
+    "ingest": Verb("input files → canonical records JSONL", _ingest, _ingest_flags, _FILES, 1, config=False,
+                   libraries=False),
     "prepare": Verb("records → tokenized dataset on disk", _prepare, _prepare_flags),
-    "dedup": Verb("drop exact and near-duplicate records", _dedup, _dedup_flags, _FILES, 1, config=False),
+    "dedup": Verb("drop exact and near-duplicate records", _dedup, _dedup_flags, _FILES, 1, config=False,
+                  libraries=False),
     "stats": Verb("counts, token-length histograms and shares of a dataset", _stats, _stats_flags, _FILES, 1,
                   config=False),
-    "train": Verb("train (LoRA or full)", _train, _train_flags),
-    "eval": Verb("compare base and tuned on held-out records", _eval, _eval_flags),
-    "generate": Verb("batched generation", _generate, _generate_flags),
-    "chat": Verb("interactive chat", _chat, _model_flag),
-    "serve": Verb("OpenAI-compatible HTTP server (/v1/chat/completions, /v1/completions)", _serve, _serve_flags),
-    "quality": Verb("score records → accepted / flagged / rejected with reasons", _quality, _quality_flags,
-                    "files (any format) or starter:SPLIT", 1),
+    "train": Verb("train (LoRA or full)", _train, _train_flags, threads=True),
+    "eval": Verb("compare base and tuned on held-out records", _eval, _eval_flags, threads=True),
+    "generate": Verb("batched generation", _generate, _generate_flags, threads=True),
+    "chat": Verb("interactive chat", _chat, _model_flag, threads=True),
+    "serve": Verb("OpenAI-compatible HTTP server (/v1/chat/completions, /v1/completions)", _serve, _serve_flags,
+                  threads=True),
+    "quality": Verb("score records → accepted / flagged / deferred / rejected with reasons", _quality, _quality_flags,
+                    "files (any format) or starter:SPLIT", 1, threads=True),
     "review": Verb("local web page to approve / reject / edit flagged records", _review, _review_flags,
-                   "an `instructune quality` output dir", 1, config=False),
-    "synth": Verb("grow a dataset with an LLM: Self-Instruct or Evol-Instruct", _synth, _synth_flags),
+                   "an `instructune quality` output dir", 1, config=False, libraries=False),
+    "synth": Verb("grow a dataset with an LLM: Self-Instruct or Evol-Instruct", _synth, _synth_flags, threads=True),
     "ablate": Verb("arms × seeds of a recipe → ablation.json and report.html with intervals", _ablate,
-                   _ablate_flags),
+                   _ablate_flags, threads=True),
     "report": Verb("run dirs → one self-contained HTML report", _report, _report_flags, "run dirs", 1,
                    config=False),
-    "config": Verb("print the resolved config", _config),
+    "config": Verb("print the resolved config (--explain: with each field's documentation)", _config,
+                   _config_flags, libraries=False),
 }
 
 
@@ -380,6 +440,9 @@ def verb_parser(name: str, verb: Verb) -> argparse.ArgumentParser:
     """The parser of one verb: its flags, positional inputs and (with a config) overrides."""
     p = argparse.ArgumentParser(prog=f"instructune {name}", description=verb.help)
     verb.flags(p)
+    if verb.threads:
+        p.add_argument("--threads", type=int, metavar="N",
+                       help="CPU threads for torch (the `threads` key; 0 or unset: a share of the cores)")
     if verb.config:
         p.add_argument("--recipe", default=verb.recipe,
                        help=f"a shipped recipe ({', '.join(list_recipes())}) or a YAML path")
@@ -420,12 +483,24 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = parse(argv)
     try:
+        if VERBS[args.verb].libraries:
+            quiet_libraries(data_progress=args.verb == "prepare")
         if VERBS[args.verb].config:
             args.cfg = load_config(args.recipe, args.overrides)
+        if VERBS[args.verb].threads:
+            if args.threads is not None:
+                args.cfg.threads = args.threads
+                args.cfg.__post_init__()  # the same range check as the key
+            from instructune.cpu import set_threads
+
+            set_threads(args.cfg.threads)
         return VERBS[args.verb].run(args, Console())
     except (ConfigError, DataError, FileNotFoundError) as e:
         print(f"instructune {args.verb}: error: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C: the conventional exit code, no traceback
+        print(f"instructune {args.verb}: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

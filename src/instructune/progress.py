@@ -10,9 +10,23 @@ A module of its own so that train/ and synth/ share it without importing each ot
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeElapsedColumn,
+                           TimeRemainingColumn)
+from rich.text import Text
+
+
+class _LiveColumn(ProgressColumn):
+    """A column whose text is read anew at every refresh (rich refreshes ~10 times a second)."""
+
+    def __init__(self, text: Callable[[], str]):
+        super().__init__()
+        self.text = text
+
+    def render(self, task) -> Text:
+        return Text(self.text())
 
 
 class RunProgress:
@@ -25,14 +39,15 @@ class RunProgress:
         fields: a rich format string over `{task.fields[NAME]}` shown after the count.
         remaining: also show the estimated time remaining.
         enabled: show it at all (False: every call is a no-op).
+        live: a text read at every refresh, shown after the fields (work in flight).
         **initial: the starting value of each field named in `fields`.
     """
 
     def __init__(self, label: str, total: int, done: int = 0, *, fields: str = "", remaining: bool = False,
-                 enabled: bool = True, **initial: Any):
-        self.enabled = enabled
+                 enabled: bool = True, live: Callable[[], str] | None = None, **initial: Any):
+        self.enabled, self.live = enabled, live
         columns = [TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(), TextColumn(fields),
-                   TimeElapsedColumn()]
+                   *([_LiveColumn(live)] if live else []), TimeElapsedColumn()]
         if remaining:
             columns.append(TimeRemainingColumn())
         self.progress = Progress(*columns, disable=not enabled)

@@ -15,7 +15,7 @@ def test_easy_surplus_moves_lowest_quality_first():
     # easy may hold at most 0.5 * 3 / 0.5 = 3 of the others' 3 → 4 move: qualities 0.4, 0.5, 0.6, 0.7
     assert sorted(moved) == [1, 2, 3, 5]
     assert moved[5] == ("balance: bin 'easy' held 70% of the accepted records, over its max share 50%; "
-                        "moved its lowest-quality records to review")
+                        "deferred its lowest-quality records (deferred.jsonl)")
     kept = [i for i in accepted if i not in moved]
     assert bin_counts(BINS, kept, ["easy", "medium", "hard"]) == {"easy": 3, "medium": 2, "hard": 1}
 

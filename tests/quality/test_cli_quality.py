@@ -1,4 +1,4 @@
-"""`instructune quality` end to end: the three files with reasons, and the report."""
+"""`instructune quality` end to end: the decision files with reasons, and the report."""
 
 from __future__ import annotations
 
@@ -21,19 +21,23 @@ def test_quality_end_to_end(tmp_path, embedder, capsys):
     out = tmp_path / "q"
     assert main(["quality", RECORDS, "--output", str(out)]) == 0
     files = {name: {r["id"]: r["meta"]["quality"] for r in read(out / f"{name}.jsonl")}
-             for name in ("accepted", "flagged", "rejected")}
+             for name in ("accepted", "flagged", "deferred", "rejected")}
     assert sorted(files["accepted"]) == ["q-code", "q-summary"]
     assert sorted(files["rejected"]) == ["q-loop"]
     flagged = {rid: q["codes"] for rid, q in files["flagged"].items()}
-    assert flagged == {
+    assert flagged == {  # only what a scorer doubts goes to review
         "q-offtopic": ["coherence:low", "alignment:low"],
         "q-words": ["format:word_limit"],
         "q-json": ["format:json"],
         "q-contra": ["contradiction:context_number"],
         "q-template": ["format:template"],
-        "q-math": ["balance:easy"],   # accepted, then moved: the easy bin held 3 of 4
-        "q-list": ["balance:easy"],
     }
+    deferred = {rid: (q["decision"], q["codes"]) for rid, q in files["deferred"].items()}
+    assert deferred == {  # accepted, then set aside: the easy bin held 3 of 4
+        "q-math": ("defer", ["balance:easy"]),
+        "q-list": ("defer", ["balance:easy"]),
+    }
+    assert files["deferred"]["q-math"]["failed"][0].startswith("balance: bin 'easy' held 75% of the accepted")
     loop = files["rejected"]["q-loop"]
     assert loop["decision"] == "reject" and loop["scores"]["format"] == 0.2
     assert loop["failed"] == ["format 0.20 < reject 0.25: degenerate repetition: the phrase "
@@ -41,7 +45,7 @@ def test_quality_end_to_end(tmp_path, embedder, capsys):
     assert files["flagged"]["q-contra"]["failed"] == [
         "contradiction 0.50 < flag 1.00: response says 540 metres, the context says 450 metres"]
     assert files["flagged"]["q-words"]["reasons"]["format"] == "asks for at most 9 words; response has 21 words"
-    assert files["flagged"]["q-math"]["balanced"] is True
+    assert files["deferred"]["q-math"]["balanced"] is True
     assert set(files["accepted"]["q-code"]["scores"]) == {
         "coherence", "alignment", "format", "reference", "contradiction", "complexity"}
     assert files["accepted"]["q-summary"]["complexity_bin"] == "medium"
@@ -50,17 +54,20 @@ def test_quality_end_to_end(tmp_path, embedder, capsys):
 
     report = json.loads((out / "report.json").read_text())
     assert report["records"] == 10
-    assert report["decisions"] == {"accept": 2, "flag": 7, "reject": 1}
+    assert report["decisions"] == {"accept": 2, "flag": 5, "defer": 2, "reject": 1}
     assert report["reasons"]["reject"] == {"format:repetition": 1}
-    assert report["reasons"]["flag"]["balance:easy"] == 2 and report["reasons"]["flag"]["format:json"] == 1
+    assert report["reasons"]["defer"] == {"balance:easy": 2}
+    assert "balance:easy" not in report["reasons"]["flag"] and report["reasons"]["flag"]["format:json"] == 1
     assert report["complexity_bins"] == {"all": {"easy": 9, "medium": 1, "hard": 0},
                                          "accepted_before_balance": {"easy": 3, "medium": 1, "hard": 0},
                                          "accepted_after_balance": {"easy": 1, "medium": 1, "hard": 0}}
     assert report["balance_moved"] == 2
     printed = capsys.readouterr().out
-    assert "10 records → accepted 2, flagged 7, rejected 1" in printed
+    assert ("10 records → accepted 2, flagged 5 for review, deferred 2 by balancing (deferred.jsonl), "
+            "rejected 1") in printed
     # The outputs are canonical records again: they can be read back and scored once more.
-    assert [r.id for r in load_inputs([str(out / "flagged.jsonl")])][:2] == ["q-math", "q-offtopic"]
+    assert [r.id for r in load_inputs([str(out / "flagged.jsonl")])][:2] == ["q-offtopic", "q-words"]
+    assert [r.id for r in load_inputs([str(out / "deferred.jsonl")])] == ["q-math", "q-list"]
 
 
 def test_quality_overrides_pick_scorers_and_thresholds(tmp_path):
@@ -68,9 +75,10 @@ def test_quality_overrides_pick_scorers_and_thresholds(tmp_path):
     code = main(["quality", RECORDS, "--output", str(out), "quality.scorers=[format,contradiction]",
                  "quality.flag_below.format=0.4", "quality.balance.enabled=false"])
     assert code == 0
-    ids = {name: [r["id"] for r in read(out / f"{name}.jsonl")] for name in ("accepted", "flagged", "rejected")}
+    ids = {name: [r["id"] for r in read(out / f"{name}.jsonl")]
+           for name in ("accepted", "flagged", "deferred", "rejected")}
     assert ids == {"accepted": ["q-math", "q-summary", "q-offtopic", "q-words", "q-json", "q-list", "q-code"],
-                   "flagged": ["q-contra", "q-template"], "rejected": ["q-loop"]}
+                   "flagged": ["q-contra", "q-template"], "deferred": [], "rejected": ["q-loop"]}
     report = json.loads((out / "report.json").read_text())
     assert report["embedder"] is None and report["balance_moved"] == 0
     assert report["complexity_bins"]["all"] == {"all": 10}

@@ -16,6 +16,9 @@ from tiny import FAST_EVAL
 
 def test_quickstart_on_tiny_model(tiny_model, tmp_path, capsys):
     run = tmp_path / "qs"
+    (run / "checkpoints" / "step-000099").mkdir(parents=True)  # a previous demo run: replaced
+    (run / "checkpoints" / "step-000099" / "state.json").write_text("{}")
+    (run / "config.yaml").write_text("{}\n")
     code = cli(["quickstart", "--output", str(run), f"model.name={tiny_model}", "train.epochs=2",
                 "train.lr=5e-3", "train.eval_every=0", "eval.max_new_tokens=8", *FAST_EVAL])
     out = capsys.readouterr().out
@@ -23,6 +26,8 @@ def test_quickstart_on_tiny_model(tiny_model, tmp_path, capsys):
     for name in ("config.yaml", "metrics.jsonl", "adapter", "export", "eval.json", "eval_generations.jsonl",
                  "data/train.jsonl", "data/prepared/train", "checkpoints"):
         assert (run / name).exists(), name
+    assert not (run / "checkpoints" / "step-000099").exists()
+    assert f"replacing the previous run in {run}" in out
     res = json.loads((run / "eval.json").read_text())
     assert set(res) == {"base", "tuned", "comparison", "meta"}
     for m in (res["base"], res["tuned"]):

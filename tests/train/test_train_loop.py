@@ -81,7 +81,7 @@ def test_run_dir_layout_checkpoints_and_export(tiny_model, tmp_path):
     for f in ("trainable.safetensors", "optimizer.pt", "scheduler.pt", "rng.pt", "state.json"):
         assert (run / "checkpoints" / "step-000002" / f).exists()
     state = json.loads((run / "checkpoints" / "step-000002" / "state.json").read_text())
-    assert state == {"step": 2, "epoch": 0, "position": 2}
+    assert state == {"step": 2, "epoch": 0, "position": 2, "processes": 1}
     rows = read_metrics(run / "metrics.jsonl")
     assert [r["step"] for r in rows] == [1, 2, 3, 4]
     assert "eval_loss" in rows[1] and "eval_loss" in rows[3] and "eval_loss" not in rows[0]

@@ -1,4 +1,4 @@
-"""Typed configs, YAML recipes and dotted `key.sub=value` overrides (DESIGN §5).
+"""Typed configs, YAML recipes and dotted `key.sub=value` overrides (docs/architecture.md §5).
 
 One dataclass per concern, one file per section; `Config` (run.py) gathers them. A recipe is a
 YAML file of overrides of the defaults; the command line adds `section.key=value` overrides on

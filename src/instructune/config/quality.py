@@ -70,9 +70,10 @@ class BalanceConfig:
         bins: complexity bin names, easiest first.
         edges: complexity scores between bins, increasing (len(bins) - 1 of them).
         max_share: the most of the accepted set each bin may hold, aligned with `bins`, in
-            (0, 1]; a bin over it moves its lowest-quality records to flagged. Filtering cannot
+            (0, 1]; a bin over it defers its lowest-quality records to deferred.jsonl (not the
+            review queue: a scorer found nothing wrong with them). Filtering cannot
             raise a bin that is short, so this is the upper side of a target distribution.
-        max_move: the most of the accepted set balancing may move to flagged, in [0, 1].
+        max_move: the most of the accepted set balancing may defer, in [0, 1].
     """
 
     enabled: bool = True

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from instructune.config.ablation import AblationConfig
 from instructune.config.data import DataConfig
+from instructune.config.errors import at_least, check_ranges
 from instructune.config.eval import EvalConfig
 from instructune.config.generate import GenerateConfig
 from instructune.config.lora import LoraConfig
@@ -22,10 +23,17 @@ class Config:
     """A whole run.
 
     Attributes:
-        output_dir: the run dir (config.yaml, metrics.jsonl, checkpoints/, adapter/, export/, eval.json).
+        output_dir: the run dir (config.yaml, metrics.jsonl, checkpoints/, adapter/, export/,
+            eval.json). "" (the default): `train` makes a fresh runs/train-YYYYmmdd-HHMMSS,
+            `quickstart` uses runs/quickstart, and `eval` needs --tuned. A dir that already
+            holds a run is refused by `train` unless --resume or --overwrite says what to do.
+        threads: CPU threads torch uses (`--threads N` on the verbs that load a model); 0 picks:
+            the usable cores shared among the processes of a torchrun / accelerate launch,
+            else OMP_NUM_THREADS if set, else every usable core.
     """
 
-    output_dir: str = "runs/quickstart"
+    output_dir: str = ""
+    threads: int = 0
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
     template: TemplateConfig = field(default_factory=TemplateConfig)
@@ -39,3 +47,6 @@ class Config:
     self_instruct: SelfInstructConfig = field(default_factory=SelfInstructConfig)
     evol: EvolConfig = field(default_factory=EvolConfig)
     ablation: AblationConfig = field(default_factory=AblationConfig)
+
+    def __post_init__(self) -> None:
+        check_ranges(self, {"threads": at_least(0)})

@@ -1,7 +1,8 @@
 """Complexity balancing: keep easy records from dominating the accepted set.
 
 Each complexity bin may hold at most `max_share` of the accepted records. A bin over its
-share moves its lowest-quality accepted records to flagged (for review, not lost) until
+share defers its lowest-quality accepted records (to `deferred.jsonl`: nothing is wrong with
+them, so they do not crowd the review queue of records a scorer doubts; nothing is lost) until
 
     n_bin <= floor(max_share * n_others / (1 - max_share))      (i.e. n_bin / n_total <= max_share)
 
@@ -19,7 +20,7 @@ from collections import Counter
 
 def balance(bins: list[str], quality: list[float], accepted: list[int], max_share: dict[str, float],
             max_move: float = 0.5) -> dict[int, str]:
-    """Which accepted records to move to flagged, and why.
+    """Which accepted records to defer, and why.
 
     Args:
         bins: complexity bin of every record (indexed like `quality`).
@@ -49,7 +50,7 @@ def balance(bins: list[str], quality: list[float], accepted: list[int], max_shar
                 continue
             share = len(kept[b]) / total
             why = (f"balance: bin '{b}' held {share:.0%} of the accepted records, over its max share "
-                   f"{cap:.0%}; moved its lowest-quality records to review")
+                   f"{cap:.0%}; deferred its lowest-quality records (deferred.jsonl)")
             for i in kept[b][:n]:
                 moved[i] = why
             kept[b] = kept[b][n:]

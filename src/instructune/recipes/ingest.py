@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from instructune.config import ReaderConfig
+from instructune.config.docs import field_docs
 from instructune.data.formats import Detection, Outcome, UniqueIds, detect, explain, iter_outcomes, reason_of
 from instructune.atomic import atomic_path
 from instructune.data.starter import resolve_input
@@ -131,22 +132,9 @@ def explain_inputs(inputs: list[str]) -> list[str]:
 
 # --- reader options as command-line flags, generated from `ReaderConfig` ---------------------
 
-def _field_docs(cls: type) -> dict[str, str]:
-    """`name: text` entries of a dataclass docstring's Attributes section, joined per field."""
-    docs: dict[str, str] = {}
-    name = None
-    for line in (cls.__doc__ or "").split("Attributes:", 1)[-1].splitlines():
-        head, sep, text = line.strip().partition(": ")
-        if sep and head.isidentifier() and line.startswith(" " * 8) and not line.startswith(" " * 12):
-            name, docs[head] = head, text
-        elif name and line.strip():
-            docs[name] += " " + line.strip()
-    return docs
-
-
 def add_reader_flags(parser: argparse.ArgumentParser) -> None:
     """One flag per `ReaderConfig` field (`max_chars` → `--max-chars`), help from its docstring."""
-    docs, hints = _field_docs(ReaderConfig), typing.get_type_hints(ReaderConfig)
+    docs, hints = field_docs(ReaderConfig), typing.get_type_hints(ReaderConfig)
     for f in dataclasses.fields(ReaderConfig):
         flag, tp, help_ = "--" + f.name.replace("_", "-"), hints[f.name], docs.get(f.name, "")
         if tp is bool:

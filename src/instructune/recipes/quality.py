@@ -1,15 +1,18 @@
 """`instructune quality INPUT... --output DIR`: score, threshold and balance a record set.
 
 Reads records in any supported format, runs the scorers of `quality.scorers`, decides each
-record from `quality.reject_below` / `quality.flag_below` (accept / flag / reject, with every reason), moves the
-lowest-quality surplus of over-represented complexity bins to flagged (`quality.balance`), and
-writes, each atomically:
+record from `quality.reject_below` / `quality.flag_below` (accept / flag / reject, with every
+reason), defers the lowest-quality surplus of over-represented complexity bins
+(`quality.balance`), and writes, each atomically:
 
-    DIR/accepted.jsonl  DIR/flagged.jsonl  DIR/rejected.jsonl   records with meta.quality
-    DIR/report.json                                            counts, reasons, bins, timings
+    DIR/accepted.jsonl   records to train on
+    DIR/flagged.jsonl    records a scorer doubts: the review queue (`instructune review DIR`)
+    DIR/deferred.jsonl   accepted records balancing set aside (nothing wrong with them)
+    DIR/rejected.jsonl   records a scorer rejects
+    DIR/report.json      counts per decision and reason, bins, timings
 
-`meta.quality` holds the decision, every scorer's value and reason, what failed and the
-complexity bin. `instructune review DIR` serves the flagged records for a human decision.
+Every record carries `meta.quality`: the decision (accept, flag, defer, reject), every scorer's
+value and reason, what failed and the complexity bin.
 """
 
 from __future__ import annotations
@@ -28,11 +31,14 @@ from instructune.data.inputs import load_inputs
 from instructune.data.jsonio import write_json, write_jsonl
 from instructune.data.record import Record
 from instructune.quality.balance import balance, bin_counts
-from instructune.quality.decide import DECISIONS, decide_all, quality_block, quality_value
+from instructune.quality.decide import decide_all, quality_block, quality_value
 from instructune.quality.score import Score, ScoringSet
 from instructune.quality.scorers import EMBEDDING_SCORERS, SCORERS
 
-FILES = {"accept": "accepted.jsonl", "flag": "flagged.jsonl", "reject": "rejected.jsonl"}
+FILES = {"accept": "accepted.jsonl", "flag": "flagged.jsonl", "defer": "deferred.jsonl", "reject": "rejected.jsonl"}
+# The scorers decide accept / flag / reject (quality/decide.py); "defer" is balancing's own:
+# kept apart from "flag" so the review queue holds only records a scorer doubts.
+REPORT_DECISIONS = ("accept", "flag", "defer", "reject")
 
 
 def scorer_options(name: str, q: QualityConfig) -> dict[str, Any]:
@@ -115,7 +121,7 @@ def main(cfg: Config, inputs: list[str], out_dir: str | Path, console: Console |
         quality = [quality_value(s) for s in per_record]
         moved = balance(bins, quality, accepted, dict(zip(q.balance.bins, q.balance.max_share)), q.balance.max_move)
     for i, why in moved.items():
-        blocks[i].update(decision="flag", balanced=True)
+        blocks[i].update(decision="defer", balanced=True)
         blocks[i]["failed"].append(why)
         blocks[i]["codes"].append(f"balance:{bins[i]}")
     seconds["score"] = round(time.perf_counter() - t_score, 3)
@@ -144,12 +150,12 @@ def build_report(cfg: Config, inputs: list[str], blocks: list[dict], bins: list[
     n = len(blocks)
     decisions = Counter(b["decision"] for b in blocks)
     reasons = {d: dict(Counter(c for b in blocks if b["decision"] == d for c in b["codes"]).most_common())
-               for d in ("flag", "reject")}
+               for d in ("flag", "defer", "reject")}
     after = bin_counts(bins, [i for i, b in enumerate(blocks) if b["decision"] == "accept"], order)
     return {
         "inputs": inputs,
         "records": n,
-        "decisions": {d: decisions.get(d, 0) for d in DECISIONS},
+        "decisions": {d: decisions.get(d, 0) for d in REPORT_DECISIONS},
         "reasons": reasons,
         "complexity_bins": {"all": bin_counts(bins, list(range(n)), order),
                             "accepted_before_balance": before, "accepted_after_balance": after},
@@ -169,18 +175,20 @@ def print_summary(report: dict[str, Any], out_dir: str | Path, console: Console 
     """Counts per decision, per reason, and per complexity bin before/after balancing."""
     console = console or Console()
     d = report["decisions"]
-    console.print(f"{report['records']} records → accepted {d['accept']}, flagged {d['flag']}, "
-                  f"rejected {d['reject']}  ({out_dir})")
+    console.print(f"{report['records']} records → accepted {d['accept']}, flagged {d['flag']} for review, "
+                  f"deferred {d['defer']} by balancing (deferred.jsonl), rejected {d['reject']}  ({out_dir})",
+                  markup=False, highlight=False, soft_wrap=True)
     table = Table(title="reasons")
-    for col in ("reason", "flagged", "rejected"):
+    for col in ("reason", "flagged", "deferred", "rejected"):
         table.add_column(col, justify="left" if col == "reason" else "right")
-    names = list(dict.fromkeys([*report["reasons"]["reject"], *report["reasons"]["flag"]]))
+    reasons = report["reasons"]
+    names = list(dict.fromkeys([*reasons["reject"], *reasons["flag"], *reasons["defer"]]))
     for name in names:
-        table.add_row(name, str(report["reasons"]["flag"].get(name, 0)), str(report["reasons"]["reject"].get(name, 0)))
+        table.add_row(name, *(str(reasons[d].get(name, 0)) for d in ("flag", "defer", "reject")))
     if names:
         console.print(table)
     bins = report["complexity_bins"]
-    table = Table(title=f"complexity bins (balancing moved {report['balance_moved']} to flagged)")
+    table = Table(title=f"complexity bins (balancing deferred {report['balance_moved']})")
     for col in ("bin", "all", "accepted before", "accepted after"):
         table.add_column(col, justify="left" if col == "bin" else "right")
     for b in bins["all"]:

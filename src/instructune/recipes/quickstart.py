@@ -41,7 +41,7 @@ def main(cfg: Config, console: Console | None = None, n_examples: int = 4) -> di
     cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, prepared=str(data / "prepared")))
 
     console.rule("3/4 train")
-    summary = train.main(cfg)
+    summary = train.main(cfg, overwrite=True)  # the demo dir is the demo's own: a previous run there is replaced
     console.print(f"trained {summary['steps']} steps; final loss {summary['final'].get('loss', float('nan')):.4f}")
 
     console.rule("4/4 evaluate")

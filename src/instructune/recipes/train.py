@@ -1,7 +1,12 @@
-"""`instructune train`: setup, the loop, save (DESIGN §4).
+"""`instructune train`: setup, the loop, save (docs/architecture.md §4).
 
-    instructune train --recipe quickstart output_dir=runs/x train.lr=1e-4 [--resume]
+    instructune train --recipe quickstart output_dir=runs/x train.lr=1e-4 [--resume | --overwrite]
     accelerate launch -m instructune.cli train ...      # several processes, same code
+
+One run per run dir: a dir that already holds a run is refused unless `--resume` continues it
+(its config.yaml must agree on `checks.RESUME_KEYS`) or `--overwrite` replaces it; without
+`output_dir` a fresh `runs/train-YYYYmmdd-HHMMSS` is used. All of it is checked before the
+model loads (`recipes/checks.py`).
 
 Setup (model + LoRA, tokenized data, optimizer, schedule) → optional resume from the newest
 checkpoint → for each optimizer step: gather the accumulation window's micro-batches, count
@@ -14,9 +19,14 @@ is 8 records × 1 micro-batch or 2 records × 4 micro-batches.
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import os
+import shutil
+import time
 from pathlib import Path
 
+import torch
 from accelerate import Accelerator
 from accelerate.utils import set_seed
 
@@ -34,6 +44,7 @@ from instructune.model.export import export_run
 from instructune.model.setup import count_parameters
 from instructune.objectives.response_nll import ResponseNLL
 from instructune.recipes import builders
+from instructune.recipes.checks import RUN_OUTPUTS, CheckError, check_train, holds_run, resume_command
 from instructune.recipes.evaluate import heldout_sets
 from instructune.train.checkpoint import list_checkpoints, load_checkpoint, save_checkpoint
 from instructune.train.device import has_accelerator
@@ -106,8 +117,102 @@ def loop_settings(cfg: Config, n_rows: int, world: int) -> LoopSettings:
                         t.log_every, t.eval_every, t.checkpoint_every, cfg.eval.generate_every)
 
 
-def main(cfg: Config, resume: bool = False) -> dict:
-    """Train per `cfg`; returns a summary (final losses, paths)."""
+def new_run_dir(root: str | Path = "runs", now: float | None = None) -> str:
+    """A run dir that does not exist yet: `runs/train-YYYYmmdd-HHMMSS`, `-2`, `-3`... on a clash."""
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now))
+    base = Path(root) / f"train-{stamp}"
+    path, n = base, 1
+    while path.exists():
+        n += 1
+        path = base.with_name(f"{base.name}-{n}")
+    return str(path)
+
+
+def with_run_dir(cfg: Config) -> Config:
+    """`cfg` with `output_dir` set: as given, or a fresh timestamped dir (one process only:
+    processes started together could read different clocks, so several need it named)."""
+    if cfg.output_dir:
+        return cfg
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        raise CheckError("output_dir: several processes need it named (output_dir=runs/NAME), "
+                         "so that they all write the same run")
+    return dataclasses.replace(cfg, output_dir=new_run_dir())
+
+
+def settings_lines(cfg: Config, processes: int, threads: int) -> list[str]:
+    """The resolved settings that decide a run, printed before it starts (so a run without a
+    recipe cannot be mistaken for a quickstart run, or the other way round)."""
+    t, d, lo = cfg.train, cfg.data, cfg.lora
+    method = (f"lora (r {lo.r}, alpha {lo.alpha}, dropout {lo.dropout}, target {lo.target_modules})"
+              if t.method == "lora" else "full (every weight)")
+    length = f"{t.epochs} epoch(s)" if t.epochs else "no epoch limit"
+    length += f", at most {t.max_steps} steps" if t.max_steps else ""
+    per_step = t.batch_size * t.grad_accum * processes
+    held = ("none during or after training (train.eval_every=0; `instructune eval` scores a run)"
+            if not t.eval_every else
+            "none (data.heldout is empty)" if not (d.heldout or d.prepared) else
+            f"{', '.join(d.heldout) if not d.prepared else d.prepared + '/heldout'}: "
+            f"every {t.eval_every} steps and at the end")
+    return [
+        "settings",
+        f"  model        {cfg.model.name} ({cfg.model.dtype})",
+        f"  method       {method}",
+        f"  lr           {t.lr:g} (warmup {t.warmup_ratio:.0%} of steps, then cosine)",
+        f"  length       {length}",
+        f"  batch        {t.batch_size} records × {t.grad_accum} accumulation × {processes} "
+        f"process{'es' if processes > 1 else ''} = {per_step} records per step",
+        f"  max_length   {d.max_length} tokens",
+        f"  template     {cfg.template.name}",
+        f"  data         {d.prepared or ', '.join(d.train)}",
+        f"  held-out     {held}",
+        f"  threads      {threads} per process",
+        f"  output dir   {cfg.output_dir}",
+    ]
+
+
+def interrupted_message(cfg: Config) -> str:
+    """What to tell a user who pressed Ctrl-C: the last checkpoint and the exact command that
+    resumes from it, or that there is none yet and how to start again."""
+    run = Path(cfg.output_dir)
+    if not (run / "config.yaml").exists():
+        return f"interrupted before training started; nothing to resume in {run}"
+    launcher = (" (under the same launcher, with the same number of processes)"
+                if int(os.environ.get("WORLD_SIZE", "1")) > 1 else "")
+    ckpts = list_checkpoints(run / "checkpoints")
+    if not ckpts:
+        return (f"interrupted; no checkpoint yet (train.checkpoint_every={cfg.train.checkpoint_every}), "
+                f"so nothing to resume.\nstart again with: {resume_command(run, '--overwrite')}{launcher}")
+    state = json.loads((ckpts[-1] / "state.json").read_text())
+    total = f" of {cfg.train.max_steps}" if cfg.train.max_steps else ""
+    return (f"interrupted; last checkpoint: {ckpts[-1]} (step {state['step']}{total})\n"
+            f"resume with: {resume_command(run)}{launcher}")
+
+
+def start_run_dir(run: Path, overwrite: bool, say) -> None:
+    """Create the run dir; with `overwrite`, first remove the outputs of the run it holds
+    (`RUN_OUTPUTS`: files that are not a run's are kept)."""
+    if overwrite and holds_run(run):
+        say(f"replacing the previous run in {run} (its outputs are removed first)")
+        for name in RUN_OUTPUTS:
+            target = run / name
+            if target.is_dir():
+                shutil.rmtree(target)
+            elif target.exists():
+                target.unlink()
+    run.mkdir(parents=True, exist_ok=True)
+
+
+def main(cfg: Config, resume: bool = False, overwrite: bool = False) -> dict:
+    """Train per `cfg`; returns a summary (final losses, paths).
+
+    Args:
+        cfg: the resolved config; an empty `output_dir` becomes a fresh `runs/train-...`.
+        resume: continue the run in `output_dir` from its newest checkpoint.
+        overwrite: replace the run in `output_dir`.
+    Raises:
+        CheckError: before the model loads, when the run dir, model or data do not fit.
+    """
+    cfg = with_run_dir(cfg)
     run = Path(cfg.output_dir)
     tcfg = cfg.train
     # Without an accelerator, accelerate only joins a torchrun/`accelerate launch` process
@@ -115,9 +220,15 @@ def main(cfg: Config, resume: bool = False) -> dict:
     accelerator = Accelerator(log_with="tensorboard" if tcfg.tensorboard else None, project_dir=str(run),
                               cpu=not has_accelerator())
     set_seed(tcfg.seed)
+    # Every process checks before any writes, so none sees another's new files as an old run.
+    check_train(cfg, resume, overwrite, processes=accelerator.num_processes)
+    accelerator.wait_for_everyone()
     if accelerator.is_main_process:
-        run.mkdir(parents=True, exist_ok=True)
-        save_config(cfg, run / "config.yaml")
+        start_run_dir(run, overwrite, accelerator.print)
+        if not resume:  # a resumed run's config is saved once the resume is known to fit
+            save_config(cfg, run / "config.yaml")
+    for line in settings_lines(cfg, accelerator.num_processes, torch.get_num_threads()):
+        accelerator.print(line)
     if tcfg.tensorboard:
         accelerator.init_trackers("tensorboard")
 
@@ -137,10 +248,17 @@ def main(cfg: Config, resume: bool = False) -> dict:
 
     start = Position()
     ckpt_root = run / "checkpoints"
-    if resume and list_checkpoints(ckpt_root):
-        state = load_checkpoint(list_checkpoints(ckpt_root)[-1], model, optimizer, scheduler)
+    if resume:
+        newest = list_checkpoints(ckpt_root)[-1]
+        state = json.loads((newest / "state.json").read_text())
+        if state["step"] > settings.total_steps:  # train.epochs caps it (train.max_steps was checked)
+            raise CheckError(f"--resume: the newest checkpoint, step {state['step']}, is past this run's last "
+                             f"step {settings.total_steps} (train.epochs={tcfg.epochs}); raise train.epochs")
+        state = load_checkpoint(newest, model, optimizer, scheduler)
         start = Position(state["step"], state["epoch"], state["position"])
         accelerator.print(f"resumed from step {start.step} (epoch {start.epoch}, window {start.window})")
+        if accelerator.is_main_process:
+            save_config(cfg, run / "config.yaml")  # the grown max_steps / epochs, for the next resume
     metrics = MetricsLog(run / "metrics.jsonl", truncate_after=start.step if resume else 0,
                          enabled=accelerator.is_main_process)
     trainable, total = count_parameters(model)
@@ -176,7 +294,8 @@ def main(cfg: Config, resume: bool = False) -> dict:
         accelerator.wait_for_everyone()
         if accelerator.is_main_process:
             save_checkpoint(ckpt_root, at.step, accelerator.unwrap_model(loss_module).model, optimizer, scheduler,
-                            {"epoch": at.epoch, "position": at.window}, keep=tcfg.keep_checkpoints)
+                            {"epoch": at.epoch, "position": at.window, "processes": world},
+                            keep=tcfg.keep_checkpoints)
 
     # --- loop ---------------------------------------------------------------------------
     model.train()
@@ -189,7 +308,7 @@ def main(cfg: Config, resume: bool = False) -> dict:
 
     # --- save ---------------------------------------------------------------------------
     last = result.last
-    if not any(k.startswith("eval_loss") for k in last):
+    if tcfg.eval_every and not any(k.startswith("eval_loss") for k in last):  # eval_every=0: no held-out pass
         final_eval = evaluate_heldout()
         if final_eval:
             last.update(final_eval)

@@ -17,7 +17,7 @@ from typing import Any
 
 from instructune.data.jsonio import write_json
 from instructune.progress import RunProgress
-from instructune.synth._runlog import AppendLog, synth_progress
+from instructune.synth._runlog import AppendLog, TrackedGenerator, synth_progress
 from instructune.synth.generator import Generator
 
 RECORDS, REJECTS, REPORT = "records.jsonl", "rejects.jsonl", "report.json"
@@ -92,7 +92,8 @@ def run_steps(run: SynthRun, label: str, total: int, progress: bool = True) -> d
     start = time.perf_counter()
     first = len(run.steps) + 1
     try:
-        with synth_progress(label, total, first - 1, progress) as show:
+        live = run.gen if isinstance(run.gen, TrackedGenerator) else None
+        with synth_progress(label, total, first - 1, progress, live) as show:
             for n in range(first, total + 1):
                 if run.finished():
                     break

@@ -37,6 +37,7 @@ from instructune.embed import EmbedFn, Embedder
 from instructune.progress import RunProgress
 from instructune.synth import prompts
 from instructune.synth._run import SynthRun, run_steps
+from instructune.synth._runlog import TrackedGenerator
 from instructune.synth.filters import (Reject, copied_prompt_check, length_check, no_new_info_check,
                                        refusal_check, response_check)
 from instructune.synth.generator import GenParams, Generator
@@ -285,4 +286,4 @@ def run(gen: Generator, inputs: list[Record], cfg: EvolConfig, out_dir: str | Pa
         embed = Embedder(cfg.embedder)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    return run_steps(_Run(gen, inputs, cfg, out, embed), "evol", cfg.generations, progress)
+    return run_steps(_Run(TrackedGenerator(gen), inputs, cfg, out, embed), "evol", cfg.generations, progress)

@@ -31,6 +31,7 @@ from instructune.data.record import Record
 from instructune.progress import RunProgress
 from instructune.synth import prompts
 from instructune.synth._run import SynthRun, run_steps
+from instructune.synth._runlog import TrackedGenerator
 from instructune.synth.filters import InstructionFilter, Reject
 from instructune.synth.generator import GenParams, Generator
 from instructune.synth.parse import parse_instances, parse_instructions, parse_labelled_instances
@@ -278,4 +279,4 @@ def run(gen: Generator, seeds: list[SeedTask], cfg: SelfInstructConfig, out_dir:
         raise ValueError("Self-Instruct needs at least one seed task")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    return run_steps(_Run(gen, seeds, cfg, out), "self-instruct", cfg.rounds, progress)
+    return run_steps(_Run(TrackedGenerator(gen), seeds, cfg, out), "self-instruct", cfg.rounds, progress)

@@ -1,0 +1,288 @@
+"""Checks that run before any model is loaded, so a typo costs a second, not a model load.
+
+Each check raises `CheckError` (a `ConfigError`: the CLI prints it as one line and exits 2)
+naming the flag or config key at fault and what was expected. Recipes call the check for
+their verb first:
+
+    check_train(cfg, resume=False, overwrite=False)   # instructune train (run dir, model, data)
+    check_eval(cfg, tuned=RUN_OR_MODEL, base=None)     # instructune eval
+    check_generate(cfg, model=None, input_file=None)   # instructune generate / chat / serve
+
+and the pieces are there for other callers: `check_inputs`, `check_model`, `check_run_dir`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import shlex
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from instructune.config import Config, ConfigError, to_dict
+from instructune.data.starter import resolve_input
+from instructune.model.load import DEFAULT_MODEL, cache_dir, gguf_location
+
+# What a training run writes into its dir (README, "Run dir layout"). A dir holding any of the
+# first group holds a run; `--overwrite` removes all of them and leaves anything else alone,
+# so `output_dir=.` with --overwrite cannot wipe a project.
+RUN_MARKERS = ("config.yaml", "metrics.jsonl", "checkpoints", "adapter", "export", "train_summary.json")
+RUN_OUTPUTS = RUN_MARKERS + ("eval.json", "eval_generations.jsonl", "tensorboard")
+
+# Keys a resumed run must share with the run it continues: they fix the weights' shapes, the
+# tokens trained on and their order, and the optimizer state the checkpoint restores (a new
+# train.lr would be silently replaced by the saved optimizer's). A key names a field or a whole
+# section. Everything else may change on resume: train.epochs and train.max_steps (to train
+# longer), the log / eval / checkpoint cadence, data.heldout, data.cache, output_dir, and the
+# sections training does not read (eval, generate, serve, synth, quality, ...).
+RESUME_KEYS = (
+    "model.name", "model.dtype",
+    "template",
+    "data.train", "data.format", "data.max_length", "data.prepared", "data.reader", "data.packing",
+    "data.pack_length", "data.padding_free", "data.instruction_masking",
+    "lora",  # only when train.method is lora
+    "train.method", "train.batch_size", "train.grad_accum", "train.seed", "train.group_by_length",
+    "train.lr", "train.weight_decay", "train.warmup_ratio", "train.max_grad_norm",
+)
+
+
+class CheckError(ConfigError):
+    """A bad input, model name or run dir, found before anything heavy ran."""
+
+
+# --- input files ---------------------------------------------------------------------------
+
+def _nearest_sibling(path: Path) -> str:
+    """' (did you mean X?)' for the closest existing name in the same folder, else ''."""
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        return ""
+    near = difflib.get_close_matches(path.name, [p.name for p in parent.iterdir()], n=1)
+    return f" (did you mean {parent / near[0] if str(path.parent) != '.' else near[0]}?)" if near else ""
+
+
+def check_inputs(names: list[str], key: str) -> None:
+    """Every input of `names` (files or "starter:SPLIT") exists and is a file.
+
+    Args:
+        names: the inputs as given.
+        key: the flag or config key they came from (named in the error).
+    Raises:
+        CheckError: a missing file or a folder; DataError: an unknown starter split.
+    """
+    for name in names:
+        path = Path(resolve_input(name)).expanduser()
+        if path.is_dir():
+            raise CheckError(f"{key}: {name} is a folder; give the data files in it")
+        if not path.exists():
+            raise CheckError(f"{key}: {name}: no such file{_nearest_sibling(path)}")
+
+
+# --- models --------------------------------------------------------------------------------
+
+def _offline() -> bool:
+    """Whether the Hugging Face hub may not be reached (read now, not at import; transformers
+    still honours the older TRANSFORMERS_OFFLINE too)."""
+    return any(os.environ.get(v, "").strip().upper() in ("1", "ON", "YES", "TRUE")
+               for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
+
+
+def _is_hub_id(name: str) -> bool:
+    from huggingface_hub.utils import HFValidationError, validate_repo_id
+
+    try:
+        validate_repo_id(name)
+    except HFValidationError:
+        return False
+    return True
+
+
+def _in_hub_cache(name: str) -> bool:
+    from huggingface_hub import try_to_load_from_cache
+
+    return isinstance(try_to_load_from_cache(name, "config.json"), str)
+
+
+def _check_model_dir(path: Path, name: str, key: str) -> None:
+    """An existing path must be a model folder or a run dir whose training finished."""
+    if (path / "config.json").exists() or (path / "export" / "config.json").exists():
+        return
+    if path.is_dir() and any((path / m).exists() for m in RUN_MARKERS):
+        raise CheckError(f"{key} {name}: a run dir without export/ (its training did not finish); "
+                         f"finish it with `{resume_command(path)}`")
+    if path.is_dir():
+        raise CheckError(f"{key} {name}: not a model: no config.json in it")
+    raise CheckError(f"{key} {name}: a file, not a model folder (give the folder that holds config.json)")
+
+
+def check_model(name: str, key: str) -> None:
+    """`name` can be loaded without surprises: the default alias, a model folder, a finished run
+    dir, or a hub id (offline: only one already in the Hugging Face cache).
+
+    A name that does not exist locally but looks like a path (absolute, ./ or ~/, more than one
+    slash, or its first part is a local folder: `runs/typo`) is an error, not a hub lookup.
+
+    Args:
+        name: model name as given.
+        key: the flag or config key it came from ("--model", "model.name").
+    Raises:
+        CheckError: with what was wrong.
+    """
+    if name == DEFAULT_MODEL:
+        if not (cache_dir() / "models" / "SmolLM2-135M-Instruct" / "config.json").exists():
+            try:
+                gguf_location()
+            except FileNotFoundError as e:
+                raise CheckError(f"{key} {name}: {e}") from None
+        return
+    path = Path(name).expanduser()
+    if path.exists():
+        return _check_model_dir(path, name, key)
+    partial = "/" in name and Path(name.split("/")[0]).expanduser().is_dir()
+    if not _is_hub_id(name) or (partial and not _in_hub_cache(name)):
+        raise CheckError(f"{key} {name}: no such file or directory")
+    if _offline() and not _in_hub_cache(name):
+        raise CheckError(f"{key} {name}: not a local path, and not in the Hugging Face cache "
+                         f"(HF_HUB_OFFLINE is set, so it cannot be downloaded)")
+
+
+# --- run dirs ------------------------------------------------------------------------------
+
+def holds_run(run: Path) -> list[str]:
+    """The run outputs already in `run` (empty when it holds no training run)."""
+    return [m for m in RUN_MARKERS if (run / m).exists()]
+
+
+def _flat(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(_flat(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+def resume_differences(saved: dict[str, Any], cfg: Config) -> list[str]:
+    """'key (saved X, now Y)' for each `RESUME_KEYS` field where `cfg` differs from `saved`."""
+    old, new = _flat(saved), _flat(to_dict(cfg))
+    keys = [k for k in RESUME_KEYS if k != "lora" or cfg.train.method == "lora"]
+    diffs = []
+    for name, value in new.items():
+        if any(name == k or name.startswith(k + ".") for k in keys) and old.get(name) != value:
+            diffs.append(f"{name} (saved {old.get(name)!r}, now {value!r})")
+    return diffs
+
+
+def resume_command(run: Path, flag: str = "--resume") -> str:
+    """The command that continues (`--resume`) or restarts (`--overwrite`) the run in `run` as it
+    was configured. output_dir is named: a copied run dir's config.yaml still names the original."""
+    return (f"instructune train {flag} --recipe {shlex.quote(str(run / 'config.yaml'))} "
+            f"output_dir={shlex.quote(str(run))}")
+
+
+def check_run_dir(cfg: Config, resume: bool, overwrite: bool, processes: int | None = None) -> None:
+    """`output_dir` suits the command: a fresh dir, --overwrite, or --resume of a compatible run.
+
+    Args:
+        cfg: the resolved config (output_dir set).
+        resume, overwrite: the train flags.
+        processes: processes of this run, compared with the checkpoint's on resume (the data
+            order depends on it); None skips that check.
+    Raises:
+        CheckError: a dir holding another run without --resume/--overwrite; --resume with no
+            checkpoint, with differing `RESUME_KEYS`, a checkpoint past train.max_steps or
+            written by another number of processes; both flags at once.
+    """
+    from instructune.train.checkpoint import list_checkpoints
+
+    if not cfg.output_dir:
+        raise CheckError("output_dir: empty; name the run dir (output_dir=runs/NAME)")
+    run = Path(cfg.output_dir)
+    if resume and overwrite:
+        raise CheckError("--resume and --overwrite exclude each other: continue the run or replace it")
+    found = holds_run(run)
+    if not resume:
+        if found and not overwrite:
+            raise CheckError(f"output_dir {run} already holds a training run ({', '.join(found)}); "
+                             f"pass --resume to continue it, --overwrite to replace it, or choose a new output_dir")
+        return
+    found_ckpts = list_checkpoints(run / "checkpoints")
+    if not found_ckpts:
+        why = "does not exist" if not run.exists() else "has no checkpoint (checkpoints/ is empty or missing)"
+        raise CheckError(f"--resume: output_dir {run} {why}; nothing to resume. "
+                         f"Run without --resume (add --overwrite to replace what is there)")
+    if not (run / "config.yaml").exists():
+        raise CheckError(f"--resume: {run} has checkpoints but no config.yaml, so its settings are unknown")
+    try:
+        saved = yaml.safe_load((run / "config.yaml").read_text()) or {}
+    except yaml.YAMLError:
+        raise CheckError(f"--resume: {run / 'config.yaml'} is not valid YAML") from None
+    diffs = resume_differences(saved, cfg)
+    if diffs:
+        raise CheckError(f"--resume: this command differs from the run in {run} in {'; '.join(diffs)}; "
+                         f"a resumed run must keep these. To continue it as it was configured: "
+                         f"{resume_command(run)} [train.max_steps=N]")
+    check_checkpoint(found_ckpts[-1], cfg, processes)
+
+
+def check_checkpoint(ckpt: Path, cfg: Config, processes: int | None) -> None:
+    """The checkpoint a resume starts from fits this run: not past train.max_steps, and written
+    by as many processes (older checkpoints, without that field, pass)."""
+    import json
+
+    try:
+        state = json.loads((ckpt / "state.json").read_text())
+    except (OSError, ValueError):
+        raise CheckError(f"--resume: {ckpt / 'state.json'} is unreadable") from None
+    step, max_steps = int(state.get("step", 0)), cfg.train.max_steps
+    if max_steps and step > max_steps:
+        raise CheckError(f"--resume: the newest checkpoint, step {step}, is past this run's last step "
+                         f"{max_steps} (train.max_steps); raise train.max_steps to train further")
+    saved = state.get("processes")
+    if processes is not None and saved is not None and saved != processes:
+        raise CheckError(f"--resume: {ckpt.name} was written by {saved} processes; this run has {processes} "
+                         f"(the data order depends on it); launch {saved} processes to resume it")
+
+
+# --- per verb ------------------------------------------------------------------------------
+
+def check_data(cfg: Config) -> None:
+    """The `data` section's inputs: the prepared dir, or the train and held-out files."""
+    if cfg.data.prepared:
+        if not (Path(cfg.data.prepared) / "train").is_dir():
+            raise CheckError(f"data.prepared: {cfg.data.prepared} holds no train/ split "
+                             f"(write it with `instructune prepare --output DIR`)")
+        return
+    check_inputs(cfg.data.train, "data.train")
+    check_inputs(cfg.data.heldout, "data.heldout")
+
+
+def check_train(cfg: Config, resume: bool = False, overwrite: bool = False, processes: int | None = None) -> None:
+    """Everything `instructune train` needs, before the model loads: run dir, model, data."""
+    check_run_dir(cfg, resume, overwrite, processes)
+    check_model(cfg.model.name, "model.name")
+    check_data(cfg)
+
+
+def check_eval(cfg: Config, tuned: str | None, base: str | None = None) -> None:
+    """What `instructune eval` needs: the held-out files, the base model and the tuned one.
+
+    Args:
+        cfg: the resolved config (data.heldout, model.name).
+        tuned: --tuned (a run dir or a model), or None to evaluate the base only.
+        base: --base, or None for model.name.
+    """
+    check_inputs(cfg.data.heldout, "data.heldout")
+    check_model(base or cfg.model.name, "--base" if base else "model.name")
+    if tuned:
+        check_model(tuned, "--tuned")
+
+
+def check_generate(cfg: Config, model: str | None = None, input_file: str | None = None) -> None:
+    """What generate / chat / serve need: the model (--model or model.name) and --input."""
+    check_model(model or cfg.model.name, "--model" if model else "model.name")
+    if input_file:
+        check_inputs([input_file], "--input")

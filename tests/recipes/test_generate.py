@@ -1,0 +1,48 @@
+"""`instructune generate`: progress while generating, prompt-only inputs."""
+
+from __future__ import annotations
+
+import io
+
+from rich.console import Console
+
+from instructune.cli import main as cli
+from instructune.config import load_config
+from instructune.data.record import Record
+
+
+def test_generation_reports_progress_per_batch_and_keeps_the_outputs(tiny_model):
+    from instructune.recipes.generate import generate, load
+    from instructune.data.render import render_prompt
+    from instructune.data.templates import get_template
+    from instructune.serve.generation import generate_text
+
+    cfg = load_config(None, [f"model.name={tiny_model}", "generate.max_new_tokens=4", "generate.batch_size=2"])
+    records = [Record(id=str(i), instruction=t, response="") for i, t in
+               enumerate(["Hi", "Name a color please.", "Say hello to the world now.", "Why?", "Count to three."])]
+    seen = []
+    texts = generate(cfg, records, on_batch=lambda done, tokens: seen.append((done, tokens)))
+    assert [d for d, _ in seen] == [2, 4, 5] and all(t > 0 for _, t in seen)
+    m, tok = load(cfg, None)
+    prompts = [render_prompt(r, tok, get_template("chat")) for r in records]
+    assert texts == generate_text(m, tok, prompts, cfg.generate)  # same batches, same (greedy) outputs
+
+
+def test_the_progress_bar_shows_records_tokens_per_second_and_eta():
+    from instructune.recipes.generate import GenerationProgress
+
+    buf = io.StringIO()
+    with GenerationProgress(10, enabled=True, console=Console(file=buf, force_terminal=True, width=120)) as bar:
+        bar.update(4, 40)
+    text = buf.getvalue()
+    assert "4/10" in text and "tok/s" in text
+    quiet = io.StringIO()
+    with GenerationProgress(10, enabled=True, console=Console(file=quiet, force_terminal=False)) as bar:
+        bar.update(4, 40)
+    assert quiet.getvalue() == ""  # not a terminal: no bar
+
+
+def test_generate_has_a_no_progress_flag():
+    from instructune.cli import parse
+
+    assert parse(["generate", "--prompt", "x", "--no-progress"]).no_progress is True

@@ -1,0 +1,30 @@
+"""Commands print their own output only: no library FutureWarnings or stray progress bars."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    return subprocess.run([sys.executable, "-m", "instructune", *args], capture_output=True, text=True,
+                          timeout=300, env=env)
+
+
+def test_train_and_generate_print_no_library_noise(tiny_model, tmp_path):
+    run_dir = tmp_path / "run"
+    proc = run("train", f"model.name={tiny_model}", f"output_dir={run_dir}", "train.max_steps=1",
+               "data.cache=false", "data.max_length=64")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stderr == ""  # was: FutureWarning, Loading weights / Writing model shards / Filter / rendering bars
+    proc = run("generate", "--model", str(run_dir), "--prompt", "Hi", "generate.max_new_tokens=2")
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr[-2000:]
+
+
+def test_prepare_keeps_its_tokenizing_progress(tiny_model, tmp_path):
+    proc = run("prepare", "--output", str(tmp_path / "p"), f"model.name={tiny_model}", "data.cache=false",
+               "data.max_length=64", "data.train=[starter:heldout]", "data.heldout=[]")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "rendering" in proc.stderr and "Loading weights" not in proc.stderr
