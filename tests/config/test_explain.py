@@ -9,7 +9,7 @@ from instructune.config.docs import explain, field_docs
 
 def leaves(d, prefix=""):
     for k, v in d.items():
-        if isinstance(v, dict):
+        if isinstance(v, dict) and v:  # an empty mapping (eval.sets, ablation.arms) is a field of its own
             yield from leaves(v, f"{prefix}{k}.")
         else:
             yield f"{prefix}{k}"

@@ -90,7 +90,7 @@ def iter_prompts(name: str, fmt: str | None = None, reader: ReaderConfig | None 
     path = resolve_input(name)
     chosen = fmt or explain(path).chosen
     mod = get_format(chosen) if chosen else None
-    if mod is not None and hasattr(mod, "iter_file"):  # whole-file formats always hold full records
+    if mod is not None and mod.iter_file is not None:  # whole-file formats always hold full records
         yield from iter_records(path, chosen, reader)
         return
     for raw in iter_raw_rows(path):
