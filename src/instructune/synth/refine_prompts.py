@@ -1,0 +1,74 @@
+"""Prompt texts for Self-Refine (Madaan et al., 2023), and how their replies are read.
+
+Two user messages per round (sent through `Generator.chat`), short and with a fixed reply
+format so that a small model has a fair chance:
+
+    critique_prompt("Name three fruits.", "", "Apple, pear.")      # → problems, or "NO ISSUES"
+    revise_prompt("Name three fruits.", "", "Apple, pear.", "Only two fruits are named.")
+                                                                   # → "Improved response: ..."
+
+`says_nothing_to_fix` reads the critique (stop early) and `parse_revision` the revision.
+"""
+
+from __future__ import annotations
+
+import re
+
+NO_ISSUES = "NO ISSUES"
+
+# A critique that opens with one of these found nothing to fix ...
+_NOTHING = re.compile(
+    r"^[\W_]*(?:no issues?|no problems?|no errors?|nothing to (?:fix|improve|change|correct)|none|"
+    r"the response is (?:already )?(?:correct|complete|fine|good)\b)", re.I)
+# ... unless its first sentence goes on to name one ("No problems with grammar, but ...").
+_BUT = re.compile(r"\b(?:but|however|except|although|though|apart from)\b", re.I)
+_FIRST_SENTENCE = re.compile(r"^.*?(?:[.!?](?:\s|$)|\n|$)", re.S)
+_REVISION_HEADER = re.compile(
+    r"^[\s#*_]*(?:here\s+is\s+(?:the|an|my)\s+)?(?:improved|revised|rewritten|new|corrected)\s+response"
+    r"[\s*_]*:?[\s*_]*", re.I)
+
+
+def _given(instruction: str, context: str, response: str) -> str:
+    given = f"Task: {instruction}\n\n"
+    if context:
+        given += f"Input: {context}\n\n"
+    return given + f"Response: {response}"
+
+
+def critique_prompt(instruction: str, context: str, response: str) -> str:
+    """Ask for the problems of `response` as an answer to the task, or NO_ISSUES when none.
+
+    Args:
+        instruction: the record's instruction.
+        context: its input ("" when none).
+        response: the response under review (the draft, or the last kept revision).
+    """
+    return (f"Here is a task and a response to it.\n\n{_given(instruction, context, response)}\n\n"
+            "Review the response. Is it correct and complete, and does it follow every requirement "
+            "of the task? List each problem on its own line. If there is nothing to fix, reply with "
+            f"exactly: {NO_ISSUES}")
+
+
+def revise_prompt(instruction: str, context: str, response: str, critique: str) -> str:
+    """Ask for a response that fixes what `critique` found, starting with "Improved response:"."""
+    return (f"Here is a task, a response to it, and feedback on the response.\n\n"
+            f"{_given(instruction, context, response)}\n\nFeedback: {critique.strip()}\n\n"
+            "Write an improved response that fixes the problems in the feedback and still answers "
+            "the task. Reply with the improved response only, starting with \"Improved response:\".")
+
+
+def says_nothing_to_fix(critique: str) -> bool:
+    """Whether a critique reports no problem: it opens with "NO ISSUES" (or "no problems",
+    "nothing to fix", "none", "the response is correct", ...) and its first sentence names no
+    exception ("but", "however", ...). An empty critique is not read as approval."""
+    text = critique.strip()
+    if not _NOTHING.match(text):
+        return False
+    first = _FIRST_SENTENCE.match(text)
+    return not _BUT.search(first.group(0) if first else text)
+
+
+def parse_revision(reply: str) -> str:
+    """The revised response: `reply` without an "Improved response:" header (any case, markdown
+    emphasis allowed), stripped; "" when nothing is left."""
+    return _REVISION_HEADER.sub("", reply.strip(), count=1).strip()
