@@ -110,3 +110,8 @@ def test_score_carries_label_probabilities_and_keywords(labelled):
     assert s.value == s.extra["confidence"] == s.extra["p"]["health"] >= 0.9
     assert set(s.extra["p"]) == set(REVIEW) and "ibuprofen" in s.extra["keywords"]["health"]
     assert s.reason.startswith("domain health (confidence") and "ibuprofen" in s.reason
+
+
+def test_needs_an_embedder():
+    with pytest.raises(ValueError, match="needs a sentence embedder"):
+        domain.score(ScoringSet([rec("a", "Name a colour.", "Blue.")]))

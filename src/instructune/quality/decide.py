@@ -64,14 +64,14 @@ def check_rules(review_domains: Sequence[str] = (), reject_above: dict[str, floa
             raise ValueError(f"quality.reject_above.{name}: got {ceiling!r}; expected a value in [0, 1]")
 
 
-def _raise(v: Verdict, level: str) -> None:
+def _escalate(v: Verdict, level: str) -> None:
+    """Make `v` at least as severe as `level`."""
     if DECISIONS.index(level) > DECISIONS.index(v.decision):
         v.decision = level
 
 
-def _decide(scores: dict[str, Score], thresholds: dict[str, tuple[float, float]], review_domains: Sequence[str],
-            reject_above: dict[str, float]) -> Verdict:
-    v = Verdict()
+def _floors(v: Verdict, scores: dict[str, Score], thresholds: dict[str, tuple[float, float]]) -> None:
+    """Flag / reject for each score below its (reject_below, flag_below)."""
     for name, s in scores.items():
         reject_below, flag_below = thresholds.get(name, (0.0, 0.0))
         if s.value < reject_below:
@@ -82,18 +82,34 @@ def _decide(scores: dict[str, Score], thresholds: dict[str, tuple[float, float]]
             continue
         v.failed.append(f"{name} {s.value:.2f} < {level} {limit:.2f}: {s.reason}")
         v.codes.extend(f"{name}:{c}" for c in (s.codes or ("low",)))
-        _raise(v, level)
+        _escalate(v, level)
+
+
+def _ceilings(v: Verdict, scores: dict[str, Score], reject_above: dict[str, float]) -> None:
+    """Reject for each score above its ceiling."""
     for name, ceiling in reject_above.items():
         if name in scores and scores[name].value > ceiling:
             s = scores[name]
             v.failed.append(f"{name} {s.value:.2f} > reject_above {ceiling:.2f}: {s.reason}")
             v.codes.append(f"{name}:above_{ceiling:g}")
-            _raise(v, "reject")
+            _escalate(v, "reject")
+
+
+def _domain_review(v: Verdict, scores: dict[str, Score], review_domains: Sequence[str]) -> None:
+    """Flag a record the domain scorer tagged with one of `review_domains`."""
     label = scores["domain"].extra.get("domain") if "domain" in scores else None
     if label in review_domains:
         v.failed.append(f"domain {label}: high-stakes, needs a human review ({scores['domain'].reason})")
         v.codes.append(f"domain:{label}")
-        _raise(v, "flag")
+        _escalate(v, "flag")
+
+
+def _decide(scores: dict[str, Score], thresholds: dict[str, tuple[float, float]], review_domains: Sequence[str],
+            reject_above: dict[str, float]) -> Verdict:
+    v = Verdict()
+    _floors(v, scores, thresholds)
+    _ceilings(v, scores, reject_above)
+    _domain_review(v, scores, review_domains)
     return v
 
 

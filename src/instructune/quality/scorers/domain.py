@@ -183,9 +183,10 @@ def score(data: ScoringSet, min_confidence: float = MIN_CONFIDENCE) -> list[Scor
         raise ValueError(f"domain min_confidence: got {min_confidence}; expected a value in (0, 1)")
     if not len(data):
         return []
+    prompts = data.prompt_vecs  # first: without an embedder this raises the set's clear error
     groups, cal = load_domains()
     anchors, group_of = anchor_vectors(data.embedder, groups)
-    margin = margins(group_similarity(data.prompt_vecs @ anchors.T, group_of, len(groups)))  # (N, G-1)
+    margin = margins(group_similarity(prompts @ anchors.T, group_of, len(groups)))  # (N, G-1)
     found = [[keyword_hits(f"{prompt_text(r)}\n{response_text(r)}", g.pattern) for g in groups[:-1]]
              for r in data.records]
     hits = np.array([[len(w) for w in row] for row in found], dtype=np.float64).reshape(margin.shape)
