@@ -33,15 +33,16 @@ FLAGGED = [
 
 
 # A finance record sent to review by the domain rule, after two Self-Refine rounds (synth/refine.py).
-REFINED = {**rec("f-5", "Should I pay off my credit card before investing?", "Yes: pay the 20% card first.").to_dict(),
-           "meta": {"quality": {"decision": "flag", "domain": "finance", "codes": ["domain:finance"],
-                                "failed": ["domain finance: high-stakes, needs a human review (domain finance (confidence 0.97))"],
-                                "scores": {"coherence": 0.7, "domain": 0.97}, "reasons": {}},
-                    "refine": {"draft": "Yes.", "draft_score": 0.41, "score": 0.66, "stopped": "no_issues",
-                               "requests": 3, "rounds": [
-                                   {"round": 1, "critique": "It gives no reason.", "revision": "Yes: pay the 20% card first.",
-                                    "score": 0.66, "kept": True},
-                                   {"round": 2, "critique": "NO ISSUES", "revision": None, "score": None, "kept": False}]}}}
+REFINED = {
+    **rec("f-5", "Should I pay off my credit card before investing?", "Yes: pay the 20% card first.").to_dict(),
+    "meta": {
+        "quality": {"decision": "flag", "domain": "finance", "codes": ["domain:finance"],
+                    "failed": ["domain finance: high-stakes, needs a human review (domain finance (confidence 0.97))"],
+                    "scores": {"coherence": 0.7, "domain": 0.97}, "reasons": {}},
+        "refine": {"draft": "Yes.", "draft_score": 0.41, "score": 0.66, "stopped": "no_issues", "requests": 3,
+                   "rounds": [{"round": 1, "critique": "It gives no reason.",
+                               "revision": "Yes: pay the 20% card first.", "score": 0.66, "kept": True},
+                              {"round": 2, "critique": "NO ISSUES", "revision": None, "score": None, "kept": False}]}}}
 
 
 def write_flagged(out_dir: Path, rows: list[dict] | None = None) -> Path:
