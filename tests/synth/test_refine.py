@@ -116,6 +116,7 @@ def test_score_fn_must_score_every_record():
     ({"temperature": 2.5}, r"refine.temperature: got 2.5; expected a value in \[0, 2\]"),
     ({"min_gain": -0.1}, r"refine.min_gain: got -0.1; expected a value in \[0, 1\]"),
     ({"min_gain": True}, r"refine.min_gain: got True"),
+    ({"seed": -1}, r"refine.seed: got -1; expected an integer >= 0"),
 ])
 def test_options_are_range_checked(kwargs, message):
     with pytest.raises(ValueError, match=message):

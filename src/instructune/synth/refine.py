@@ -83,7 +83,7 @@ class RefineStats:
         return {**dataclasses.asdict(self), "requests": self.requests}
 
 
-def check_options(rounds: int, max_new_tokens: int, temperature: float, min_gain: float) -> None:
+def check_options(rounds: int, max_new_tokens: int, temperature: float, min_gain: float, seed: int = 0) -> None:
     """Raise ValueError naming the option (as `refine.*` config keys) when one is out of range."""
     def is_int(x: Any) -> bool:
         return isinstance(x, int) and not isinstance(x, bool)
@@ -96,6 +96,8 @@ def check_options(rounds: int, max_new_tokens: int, temperature: float, min_gain
         raise ValueError(f"refine.temperature: got {temperature!r}; expected a value in [0, 2]")
     if isinstance(min_gain, bool) or not isinstance(min_gain, (int, float)) or not 0.0 <= min_gain <= 1.0:
         raise ValueError(f"refine.min_gain: got {min_gain!r}; expected a value in [0, 1]")
+    if not is_int(seed) or seed < 0:
+        raise ValueError(f"refine.seed: got {seed!r}; expected an integer >= 0")
 
 
 def _scores(score_fn: ScoreFn, records: list[Record]) -> list[float]:
@@ -193,13 +195,13 @@ def refine_records(records: list[Record], generator: Generator, rounds: int, sco
         temperature: sampling temperature of both requests, in [0, 2]; 0 = greedy.
         min_gain: a revision is kept only if it beats the best score so far by more than this,
             in [0, 1].
-        seed: sampling seed (round r uses seed + r).
+        seed: sampling seed, >= 0 (round r uses seed + r).
     Returns:
         (records with the best response each and `meta["refine"]`, `RefineStats`).
     Raises:
         ValueError: an option out of range, or `score_fn` returned the wrong number of scores.
     """
-    check_options(rounds, max_new_tokens, temperature, min_gain)
+    check_options(rounds, max_new_tokens, temperature, min_gain, seed)
     t0 = time.perf_counter()
     state = _Pass(list(records), score_fn, min_gain)
     stats = RefineStats(records=len(records))
