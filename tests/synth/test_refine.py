@@ -145,7 +145,10 @@ def test_says_nothing_to_fix(critique, nothing):
 @pytest.mark.parametrize("reply, text", [
     ("Improved response: Paris.", "Paris."), ("**Improved Response:**\nParis is the capital.", "Paris is the capital."),
     ("Here is the revised response: 42", "42"), ("Paris.", "Paris."), ("Improved response:", ""),
-    ("A response: the improved response: x", "A response: the improved response: x"),  # only a leading header
+    ("A response: the improved response: x", "A response: the improved response: x"),  # only at a line start
+    ("Sure.\nImproved response: Paris.", "Paris."),  # a preamble is dropped
+    ("Improved response: Paris.\n\nImproved response: Paris.", "Paris."),  # a repeat is cut
+    ("Paris.\n\nFeedback: The task is correct.", "Paris."), ("Paris.\nTask: Name a city.", "Paris."),
 ])
 def test_parse_revision(reply, text):
     assert parse_revision(reply) == text

@@ -24,8 +24,10 @@ _NOTHING = re.compile(
 _BUT = re.compile(r"\b(?:but|however|except|although|though|apart from)\b", re.I)
 _FIRST_SENTENCE = re.compile(r"^.*?(?:[.!?](?:\s|$)|\n|$)", re.S)
 _REVISION_HEADER = re.compile(
-    r"^[\s#*_]*(?:here\s+is\s+(?:the|an|my)\s+)?(?:improved|revised|rewritten|new|corrected)\s+response"
-    r"[\s*_]*:?[\s*_]*", re.I)
+    r"^[ \t#*_]*(?:here\s+is\s+(?:the|an|my)\s+)?(?:improved|revised|rewritten|new|corrected)\s+response"
+    r"[ \t*_]*:?[ \t*_]*", re.I | re.M)
+# Where a revision ends: the model going on with the prompt's scaffolding.
+_REVISION_END = re.compile(r"^[ \t#*_]*(?:feedback|task)[ \t*_]*:", re.I | re.M)
 
 
 def _given(instruction: str, context: str, response: str) -> str:
@@ -69,6 +71,14 @@ def says_nothing_to_fix(critique: str) -> bool:
 
 
 def parse_revision(reply: str) -> str:
-    """The revised response: `reply` without an "Improved response:" header (any case, markdown
-    emphasis allowed), stripped; "" when nothing is left."""
-    return _REVISION_HEADER.sub("", reply.strip(), count=1).strip()
+    """The revised response in `reply`, stripped; "" when there is none.
+
+    It starts after the first line that opens with an "Improved response:" header (any case,
+    markdown emphasis allowed; a preamble before it is dropped), or at the top when there is no
+    header, and ends before a second header or a "Feedback:" / "Task:" line: small models often
+    go on repeating the prompt's scaffolding.
+    """
+    first = _REVISION_HEADER.search(reply)
+    text = reply[first.end():] if first else reply
+    ends = [m.start() for m in (_REVISION_HEADER.search(text), _REVISION_END.search(text)) if m]
+    return text[:min(ends)].strip() if ends else text.strip()
