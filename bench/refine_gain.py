@@ -1,7 +1,7 @@
 """Self-Refine gain: quality scores and acceptance before and after `synth.refine.refine_records`.
 
     python bench/refine_gain.py [--model smollm2-135m-instruct] [--records 30] [--rounds 2]
-        [--max-new-tokens 128] [--min-gain 0] [--batch-size 8] [--device cpu] [--threads N] [--show 3]
+        [--max-new-tokens 128] [--min-gain 0.01] [--batch-size 8] [--device cpu] [--threads N] [--show 3]
 
 The job: the first `--records` instructions of the shipped starter set (`starter:train`), each
 answered once by the local generator (greedy, `--max-new-tokens`): these drafts are a small synth
@@ -78,7 +78,7 @@ def main() -> None:
     ap.add_argument("--records", type=int, default=30)
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--max-new-tokens", type=int, default=128)
-    ap.add_argument("--min-gain", type=float, default=0.0, help="refine's min_gain")
+    ap.add_argument("--min-gain", type=float, default=0.01, help="refine's min_gain (its default: 0.01)")
     ap.add_argument("--batch-size", type=int, default=8)
     ap.add_argument("--device", default="cpu", help="torch device of the generator and the embedder")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")

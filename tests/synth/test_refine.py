@@ -95,10 +95,20 @@ def test_an_empty_revision_stops_the_record():
     assert out[0].meta["refine"]["rounds"][0]["revision"] == "" and stats.requests == 2
 
 
+def test_a_copied_back_revision_stops_the_record():
+    gen = ScriptedGenerator([(CRITIQUE, "Wrong."), (REVISE, "Improved response: a0 \n")])
+    out, stats = refine_records([rec("a", "a0")], gen, rounds=2, score_fn=lambda rs: [0.5] * len(rs))
+    h = out[0].meta["refine"]
+    assert h["stopped"] == "unchanged" and h["rounds"][0]["revision"] == "a0" and h["rounds"][0]["score"] is None
+    assert stats.requests == 2 and stats.improved == 0
+
+
 def test_min_gain_and_zero_rounds():
     gen = scripted({"a0": "a1"})
     out, _ = refine_records([rec("a", "a0")], gen, rounds=1, score_fn=by_text({"a0": 0.5, "a1": 0.55}), min_gain=0.1)
     assert out[0].response == "a0" and out[0].meta["refine"]["stopped"] == "no_gain"
+    out, _ = refine_records([rec("a", "a0")], gen, rounds=1, score_fn=by_text({"a0": 0.5, "a1": 0.505}))
+    assert out[0].response == "a0"  # the default min_gain (0.01) ignores a gain of 0.005
     out, stats = refine_records([rec("a", "a0")], gen, rounds=0, score_fn=by_text({"a0": 0.5}))
     assert out[0].meta["refine"]["rounds"] == [] and stats.requests == 0 and stats.rounds_run == 0
 

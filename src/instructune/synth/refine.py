@@ -8,10 +8,12 @@ For up to `rounds` rounds, on every record still being refined:
    instruction (`refine_prompts.critique_prompt`); a critique that says "NO ISSUES" stops that
    record ("no_issues");
 2. revise: the generator rewrites the response to fix the critique (`revise_prompt`); an empty
-   revision stops the record ("empty_revision");
+   revision stops the record ("empty_revision"), and so does one with the same words as the
+   response it was to improve ("unchanged": small models often copy it back);
 3. score: `score_fn` scores the revision; it is kept when it beats the best score so far by more
-   than `min_gain`, else the record stops ("no_gain") and keeps its best response. Records still
-   improving after the last round stop with "rounds".
+   than `min_gain` (default 0.01: set-relative scores move by a few thousandths when other records
+   change, and a stray trailing line can gain that much), else the record stops ("no_gain") and
+   keeps its best response. Records still improving after the last round stop with "rounds".
 
 Requests are batched per round across records: one `generator.chat` call for all critiques of a
 round and one for all revisions. The extra cost is counted in `RefineStats`: each round costs one
@@ -23,7 +25,7 @@ earlier round): small models lose track of long prompts.
 Each returned record keeps the history in `meta["refine"]` (the review page shows it):
 
     {"draft": str, "draft_score": float, "score": float (of the kept response),
-     "stopped": "no_issues" | "no_gain" | "empty_revision" | "rounds", "requests": int,
+     "stopped": "no_issues" | "empty_revision" | "unchanged" | "no_gain" | "rounds", "requests": int,
      "rounds": [{"round": 1, "critique": str, "revision": str | None, "score": float | None,
                  "kept": bool}, ...]}
 """
@@ -42,7 +44,8 @@ from instructune.synth.generator import GenParams, Generator
 from instructune.synth.refine_prompts import critique_prompt, parse_revision, revise_prompt, says_nothing_to_fix
 
 MAX_ROUNDS = 10  # the paper's gains level off after 2-3 rounds; each round costs up to 2 requests a record
-STOPS = ("no_issues", "no_gain", "empty_revision", "rounds")
+STOPS = ("no_issues", "empty_revision", "unchanged", "no_gain", "rounds")
+DEFAULT_MIN_GAIN = 0.01
 
 ScoreFn = Callable[[list[Record]], list[float]]
 
@@ -143,11 +146,11 @@ class _Pass:
         for (i, c), reply in zip(todo, replies):
             self.requests[i] += 1
             text = parse_revision(reply)
-            if text:
+            if text and text.split() != self.best[i].response.split():
                 revised[i] = text
-            else:
-                self.history[i].append({"round": r, "critique": c, "revision": "", "score": None, "kept": False})
-                self.stopped[i] = "empty_revision"
+                continue
+            self.history[i].append({"round": r, "critique": c, "revision": text, "score": None, "kept": False})
+            self.stopped[i] = "unchanged" if text else "empty_revision"
         if not revised:
             return
         # The whole set is scored, revisions in place, so set-relative scorers compare like with like.
@@ -177,7 +180,7 @@ class _Pass:
 
 
 def refine_records(records: list[Record], generator: Generator, rounds: int, score_fn: ScoreFn, *,
-                   max_new_tokens: int = 256, temperature: float = 0.0, min_gain: float = 0.0,
+                   max_new_tokens: int = 256, temperature: float = 0.0, min_gain: float = DEFAULT_MIN_GAIN,
                    seed: int = 0) -> tuple[list[Record], RefineStats]:
     """Self-Refine `records` (see the module docstring); the inputs are not modified.
 
@@ -194,7 +197,7 @@ def refine_records(records: list[Record], generator: Generator, rounds: int, sco
         max_new_tokens: tokens per critique and per revision, >= 1.
         temperature: sampling temperature of both requests, in [0, 2]; 0 = greedy.
         min_gain: a revision is kept only if it beats the best score so far by more than this,
-            in [0, 1].
+            in [0, 1] (see the module docstring for the default).
         seed: sampling seed, >= 0 (round r uses seed + r).
     Returns:
         (records with the best response each and `meta["refine"]`, `RefineStats`).
