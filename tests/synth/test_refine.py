@@ -11,8 +11,8 @@ import pytest
 
 from instructune.data.record import Record
 from instructune.synth.refine import MAX_ROUNDS, refine_records
-from instructune.synth.refine_prompts import (NO_ISSUES, critique_prompt, parse_revision, revise_prompt,
-                                              says_nothing_to_fix)
+from instructune.synth.refine_prompts import (NO_ISSUES, copies_feedback, critique_prompt, parse_revision,
+                                              revise_prompt, says_nothing_to_fix)
 
 sys.path.insert(0, str(Path(__file__).parent))
 from scripted_generator import ScriptedGenerator  # noqa: E402
@@ -101,6 +101,22 @@ def test_a_copied_back_revision_stops_the_record():
     h = out[0].meta["refine"]
     assert h["stopped"] == "unchanged" and h["rounds"][0]["revision"] == "a0" and h["rounds"][0]["score"] is None
     assert stats.requests == 2 and stats.improved == 0
+
+
+def test_a_revision_that_pastes_the_critique_in_stops_the_record():
+    critique = "The task is to extract all the dates mentioned in the text, separated by commas."
+    gen = ScriptedGenerator([(CRITIQUE, critique), (REVISE, f"Improved response: 3 March 2021.\n\n{critique}")])
+    out, _ = refine_records([rec("a", "a0")], gen, rounds=1, score_fn=lambda rs: [len(r.response) for r in rs])
+    assert out[0].response == "a0" and out[0].meta["refine"]["stopped"] == "copied_feedback"
+
+
+def test_copies_feedback():
+    critique = "The list misses the third fruit, which the task asks for, so add one more fruit."
+    assert copies_feedback("Apple, pear. The list misses the third fruit, which the task asks for.", critique, "x")
+    assert not copies_feedback("Apple, pear and plum.", critique, "Apple, pear.")
+    # Words the response already had are not a copy of the critique.
+    quoted = "the list misses the third fruit which the task asks for"
+    assert not copies_feedback(f"Note: {quoted}. Plum.", critique, f"Note: {quoted}.")
 
 
 def test_min_gain_and_zero_rounds():

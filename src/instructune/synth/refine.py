@@ -9,7 +9,9 @@ For up to `rounds` rounds, on every record still being refined:
    record ("no_issues");
 2. revise: the generator rewrites the response to fix the critique (`revise_prompt`); an empty
    revision stops the record ("empty_revision"), and so does one with the same words as the
-   response it was to improve ("unchanged": small models often copy it back);
+   response it was to improve ("unchanged": small models often copy it back) or one that pastes
+   in part of the critique ("copied_feedback": the scorers would reward the pasted words that
+   restate the instruction);
 3. score: `score_fn` scores the revision; it is kept when it beats the best score so far by more
    than `min_gain` (default 0.01: set-relative scores move by a few thousandths when other records
    change, and a stray trailing line can gain that much), else the record stops ("no_gain") and
@@ -25,7 +27,8 @@ earlier round): small models lose track of long prompts.
 Each returned record keeps the history in `meta["refine"]` (the review page shows it):
 
     {"draft": str, "draft_score": float, "score": float (of the kept response),
-     "stopped": "no_issues" | "empty_revision" | "unchanged" | "no_gain" | "rounds", "requests": int,
+     "stopped": "no_issues" | "empty_revision" | "unchanged" | "copied_feedback" | "no_gain" | "rounds",
+     "requests": int,
      "rounds": [{"round": 1, "critique": str, "revision": str | None, "score": float | None,
                  "kept": bool}, ...]}
 """
@@ -41,10 +44,11 @@ from typing import Any
 
 from instructune.data.record import Record
 from instructune.synth.generator import GenParams, Generator
-from instructune.synth.refine_prompts import critique_prompt, parse_revision, revise_prompt, says_nothing_to_fix
+from instructune.synth.refine_prompts import (copies_feedback, critique_prompt, parse_revision, revise_prompt,
+                                              says_nothing_to_fix)
 
 MAX_ROUNDS = 10  # the paper's gains level off after 2-3 rounds; each round costs up to 2 requests a record
-STOPS = ("no_issues", "empty_revision", "unchanged", "no_gain", "rounds")
+STOPS = ("no_issues", "empty_revision", "unchanged", "copied_feedback", "no_gain", "rounds")
 DEFAULT_MIN_GAIN = 0.01
 
 ScoreFn = Callable[[list[Record]], list[float]]
@@ -115,6 +119,17 @@ def _chat(generator: Generator, texts: list[str], params: GenParams) -> list[str
     return generator.chat([[{"role": "user", "content": t}] for t in texts], params) if texts else []
 
 
+def _unusable(revision: str, critique: str, response: str) -> str | None:
+    """Why a revision is not worth scoring (a stop reason), or None."""
+    if not revision:
+        return "empty_revision"
+    if revision.split() == response.split():
+        return "unchanged"
+    if copies_feedback(revision, critique, response):
+        return "copied_feedback"
+    return None
+
+
 class _Pass:
     """The state of one `refine_records` call: the best response and history of every record."""
 
@@ -146,11 +161,11 @@ class _Pass:
         for (i, c), reply in zip(todo, replies):
             self.requests[i] += 1
             text = parse_revision(reply)
-            if text and text.split() != self.best[i].response.split():
+            if stop := _unusable(text, c, self.best[i].response):
+                self.history[i].append({"round": r, "critique": c, "revision": text, "score": None, "kept": False})
+                self.stopped[i] = stop
+            else:
                 revised[i] = text
-                continue
-            self.history[i].append({"round": r, "critique": c, "revision": text, "score": None, "kept": False})
-            self.stopped[i] = "unchanged" if text else "empty_revision"
         if not revised:
             return
         # The whole set is scored, revisions in place, so set-relative scorers compare like with like.

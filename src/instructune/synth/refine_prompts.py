@@ -7,7 +7,8 @@ format so that a small model has a fair chance:
     revise_prompt("Name three fruits.", "", "Apple, pear.", "Only two fruits are named.")
                                                                    # → "Improved response: ..."
 
-`says_nothing_to_fix` reads the critique (stop early) and `parse_revision` the revision.
+`says_nothing_to_fix` reads the critique (stop early), `parse_revision` the revision, and
+`copies_feedback` catches a revision that pastes the critique in instead of acting on it.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import re
 
 NO_ISSUES = "NO ISSUES"
+COPY_WORDS = 8  # a run of this many critique words in a revision is a copy, not a coincidence
 
 # A critique that opens with one of these found nothing to fix ...
 _NOTHING = re.compile(
@@ -82,3 +84,17 @@ def parse_revision(reply: str) -> str:
     text = reply[first.end():] if first else reply
     ends = [m.start() for m in (_REVISION_HEADER.search(text), _REVISION_END.search(text)) if m]
     return text[:min(ends)].strip() if ends else text.strip()
+
+
+def _grams(text: str, n: int) -> set[tuple[str, ...]]:
+    w = re.findall(r"\w+", text.lower())
+    return {tuple(w[i:i + n]) for i in range(len(w) - n + 1)}
+
+
+def copies_feedback(revision: str, critique: str, response: str) -> bool:
+    """Whether `revision` holds COPY_WORDS consecutive words of `critique` that `response` did
+    not: small models append the feedback ("The task is to extract all the dates ... the
+    response is correct") to the response, and the embedding scorers reward the extra words
+    that repeat the instruction."""
+    copied = _grams(revision, COPY_WORDS) & _grams(critique, COPY_WORDS)
+    return bool(copied - _grams(response, COPY_WORDS))
