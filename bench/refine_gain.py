@@ -14,7 +14,7 @@ Printed: per set (drafts, refined) the decisions under the default thresholds of
 `instructune quality` (quality.reject_below / flag_below), the mean of each score and of the
 combined score; then the refine cost (critique and revision requests, against the drafts'
 requests), how each record stopped, how many kept a revision, and wall times. `--show N` prints
-N refined records with their critiques and revisions.
+N refined records (those that kept a revision first) with their critiques and revisions.
 """
 
 from __future__ import annotations
@@ -133,7 +133,10 @@ def main() -> None:
     print(f"{'seconds':<22} {draft_seconds:>8.0f} {'+' + format(stats.seconds, '.0f'):>8}")
     print(f"\nrounds run {stats.rounds_run}; records that kept a revision {stats.improved}/{n}; "
           f"stopped: {dict(stats.stopped)}")
-    for rec in [r for r in refined if r.meta['refine']['rounds']][:args.show]:
+    # Records that kept a revision first: those are what refining changed.
+    shown = sorted((r for r in refined if r.meta["refine"]["rounds"]),
+                   key=lambda r: not any(h["kept"] for h in r.meta["refine"]["rounds"]))
+    for rec in shown[:args.show]:
         rf = rec.meta["refine"]
         print(f"\n--- {rec.id}: {rec.instruction[:80]!r}\ndraft ({rf['draft_score']:.3f}): {rf['draft'][:200]!r}")
         for h in rf["rounds"]:
