@@ -117,6 +117,10 @@ def test_copies_feedback():
     # Words the response already had are not a copy of the critique.
     quoted = "the list misses the third fruit which the task asks for"
     assert not copies_feedback(f"Note: {quoted}. Plum.", critique, f"Note: {quoted}.")
+    # A fix the critique quotes may be taken over word for word.
+    fix = "Water boils at 100 degrees Celsius at sea level, not 101."
+    assert not copies_feedback(fix, f'Wrong number. Say "{fix}" instead.', "Water boils at 101 degrees.")
+    assert copies_feedback(fix, f"Wrong number. Say {fix}", "Water boils at 101 degrees.")
 
 
 def test_min_gain_and_zero_rounds():
@@ -171,6 +175,7 @@ def test_says_nothing_to_fix(critique, nothing):
 @pytest.mark.parametrize("reply, text", [
     ("Improved response: Paris.", "Paris."), ("**Improved Response:**\nParis is the capital.", "Paris is the capital."),
     ("Here is the revised response: 42", "42"), ("Paris.", "Paris."), ("Improved response:", ""),
+    ("Lisbon, Madrid.\n\nThe improved response:\n\nLisbon, Madrid.", "Lisbon, Madrid."),
     ("A response: the improved response: x", "A response: the improved response: x"),  # only at a line start
     ("Sure.\nImproved response: Paris.", "Paris."),  # a preamble is dropped
     ("Improved response: Paris.\n\nImproved response: Paris.", "Paris."),  # a repeat is cut

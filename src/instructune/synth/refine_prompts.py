@@ -26,7 +26,7 @@ _NOTHING = re.compile(
 _BUT = re.compile(r"\b(?:but|however|except|although|though|apart from)\b", re.I)
 _FIRST_SENTENCE = re.compile(r"^.*?(?:[.!?](?:\s|$)|\n|$)", re.S)
 _REVISION_HEADER = re.compile(
-    r"^[ \t#*_]*(?:here\s+is\s+(?:the|an|my)\s+)?(?:improved|revised|rewritten|new|corrected)\s+response"
+    r"^[ \t#*_]*(?:(?:here\s+is\s+)?(?:the|an|my)\s+)?(?:improved|revised|rewritten|new|corrected)\s+response"
     r"[ \t*_]*:?[ \t*_]*", re.I | re.M)
 # Where a revision ends: the model going on with the prompt's scaffolding.
 _REVISION_END = re.compile(r"^[ \t#*_]*(?:feedback|task)[ \t*_]*:", re.I | re.M)
@@ -86,6 +86,9 @@ def parse_revision(reply: str) -> str:
     return text[:min(ends)].strip() if ends else text.strip()
 
 
+_QUOTED = re.compile(r"\"[^\"]*\"|“[^”]*”")
+
+
 def _grams(text: str, n: int) -> set[tuple[str, ...]]:
     w = re.findall(r"\w+", text.lower())
     return {tuple(w[i:i + n]) for i in range(len(w) - n + 1)}
@@ -95,6 +98,7 @@ def copies_feedback(revision: str, critique: str, response: str) -> bool:
     """Whether `revision` holds COPY_WORDS consecutive words of `critique` that `response` did
     not: small models append the feedback ("The task is to extract all the dates ... the
     response is correct") to the response, and the embedding scorers reward the extra words
-    that repeat the instruction."""
-    copied = _grams(revision, COPY_WORDS) & _grams(critique, COPY_WORDS)
+    that repeat the instruction. Text the critique quotes ("Say \"Water boils at 100 °C.\"")
+    is a suggested fix and may be copied."""
+    copied = _grams(revision, COPY_WORDS) & _grams(_QUOTED.sub(" ", critique), COPY_WORDS)
     return bool(copied - _grams(response, COPY_WORDS))
