@@ -32,12 +32,25 @@ FLAGGED = [
 ]
 
 
-def write_flagged(out_dir: Path) -> Path:
-    """A quality output dir holding FLAGGED as flagged.jsonl."""
+# A finance record sent to review by the domain rule, after two Self-Refine rounds (synth/refine.py).
+REFINED = {
+    **rec("f-5", "Should I pay off my credit card before investing?", "Yes: pay the 20% card first.").to_dict(),
+    "meta": {
+        "quality": {"decision": "flag", "domain": "finance", "codes": ["domain:finance"],
+                    "failed": ["domain finance: high-stakes, needs a human review (domain finance (confidence 0.97))"],
+                    "scores": {"coherence": 0.7, "domain": 0.97}, "reasons": {}},
+        "refine": {"draft": "Yes.", "draft_score": 0.41, "score": 0.66, "stopped": "no_issues", "requests": 3,
+                   "rounds": [{"round": 1, "critique": "It gives no reason.",
+                               "revision": "Yes: pay the 20% card first.", "score": 0.66, "kept": True},
+                              {"round": 2, "critique": "NO ISSUES", "revision": None, "score": None, "kept": False}]}}}
+
+
+def write_flagged(out_dir: Path, rows: list[dict] | None = None) -> Path:
+    """A quality output dir holding `rows` (default FLAGGED) as flagged.jsonl."""
     import json
 
     out_dir.mkdir(parents=True, exist_ok=True)
     with open(out_dir / "flagged.jsonl", "w", encoding="utf-8") as f:
-        for row in FLAGGED:
+        for row in FLAGGED if rows is None else rows:
             f.write(json.dumps(row) + "\n")
     return out_dir

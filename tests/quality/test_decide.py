@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from instructune.quality.decide import decide, decide_all, quality_block, quality_value
 from instructune.quality.score import Score
 
@@ -49,3 +51,66 @@ def test_decide_all_and_block():
 def test_quality_value_leaves_complexity_out():
     assert quality_value({"coherence": Score(0.4, ""), "format": Score(1.0, ""), "complexity": Score(0.0, "")}) == 0.7
     assert quality_value({}) == 1.0
+
+
+# ---------------------------------------------------------------- review_domains and reject_above
+
+FINANCE = Score(0.93, "domain finance (confidence 0.93)", ("finance",), {"domain": "finance"})
+ORDINARY = Score(0.8, "no high-stakes domain", (), {"domain": "none"})
+REVIEW = ["finance", "law", "health"]
+
+
+def test_review_domains_flag_an_otherwise_accepted_record():
+    v = decide({"coherence": Score(0.9, "c"), "domain": FINANCE}, THRESHOLDS, review_domains=REVIEW)
+    assert v.decision == "flag" and v.codes == ["domain:finance"]
+    assert v.failed == ["domain finance: high-stakes, needs a human review (domain finance (confidence 0.93))"]
+
+
+def test_review_domains_leave_other_records_and_other_runs_alone():
+    assert decide({"domain": ORDINARY}, THRESHOLDS, review_domains=REVIEW).decision == "accept"
+    assert decide({"domain": FINANCE}, THRESHOLDS, review_domains=["law"]).decision == "accept"
+    assert decide({"domain": FINANCE}, THRESHOLDS).decision == "accept"  # off by default
+    assert decide({"coherence": Score(0.9, "c")}, THRESHOLDS, review_domains=REVIEW).decision == "accept"  # not run
+
+
+def test_a_rejection_still_wins_over_domain_review():
+    v = decide({"format": Score(0.0, "empty", ("empty",)), "domain": FINANCE}, THRESHOLDS, review_domains=REVIEW)
+    assert v.decision == "reject" and v.codes == ["format:empty", "domain:finance"]
+
+
+def test_reject_above_is_a_ceiling():
+    hard = {"complexity": Score(0.9, "5 constraint(s) → 0.90 (hard)")}
+    v = decide(hard, THRESHOLDS, reject_above={"complexity": 0.8})
+    assert v.decision == "reject" and v.codes == ["complexity:above_0.8"]
+    assert v.failed == ["complexity 0.90 > reject_above 0.80: 5 constraint(s) → 0.90 (hard)"]
+    assert decide(hard, THRESHOLDS, reject_above={"complexity": 0.9}).decision == "accept"  # not above
+    assert decide(hard, THRESHOLDS).decision == "accept"  # no ceiling by default
+    assert decide({"coherence": Score(0.9, "c")}, THRESHOLDS, reject_above={"complexity": 0.5}).decision == "accept"
+
+
+def test_decide_all_passes_the_rules_on():
+    scores = {"complexity": [Score(0.2, "a"), Score(0.95, "b")], "domain": [FINANCE, ORDINARY]}
+    got = decide_all(scores, THRESHOLDS, review_domains=REVIEW, reject_above={"complexity": 0.8})
+    assert [(v.decision, v.codes) for v in got] == [("flag", ["domain:finance"]), ("reject", ["complexity:above_0.8"])]
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"review_domains": ["finance", "sports"]}, r"quality.review_domains: unknown domain 'sports'; expected any of "
+                                                r"finance, law, health"),
+    ({"review_domains": "finance"}, r"quality.review_domains: expected a list of domains"),
+    ({"reject_above": {"complexty": 0.8}}, r"quality.reject_above: unknown scorer 'complexty'"),
+    ({"reject_above": {"complexity": 1.2}}, r"quality.reject_above.complexity: got 1.2; expected a value in \[0, 1\]"),
+    ({"reject_above": {"complexity": -0.1}}, r"quality.reject_above.complexity: got -0.1"),
+    ({"reject_above": {"complexity": True}}, r"quality.reject_above.complexity: got True"),
+])
+def test_rule_options_are_range_checked(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        decide({}, THRESHOLDS, **kwargs)
+    with pytest.raises(ValueError, match=message):
+        decide_all({"coherence": [Score(0.5, "c")]}, THRESHOLDS, **kwargs)
+
+
+def test_domain_is_in_the_block_but_not_in_the_quality_value():
+    assert quality_value({"coherence": Score(0.4, ""), "domain": Score(0.9, "", extra={"domain": "law"})}) == 0.4
+    block = quality_block({"domain": FINANCE}, decide({"domain": FINANCE}, {}, review_domains=REVIEW))
+    assert block["domain"] == "finance" and block["codes"] == ["domain:finance"] and block["decision"] == "flag"

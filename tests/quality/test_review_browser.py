@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 from browser import chrome, missing, require_browser
-from quality_records import write_flagged
+from quality_records import REFINED, write_flagged
 
 if missing() is None:
     from selenium import webdriver
@@ -154,3 +154,23 @@ def test_review_page_in_browser(tmp_path, browser):
     assert [(r["id"], r["response"], r["meta"]["quality"]["review"]["action"]) for r in accepted] == [
         ("f-1", "The sea is wide, deep and blue today.", "approve"),
         ("f-3", "The meeting moved to 3 pm, so bring snacks.", "edit")]
+
+
+def test_review_page_shows_domain_and_refine_history(tmp_path, browser):
+    out = write_flagged(tmp_path / "q", [REFINED])
+    port = free_port()
+    server = start_review(out, port)
+    try:
+        load(browser, f"http://127.0.0.1:{port}/", n=1)
+        c = card(browser, "f-5")
+        assert c.find_element(By.CSS_SELECTOR, ".domain").text == "· domain: finance"
+        summary = c.find_element(By.CSS_SELECTOR, ".refine-summary")
+        assert summary.text == "self-refine: 2 round(s), stopped: no_issues, 3 request(s)"
+        summary.click()  # open the details
+        texts = [e.text for e in c.find_elements(By.CSS_SELECTOR, ".refine > div")]
+        assert texts == ["Draft (score 0.41)", "Yes.", "Round 1 critique", "It gives no reason.",
+                         "Round 1 revision (score 0.66, kept)", "Yes: pay the 20% card first.",
+                         "Round 2 critique", "NO ISSUES"]
+    finally:
+        server.kill()
+        server.wait(timeout=10)

@@ -2,7 +2,9 @@
 
 A scorer is `score(data: ScoringSet, **options) -> list[Score]`: one `Score` (value, reason,
 codes) per record, in order. Ranges are documented in each file; all are in [0, 1] and higher
-is better, except `complexity` (higher is harder), which feeds balancing rather than a verdict.
+is better, except two that describe a record rather than grade it: `complexity` (higher is
+harder; feeds balancing and the optional ceiling) and `domain` (the confidence in the record's
+domain label; `decide(review_domains=...)` sends finance, law and health records to review).
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from instructune.quality.score import Score, ScoringSet
-from instructune.quality.scorers import alignment, coherence, complexity, contradiction, format, reference
+from instructune.quality.scorers import alignment, coherence, complexity, contradiction, domain, format, reference
 
 SCORERS: dict[str, Callable[..., list[Score]]] = {
     "coherence": coherence.score,
@@ -19,7 +21,8 @@ SCORERS: dict[str, Callable[..., list[Score]]] = {
     "reference": reference.score,
     "contradiction": contradiction.score,
     "complexity": complexity.score,
+    "domain": domain.score,
 }
-EMBEDDING_SCORERS = frozenset({"coherence", "alignment", "reference"})
+EMBEDDING_SCORERS = frozenset({"coherence", "alignment", "reference", "domain"})
 
 __all__ = ["EMBEDDING_SCORERS", "SCORERS", "Score", "ScoringSet"]
