@@ -159,9 +159,9 @@ def test_review_page_in_browser(tmp_path, browser):
 def test_review_page_shows_domain_and_refine_history(tmp_path, browser):
     out = write_flagged(tmp_path / "q", [REFINED])
     port = free_port()
-    server = start_review(out, port)
+    server, url = start_review(out, port)
     try:
-        load(browser, f"http://127.0.0.1:{port}/", n=1)
+        load(browser, url, n=1)
         c = card(browser, "f-5")
         assert c.find_element(By.CSS_SELECTOR, ".domain").text == "· domain: finance"
         summary = c.find_element(By.CSS_SELECTOR, ".refine-summary")
