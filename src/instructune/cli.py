@@ -316,12 +316,15 @@ def _serve(args, console) -> int:
 
 def _quality_flags(p):
     p.add_argument("--output", required=True, help="dir for accepted/flagged/deferred/rejected.jsonl and report.json")
+    p.add_argument("--refine", action="store_true",
+                   help="Self-Refine each response first with the synth generator (refine.rounds, default 2), "
+                        "then score the refined records; drafts and critiques stay in meta.refine")
 
 
 def _quality(args, console) -> int:
     from instructune.recipes import quality
 
-    report = quality.main(args.cfg, args.inputs, args.output, console)
+    report = quality.main(args.cfg, args.inputs, args.output, console, refine_first=args.refine)
     quality.print_summary(report, args.output, console)
     return 0
 

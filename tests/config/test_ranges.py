@@ -50,3 +50,20 @@ def test_a_yaml_syntax_error_is_one_line_naming_the_file_and_line(tmp_path):
     with pytest.raises(ConfigError) as e:
         load_config(str(bad))
     assert str(e.value).startswith(f"{bad}: not valid YAML: line ") and "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize("override, message", [
+    ("quality.reject_above.complexity=1.5", "quality.reject_above.complexity: got 1.5; expected in [0, 1]"),
+    ("quality.domain_min_confidence=1", "quality.domain_min_confidence: got 1.0; expected in (0, 1)"),
+    ("refine.rounds=11", "refine.rounds: got 11; expected in [0, 10]"),
+    ("refine.temperature=-1", "refine.temperature: got -1.0; expected in [0, 2]"),
+])
+def test_quality_and_refine_keys_are_range_checked(override, message):
+    with pytest.raises(ConfigError) as e:
+        load_config(None, [override])
+    assert str(e.value) == message
+
+
+def test_review_domains_name_only_known_domains():
+    with pytest.raises(ConfigError, match="quality.review_domains\\[0\\]: got 'money'; expected one of finance, law, health"):
+        load_config(None, ["quality.review_domains=[money]"])

@@ -47,7 +47,7 @@ def test_quality_end_to_end(tmp_path, embedder, capsys):
     assert files["flagged"]["q-words"]["reasons"]["format"] == "asks for at most 9 words; response has 21 words"
     assert files["deferred"]["q-math"]["balanced"] is True
     assert set(files["accepted"]["q-code"]["scores"]) == {
-        "coherence", "alignment", "format", "reference", "contradiction", "complexity"}
+        "coherence", "alignment", "format", "reference", "contradiction", "complexity", "domain"}
     assert files["accepted"]["q-summary"]["complexity_bin"] == "medium"
     assert files["flagged"]["q-offtopic"]["scores"]["alignment"] == pytest.approx(0.267, abs=0.01)
     assert files["flagged"]["q-offtopic"]["scores"]["coherence"] == pytest.approx(0.076, abs=0.01)
@@ -109,3 +109,48 @@ def test_quality_with_llm_judge_on_tiny_model(tmp_path, tiny_model):
     assert all(q["reasons"]["alignment"].endswith("; judge: no verdict in ''") for q in rows.values())
     assert rows["q-offtopic"]["scores"]["alignment"] == pytest.approx((0.267 + 0.5) / 2, abs=0.01)
     assert json.loads((out / "report.json").read_text())["judge"] is True
+
+
+def test_high_stakes_domains_go_to_review_and_a_ceiling_rejects(tmp_path, embedder):
+    """One health and one finance question that every other scorer accepts go to review;
+    `quality.reject_above.complexity` rejects records above the ceiling."""
+    path = tmp_path / "stakes.jsonl"
+    rows = [{"instruction": "What dose of ibuprofen is safe for an adult with kidney disease?", "input": "",
+             "output": "Ask your doctor: with kidney disease NSAIDs such as ibuprofen can harm the kidneys."},
+            {"instruction": "Should I pay off my credit card or invest in index funds first?", "input": "",
+             "output": "Pay off the high-interest credit card balance first, then invest."}]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "q"
+    assert main(["quality", str(path), "--output", str(out), "quality.balance.enabled=false",
+                 "quality.reference=[]"]) == 0
+    flagged = {r["instruction"][:4]: r["meta"]["quality"] for r in read(out / "flagged.jsonl")}
+    assert flagged["What"]["domain"] == "health" and "domain:health" in flagged["What"]["codes"]
+    assert "domain:finance" in flagged["Shou"]["codes"]
+    out2 = tmp_path / "q2"
+    assert main(["quality", str(path), "--output", str(out2), "quality.scorers=[format,complexity]",
+                 "quality.reject_above.complexity=0.01", "quality.balance.enabled=false"]) == 0
+    rejected = read(out2 / "rejected.jsonl")
+    assert len(rejected) == 2 and all(any(c.startswith("complexity:above") for c in r["meta"]["quality"]["codes"])
+                                      for r in rejected)
+
+
+def test_refine_first_keeps_the_history_and_counts_requests(tmp_path, embedder, monkeypatch):
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parents[1] / "synth"))
+    from scripted_generator import ScriptedGenerator
+
+    from instructune.config import load_config
+    from instructune.recipes import quality
+    from instructune.synth import backends
+    from instructune.synth.refine_prompts import NO_ISSUES
+
+    gen = ScriptedGenerator([("Review the response.", NO_ISSUES)])
+    monkeypatch.setattr(backends, "build_generator", lambda cfg: gen)
+    cfg = load_config(None, ["quality.scorers=[format]", "quality.balance.enabled=false"])
+    report = quality.main(cfg, [RECORDS], tmp_path / "q", refine_first=True)
+    n = len(load_inputs([RECORDS]))
+    assert report["refine"]["requests"] == n  # one critique each, all "nothing to fix": no revision
+    kept = read(tmp_path / "q" / "accepted.jsonl")
+    assert kept and all(r["meta"]["refine"]["stopped"] == "no_issues" for r in kept)

@@ -21,7 +21,9 @@ from instructune.config.loader import (RECIPES_DIR, apply_override, from_dict, l
                                        recipe_path, save_config, to_dict)
 from instructune.config.lora import LoraConfig
 from instructune.config.model import ModelConfig
-from instructune.config.quality import BalanceConfig, FlagBelowConfig, QualityConfig, RejectBelowConfig
+from instructune.config.quality import (BalanceConfig, FlagBelowConfig, QualityConfig, RejectAboveConfig,
+                                        RejectBelowConfig)
+from instructune.config.refine import RefineConfig
 from instructune.config.run import Config
 from instructune.config.serve import ServeConfig
 from instructune.config.synth import EvolConfig, SelfInstructConfig, SynthConfig
@@ -30,6 +32,6 @@ from instructune.config.train import TrainConfig
 
 __all__ = ["RECIPES_DIR", "AblationConfig", "BalanceConfig", "Config", "ConfigError", "DataConfig", "EvalConfig", "EvolConfig",
            "FieldError", "FlagBelowConfig", "GenerateConfig", "InstructionMaskingConfig", "LoraConfig",
-           "ModelConfig", "QualityConfig", "ReaderConfig", "RejectBelowConfig", "SelfInstructConfig",
+           "ModelConfig", "QualityConfig", "ReaderConfig", "RefineConfig", "RejectAboveConfig", "RejectBelowConfig", "SelfInstructConfig",
            "ServeConfig", "SynthConfig", "TemplateConfig", "TrainConfig", "apply_override", "from_dict",
            "list_recipes", "load_config", "recipe_path", "save_config", "to_dict"]

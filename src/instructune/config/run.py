@@ -12,6 +12,7 @@ from instructune.config.generate import GenerateConfig
 from instructune.config.lora import LoraConfig
 from instructune.config.model import ModelConfig
 from instructune.config.quality import QualityConfig
+from instructune.config.refine import RefineConfig
 from instructune.config.serve import ServeConfig
 from instructune.config.synth import EvolConfig, SelfInstructConfig, SynthConfig
 from instructune.config.template import TemplateConfig
@@ -46,6 +47,7 @@ class Config:
     quality: QualityConfig = field(default_factory=QualityConfig)
     self_instruct: SelfInstructConfig = field(default_factory=SelfInstructConfig)
     evol: EvolConfig = field(default_factory=EvolConfig)
+    refine: RefineConfig = field(default_factory=RefineConfig)
     ablation: AblationConfig = field(default_factory=AblationConfig)
 
     def __post_init__(self) -> None:

@@ -39,6 +39,7 @@ FILES = {"accept": "accepted.jsonl", "flag": "flagged.jsonl", "defer": "deferred
 # The scorers decide accept / flag / reject (quality/decide.py); "defer" is balancing's own:
 # kept apart from "flag" so the review queue holds only records a scorer doubts.
 REPORT_DECISIONS = ("accept", "flag", "defer", "reject")
+DEFAULT_REFINE_ROUNDS = 2  # `--refine` with refine.rounds=0: Self-Refine's gains level off after 2-3 rounds
 
 
 def scorer_options(name: str, q: QualityConfig) -> dict[str, Any]:
@@ -47,12 +48,53 @@ def scorer_options(name: str, q: QualityConfig) -> dict[str, Any]:
         return {"max_others": q.alignment_max_others, "seed": q.seed}
     if name == "complexity":
         return {"edges": tuple(q.balance.edges), "bins": tuple(q.balance.bins)}
+    if name == "domain":
+        return {"min_confidence": q.domain_min_confidence}
     return {}
 
 
 def thresholds_of(q: QualityConfig) -> dict[str, tuple[float, float]]:
-    """{scorer: (reject_below, flag_below)} for the scorers that run."""
-    return {n: (getattr(q.reject_below, n), getattr(q.flag_below, n)) for n in q.scorers}
+    """{scorer: (reject_below, flag_below)} for the scorers that run; the domain scorer's value is
+    a confidence, not a quality, so it has no floor (it routes by `review_domains`)."""
+    return {n: (getattr(q.reject_below, n), getattr(q.flag_below, n)) for n in q.scorers if n != "domain"}
+
+
+def decide_records(scores: dict[str, list[Score]], q: QualityConfig):
+    """The verdicts: floors, the ceilings of `reject_above`, and high-stakes domains to review."""
+    return decide_all(scores, thresholds_of(q), review_domains=q.review_domains if "domain" in q.scorers else (),
+                      reject_above=q.reject_above.ceilings())
+
+
+def score_function(q: QualityConfig, data: ScoringSet):
+    """records → their overall quality values (`quality_value`), scored with `data`'s embedder,
+    reference and judge: Self-Refine's measure of whether a revision helped."""
+    def score_fn(recs: list[Record]) -> list[float]:
+        scoring = ScoringSet(recs, embedder=data.embedder, reference=data.reference, generator=data.generator)
+        cols = {n: SCORERS[n](scoring, **scorer_options(n, q)) for n in q.scorers}
+        return [quality_value({n: c[i] for n, c in cols.items()}) for i in range(len(recs))]
+    return score_fn
+
+
+def refine(cfg: Config, records: list[Record], data: ScoringSet, console: Console | None = None
+           ) -> tuple[list[Record], dict[str, Any]]:
+    """Self-Refine `records` with the `synth` generator, scored by this run's quality scorers
+    (`refine.*`); returns the refined records and the refine report (requests, gains)."""
+    from instructune.synth.backends import build_generator
+    from instructune.synth.refine import refine_records
+
+    q, r = cfg.quality, cfg.refine
+    rounds = r.rounds or DEFAULT_REFINE_ROUNDS
+
+    gen = build_generator(cfg)
+    try:
+        records, stats = refine_records(records, gen, rounds, score_function(q, data), max_new_tokens=r.max_new_tokens,
+                                        temperature=r.temperature, min_gain=r.min_gain, seed=r.seed)
+    finally:
+        if hasattr(gen, "close"):
+            gen.close()
+    if console:
+        console.print(f"  refine: {stats.to_dict()}")
+    return records, stats.to_dict()
 
 
 def scoring_set(cfg: Config, records: list[Record]) -> ScoringSet:
@@ -91,8 +133,13 @@ def run_scorers(data: ScoringSet, q: QualityConfig, seconds: dict[str, float],
     return scores
 
 
-def main(cfg: Config, inputs: list[str], out_dir: str | Path, console: Console | None = None) -> dict[str, Any]:
-    """Score `inputs` and write the three decision files and report.json under `out_dir`.
+def main(cfg: Config, inputs: list[str], out_dir: str | Path, console: Console | None = None,
+         refine_first: bool = False) -> dict[str, Any]:
+    """Score `inputs` and write the decision files and report.json under `out_dir`.
+
+    With `refine_first` (`quality --refine`), each response is Self-Refined first (`refine.*`,
+    at least one round) and the refined records are scored; their drafts, critiques and
+    revisions stay in `meta.refine` for the review page.
 
     Returns:
         The report (also written to DIR/report.json).
@@ -106,9 +153,15 @@ def main(cfg: Config, inputs: list[str], out_dir: str | Path, console: Console |
     t = time.perf_counter()
     data = scoring_set(cfg, records)
     seconds["load_models"] = round(time.perf_counter() - t, 3)
+    refined = None
+    if refine_first:
+        t = time.perf_counter()
+        records, refined = refine(cfg, records, data, console)
+        data = ScoringSet(records, embedder=data.embedder, reference=data.reference, generator=data.generator)
+        seconds["refine"] = round(time.perf_counter() - t, 3)
     t_score, cpu_score = time.perf_counter(), time.process_time()
     scores = run_scorers(data, q, seconds, console)
-    verdicts = decide_all(scores, thresholds_of(q))
+    verdicts = decide_records(scores, q)
     per_record = [{n: col[i] for n, col in scores.items()} for i in range(len(records))]
     blocks = [quality_block(s, v) for s, v in zip(per_record, verdicts)]
 
@@ -133,6 +186,8 @@ def main(cfg: Config, inputs: list[str], out_dir: str | Path, console: Console |
         write_jsonl(out / fname, rows)
     seconds["total"] = round(time.perf_counter() - t0, 3)
     report = build_report(cfg, inputs, blocks, bins, order, before, moved, scores, seconds)
+    if refined is not None:
+        report["refine"] = refined
     write_json(out / "report.json", report)
     return report
 

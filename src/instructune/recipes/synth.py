@@ -15,6 +15,7 @@ from typing import Any
 
 from instructune.config import Config, ConfigError, save_config
 from instructune.data.inputs import load_inputs
+from instructune.data.jsonio import write_json, write_jsonl
 from instructune.synth import evol_instruct, self_instruct
 
 METHODS = ("self-instruct", "evol")
@@ -42,11 +43,33 @@ def main(cfg: Config, method: str, output: str | Path, gen=None, progress: bool 
     out = Path(output)
     out.mkdir(parents=True, exist_ok=True)
     save_config(cfg, out / "config.yaml")
+    gen = gen or build_generator(cfg)
     if method == "self-instruct":
         seeds = self_instruct.load_seed_tasks(cfg.self_instruct.seeds, cfg.self_instruct.seed_format)
-        return self_instruct.run(gen or build_generator(cfg), seeds, cfg.self_instruct, out, progress)
-    inputs = load_inputs(cfg.evol.input, cfg.evol.input_format)
-    return evol_instruct.run(gen or build_generator(cfg), inputs, cfg.evol, out, progress=progress)
+        report = self_instruct.run(gen, seeds, cfg.self_instruct, out, progress)
+    else:
+        inputs = load_inputs(cfg.evol.input, cfg.evol.input_format)
+        report = evol_instruct.run(gen, inputs, cfg.evol, out, progress=progress)
+    if cfg.refine.rounds:
+        report["refine"] = refine_output(cfg, out, gen)
+        write_json(out / "report.json", report)
+    return report
+
+
+def refine_output(cfg: Config, out: Path, gen) -> dict[str, Any]:
+    """Self-Refine the run's records (`refine.*`) into OUT/refined.jsonl, scored by the quality
+    scorers (`quality.*`); records.jsonl, the resumable log, stays as generated."""
+    from instructune.recipes import quality
+    from instructune.synth.refine import refine_records
+
+    records = load_inputs([str(out / "records.jsonl")], "records")
+    data = quality.scoring_set(cfg, records)
+    r = cfg.refine
+    refined, stats = refine_records(records, gen, r.rounds, quality.score_function(cfg.quality, data),
+                                    max_new_tokens=r.max_new_tokens, temperature=r.temperature,
+                                    min_gain=r.min_gain, seed=r.seed)
+    write_jsonl(out / "refined.jsonl", (x.to_dict() for x in refined))
+    return stats.to_dict()
 
 
 def print_report(report: dict[str, Any], output: str | Path, console) -> None:
