@@ -195,7 +195,7 @@ def test_batch_worker_groups_queued_jobs_by_sampling_parameters():
     """Jobs queued while a batch runs share the next batch when their parameters are equal."""
     import threading
 
-    from instructune.serve.server import BatchWorker
+    from instructune.serve.batch_worker import BatchWorker
     from instructune.synth.backends import Generation
 
     entered, release, calls = threading.Event(), threading.Event(), []

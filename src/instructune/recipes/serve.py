@@ -11,7 +11,8 @@ from dataclasses import replace
 
 from instructune.config import Config
 from instructune.serve.engine import Engine
-from instructune.serve.server import bind, check_exposure, create_app, resolve_api_key
+from instructune.serve.auth import check_exposure, resolve_api_key
+from instructune.serve.server import bind, create_app
 
 
 def main(cfg: Config, model: str | None = None, host: str | None = None, port: int | None = None,
