@@ -8,13 +8,14 @@ import torch
 from datasets import Dataset
 from torch import nn
 
-from instructune.data.collate import collate
+from instructune.data.collate import collate, rows_at
+from instructune.model.load import model_device
 from instructune.objectives.response_nll import response_nll
 
 
 @torch.no_grad()
 def response_loss(model: nn.Module, ds: Dataset, pad_id: int, batch_size: int = 8,
-                  device: torch.device | str = "cpu") -> dict[str, float]:
+                  device: torch.device | str | None = None, loss_impl: str = "chunked") -> dict[str, float]:
     """Token-weighted mean NLL over the trained tokens of a tokenized dataset.
 
     Args:
@@ -22,19 +23,25 @@ def response_loss(model: nn.Module, ds: Dataset, pad_id: int, batch_size: int = 
         ds: rows with input_ids, labels (see `tokenized.tokenize_records`).
         pad_id: padding id.
         batch_size: rows per forward.
+        device: where the batches go; None: the model's own device.
+        loss_impl: LM head + loss (`objectives/linear_ce.py`); never all logits at once.
     Returns:
         {"response_loss": float, "perplexity": float, "tokens": int}
     """
     was_training = model.training
     model.eval()
-    order = sorted(range(len(ds)), key=lambda i: ds[i]["length"] if "length" in ds.column_names else 0)
-    total, count = 0.0, 0
+    device = device if device is not None else model_device(model)
+    lengths = ds["length"] if "length" in ds.column_names else [len(x) for x in ds["input_ids"]]
+    order = sorted(range(len(ds)), key=lambda i: lengths[i])
+    # Sums stay on the device; one transfer at the end instead of one per batch.
+    total = torch.zeros((), dtype=torch.float64, device=device)
+    count = 0
     for s in range(0, len(order), batch_size):
-        rows = ds.select(order[s:s + batch_size])
-        batch = {k: v.to(device) for k, v in collate(list(rows), pad_id).items()}
-        out = response_nll(model, batch)
-        total += out["nll_sum"].item()
-        count += int(out["n_tokens"].item())
+        batch = {k: v.to(device) for k, v in collate(rows_at(ds, order[s:s + batch_size]), pad_id).items()}
+        out = response_nll(model, batch, loss_impl=loss_impl)
+        total += out["nll_sum"]
+        count += len(batch["target_index"])
+    total = total.item()
     model.train(was_training)
     mean = total / max(count, 1)
     return {"response_loss": mean, "perplexity": math.exp(min(mean, 50.0)), "tokens": count}

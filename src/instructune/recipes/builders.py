@@ -15,8 +15,9 @@ from instructune.data.splits import tokenize_split
 from instructune.data.templates import TemplateOptions, get_template
 from instructune.data.tokenized import PrepareStats
 from instructune.model.load import load_tokenizer
-from instructune.model.setup import apply_lora, load_for_template
+from instructune.model.setup import apply_lora, compile_layers, enable_activation_checkpointing, load_for_template
 from instructune.model.vocab import add_template_tokens
+from instructune.train.precision import Precision, keep_trainable_fp32, resolve_precision
 
 
 def template_options(t: TemplateConfig) -> TemplateOptions:
@@ -40,18 +41,35 @@ def split(cfg: Config, tokenizer, names: list[str], num_proc: int | None = None,
                           use_cache=d.cache, log=log, split=name)
 
 
-def model_for_template(cfg: Config, name: str | None = None):
-    """(model, tokenizer, new token ids): `name` (default `model.name`) with the template's tokens."""
+def model_for_template(cfg: Config, name: str | None = None, device="auto", dtype: str | None = None,
+                       training: bool = False):
+    """(model, tokenizer, new token ids): `name` (default `model.name`) with the template's tokens,
+    on `device` ("auto": the first accelerator) in `dtype` (default `model.dtype`)."""
     return load_for_template(name or cfg.model.name, get_template(cfg.template.name).special_tokens,
-                             cfg.model.dtype, cfg.model.attn_implementation)
+                             dtype or cfg.model.dtype, cfg.model.attn_implementation, device=device, training=training)
 
 
-def model_for_training(cfg: Config) -> tuple[nn.Module, object, list[int]]:
-    """(model ready to train, tokenizer, new token ids) for `train.method`."""
-    model, tokenizer, new_ids = model_for_template(cfg)
+def precision(cfg: Config, device) -> Precision:
+    """Weights dtype and autocast mode for training on `device` (`train/precision.py`)."""
+    return resolve_precision(cfg.model.dtype, cfg.train.mixed_precision, cfg.train.method, device)
+
+
+def model_for_training(cfg: Config, device="auto", weights_dtype: str | None = None
+                       ) -> tuple[nn.Module, object, list[int]]:
+    """(model ready to train, tokenizer, new token ids) for `train.method`, on `device`.
+
+    Trained parameters are float32 whatever the weights dtype; activation checkpointing and
+    compiling follow `train.activation_checkpointing` / `train.compile`.
+    """
+    model, tokenizer, new_ids = model_for_template(cfg, device=device, dtype=weights_dtype, training=True)
     if cfg.train.method == "lora":
         lo = cfg.lora
         model = apply_lora(model, new_ids, r=lo.r, alpha=lo.alpha, dropout=lo.dropout,
                            target_modules=lo.target_modules)
+    keep_trainable_fp32(model)
     model.config.use_cache = False
+    if cfg.train.activation_checkpointing:
+        enable_activation_checkpointing(model)
+    if cfg.train.compile:
+        compile_layers(model)
     return model, tokenizer, new_ids

@@ -25,7 +25,11 @@ class TrainProgress:
     def __exit__(self, *exc) -> None:
         self.progress.__exit__(*exc)
 
-    def update(self, step: int, metrics: dict[str, Any]) -> None:
+    def update(self, step: int, metrics: dict[str, Any] | None) -> None:
+        """Advance to `step`; refresh the text only when the step was logged (`metrics`)."""
+        if metrics is None:
+            self.progress.update(self.task, completed=step)
+            return
         info = f"loss {metrics.get('loss', float('nan')):.4f} lr {metrics.get('lr', 0):.2e}"
         if "eval_loss" in metrics:
             info += f" eval {metrics['eval_loss']:.4f}"
