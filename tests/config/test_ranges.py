@@ -50,3 +50,14 @@ def test_a_yaml_syntax_error_is_one_line_naming_the_file_and_line(tmp_path):
     with pytest.raises(ConfigError) as e:
         load_config(str(bad))
     assert str(e.value).startswith(f"{bad}: not valid YAML: line ") and "\n" not in str(e.value)
+
+
+def test_mixed_precision_no_survives_yaml_reading_it_as_false():
+    from instructune.config import load_config
+
+    assert load_config(None, ["train.mixed_precision=no"]).train.mixed_precision == "no"
+    assert load_config(None, ["train.mixed_precision=bf16"]).train.mixed_precision == "bf16"
+    with pytest.raises(ConfigError):
+        load_config(None, ["train.mixed_precision=yes"])
+    with pytest.raises(ConfigError):
+        load_config(None, ["model.attn_implementation=flashy"])

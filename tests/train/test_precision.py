@@ -29,3 +29,20 @@ def test_trainable_half_parameters_become_float32_and_frozen_ones_stay():
     m[0].requires_grad_(False)
     assert keep_trainable_fp32(m) == 2
     assert m[0].weight.dtype == torch.bfloat16 and m[1].weight.dtype == m[1].bias.dtype == torch.float32
+
+
+def test_lora_layers_take_autocast_inputs_without_a_float32_round_trip(tiny_model):
+    from instructune.model.load import load_model
+    from instructune.model.setup import apply_lora
+    from instructune.train.precision import autocast_adapter_inputs
+
+    torch.manual_seed(0)
+    model = apply_lora(load_model(tiny_model, device="cpu"), [], r=4, alpha=8, dropout=0.0,
+                       target_modules="all-linear")
+    x = torch.randint(5, 500, (2, 12))
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        before = model(input_ids=x).logits.float()
+        assert autocast_adapter_inputs(model) == 14  # 7 adapted linears x 2 layers
+        after = model(input_ids=x).logits.float()
+    assert all(not m.cast_input_dtype_enabled for m in model.modules() if hasattr(m, "cast_input_dtype_enabled"))
+    torch.testing.assert_close(after, before, rtol=2e-2, atol=2e-2)

@@ -36,6 +36,9 @@ class TrainConfig:
             instead of keeping them (less memory, about a third more compute).
         compile: `torch.compile` the decoder layers (one compile per layer shape; dynamic
             sequence lengths).
+        fused_kernels: liger-kernel's fused RMSNorm, SwiGLU and RoPE in the decoder
+            (`model/kernels.py`): "auto" on CUDA when liger-kernel is installed, true
+            (required), false.
         loss_impl: the LM head + cross-entropy at trained positions. "auto": liger-kernel's
             fused linear cross-entropy on CUDA when installed, else "chunked"; "chunked": the
             head and loss over `loss_chunk_tokens` tokens at a time, never all logits at
@@ -65,9 +68,11 @@ class TrainConfig:
     eval_every: int = 0
     log_every: int = 1
     tensorboard: bool = False
-    mixed_precision: Literal["auto", "no", "bf16", "fp16"] = "auto"
+    # YAML reads a bare `no` as false; it is taken to mean "no".
+    mixed_precision: Literal["auto", "no", "bf16", "fp16"] | bool = "auto"
     activation_checkpointing: bool = False
     compile: bool = False
+    fused_kernels: bool | Literal["auto"] = "auto"
     loss_impl: Literal["auto", "chunked", "liger", "logits"] = "auto"
     loss_chunk_tokens: int = 4096
     prefetch: int = 2
@@ -80,5 +85,8 @@ class TrainConfig:
                            "checkpoint_every": at_least(0), "keep_checkpoints": at_least(1),
                            "eval_every": at_least(0), "log_every": at_least(1),
                            "loss_chunk_tokens": at_least(1), "prefetch": at_least(0)})
+        if isinstance(self.mixed_precision, bool):
+            require(not self.mixed_precision, "mixed_precision", "got true; expected auto, no, bf16 or fp16")
+            self.mixed_precision = "no"
         require(self.epochs > 0 or self.max_steps > 0, "epochs",
                 "epochs=0 and max_steps=0 would train nothing; set epochs >= 1 or max_steps >= 1")

@@ -14,10 +14,11 @@ from instructune.config import Config, TemplateConfig
 from instructune.data.splits import tokenize_split
 from instructune.data.templates import TemplateOptions, get_template
 from instructune.data.tokenized import PrepareStats
-from instructune.model.load import load_tokenizer
+from instructune.model.kernels import apply_fused_kernels
+from instructune.model.load import load_tokenizer, resolve_device
 from instructune.model.setup import apply_lora, compile_layers, enable_activation_checkpointing, load_for_template
 from instructune.model.vocab import add_template_tokens
-from instructune.train.precision import Precision, keep_trainable_fp32, resolve_precision
+from instructune.train.precision import Precision, autocast_adapter_inputs, keep_trainable_fp32, resolve_precision
 
 
 def template_options(t: TemplateConfig) -> TemplateOptions:
@@ -54,18 +55,23 @@ def precision(cfg: Config, device) -> Precision:
     return resolve_precision(cfg.model.dtype, cfg.train.mixed_precision, cfg.train.method, device)
 
 
-def model_for_training(cfg: Config, device="auto", weights_dtype: str | None = None
+def model_for_training(cfg: Config, device="auto", prec: Precision | None = None
                        ) -> tuple[nn.Module, object, list[int]]:
     """(model ready to train, tokenizer, new token ids) for `train.method`, on `device`.
 
-    Trained parameters are float32 whatever the weights dtype; activation checkpointing and
-    compiling follow `train.activation_checkpointing` / `train.compile`.
+    Trained parameters are float32 whatever the weights dtype (`prec`, default: resolved for
+    `device`); fused kernels, activation checkpointing and compiling follow
+    `train.fused_kernels` / `train.activation_checkpointing` / `train.compile`.
     """
-    model, tokenizer, new_ids = model_for_template(cfg, device=device, dtype=weights_dtype, training=True)
+    prec = prec or precision(cfg, resolve_device(device))
+    model, tokenizer, new_ids = model_for_template(cfg, device=device, dtype=prec.weights, training=True)
+    apply_fused_kernels(model, cfg.train.fused_kernels, resolve_device(device))
     if cfg.train.method == "lora":
         lo = cfg.lora
         model = apply_lora(model, new_ids, r=lo.r, alpha=lo.alpha, dropout=lo.dropout,
                            target_modules=lo.target_modules)
+        if prec.mixed != "no":
+            autocast_adapter_inputs(model)
     keep_trainable_fp32(model)
     model.config.use_cache = False
     if cfg.train.activation_checkpointing:

@@ -39,6 +39,7 @@ from instructune.train.distributed import fsdp_plugin
 from instructune.train.loop import LoopParts, LoopSettings, Position, TrainData, run_loop
 from instructune.train.metrics_log import MetricsLog
 from instructune.train.optim import build_optimizer, warmup_cosine
+from instructune.train.precision import Precision
 from instructune.train.progress import TrainProgress
 from instructune.train.schedule import total_steps
 
@@ -115,7 +116,7 @@ def main(cfg: Config, resume: bool = False) -> dict:
     # --- setup --------------------------------------------------------------------------
     fsdp = tcfg.distributed == "fsdp"
     # FSDP shards from a host copy; otherwise the weights load straight onto the device.
-    model, tokenizer, _ = builders.model_for_training(cfg, "cpu" if fsdp else device, prec.weights)
+    model, tokenizer, _ = builders.model_for_training(cfg, "cpu" if fsdp else device, prec)
     accelerator = build_accelerator(cfg, run, prec.mixed, model)
     if accelerator.is_main_process:
         run.mkdir(parents=True, exist_ok=True)
@@ -200,7 +201,7 @@ def main(cfg: Config, resume: bool = False) -> dict:
     if fsdp:  # gather the trained shards, then export from a plain host copy on the main process
         trained = sharded_checkpoint.full_trainable_state(loss_module)
         if accelerator.is_main_process:
-            export_model = builders.model_for_training(cfg, "cpu", "float32")[0]
+            export_model = builders.model_for_training(cfg, "cpu", Precision("float32", "no"))[0]
             export_model.load_state_dict({k.removeprefix("model."): v for k, v in trained.items()}, strict=False)
     if accelerator.is_main_process:
         paths = export_run(export_model, tokenizer, run, cfg.template.name)

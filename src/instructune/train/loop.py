@@ -202,7 +202,8 @@ def run_loop(parts: LoopParts, data: TrainData, s: LoopSettings, start: Position
         if step % s.log_every == 0 or done or evaluate:
             n = int(scalar(n_tokens))
             last = {"step": step, "epoch": epoch, "loss": scalar(loss), "lr": parts.scheduler.get_last_lr()[0],
-                    "grad_norm": float(scalar(grad_norm)), "trained_tokens": n, "nonpad_share": real / slots,
+                    "grad_norm": float(scalar(grad_norm)), "trained_tokens": n, "nonpad_tokens": real,
+                    "nonpad_share": real / slots,
                     "tokens_per_s": scalar(tokens_seen) / (time.perf_counter() - t0)}
             if evaluate:
                 last.update(parts.evaluate())

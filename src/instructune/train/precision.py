@@ -65,3 +65,17 @@ def keep_trainable_fp32(model: nn.Module) -> int:
             p.data = p.data.float()
             n += 1
     return n
+
+
+def autocast_adapter_inputs(model: nn.Module) -> int:
+    """Under autocast, let LoRA layers take their input as it comes (bf16) instead of casting it to
+    the float32 adapter dtype: autocast casts it straight back to bf16 for the matmul, so the
+    round trip only costs two activation-sized copies per adapted layer (and keeps one more for
+    backward). Returns how many layers were switched. Only for mixed precision: without
+    autocast a bf16 input would meet float32 adapter weights."""
+    n = 0
+    for module in model.modules():
+        if hasattr(module, "cast_input_dtype_enabled"):
+            module.cast_input_dtype_enabled = False
+            n += 1
+    return n
