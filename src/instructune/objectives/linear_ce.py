@@ -104,8 +104,9 @@ class ChunkedLinearCE(torch.autograd.Function):
 
 
 def _plain_linear(head: nn.Module) -> bool:
-    """A head whose output is exactly F.linear(x, head.weight, head.bias)."""
-    return type(head) is nn.Linear
+    """A head whose output is exactly F.linear(x, head.weight, head.bias), with its weight at hand
+    (not a DeepSpeed ZeRO-3 partition, which is only gathered inside the module's own forward)."""
+    return type(head) is nn.Linear and not hasattr(head.weight, "ds_id")
 
 
 def _chunk_nll(head: nn.Module, h: torch.Tensor, t: torch.Tensor) -> torch.Tensor:

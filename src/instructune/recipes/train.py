@@ -16,10 +16,11 @@ is 8 records × 1 micro-batch or 2 records × 4 micro-batches.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from accelerate import Accelerator, PartialState
-from accelerate.utils import set_seed
+from accelerate.utils import DistributedType, set_seed
 
 from instructune.config import Config, ConfigError, save_config
 from instructune.data.batching import layout_shares
@@ -114,10 +115,12 @@ def main(cfg: Config, resume: bool = False) -> dict:
     set_seed(tcfg.seed)
 
     # --- setup --------------------------------------------------------------------------
-    fsdp = tcfg.distributed == "fsdp"
-    # FSDP shards from a host copy; otherwise the weights load straight onto the device.
-    model, tokenizer, _ = builders.model_for_training(cfg, "cpu" if fsdp else device, prec)
+    # FSDP (ours, or from an `accelerate launch` config) shards from a host copy; otherwise the
+    # weights load straight onto the device.
+    on_host = tcfg.distributed == "fsdp" or os.environ.get("ACCELERATE_USE_FSDP", "").lower() == "true"
+    model, tokenizer, _ = builders.model_for_training(cfg, "cpu" if on_host else device, prec)
     accelerator = build_accelerator(cfg, run, prec.mixed, model)
+    fsdp = accelerator.distributed_type == DistributedType.FSDP
     if accelerator.is_main_process:
         run.mkdir(parents=True, exist_ok=True)
         save_config(cfg, run / "config.yaml")

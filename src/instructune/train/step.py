@@ -60,10 +60,13 @@ def backward_window(loss_module, micro: list[dict[str, torch.Tensor]], accelerat
     for i, mb in enumerate(micro):
         # Only the last micro-batch all-reduces gradients across processes.
         sync = i == len(micro) - 1
+        # DeepSpeed (through accelerate) takes its step boundary from this flag, not from no_sync.
+        accelerator.gradient_state._set_sync_gradients(sync)
         with contextlib.nullcontext() if sync else accelerator.no_sync(loss_module):
             out = loss_module(**to_device(mb, device))
             # DDP averages gradients over processes; scaling by world turns that into the global mean.
             accelerator.backward(out["nll_sum"] * world / n_global)
         nll_total += out["nll_sum"].detach()
+    accelerator.gradient_state._set_sync_gradients(True)
     loss = accelerator.reduce(nll_total, "sum") / n_global if world > 1 else nll_total / n_global
     return loss, n_global
