@@ -15,7 +15,7 @@ def reference(hidden, head, targets):
 
 
 def grads(fn, hidden, head, targets):
-    h = hidden.clone().requires_grad_(hidden.requires_grad)
+    h = hidden.detach().clone().requires_grad_(hidden.requires_grad)
     head.zero_grad()
     loss = fn(h, head, targets)
     loss.backward()

@@ -36,7 +36,7 @@ from instructune.recipes import builders
 from instructune.train import sharded_checkpoint
 from instructune.train.checkpoint import list_checkpoints, load_checkpoint, save_checkpoint
 from instructune.train.device import has_accelerator
-from instructune.train.distributed import fsdp_plugin
+from instructune.train.distributed import fsdp_plugin, use_fsdp_on_cpu
 from instructune.train.loop import LoopParts, LoopSettings, Position, TrainData, run_loop
 from instructune.train.metrics_log import MetricsLog
 from instructune.train.optim import build_optimizer, warmup_cosine
@@ -86,11 +86,15 @@ def train_data(cfg: Config, model, tokenizer, train_ds, accelerator) -> TrainDat
 
 def build_accelerator(cfg: Config, run: Path, mixed: str, model) -> Accelerator:
     """The run's Accelerator: autocast mode, trackers, and FSDP2 when `train.distributed` says so."""
-    extra = {"fsdp_plugin": fsdp_plugin(model)} if cfg.train.distributed == "fsdp" else {}
+    plugin = fsdp_plugin(model) if cfg.train.distributed == "fsdp" else None
     # Without an accelerator, accelerate only joins a torchrun/`accelerate launch` process
     # group when told it is on the CPU; otherwise every process would train alone.
-    return Accelerator(log_with="tensorboard" if cfg.train.tensorboard else None, project_dir=str(run),
-                       cpu=not has_accelerator(), mixed_precision=mixed, **extra)
+    accelerator = Accelerator(log_with="tensorboard" if cfg.train.tensorboard else None, project_dir=str(run),
+                              cpu=not has_accelerator(), mixed_precision=mixed,
+                              **({"fsdp_plugin": plugin} if plugin else {}))
+    if plugin is not None and accelerator.distributed_type == DistributedType.MULTI_CPU:
+        use_fsdp_on_cpu(accelerator, plugin)
+    return accelerator
 
 
 def loop_settings(cfg: Config, n_rows: int, world: int) -> LoopSettings:

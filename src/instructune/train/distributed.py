@@ -33,3 +33,18 @@ def fsdp_plugin(model: nn.Module):
         fsdp_version=2, auto_wrap_policy="transformer_based_wrap",
         transformer_cls_names_to_wrap=decoder_layer_names(model), reshard_after_forward=True,
         state_dict_type="SHARDED_STATE_DICT", cpu_ram_efficient_loading=False)
+
+
+def use_fsdp_on_cpu(accelerator, plugin) -> None:
+    """Turn FSDP2 on for CPU processes (gloo). accelerate only selects FSDP for accelerator
+    devices; FSDP2 itself shards over a CPU device mesh as well, which is how the 2-process
+    tests exercise the same sharding, clipping and sharded checkpoints as a GPU run."""
+    from accelerate import PartialState
+    from accelerate.utils import DistributedType
+
+    if accelerator.mixed_precision != "no":
+        plugin.set_mixed_precision(accelerator.mixed_precision)
+    accelerator.state.fsdp_plugin = plugin
+    # Both shared states: every new AcceleratorState() copies the process state's type over its own.
+    PartialState().distributed_type = DistributedType.FSDP
+    accelerator.state.distributed_type = DistributedType.FSDP
