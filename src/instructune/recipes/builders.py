@@ -14,6 +14,7 @@ from instructune.config import Config, TemplateConfig
 from instructune.data.splits import tokenize_split
 from instructune.data.templates import TemplateOptions, get_template
 from instructune.data.tokenized import PrepareStats
+from instructune.model.attention import resolve_attention
 from instructune.model.kernels import apply_fused_kernels
 from instructune.model.load import load_tokenizer, resolve_device
 from instructune.model.setup import apply_lora, compile_layers, enable_activation_checkpointing, load_for_template
@@ -55,17 +56,25 @@ def precision(cfg: Config, device) -> Precision:
     return resolve_precision(cfg.model.dtype, cfg.train.mixed_precision, cfg.train.method, device)
 
 
-def model_for_training(cfg: Config, device="auto", prec: Precision | None = None
+def model_for_training(cfg: Config, device="auto", prec: Precision | None = None, load_on=None
                        ) -> tuple[nn.Module, object, list[int]]:
-    """(model ready to train, tokenizer, new token ids) for `train.method`, on `device`.
+    """(model ready to train, tokenizer, new token ids) for `train.method`.
 
     Trained parameters are float32 whatever the weights dtype (`prec`, default: resolved for
     `device`); fused kernels, activation checkpointing and compiling follow
     `train.fused_kernels` / `train.activation_checkpointing` / `train.compile`.
+
+    Args:
+        device: where the model will train ("auto": the first accelerator); decides precision,
+            attention and kernels.
+        load_on: where to load the weights, if not `device` (FSDP shards from a host copy).
     """
-    prec = prec or precision(cfg, resolve_device(device))
-    model, tokenizer, new_ids = model_for_template(cfg, device=device, dtype=prec.weights, training=True)
-    apply_fused_kernels(model, cfg.train.fused_kernels, resolve_device(device))
+    device = resolve_device(device)
+    prec = prec or precision(cfg, device)
+    attn = resolve_attention(cfg.model.attn_implementation, device, training=True)
+    model, tokenizer, new_ids = load_for_template(cfg.model.name, get_template(cfg.template.name).special_tokens,
+                                                  prec.weights, attn, device=load_on or device, training=True)
+    apply_fused_kernels(model, cfg.train.fused_kernels, device)
     if cfg.train.method == "lora":
         lo = cfg.lora
         model = apply_lora(model, new_ids, r=lo.r, alpha=lo.alpha, dropout=lo.dropout,

@@ -19,6 +19,7 @@ import json
 import os
 from pathlib import Path
 
+import torch
 from accelerate import Accelerator, PartialState
 from accelerate.utils import DistributedType, set_seed
 
@@ -105,8 +106,6 @@ def loop_settings(cfg: Config, n_rows: int, world: int) -> LoopSettings:
 
 
 def has_cuda() -> bool:
-    import torch
-
     return torch.cuda.is_available()
 
 
@@ -122,7 +121,7 @@ def main(cfg: Config, resume: bool = False) -> dict:
     # FSDP (ours, or from an `accelerate launch` config) shards from a host copy; otherwise the
     # weights load straight onto the device.
     on_host = tcfg.distributed == "fsdp" or os.environ.get("ACCELERATE_USE_FSDP", "").lower() == "true"
-    model, tokenizer, _ = builders.model_for_training(cfg, "cpu" if on_host else device, prec)
+    model, tokenizer, _ = builders.model_for_training(cfg, device, prec, load_on="cpu" if on_host else None)
     accelerator = build_accelerator(cfg, run, prec.mixed, model)
     fsdp = accelerator.distributed_type == DistributedType.FSDP
     if accelerator.is_main_process:
