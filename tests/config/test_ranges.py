@@ -60,3 +60,14 @@ def test_a_yaml_syntax_error_is_one_line_naming_the_file_and_line(tmp_path):
 def test_review_domains_name_only_known_domains():
     with pytest.raises(ConfigError, match="quality.review_domains\\[0\\]: got 'money'; expected one of finance, law, health"):
         load_config(None, ["quality.review_domains=[money]"])
+
+
+def test_mixed_precision_no_survives_yaml_reading_it_as_false():
+    from instructune.config import load_config
+
+    assert load_config(None, ["train.mixed_precision=no"]).train.mixed_precision == "no"
+    assert load_config(None, ["train.mixed_precision=bf16"]).train.mixed_precision == "bf16"
+    with pytest.raises(ConfigError):
+        load_config(None, ["train.mixed_precision=yes"])
+    with pytest.raises(ConfigError):
+        load_config(None, ["model.attn_implementation=flashy"])

@@ -94,3 +94,26 @@ def test_hand_computed_nll_on_fixed_logits(selective):
     assert int(out["n_tokens"]) == 4
     assert out["nll_sum"].item() == pytest.approx(by_hand, abs=1e-5)
     assert by_hand == pytest.approx(math.log(28.8))
+
+
+def test_golden_loss_of_the_tiny_model(tiny_model, batch):
+    # A seeded 2-layer model at init predicts ~uniformly over its 1024-token vocabulary.
+    out = response_nll(load_model(tiny_model), batch)
+    assert (out["nll_sum"] / out["n_tokens"]).item() == pytest.approx(6.93, abs=0.05)  # ln(1024) = 6.93
+
+
+@pytest.mark.parametrize("impl", ["chunked", "logits"])
+def test_loss_impls_and_precomputed_index_equal_the_selective_reference(tiny_model, batch, impl):
+    from instructune.data.collate import loss_index
+
+    grads = []
+    for kind, b in (("ref", batch), (impl, loss_index(dict(batch)))):
+        model = load_model(tiny_model)
+        out = response_nll(model, b, loss_impl="logits" if kind == "ref" else impl, chunk_tokens=5)
+        out["nll_sum"].backward()
+        grads.append((out["nll_sum"].detach(), int(out["n_tokens"]),
+                      {n: p.grad for n, p in model.named_parameters()}))
+    torch.testing.assert_close(grads[0][0], grads[1][0])
+    assert grads[0][1] == grads[1][1] == int((batch["labels"][:, 1:] != -100).sum())
+    for n in grads[0][2]:
+        torch.testing.assert_close(grads[0][2][n], grads[1][2][n], rtol=1e-4, atol=1e-6)

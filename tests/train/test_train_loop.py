@@ -36,7 +36,7 @@ def grads_for(tiny_model, rows, micro_size):
     module = acc.prepare(ResponseNLL(model))
     micro = [collate(rows[s:s + micro_size], tok.pad_token_id) for s in range(0, len(rows), micro_size)]
     loss, n = backward_window(module, micro, acc)
-    return loss, n, {k: p.grad.clone() for k, p in model.named_parameters() if p.requires_grad}
+    return float(loss), int(n), {k: p.grad.clone() for k, p in model.named_parameters() if p.requires_grad}
 
 
 def test_accumulation_invariance_8x1_equals_2x4(tiny_model, tiny_tokenizer):

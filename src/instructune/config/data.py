@@ -76,7 +76,9 @@ class DataConfig:
             record boundaries from position_ids (checked at start: sdpa, eager, flash).
         pack_length: tokens per packed row; 0 means max(max_length, the longest record).
         padding_free: collate each micro-batch as one row of its records end to end, with no
-            padding (same attention path as packing; composes with it).
+            padding (same attention path as packing; composes with it). "auto": on when the
+            attention backend keeps records apart without a (T, T) mask (`varlen`, flash,
+            i.e. training on a GPU) and packing is off; off otherwise (sdpa/eager on CPU).
         instruction_masking: instruction-token masking while training; see
             `InstructionMaskingConfig`.
     """
@@ -90,7 +92,7 @@ class DataConfig:
     reader: ReaderConfig = field(default_factory=ReaderConfig)
     packing: bool = False
     pack_length: int = 0
-    padding_free: bool = False
+    padding_free: bool | Literal["auto"] = "auto"
     instruction_masking: InstructionMaskingConfig = field(default_factory=InstructionMaskingConfig)
 
     def __post_init__(self) -> None:

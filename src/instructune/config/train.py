@@ -41,6 +41,27 @@ class TrainConfig:
             no held-out pass during or after training (`instructune eval` scores a run).
         log_every: optimizer steps between metric lines.
         tensorboard: also log to TensorBoard under the run dir.
+        mixed_precision: "auto" (bf16 autocast on GPUs that support it, none on CPUs), "no",
+            "bf16" or "fp16" (with loss scaling), through accelerate. Trained parameters and
+            optimizer state stay float32 (LoRA adapters; master weights for full fine-tuning).
+        activation_checkpointing: recompute each decoder layer's activations in backward
+            instead of keeping them (less memory, about a third more compute).
+        compile: `torch.compile` the decoder layers (one compile per layer shape; dynamic
+            sequence lengths).
+        fused_kernels: liger-kernel's fused RMSNorm, SwiGLU and RoPE in the decoder
+            (`model/kernels.py`): "auto" on CUDA when liger-kernel is installed, true
+            (required), false.
+        loss_impl: the LM head + cross-entropy at trained positions. "auto": liger-kernel's
+            fused linear cross-entropy on CUDA when installed, else "chunked"; "chunked": the
+            head and loss over `loss_chunk_tokens` tokens at a time, never all logits at
+            once; "logits": all logits of the trained positions at once (the reference).
+        loss_chunk_tokens: tokens per chunk of the "chunked" loss.
+        prefetch: accumulation windows collated ahead in a background thread (0: collate on
+            the main thread).
+        distributed: "ddp" (replicated model, gradients all-reduced) or "fsdp" (FSDP2 through
+            accelerate: parameters, gradients and optimizer state sharded over processes;
+            checkpoints are sharded too). An `accelerate launch --config_file` with its own
+            FSDP or DeepSpeed settings is honoured as well (docs/distributed.md).
     """
 
     method: Literal["lora", "full"] = "lora"
@@ -59,12 +80,25 @@ class TrainConfig:
     eval_every: int = 100
     log_every: int = 1
     tensorboard: bool = False
+    # YAML reads a bare `no` as false; it is taken to mean "no".
+    mixed_precision: Literal["auto", "no", "bf16", "fp16"] | bool = "auto"
+    activation_checkpointing: bool = False
+    compile: bool = False
+    fused_kernels: bool | Literal["auto"] = "auto"
+    loss_impl: Literal["auto", "chunked", "liger", "logits"] = "auto"
+    loss_chunk_tokens: int = 4096
+    prefetch: int = 2
+    distributed: Literal["ddp", "fsdp"] = "ddp"
 
     def __post_init__(self) -> None:
         check_ranges(self, {"epochs": at_least(0), "max_steps": at_least(0), "batch_size": at_least(1),
                            "grad_accum": at_least(1), "lr": above(0), "weight_decay": at_least(0),
                            "warmup_ratio": UNIT, "max_grad_norm": at_least(0), "seed": at_least(0),
                            "checkpoint_every": at_least(0), "keep_checkpoints": at_least(1),
-                           "eval_every": at_least(0), "log_every": at_least(1)})
+                           "eval_every": at_least(0), "log_every": at_least(1),
+                           "loss_chunk_tokens": at_least(1), "prefetch": at_least(0)})
+        if isinstance(self.mixed_precision, bool):
+            require(not self.mixed_precision, "mixed_precision", "got true; expected auto, no, bf16 or fp16")
+            self.mixed_precision = "no"
         require(self.epochs > 0 or self.max_steps > 0, "epochs",
                 "epochs=0 and max_steps=0 would train nothing; set epochs >= 1 or max_steps >= 1")

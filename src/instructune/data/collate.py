@@ -8,6 +8,11 @@
   restart at each record; see `data/pack.py` for how that keeps records apart and for which
   attention paths support it.
 - `micro_batch`: dataset rows of one micro-batch → (optionally augmented) batch tensors.
+
+Every batch also carries where its loss is taken, computed here on the CPU so the training
+step never has to ask the device (`loss_index`): target_index / target_ids (N,) and n_tokens.
+Packed batches carry the records' boundaries for the `varlen` attention: cu_seqlens (R+1,)
+int32 over the flattened B*T tokens and max_seqlen (an int).
 """
 
 from __future__ import annotations
@@ -18,6 +23,20 @@ import torch
 
 from instructune.data.pack import packed_positions
 from instructune.data.render import IGNORE
+
+# Batch entries the training step moves to the device; max_seqlen goes along as a host int.
+DEVICE_KEYS = ("input_ids", "position_ids", "target_index", "target_ids", "n_tokens", "cu_seqlens")
+
+
+def loss_index(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Add target_index (N,) long (b*T + t for each trained position t of row b: the position
+    whose next token labels[b, t+1] is trained), target_ids (N,) long and n_tokens () long."""
+    labels = batch["labels"]
+    b, t = (labels[:, 1:] != IGNORE).nonzero(as_tuple=True)
+    batch["target_index"] = b * labels.shape[1] + t
+    batch["target_ids"] = labels[b, t + 1]
+    batch["n_tokens"] = torch.tensor(len(b))
+    return batch
 
 
 def collate(rows: list[dict], pad_id: int, pad_to_multiple_of: int = 1) -> dict[str, torch.Tensor]:
@@ -38,7 +57,7 @@ def collate(rows: list[dict], pad_id: int, pad_to_multiple_of: int = 1) -> dict[
         out["labels"][i, :n] = torch.as_tensor(r["labels"])
         out["segment_ids"][i, :n] = torch.as_tensor(r["segment_ids"])
         out["attention_mask"][i, :n] = 1
-    return out
+    return loss_index(out)
 
 
 def _padded_tensors(B: int, T: int, pad_id: int, multiple: int, positions: bool = False) -> dict[str, torch.Tensor]:
@@ -75,23 +94,29 @@ def collate_packed(packs: list[list[dict]], pad_id: int, pad_to_multiple_of: int
         pad_id: token id for padding input_ids.
         pad_to_multiple_of: round the row length T up to a multiple of this.
     Returns:
-        input_ids, labels, segment_ids, position_ids (B, T) long, and attention_mask (B, T)
+        input_ids, labels, segment_ids, position_ids (B, T) long, attention_mask (B, T)
         long with 1 at real tokens (for counting only: the model must get no attention_mask,
-        or transformers stops reading the record boundaries from position_ids).
+        or transformers stops reading the record boundaries from position_ids), cu_seqlens
+        (R+1,) int32 record starts in the flattened B*T tokens (each row's trailing pads count
+        with its last record, as their positions do), max_seqlen int, and `loss_index`'s keys.
     """
     out = _padded_tensors(len(packs), max(sum(len(r["input_ids"]) for r in p) for p in packs), pad_id,
                           pad_to_multiple_of, positions=True)
     T = out["input_ids"].shape[1]
+    segments = []
     for i, pack in enumerate(packs):
         lens = [len(r["input_ids"]) for r in pack]
         n = sum(lens)
+        segments += lens[:-1] + [lens[-1] + T - n]
         labels = [x for r in pack for x in [IGNORE, *r["labels"][1:]]]  # rows are never empty
         out["input_ids"][i, :n] = torch.as_tensor([x for r in pack for x in r["input_ids"]])
         out["labels"][i, :n] = torch.as_tensor(labels)
         out["segment_ids"][i, :n] = torch.as_tensor([x for r in pack for x in r["segment_ids"]])
         out["position_ids"][i] = torch.as_tensor(packed_positions(lens[:-1]) + list(range(lens[-1] + T - n)))
         out["attention_mask"][i, :n] = 1
-    return out
+    out["cu_seqlens"] = torch.cumsum(torch.tensor([0, *segments]), 0).to(torch.int32)
+    out["max_seqlen"] = max(segments)
+    return loss_index(out)
 
 
 def micro_batch(ds, packs: list[list[int]], pad_id: int, packed: bool, padding_free: bool = False,
@@ -122,6 +147,20 @@ def micro_batch(ds, packs: list[list[int]], pad_id: int, packed: bool, padding_f
         grouped.append(rows[at:at + len(p)])
         at += len(p)
     return collate_packed(grouped, pad_id)
+
+
+def to_device(batch: dict, device: torch.device) -> dict:
+    """What the loss module needs of `batch`: its `DEVICE_KEYS` on `device`, copied without
+    blocking the host (they must be pinned for that on CUDA: see `pin`), and max_seqlen."""
+    out = {k: batch[k].to(device, non_blocking=True) for k in DEVICE_KEYS if k in batch}
+    if "max_seqlen" in batch:
+        out["max_seqlen"] = batch["max_seqlen"]
+    return out
+
+
+def pin(batch: dict) -> dict:
+    """`batch` with its `DEVICE_KEYS` tensors in page-locked memory (for asynchronous copies)."""
+    return {k: v.pin_memory() if k in DEVICE_KEYS else v for k, v in batch.items()}
 
 
 def nonpad_tokens(micro: list[dict[str, torch.Tensor]]) -> tuple[int, int]:

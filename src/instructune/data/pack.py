@@ -10,6 +10,10 @@ does both). transformers then reads each restart as a sequence boundary
 causal mask, while RoPE sees each record's own positions. No explicit 4D mask is needed.
 
 Where this works (packing and padding-free alike):
+- `varlen` (model/attention.py, the default for training on a CUDA GPU): the collator also
+  passes the records' boundaries (`cu_seqlens`), and attention runs per record in PyTorch's
+  flash varlen kernel: no (T, T) mask, no work across records. On CPU it is computed through
+  SDPA with a block-diagonal mask (tested equal to each record alone).
 - sdpa and eager: tested on CPU (logits of each packed record equal the record alone). The
   mask is materialised as (B, 1, T, T), so SDPA leaves its mask-free causal kernel: whether
   packing pays off depends on how much padding it removes (`bench/train_throughput.py
@@ -75,12 +79,22 @@ def packed_positions(lengths: list[int]) -> list[int]:
     return [t for n in lengths for t in range(n)]
 
 
+def resolve_padding_free(requested: bool | str, packing: bool, model: nn.Module) -> bool:
+    """`data.padding_free`: "auto" is on when packing is off and the model's attention keeps
+    records apart without building a (T, T) mask (`varlen`, flash attention)."""
+    if requested != "auto":
+        return bool(requested)
+    attn = getattr(model.config, "_attn_implementation", "") or ""
+    return not packing and (attn == "varlen" or attn.startswith("flash_attention") or "flash" in attn)
+
+
 @torch.no_grad()
 def packing_supported(model: nn.Module) -> bool:
     """Whether `model` keeps packed records apart when given restarting `position_ids`.
 
-    Runs two short records alone and packed in one row (no attention mask, no cache, eval mode
-    so dropout draws no random numbers) and compares their logits.
+    Runs two short records alone and packed in one row, called as the training step calls it
+    (`response_nll.model_inputs`: no attention mask, no cache, the collator's `cu_seqlens`;
+    eval mode so dropout draws no random numbers) and compares their logits.
 
     Args:
         model: a causal LM (plain or peft-wrapped).
@@ -95,10 +109,14 @@ def packing_supported(model: nn.Module) -> bool:
         vocab = model.get_input_embeddings().num_embeddings
         a = (torch.arange(5, device=device) * 7 + 3) % vocab
         b = (torch.arange(4, device=device) * 11 + 5) % vocab
+        from instructune.objectives.response_nll import model_inputs
+
         alone = [model(input_ids=x[None], use_cache=False).logits[0].float() for x in (a, b)]
-        pos = torch.tensor([packed_positions([5, 4])], device=device)
-        packed = model(input_ids=torch.cat([a, b])[None], position_ids=pos, use_cache=False).logits[0].float()
-        tol = 1e-4 if next(model.parameters()).dtype == torch.float32 else 3e-2
+        batch = {"input_ids": torch.cat([a, b])[None], "position_ids": torch.tensor([packed_positions([5, 4])], device=device),
+                 "cu_seqlens": torch.tensor([0, 5, 9], dtype=torch.int32, device=device), "max_seqlen": 5}
+        packed = model(**model_inputs(model, batch)).logits[0].float()
+        half = next(model.parameters()).dtype != torch.float32 or torch.is_autocast_enabled(device.type)
+        tol = 3e-2 if half else 1e-4
         return all(torch.allclose(p, q, atol=tol, rtol=tol) for p, q in zip((packed[:5], packed[5:]), alone))
     finally:
         model.train(was_training)

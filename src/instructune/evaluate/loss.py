@@ -8,13 +8,14 @@ import torch
 from datasets import Dataset
 from torch import nn
 
-from instructune.data.collate import collate
+from instructune.data.collate import collate, rows_at
+from instructune.model.load import model_device
 from instructune.objectives.response_nll import response_nll
 
 
 @torch.no_grad()
 def response_loss(model: nn.Module, ds: Dataset, pad_id: int, batch_size: int = 8,
-                  device: torch.device | str = "cpu") -> dict[str, float]:
+                  device: torch.device | str | None = None, loss_impl: str = "chunked") -> dict[str, float]:
     """Token-weighted mean NLL over the trained tokens of a tokenized dataset.
 
     Args:
@@ -22,7 +23,8 @@ def response_loss(model: nn.Module, ds: Dataset, pad_id: int, batch_size: int = 
         ds: rows with input_ids, labels (see `tokenized.tokenize_records`).
         pad_id: padding id.
         batch_size: rows per forward.
-        device: where the batches go (the model's device).
+        device: where the batches go; None: the model's own device.
+        loss_impl: LM head + loss (`objectives/linear_ce.py`); never all logits at once.
     Returns:
         {"response_loss": float, "perplexity": float, "tokens": int, "records": int,
          "row_nll": [float] summed NLL per row, "row_tokens": [int] trained tokens per row,
@@ -30,12 +32,15 @@ def response_loss(model: nn.Module, ds: Dataset, pad_id: int, batch_size: int = 
     """
     was_training = model.training
     model.eval()
-    order = sorted(range(len(ds)), key=lambda i: ds[i]["length"] if "length" in ds.column_names else 0)
+    device = device if device is not None else model_device(model)
+    lengths = ds["length"] if "length" in ds.column_names else [len(x) for x in ds["input_ids"]]
+    order = sorted(range(len(ds)), key=lambda i: lengths[i])
     row_nll, row_tokens = [0.0] * len(ds), [0] * len(ds)
     for s in range(0, len(order), batch_size):
         idx = order[s:s + batch_size]
-        batch = {k: v.to(device) for k, v in collate(list(ds.select(idx)), pad_id).items()}
-        out = response_nll(model, batch, per_row=True)
+        batch = {k: v.to(device) for k, v in collate(rows_at(ds, idx), pad_id).items()}
+        # Per-record sums (for paired intervals) cost one transfer per batch; eval is not the hot path.
+        out = response_nll(model, batch, loss_impl=loss_impl, per_row=True)
         for i, nll, n in zip(idx, out["row_nll"].tolist(), out["row_tokens"].tolist()):
             row_nll[i], row_tokens[i] = nll, n
     model.train(was_training)

@@ -87,17 +87,75 @@ def load_tokenizer(name: str):
     return tokenizer
 
 
-def load_model(name: str, dtype: str = "float32", attn_implementation: str | None = "sdpa"):
-    """A causal LM from `name` (the default alias, a local path or a hub id).
+def default_device() -> torch.device:
+    """The first accelerator (CUDA, XPU, MPS), else the CPU."""
+    if torch.cuda.is_available():
+        return torch.device("cuda", torch.cuda.current_device())
+    if hasattr(torch, "xpu") and torch.xpu.is_available():
+        return torch.device("xpu")
+    if torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
+    """`device` as a torch.device; "auto" or None is `default_device()`."""
+    return default_device() if device in (None, "auto") else torch.device(device)
+
+
+def supports_bf16(device: str | torch.device) -> bool:
+    """Whether bfloat16 is fast on `device`: CUDA/XPU that support it. CPUs run fp32: without
+    AMX, bf16 matmuls there are emulated and far slower (25x on this project's AVX-512 CI)."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    if device.type == "xpu":
+        return True
+    return device.type == "cpu" and torch.backends.cpu.get_cpu_capability() == "AMX"
+
+
+def resolve_dtype(dtype: str, device: str | torch.device) -> str:
+    """A dtype name for inference: "auto" is "bfloat16" where `supports_bf16(device)`, else "float32"."""
+    if dtype == "auto":
+        return "bfloat16" if supports_bf16(device) else "float32"
+    if dtype not in DTYPES:
+        raise ValueError(f"unknown dtype {dtype!r}; allowed: auto, {', '.join(DTYPES)}")
+    return dtype
+
+
+def place_model(model, device: str | torch.device | None = "auto"):
+    """Move `model` to `device` ("auto": the first accelerator); returns it."""
+    return model.to(resolve_device(device))
+
+
+def model_device(model) -> torch.device:
+    """The device of a model's first parameter (where its inputs must go)."""
+    return next(model.parameters()).device
+
+
+def load_model(name: str, dtype: str = "auto", attn_implementation: str | None = "auto",
+               device: str | torch.device | None = "auto", training: bool = False):
+    """A causal LM from `name` (the default alias, a local path or a hub id), placed on `device`.
+
+    Serving, synthesis, evaluation and generation call this with the defaults and get the
+    model on the first accelerator in bf16 (fp32 on CPUs); training passes its own choices.
 
     Args:
         name: model name.
-        dtype: one of DTYPES.
-        attn_implementation: passed to transformers ("sdpa", "eager", ...).
+        dtype: "auto" (`resolve_dtype`) or one of DTYPES.
+        attn_implementation: "auto" / "varlen" / a transformers backend ("sdpa", "eager", ...);
+            see `model.attention.resolve_attention`.
+        device: "auto" (the first accelerator, else CPU), a device, or None for "auto".
+        training: choose the attention for the training loop rather than for inference.
     """
     from transformers import AutoModelForCausalLM
 
-    if dtype not in DTYPES:
-        raise ValueError(f"unknown dtype {dtype!r}; allowed: {', '.join(DTYPES)}")
+    from instructune.model.attention import resolve_attention
+
+    device = resolve_device(device)
+    dtype = resolve_dtype(dtype, device)
+    attn = resolve_attention(attn_implementation or "auto", device, training)
+    # Load straight onto an accelerator (no CPU copy of a large model first).
+    where = {"device_map": str(device)} if device.type != "cpu" else {}
     return AutoModelForCausalLM.from_pretrained(
-        resolve_model(name), dtype=DTYPES[dtype], attn_implementation=attn_implementation)
+        resolve_model(name), dtype=DTYPES[dtype], attn_implementation=attn, **where)

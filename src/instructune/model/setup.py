@@ -11,19 +11,21 @@ from instructune.model.load import load_model, load_tokenizer
 from instructune.model.vocab import add_template_tokens
 
 
-def load_for_template(name: str, special_tokens: list[str], dtype: str = "float32",
-                      attn_implementation: str = "sdpa"):
+def load_for_template(name: str, special_tokens: list[str], dtype: str = "auto",
+                      attn_implementation: str = "auto", device="auto", training: bool = False):
     """(model, tokenizer, new token ids) with the template's special tokens added.
 
     Args:
         name: model alias, run export dir, local path or hub id.
         special_tokens: the template's special tokens (`Template.special_tokens`); rows for
             new ones are added and mean-initialised.
-        dtype: weights dtype name.
-        attn_implementation: transformers attention backend.
+        dtype: weights dtype name, or "auto" (`model.load.resolve_dtype`).
+        attn_implementation: attention backend, or "auto" (`model.attention.resolve_attention`).
+        device: where to load the model ("auto": the first accelerator).
+        training: choose the attention for training rather than inference.
     """
     tokenizer = load_tokenizer(name)
-    model = load_model(name, dtype, attn_implementation)
+    model = load_model(name, dtype, attn_implementation, device=device, training=training)
     new_ids = add_template_tokens(model, tokenizer, special_tokens)
     return model, tokenizer, new_ids
 
@@ -39,6 +41,29 @@ def apply_lora(model: nn.Module, new_token_ids: list[int], *, r: int, alpha: flo
         trainable_token_indices=list(new_token_ids) or None,
     )
     return get_peft_model(model, lcfg)
+
+
+def enable_activation_checkpointing(model: nn.Module) -> None:
+    """Recompute each decoder layer in backward (non-reentrant: works with frozen inputs, LoRA,
+    packed position_ids and forward hooks)."""
+    from instructune.objectives.response_nll import base_causal_lm
+
+    base_causal_lm(model).gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+
+
+def compile_layers(model: nn.Module, dynamic: bool | None = None) -> int:
+    """`torch.compile` each decoder layer in place (parameter names unchanged, so checkpoints
+    and export are unaffected); returns how many layers were compiled. Compiling layers rather
+    than the whole model keeps one graph per layer shape and leaves the loss (and its host-side
+    chunk loop) outside."""
+    from instructune.objectives.response_nll import base_causal_lm
+
+    layers = getattr(base_causal_lm(model).get_decoder(), "layers", None)
+    if layers is None:
+        raise ValueError("train.compile: this model has no decoder.layers to compile")
+    for layer in layers:
+        layer.compile(dynamic=dynamic)
+    return len(layers)
 
 
 def count_parameters(model: nn.Module) -> tuple[int, int]:

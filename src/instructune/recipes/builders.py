@@ -14,9 +14,12 @@ from instructune.config import Config, TemplateConfig
 from instructune.data.splits import tokenize_split
 from instructune.data.templates import TemplateOptions, get_template
 from instructune.data.tokenized import PrepareStats
-from instructune.model.load import load_tokenizer
-from instructune.model.setup import apply_lora, load_for_template
+from instructune.model.attention import resolve_attention
+from instructune.model.kernels import apply_fused_kernels
+from instructune.model.load import load_tokenizer, resolve_device
+from instructune.model.setup import apply_lora, compile_layers, enable_activation_checkpointing, load_for_template
 from instructune.model.vocab import add_template_tokens
+from instructune.train.precision import Precision, autocast_adapter_inputs, keep_trainable_fp32, resolve_precision
 
 
 def template_options(t: TemplateConfig) -> TemplateOptions:
@@ -40,32 +43,55 @@ def split(cfg: Config, tokenizer, names: list[str], num_proc: int | None = None,
                           use_cache=d.cache, log=log, split=name)
 
 
-def model_for_template(cfg: Config, name: str | None = None):
-    """(model, tokenizer, new token ids): `name` (default `model.name`) with the template's tokens."""
+def model_for_template(cfg: Config, name: str | None = None, device="auto", dtype: str | None = None,
+                       training: bool = False):
+    """(model, tokenizer, new token ids): `name` (default `model.name`) with the template's tokens,
+    on `device` ("auto": the first accelerator) in `dtype` (default `model.dtype`)."""
     return load_for_template(name or cfg.model.name, get_template(cfg.template.name).special_tokens,
-                             cfg.model.dtype, cfg.model.attn_implementation)
+                             dtype or cfg.model.dtype, cfg.model.attn_implementation, device=device, training=training)
 
 
-def trainable(cfg: Config, model: nn.Module, new_ids: list[int]) -> nn.Module:
-    """The loaded model made ready to train for `train.method` (LoRA-wrapped, or as is)."""
+def precision(cfg: Config, device) -> Precision:
+    """Weights dtype and autocast mode for training on `device` (`train/precision.py`)."""
+    return resolve_precision(cfg.model.dtype, cfg.train.mixed_precision, cfg.train.method, device)
+
+
+def load_for_training(cfg: Config, device="auto", prec: Precision | None = None, load_on=None
+                      ) -> tuple[nn.Module, object, list[int], Precision]:
+    """(base model with the template's tokens, tokenizer, new token ids, precision), loaded for
+    training on `device` ("auto": the first accelerator), which decides precision, attention and
+    fused kernels; `load_on`: where to load the weights, if not `device` (FSDP shards from a
+    host copy)."""
+    device = resolve_device(device)
+    prec = prec or precision(cfg, device)
+    attn = resolve_attention(cfg.model.attn_implementation, device, training=True)
+    model, tokenizer, new_ids = load_for_template(cfg.model.name, get_template(cfg.template.name).special_tokens,
+                                                  prec.weights, attn, device=load_on or device, training=True)
+    apply_fused_kernels(model, cfg.train.fused_kernels, device)
+    return model, tokenizer, new_ids, prec
+
+
+def trainable(cfg: Config, model: nn.Module, new_ids: list[int], prec: Precision) -> nn.Module:
+    """The loaded model made ready to train for `train.method`: LoRA-wrapped (or as is), trained
+    parameters in float32 whatever the weights dtype, then `train.activation_checkpointing` and
+    `train.compile`."""
     if cfg.train.method == "lora":
         lo = cfg.lora
         model = apply_lora(model, new_ids, r=lo.r, alpha=lo.alpha, dropout=lo.dropout,
                            target_modules=lo.target_modules)
+        if prec.mixed != "no":
+            autocast_adapter_inputs(model)
+    keep_trainable_fp32(model)
     model.config.use_cache = False
+    if cfg.train.activation_checkpointing:
+        enable_activation_checkpointing(model)
+    if cfg.train.compile:
+        compile_layers(model)
     return model
 
 
-def model_for_training(cfg: Config) -> tuple[nn.Module, object, list[int]]:
-    """(model ready to train, tokenizer, new token ids) for `train.method`."""
-    model, tokenizer, new_ids = model_for_template(cfg)
-    return trainable(cfg, model, new_ids), tokenizer, new_ids
-
-
-def place_on_device(model: nn.Module) -> nn.Module:
-    """Move a model for inference onto the accelerator when there is one (eval, generate)."""
-    import torch
-
-    if torch.cuda.is_available():
-        model.to("cuda")
-    return model
+def model_for_training(cfg: Config, device="auto", prec: Precision | None = None, load_on=None
+                       ) -> tuple[nn.Module, object, list[int]]:
+    """(model ready to train, tokenizer, new token ids): `load_for_training`, then `trainable`."""
+    model, tokenizer, new_ids, prec = load_for_training(cfg, device, prec, load_on)
+    return trainable(cfg, model, new_ids, prec), tokenizer, new_ids

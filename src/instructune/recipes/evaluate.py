@@ -45,7 +45,7 @@ from instructune.evaluate.loss import response_loss
 from instructune.evaluate.metrics import exact_match, final_answer, rouge_l
 from instructune.evaluate.text_corpus import load_corpus
 from instructune.model.load import resolve_tuned
-from instructune.recipes.builders import model_for_template, place_on_device, template_options
+from instructune.recipes.builders import model_for_template, template_options
 from instructune.serve.generation import generate_text
 
 LABELS = {"response_loss": "response loss", "perplexity": "perplexity", "rouge_l": "ROUGE-L",
@@ -83,7 +83,6 @@ class ModelEval:
     def __init__(self, cfg: Config, name: str, say: Callable[[str], None]):
         self.cfg, self.say = cfg, say
         self.model, self.tokenizer, _ = model_for_template(cfg, name)
-        place_on_device(self.model)
         self.template, self.opts = get_template(cfg.template.name), template_options(cfg.template)
         self.metrics: dict[str, Any] = {"sets": {}}
         self.items: dict[str, Any] = {}

@@ -8,7 +8,8 @@ One run per run dir: a dir that already holds a run is refused unless `--resume`
 `output_dir` a fresh `runs/train-YYYYmmdd-HHMMSS` is used. All of it is checked before the
 model loads (`recipes/checks.py`).
 
-Setup (model + LoRA, tokenized data, optimizer, schedule) → optional resume from the newest
+Setup (precision for the device, model + LoRA on the device, tokenized data, optimizer,
+schedule) → optional resume from the newest
 checkpoint → for each optimizer step: gather the accumulation window's micro-batches, count
 their trained tokens (over all processes), backward each micro-batch's summed NLL divided
 by that count, clip, step → log / evaluate / checkpoint → export adapter and merged model.
@@ -27,13 +28,13 @@ import time
 from pathlib import Path
 
 import torch
-from accelerate import Accelerator
-from accelerate.utils import set_seed
+from accelerate import Accelerator, PartialState
+from accelerate.utils import DistributedType, set_seed
 
 from instructune.config import Config, ConfigError, save_config
 from instructune.data.batching import layout_shares
 from instructune.data.masking import build_masker
-from instructune.data.pack import pack_rows, packing_supported
+from instructune.data.pack import pack_rows, packing_supported, resolve_padding_free
 from instructune.data.splits import load_prepared
 from instructune.data.render import render_prompt
 from instructune.data.templates import get_template
@@ -42,15 +43,19 @@ from instructune.evaluate.loss import response_loss
 from instructune.evaluate.probe import GenerationProbe
 from instructune.model.export import export_run
 from instructune.model.setup import count_parameters
+from instructune.objectives.linear_ce import resolve_loss_impl
 from instructune.objectives.response_nll import ResponseNLL
 from instructune.recipes import builders
 from instructune.recipes.checks import RUN_OUTPUTS, CheckError, check_train, holds_run, resume_command
 from instructune.recipes.evaluate import heldout_sets
+from instructune.train import sharded_checkpoint
 from instructune.train.checkpoint import list_checkpoints, load_checkpoint, save_checkpoint
 from instructune.train.device import has_accelerator
+from instructune.train.distributed import fsdp_plugin, use_fsdp_on_cpu
 from instructune.train.loop import LoopParts, LoopSettings, Position, TrainData, run_loop
 from instructune.train.metrics_log import MetricsLog
 from instructune.train.optim import build_optimizer, warmup_cosine
+from instructune.train.precision import Precision
 from instructune.train.progress import TrainProgress
 from instructune.train.schedule import total_steps
 
@@ -96,25 +101,48 @@ def generation_probe(cfg: Config, tokenizer) -> GenerationProbe | None:
                            e.max_new_tokens, e.batch_size, opts.rationale_separator)
 
 
-def train_data(cfg: Config, model, tokenizer, train_ds) -> TrainData:
+def train_data(cfg: Config, model, tokenizer, train_ds, accelerator) -> TrainData:
     """Rows, packs and augmentation for the loop; packs are a pure function of the lengths,
-    so a resumed run rebuilds the same ones."""
+    so a resumed run rebuilds the same ones. Packing / padding-free are probed under the run's
+    autocast, so the attention kernel that trains is the one checked."""
     d = cfg.data
     lengths = train_ds["length"]
     packs = pack_rows(lengths, d.pack_length or max(d.max_length, max(lengths))) if d.packing else None
-    if (d.packing or d.padding_free) and not packing_supported(model):
-        raise ConfigError(f"data.packing / data.padding_free: model.attn_implementation="
-                          f"{cfg.model.attn_implementation} does not keep packed records apart for this model")
+    padding_free = resolve_padding_free(d.padding_free, d.packing, model)
+    if d.packing or padding_free:
+        with accelerator.autocast():
+            supported = packing_supported(model)
+        if not supported:
+            raise ConfigError(f"data.packing / data.padding_free: model.attn_implementation="
+                              f"{model.config._attn_implementation} does not keep packed records apart for this model")
     im = d.instruction_masking
     masker = build_masker(im.fraction, im.mode, im.token, tokenizer, cfg.train.seed)
-    return TrainData(train_ds, lengths, packs, tokenizer.pad_token_id, d.padding_free, masker)
+    return TrainData(train_ds, lengths, packs, tokenizer.pad_token_id, padding_free, masker)
+
+
+def build_accelerator(cfg: Config, run: Path, mixed: str, model) -> Accelerator:
+    """The run's Accelerator: autocast mode, trackers, and FSDP2 when `train.distributed` says so."""
+    plugin = fsdp_plugin(model) if cfg.train.distributed == "fsdp" else None
+    # Without an accelerator, accelerate only joins a torchrun/`accelerate launch` process
+    # group when told it is on the CPU; otherwise every process would train alone.
+    accelerator = Accelerator(log_with="tensorboard" if cfg.train.tensorboard else None, project_dir=str(run),
+                              cpu=not has_accelerator(), mixed_precision=mixed,
+                              **({"fsdp_plugin": plugin} if plugin else {}))
+    if plugin is not None and accelerator.distributed_type == DistributedType.MULTI_CPU:
+        use_fsdp_on_cpu(accelerator, plugin)
+    return accelerator
 
 
 def loop_settings(cfg: Config, n_rows: int, world: int) -> LoopSettings:
     t = cfg.train
     steps = total_steps(n_rows, t.epochs, t.max_steps, t.batch_size, t.grad_accum, world)
     return LoopSettings(steps, t.batch_size, t.grad_accum, t.seed, t.group_by_length, t.max_grad_norm,
-                        t.log_every, t.eval_every, t.checkpoint_every, cfg.eval.generate_every)
+                        t.log_every, t.eval_every, t.checkpoint_every, cfg.eval.generate_every, t.prefetch,
+                        pin_memory=has_cuda())
+
+
+def has_cuda() -> bool:
+    return torch.cuda.is_available()
 
 
 def new_run_dir(root: str | Path = "runs", now: float | None = None) -> str:
@@ -215,14 +243,23 @@ def main(cfg: Config, resume: bool = False, overwrite: bool = False) -> dict:
     cfg = with_run_dir(cfg)
     run = Path(cfg.output_dir)
     tcfg = cfg.train
-    # Without an accelerator, accelerate only joins a torchrun/`accelerate launch` process
-    # group when told it is on the CPU; otherwise every process would train alone.
-    accelerator = Accelerator(log_with="tensorboard" if tcfg.tensorboard else None, project_dir=str(run),
-                              cpu=not has_accelerator())
+    state = PartialState(cpu=not has_accelerator())
+    device = state.device
+    prec = builders.precision(cfg, device)
     set_seed(tcfg.seed)
     # Every process checks before any writes, so none sees another's new files as an old run.
-    check_train(cfg, resume, overwrite, processes=accelerator.num_processes)
-    accelerator.wait_for_everyone()
+    check_train(cfg, resume, overwrite, processes=state.num_processes)
+    state.wait_for_everyone()
+
+    # --- setup --------------------------------------------------------------------------
+    # FSDP (ours, or from an `accelerate launch` config) shards from a host copy; otherwise the
+    # weights load straight onto the device.
+    on_host = tcfg.distributed == "fsdp" or os.environ.get("ACCELERATE_USE_FSDP", "").lower() == "true"
+    model, tokenizer, new_ids, prec = builders.load_for_training(cfg, device, prec, load_on="cpu" if on_host else None)
+    base_params = count_parameters(model)[1]
+    model = builders.trainable(cfg, model, new_ids, prec)
+    accelerator = build_accelerator(cfg, run, prec.mixed, model)
+    fsdp = accelerator.distributed_type == DistributedType.FSDP
     if accelerator.is_main_process:
         start_run_dir(run, overwrite, accelerator.print)
         if not resume:  # a resumed run's config is saved once the resume is known to fit
@@ -231,30 +268,29 @@ def main(cfg: Config, resume: bool = False, overwrite: bool = False) -> dict:
         accelerator.print(line)
     if tcfg.tensorboard:
         accelerator.init_trackers("tensorboard")
-
-    # --- setup --------------------------------------------------------------------------
-    model, tokenizer, new_ids = builders.model_for_template(cfg)
-    base_params = count_parameters(model)[1]
-    model = builders.trainable(cfg, model, new_ids)
     train_ds, held_sets = load_data(cfg, tokenizer)
     if len(train_ds) == 0:
         raise ValueError("no training records left after tokenization (all dropped?)")
-    data = train_data(cfg, model, tokenizer, train_ds)
+    data = train_data(cfg, model, tokenizer, train_ds, accelerator)
     world = accelerator.num_processes
     settings = loop_settings(cfg, len(data.packs) if data.packs else len(train_ds), world)
     optimizer = build_optimizer(model, tcfg.lr, tcfg.weight_decay)
     scheduler = warmup_cosine(optimizer, int(tcfg.warmup_ratio * settings.total_steps), settings.total_steps)
-    loss_module, optimizer = accelerator.prepare(ResponseNLL(model), optimizer)
+    loss_impl = resolve_loss_impl(tcfg.loss_impl, device)
+    loss_module, optimizer = accelerator.prepare(ResponseNLL(model, loss_impl=loss_impl,
+                                                             chunk_tokens=tcfg.loss_chunk_tokens), optimizer)
+    model = accelerator.unwrap_model(loss_module).model  # FSDP swaps parameters for their shards
 
     start = Position()
     ckpt_root = run / "checkpoints"
     if resume:
         newest = list_checkpoints(ckpt_root)[-1]
-        state = json.loads((newest / "state.json").read_text())
-        if state["step"] > settings.total_steps:  # train.epochs caps it (train.max_steps was checked)
-            raise CheckError(f"--resume: the newest checkpoint, step {state['step']}, is past this run's last "
+        saved = json.loads((newest / "state.json").read_text()) if (newest / "state.json").exists() else {}
+        if saved.get("step", 0) > settings.total_steps:  # train.epochs caps it (train.max_steps was checked)
+            raise CheckError(f"--resume: the newest checkpoint, step {saved['step']}, is past this run's last "
                              f"step {settings.total_steps} (train.epochs={tcfg.epochs}); raise train.epochs")
-        state = load_checkpoint(newest, model, optimizer, scheduler)
+        state = (sharded_checkpoint.load(newest, loss_module, optimizer, scheduler, accelerator) if fsdp
+                 else load_checkpoint(newest, model, optimizer, scheduler))
         start = Position(state["step"], state["epoch"], state["position"])
         accelerator.print(f"resumed from step {start.step} (epoch {start.epoch}, window {start.window})")
         if accelerator.is_main_process:
@@ -264,11 +300,13 @@ def main(cfg: Config, resume: bool = False, overwrite: bool = False) -> dict:
     trainable, total = count_parameters(model)
     params = {"trainable": trainable, "total": total, "added": total - base_params}
     accelerator.print(f"model {cfg.model.name}: {trainable:,} trainable / {total:,} parameters; "
-                      f"{len(train_ds)} train rows; {settings.total_steps} steps")
+                      f"{len(train_ds)} train rows; {settings.total_steps} steps; on {device}, weights "
+                      f"{prec.weights}, mixed precision {prec.mixed}, attention {model.config._attn_implementation}, "
+                      f"loss {loss_impl}")
     pack_length = cfg.data.pack_length or max(cfg.data.max_length, max(data.lengths))
     shares = layout_shares(data.lengths, tcfg.batch_size, tcfg.seed, pack_length)
     accelerator.print("non-pad token share (epoch 0): " + ", ".join(f"{k} {v:.1%}" for k, v in shares.items())
-                      + f"; this run: packing={cfg.data.packing} padding_free={cfg.data.padding_free}")
+                      + f"; this run: packing={cfg.data.packing} padding_free={data.padding_free}")
 
     def evaluate_heldout() -> dict[str, float]:
         """eval_loss / eval_ppl on "heldout", eval_loss/<name> on every other set."""
@@ -276,7 +314,9 @@ def main(cfg: Config, resume: bool = False, overwrite: bool = False) -> dict:
         for name, ds in held_sets.items():
             if len(ds) == 0:
                 continue
-            res = response_loss(model, ds, data.pad_id, cfg.eval.batch_size, accelerator.device)
+            with accelerator.autocast():
+                res = response_loss(model, ds, data.pad_id, cfg.eval.batch_size, accelerator.device,
+                                    loss_impl=loss_impl)
             if name == "heldout":
                 out.update({"eval_loss": res["response_loss"], "eval_ppl": res["perplexity"]})
             else:
@@ -291,16 +331,20 @@ def main(cfg: Config, resume: bool = False, overwrite: bool = False) -> dict:
             accelerator.log({k: v for k, v in row.items() if k != "step"}, step=row["step"])
 
     def save(at: Position) -> None:
+        position = {"epoch": at.epoch, "position": at.window, "processes": world}
+        if fsdp:  # every rank writes its shards
+            sharded_checkpoint.save(ckpt_root, at.step, loss_module, optimizer, scheduler, position, accelerator,
+                                    keep=tcfg.keep_checkpoints)
+            return
         accelerator.wait_for_everyone()
         if accelerator.is_main_process:
-            save_checkpoint(ckpt_root, at.step, accelerator.unwrap_model(loss_module).model, optimizer, scheduler,
-                            {"epoch": at.epoch, "position": at.window, "processes": world},
-                            keep=tcfg.keep_checkpoints)
+            save_checkpoint(ckpt_root, at.step, model, optimizer, scheduler, position, keep=tcfg.keep_checkpoints)
 
     # --- loop ---------------------------------------------------------------------------
     model.train()
     progress = TrainProgress(settings.total_steps, start=start.step, enabled=accelerator.is_local_main_process)
-    parts = LoopParts(loss_module, [p for p in model.parameters() if p.requires_grad], optimizer, scheduler,
+    # Clip the prepared module's parameters (FSDP: the local shards; the norm is global).
+    parts = LoopParts(loss_module, [p for p in loss_module.parameters() if p.requires_grad], optimizer, scheduler,
                       accelerator, log, progress.update, evaluate_heldout, save,
                       (lambda: probe(model, tokenizer)) if probe else None)
     with progress:
@@ -315,8 +359,14 @@ def main(cfg: Config, resume: bool = False, overwrite: bool = False) -> dict:
             metrics.write({"step": result.step, **final_eval})
     accelerator.wait_for_everyone()
     paths = {}
+    export_model = model
+    if fsdp:  # gather the trained shards, then export from a plain host copy on the main process
+        trained = sharded_checkpoint.full_trainable_state(loss_module)
+        if accelerator.is_main_process:
+            export_model = builders.model_for_training(cfg, "cpu", Precision("float32", "no"))[0]
+            export_model.load_state_dict({k.removeprefix("model."): v for k, v in trained.items()}, strict=False)
     if accelerator.is_main_process:
-        paths = export_run(accelerator.unwrap_model(loss_module).model, tokenizer, run, cfg.template.name)
+        paths = export_run(export_model, tokenizer, run, cfg.template.name)
     accelerator.end_training()
     summary = {"steps": result.step, "final": last, **paths, "run_dir": str(run), "parameters": params,
                "seconds_per_step": result.seconds / max(result.step - start.step, 1),

@@ -5,7 +5,9 @@ the last step, with logging, held-out evaluation and checkpoints on their schedu
 
 `recipes/train.py` sets up the parts (model, optimizer, data, logs) and saves the results;
 this file holds only what happens per step. Windows come from `iter_windows`, an endless
-stream over epochs cut to the run's remaining steps, so the loop has one exit.
+stream over epochs cut to the run's remaining steps, so the loop has one exit; a background
+thread collates them ahead of the step (`prefetch.py`). Loss, grad norm and token counts stay
+device tensors until a step is logged: the host syncs with the device once per logged step.
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ from typing import Any
 import torch
 
 from instructune.data.batching import epoch_micro_batches
-from instructune.data.collate import micro_batch, nonpad_tokens
+from instructune.data.collate import collate, micro_batch, nonpad_tokens, pin
+from instructune.data.render import IGNORE
+from instructune.train.prefetch import prefetch
 from instructune.train.schedule import windows_of
 from instructune.train.step import backward_window
 
@@ -70,6 +74,8 @@ class LoopSettings:
         eval_every: steps between held-out evaluations; 0: none inside the loop.
         checkpoint_every: steps between checkpoints; 0: only after the last step.
         generate_every: steps between generation probes (`LoopParts.probe`); 0: none.
+        prefetch: windows collated ahead in a background thread; 0: on the loop's thread.
+        pin_memory: pin collated batches (CUDA: asynchronous host-to-device copies).
     """
 
     total_steps: int
@@ -82,6 +88,8 @@ class LoopSettings:
     eval_every: int = 0
     checkpoint_every: int = 0
     generate_every: int = 0
+    prefetch: int = 2
+    pin_memory: bool = False
 
 
 @dataclass
@@ -94,7 +102,8 @@ class LoopParts:
         optimizer, scheduler: prepared optimizer and its LR schedule.
         accelerator: the `accelerate.Accelerator`.
         log: called with a metrics row to write (metrics.jsonl, trackers).
-        progress: called with (step, metrics) to update the bar.
+        progress: called with (step, metrics) to update the bar; metrics is None on steps
+            that are not logged (their scalars are never pulled from the device).
         evaluate: held-out metrics now ({} when there is no held-out data).
         save: writes a checkpoint that resumes at the given position.
         probe: generation-based metrics now (`evaluate/probe.py`), or None.
@@ -106,7 +115,7 @@ class LoopParts:
     scheduler: Any
     accelerator: Any
     log: Callable[[dict[str, Any]], None]
-    progress: Callable[[int, dict[str, Any]], None]
+    progress: Callable[[int, dict[str, Any] | None], None]
     evaluate: Callable[[], dict[str, float]]
     save: Callable[[Position], None]
     probe: Callable[[], dict[str, float]] | None = None
@@ -143,23 +152,36 @@ def iter_windows(data: TrainData, s: LoopSettings, world: int, rank: int, start:
         epoch, first = epoch + 1, 0
 
 
-def collate_window(data: TrainData, window: list[list[int]], epoch: int) -> list[dict[str, torch.Tensor]]:
+def placeholder_batch(pad_id: int) -> dict[str, torch.Tensor]:
+    """One pad token, nothing trained: what a process runs for an empty share of a window, so
+    that it still joins the step's gradient all-reduce, contributing zero."""
+    return collate([{"input_ids": [pad_id], "labels": [IGNORE], "segment_ids": [0]}], pad_id)
+
+
+def collate_window(data: TrainData, window: list[list[int]], epoch: int, pin_memory: bool = False
+                   ) -> list[dict[str, torch.Tensor]]:
     """The window's micro-batches as tensors; masking is drawn per (seed, epoch, row)."""
     augment = functools.partial(data.masker, epoch=epoch) if data.masker else None
-    return [micro_batch(data.ds, mb, data.pad_id, data.packs is not None, data.padding_free, augment)
-            for mb in window]
+    micro = [micro_batch(data.ds, mb, data.pad_id, data.packs is not None, data.padding_free, augment)
+             for mb in window] or [placeholder_batch(data.pad_id)]
+    return [pin(mb) for mb in micro] if pin_memory else micro
 
 
-def optimizer_step(parts: LoopParts, micro: list[dict[str, torch.Tensor]], max_grad_norm: float
-                   ) -> tuple[float, int, float]:
-    """Backward the window, clip, step; returns (loss, trained tokens, grad norm)."""
+def optimizer_step(parts: LoopParts, micro: list[dict[str, torch.Tensor]], max_grad_norm: float):
+    """Backward the window, clip, step; returns (loss, trained tokens, grad norm), each a
+    device tensor (or a host int) that is only read when the step is logged."""
     loss, n_tokens = backward_window(parts.loss_module, micro, parts.accelerator)
     grad_norm = (parts.accelerator.clip_grad_norm_(parts.params, max_grad_norm)
-                 if max_grad_norm > 0 else torch.tensor(0.0))
+                 if max_grad_norm > 0 else torch.zeros(()))
     parts.optimizer.step()
     parts.scheduler.step()
     parts.optimizer.zero_grad(set_to_none=True)
-    return loss, n_tokens, float(grad_norm)
+    return loss, n_tokens, grad_norm
+
+
+def scalar(x) -> float:
+    """A host number from a device tensor (this waits for the device) or a number."""
+    return x.item() if isinstance(x, torch.Tensor) else x
 
 
 def due(step: int, every: int, last: bool) -> bool:
@@ -172,27 +194,34 @@ def run_loop(parts: LoopParts, data: TrainData, s: LoopSettings, start: Position
     acc = parts.accelerator
     result = LoopResult(step=start.step)
     tokens_seen, t0 = 0, time.perf_counter()
-    windows = iter_windows(data, s, acc.num_processes, acc.process_index, start)
-    for epoch, after, window in itertools.islice(windows, max(s.total_steps - start.step, 0)):
-        t_step = time.perf_counter()
-        micro = collate_window(data, window, epoch)
+    windows = itertools.islice(iter_windows(data, s, acc.num_processes, acc.process_index, start),
+                               max(s.total_steps - start.step, 0))
+    work = lambda w: collate_window(data, w[2], w[0], s.pin_memory)  # noqa: E731
+    for (epoch, after, _), micro in prefetch(windows, work, s.prefetch):
+        t_step = time.perf_counter()  # collation runs ahead in the prefetch thread
         real, slots = nonpad_tokens(micro)
         result.real_tokens, result.slot_tokens = result.real_tokens + real, result.slot_tokens + slots
         loss, n_tokens, grad_norm = optimizer_step(parts, micro, s.max_grad_norm)
         result.seconds += time.perf_counter() - t_step
         step, done = after.step, after.step >= s.total_steps
-        tokens_seen += n_tokens
-        last = {"step": step, "epoch": epoch, "loss": loss,
-                "lr": parts.scheduler.get_last_lr()[0], "grad_norm": grad_norm, "trained_tokens": n_tokens,
-                "nonpad_share": real / slots, "tokens_per_s": tokens_seen / (time.perf_counter() - t0)}
-        if s.eval_every and due(step, s.eval_every, done):
-            last.update(parts.evaluate())
-        if parts.probe and s.generate_every and due(step, s.generate_every, done):
-            last.update(parts.probe())
-        if step % s.log_every == 0 or done or "eval_loss" in last or "gen_eval_s" in last:
+        tokens_seen = tokens_seen + n_tokens
+        evaluate = bool(s.eval_every) and due(step, s.eval_every, done)
+        probe = bool(parts.probe and s.generate_every) and due(step, s.generate_every, done)
+        last = None
+        if step % s.log_every == 0 or done or evaluate or probe:
+            n = int(scalar(n_tokens))
+            last = {"step": step, "epoch": epoch, "loss": scalar(loss), "lr": parts.scheduler.get_last_lr()[0],
+                    "grad_norm": float(scalar(grad_norm)), "trained_tokens": n, "nonpad_tokens": real,
+                    "nonpad_share": real / slots,
+                    "tokens_per_s": scalar(tokens_seen) / (time.perf_counter() - t0)}
+            if evaluate:
+                last.update(parts.evaluate())
+            if probe:
+                last.update(parts.probe())
             parts.log(last)
+            result.last = last
         parts.progress(step, last)
         if due(step, s.checkpoint_every, done):
             parts.save(after)
-        result.step, result.last = step, last
+        result.step = step
     return result

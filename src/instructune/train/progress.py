@@ -30,6 +30,10 @@ class TrainProgress(RunProgress):
 
     # Takes the metrics dict the loop logs rather than RunProgress's fields, so the loop needs
     # no formatting of its own.
-    def update(self, step: int, metrics: dict[str, Any]) -> None:  # type: ignore[override]
-        """Show `step` as done, with its metrics."""
-        super().update(step, info=train_info(metrics))
+    def update(self, step: int, metrics: dict[str, Any] | None) -> None:  # type: ignore[override]
+        """Advance to `step`; refresh the text only when the step was logged (`metrics`): the
+        scalars of other steps are never pulled from the device."""
+        if metrics is None:
+            super().update(step)
+        else:
+            super().update(step, info=train_info(metrics))

@@ -10,7 +10,10 @@ def windows_of(batches: list[list[int]], grad_accum: int, world: int, rank: int)
 
     Each optimizer step consumes `grad_accum * world` micro-batches; process `rank` gets every
     `world`-th of them. A trailing partial window is kept (its loss is still normalised by its
-    own token count).
+    own token count). Every process gets the same number of windows, `steps_per_epoch`: where
+    the trailing window holds fewer micro-batches than processes, the later processes' share
+    is empty (they run a placeholder batch with nothing trained, `loop.placeholder_batch`), so
+    all processes leave the epoch at the same step and a checkpoint's position holds for all.
 
     Args:
         batches: the epoch's micro-batches, each a list of row (or pack) indices.
@@ -21,12 +24,7 @@ def windows_of(batches: list[list[int]], grad_accum: int, world: int, rank: int)
         one list of micro-batches per optimizer step.
     """
     per_step = grad_accum * world
-    out = []
-    for s in range(0, len(batches), per_step):
-        mine = batches[s:s + per_step][rank::world]
-        if mine:
-            out.append(mine)
-    return out
+    return [batches[s:s + per_step][rank::world] for s in range(0, len(batches), per_step)]
 
 
 def steps_per_epoch(n_rows: int, batch_size: int, grad_accum: int, world: int) -> int:
