@@ -13,7 +13,7 @@ from instructune.train.metrics_log import read_metrics
 def test_settings_name_the_key_choices():
     cfg = load_config(None, ["output_dir=runs/x", "train.grad_accum=2", "train.max_steps=50"])
     text = "\n".join(settings_lines(cfg, processes=3, threads=2))
-    for part in ("model        smollm2-135m-instruct (float32)",
+    for part in ("model        smollm2-135m-instruct (auto)",
                  "method       lora (r 16, alpha 32, dropout 0.0, target all-linear)",
                  "lr           0.0002 (warmup 5% of steps, then cosine)",
                  "length       1 epoch(s), at most 50 steps",

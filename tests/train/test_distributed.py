@@ -75,7 +75,7 @@ def test_fsdp_matches_one_process_saves_shards_per_rank_and_resumes_exactly(tiny
     ckpt = fsdp / "checkpoints" / "step-000002"
     assert sorted(p.name for p in (ckpt / "dcp").glob("*.distcp")) == ["__0_0.distcp", "__1_0.distcp"]
     assert (ckpt / "rng-0.pt").exists() and (ckpt / "rng-1.pt").exists()
-    assert json.loads((ckpt / "state.json").read_text()) == {"step": 2, "epoch": 0, "position": 2}
+    assert json.loads((ckpt / "state.json").read_text()) == {"step": 2, "epoch": 0, "position": 2, "processes": 2}
     # The exported adapter holds the gathered weights (they moved from LoRA's zero init).
     adapter = load_file(fsdp / "adapter" / "adapter_model.safetensors")
     assert any("lora_B" in k and v.abs().sum() > 0 for k, v in adapter.items())
