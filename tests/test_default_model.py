@@ -30,7 +30,7 @@ def test_default_model_converts_trains_and_exports(tmp_path, monkeypatch):
 
     run = tmp_path / "run"
     summary = train.main(load_config("quickstart", [f"output_dir={run}", "train.max_steps=3", "train.batch_size=2",
-                                                    "eval.batch_size=8", "train.eval_every=0", "train.checkpoint_every=0"]))
+                                                    "eval.batch_size=8", "train.eval_every=3", "train.checkpoint_every=0"]))
     assert summary["steps"] == 3 and summary["final"]["eval_loss"] < 4.0
 
     from transformers import AutoModelForCausalLM, AutoTokenizer
