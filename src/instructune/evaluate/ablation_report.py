@@ -23,7 +23,11 @@ COST = [("forgetting.relative_change", "general-text perplexity change", True),
 
 def _cell(entry: dict, key: str, digits: int) -> str:
     m = entry["metrics"].get(key)
-    return "" if m is None else H.esc(H.with_interval(m["mean"], m["lo"], m["hi"], m["n"], digits))
+    if m is None:
+        return ""
+    if key.startswith("params."):  # counts: whole numbers, the same at every seed
+        return H.esc(f"{m['mean']:,.0f} (n={m['n']})")
+    return H.esc(H.with_interval(m["mean"], m["lo"], m["hi"], m["n"], digits))
 
 
 def arms_table(summary: dict[str, Any], rows: list[tuple[str, str, bool]], digits: int = 4) -> str:

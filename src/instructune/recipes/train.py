@@ -138,11 +138,7 @@ def loop_settings(cfg: Config, n_rows: int, world: int) -> LoopSettings:
     steps = total_steps(n_rows, t.epochs, t.max_steps, t.batch_size, t.grad_accum, world)
     return LoopSettings(steps, t.batch_size, t.grad_accum, t.seed, t.group_by_length, t.max_grad_norm,
                         t.log_every, t.eval_every, t.checkpoint_every, cfg.eval.generate_every, t.prefetch,
-                        pin_memory=has_cuda())
-
-
-def has_cuda() -> bool:
-    return torch.cuda.is_available()
+                        pin_memory=torch.cuda.is_available())
 
 
 def new_run_dir(root: str | Path = "runs", now: float | None = None) -> str:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import torch
+from instructune.model.load import default_device
 
 
 def has_accelerator() -> bool:
-    """Whether a CUDA, XPU or MPS device is available."""
-    return (torch.cuda.is_available() or (hasattr(torch, "xpu") and torch.xpu.is_available())
-            or torch.backends.mps.is_available())
+    """Whether a CUDA, XPU or MPS device is available (`model.load.default_device` decides which)."""
+    return default_device().type != "cpu"
