@@ -26,16 +26,16 @@ def grads_for(tiny_model, rows, micro_size):
 
     from instructune.data.collate import collate
     from instructune.recipes.builders import model_for_training
-    from instructune.objectives.response_nll import ResponseNLL
+    from instructune.objectives.objective import TrainingObjective
     from instructune.train.step import backward_window
 
     cfg = load_config(None, [f"model.name={tiny_model}", "lora.dropout=0.0"])
     torch.manual_seed(0)
     model, tok, _ = model_for_training(cfg)
     acc = Accelerator(cpu=True)
-    module = acc.prepare(ResponseNLL(model))
+    module = acc.prepare(TrainingObjective(model))
     micro = [collate(rows[s:s + micro_size], tok.pad_token_id) for s in range(0, len(rows), micro_size)]
-    loss, n = backward_window(module, micro, acc)
+    loss, n, _ = backward_window(module, micro, acc)
     return float(loss), int(n), {k: p.grad.clone() for k, p in model.named_parameters() if p.requires_grad}
 
 

@@ -13,6 +13,7 @@ keyword arguments.
 """
 
 from instructune.config.ablation import AblationConfig
+from instructune.config.addons import AddonsConfig
 from instructune.config.data import DataConfig, InstructionMaskingConfig, ReaderConfig
 from instructune.config.errors import ConfigError, FieldError
 from instructune.config.eval import EvalConfig
@@ -30,7 +31,7 @@ from instructune.config.synth import EvolConfig, SelfInstructConfig, SynthConfig
 from instructune.config.template import TemplateConfig
 from instructune.config.train import TrainConfig
 
-__all__ = ["RECIPES_DIR", "AblationConfig", "BalanceConfig", "Config", "ConfigError", "DataConfig", "EvalConfig", "EvolConfig",
+__all__ = ["RECIPES_DIR", "AblationConfig", "AddonsConfig", "BalanceConfig", "Config", "ConfigError", "DataConfig", "EvalConfig", "EvolConfig",
            "FieldError", "FlagBelowConfig", "GenerateConfig", "InstructionMaskingConfig", "LoraConfig",
            "ModelConfig", "QualityConfig", "ReaderConfig", "RefineConfig", "RejectAboveConfig", "RejectBelowConfig", "SelfInstructConfig",
            "ServeConfig", "SynthConfig", "TemplateConfig", "TrainConfig", "apply_override", "from_dict",

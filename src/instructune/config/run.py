@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from instructune.config.ablation import AblationConfig
+from instructune.config.addons import AddonsConfig
 from instructune.config.data import DataConfig
 from instructune.config.errors import at_least, check_ranges
 from instructune.config.eval import EvalConfig
@@ -49,6 +50,7 @@ class Config:
     evol: EvolConfig = field(default_factory=EvolConfig)
     refine: RefineConfig = field(default_factory=RefineConfig)
     ablation: AblationConfig = field(default_factory=AblationConfig)
+    addons: AddonsConfig = field(default_factory=AddonsConfig)
 
     def __post_init__(self) -> None:
         check_ranges(self, {"threads": at_least(0)})

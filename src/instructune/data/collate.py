@@ -25,7 +25,10 @@ from instructune.data.pack import packed_positions
 from instructune.data.render import IGNORE
 
 # Batch entries the training step moves to the device; max_seqlen goes along as a host int.
-DEVICE_KEYS = ("input_ids", "position_ids", "target_index", "target_ids", "n_tokens", "cu_seqlens")
+DEVICE_KEYS = ("input_ids", "segment_ids", "position_ids", "target_index", "target_ids", "n_tokens", "cu_seqlens")
+# Host values that go along unchanged: the longest record, and each record's task category
+# (in record order: rows, or packed records left to right), read by loss terms per record.
+HOST_KEYS = ("max_seqlen", "tasks")
 
 
 def loss_index(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -48,7 +51,7 @@ def collate(rows: list[dict], pad_id: int, pad_to_multiple_of: int = 1) -> dict[
         pad_to_multiple_of: round the padded length T up to a multiple of this.
     Returns:
         input_ids (B, T) long, labels (B, T) long, segment_ids (B, T) long,
-        attention_mask (B, T) long.
+        attention_mask (B, T) long, tasks (B,) str when the rows have a task.
     """
     out = _padded_tensors(len(rows), max(len(r["input_ids"]) for r in rows), pad_id, pad_to_multiple_of)
     for i, r in enumerate(rows):
@@ -57,6 +60,8 @@ def collate(rows: list[dict], pad_id: int, pad_to_multiple_of: int = 1) -> dict[
         out["labels"][i, :n] = torch.as_tensor(r["labels"])
         out["segment_ids"][i, :n] = torch.as_tensor(r["segment_ids"])
         out["attention_mask"][i, :n] = 1
+    if "task" in rows[0]:
+        out["tasks"] = [r["task"] for r in rows]
     return loss_index(out)
 
 
@@ -98,7 +103,8 @@ def collate_packed(packs: list[list[dict]], pad_id: int, pad_to_multiple_of: int
         long with 1 at real tokens (for counting only: the model must get no attention_mask,
         or transformers stops reading the record boundaries from position_ids), cu_seqlens
         (R+1,) int32 record starts in the flattened B*T tokens (each row's trailing pads count
-        with its last record, as their positions do), max_seqlen int, and `loss_index`'s keys.
+        with its last record, as their positions do), max_seqlen int, tasks (R,) str when the
+        rows have a task, and `loss_index`'s keys.
     """
     out = _padded_tensors(len(packs), max(sum(len(r["input_ids"]) for r in p) for p in packs), pad_id,
                           pad_to_multiple_of, positions=True)
@@ -114,6 +120,8 @@ def collate_packed(packs: list[list[dict]], pad_id: int, pad_to_multiple_of: int
         out["segment_ids"][i, :n] = torch.as_tensor([x for r in pack for x in r["segment_ids"]])
         out["position_ids"][i] = torch.as_tensor(packed_positions(lens[:-1]) + list(range(lens[-1] + T - n)))
         out["attention_mask"][i, :n] = 1
+    if "task" in packs[0][0]:
+        out["tasks"] = [r["task"] for pack in packs for r in pack]
     out["cu_seqlens"] = torch.cumsum(torch.tensor([0, *segments]), 0).to(torch.int32)
     out["max_seqlen"] = max(segments)
     return loss_index(out)
@@ -153,8 +161,7 @@ def to_device(batch: dict, device: torch.device) -> dict:
     """What the loss module needs of `batch`: its `DEVICE_KEYS` on `device`, copied without
     blocking the host (they must be pinned for that on CUDA: see `pin`), and max_seqlen."""
     out = {k: batch[k].to(device, non_blocking=True) for k in DEVICE_KEYS if k in batch}
-    if "max_seqlen" in batch:
-        out["max_seqlen"] = batch["max_seqlen"]
+    out.update({k: batch[k] for k in HOST_KEYS if k in batch})
     return out
 
 

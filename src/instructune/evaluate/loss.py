@@ -38,7 +38,7 @@ def response_loss(model: nn.Module, ds: Dataset, pad_id: int, batch_size: int = 
     row_nll, row_tokens = [0.0] * len(ds), [0] * len(ds)
     for s in range(0, len(order), batch_size):
         idx = order[s:s + batch_size]
-        batch = {k: v.to(device) for k, v in collate(rows_at(ds, idx), pad_id).items()}
+        batch = {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in collate(rows_at(ds, idx), pad_id).items()}
         # Per-record sums (for paired intervals) cost one transfer per batch; eval is not the hot path.
         out = response_nll(model, batch, loss_impl=loss_impl, per_row=True)
         for i, nll, n in zip(idx, out["row_nll"].tolist(), out["row_tokens"].tolist()):

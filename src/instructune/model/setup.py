@@ -46,7 +46,7 @@ def apply_lora(model: nn.Module, new_token_ids: list[int], *, r: int, alpha: flo
 def enable_activation_checkpointing(model: nn.Module) -> None:
     """Recompute each decoder layer in backward (non-reentrant: works with frozen inputs, LoRA,
     packed position_ids and forward hooks)."""
-    from instructune.objectives.response_nll import base_causal_lm
+    from instructune.model.forward import base_causal_lm
 
     base_causal_lm(model).gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
 
@@ -56,7 +56,7 @@ def compile_layers(model: nn.Module, dynamic: bool | None = None) -> int:
     and export are unaffected); returns how many layers were compiled. Compiling layers rather
     than the whole model keeps one graph per layer shape and leaves the loss (and its host-side
     chunk loop) outside."""
-    from instructune.objectives.response_nll import base_causal_lm
+    from instructune.model.forward import base_causal_lm
 
     layers = getattr(base_causal_lm(model).get_decoder(), "layers", None)
     if layers is None:

@@ -9,6 +9,9 @@ vocabulary are a large share of a small model's step, and prompt positions need 
 trained positions come as index tensors made in collation (`target_index`, `target_ids`), so
 selecting them needs no boolean-mask indexing (which waits for the device to count the mask);
 the head and the loss then run chunk by chunk or fused (`objectives/linear_ce.py`).
+
+The model runs in `model/forward.py` (`InstructForward`); `next_token_nll` is a function of its
+outputs and the batch, and `response_nll` runs both for callers that hold a bare model.
 """
 
 from __future__ import annotations
@@ -18,26 +21,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from instructune.data.render import IGNORE
-from instructune.model.attention import CU_K, CU_Q, MAX_K, MAX_Q, reads_cu_seqlens
+from instructune.model.forward import ForwardOutput, as_forward, base_causal_lm, supports_selective_head  # noqa: F401
 from instructune.objectives.linear_ce import linear_cross_entropy
-
-# Config attributes that transform logits after the LM head; with any of them set the
-# selective path would skip that transform, so the full forward is used instead.
-_LOGIT_TRANSFORMS = ("final_logit_softcapping", "logit_scale", "logits_scaling")
-
-
-def base_causal_lm(model: nn.Module) -> nn.Module:
-    """The transformers model under a peft wrapper (or the model itself)."""
-    return model.get_base_model() if hasattr(model, "get_base_model") else model
-
-
-def supports_selective_head(model: nn.Module) -> bool:
-    """Whether the decoder + LM head can be called apart for this model."""
-    lm = base_causal_lm(model)
-    cfg = lm.config
-    if any(getattr(cfg, a, None) not in (None, 1.0) for a in _LOGIT_TRANSFORMS):
-        return False
-    return hasattr(lm, "get_decoder") and lm.get_output_embeddings() is not None
 
 
 def trained_positions(labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -55,32 +40,34 @@ def trained_positions(labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]
     return b * T + t, labels[b, t + 1]
 
 
+def targets(batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
+    """(target_index, target_ids) of a batch: from collation, or computed from its labels."""
+    index, ids = batch.get("target_index"), batch.get("target_ids")
+    return (index, ids) if index is not None else trained_positions(batch["labels"])
+
+
+def forward_inputs(batch: dict) -> dict:
+    """The `InstructForward` keyword arguments held by a collated batch."""
+    return {k: batch.get(k) for k in ("input_ids", "segment_ids", "position_ids", "cu_seqlens", "max_seqlen")}
+
+
 def model_inputs(model: nn.Module, batch: dict) -> dict:
-    """Keyword arguments of the decoder call for `batch`: never an attention_mask (see
-    `response_nll`); packed records' boundaries for the `varlen` attention."""
-    inputs = {"input_ids": batch["input_ids"], "position_ids": batch.get("position_ids"), "use_cache": False}
-    if batch.get("cu_seqlens") is not None and reads_cu_seqlens(base_causal_lm(model)):
-        cu, longest = batch["cu_seqlens"], int(batch["max_seqlen"])
-        inputs.update({CU_Q: cu, CU_K: cu, MAX_Q: longest, MAX_K: longest})
-    return inputs
+    """Keyword arguments of a plain transformers call on `batch` (no attention mask, no cache;
+    the `varlen` attention's record boundaries)."""
+    b = forward_inputs(batch)
+    return as_forward(model)._inputs(b["input_ids"], b["position_ids"], b["cu_seqlens"], b["max_seqlen"])
 
 
-def response_nll(model: nn.Module, batch: dict, selective: bool = True, loss_impl: str = "chunked",
-                 chunk_tokens: int = 4096, per_row: bool = False) -> dict[str, torch.Tensor]:
-    """Summed next-token NLL over trained positions.
+def next_token_nll(out: ForwardOutput, batch: dict, loss_impl: str = "chunked", chunk_tokens: int = 4096,
+                   per_row: bool = False) -> dict[str, torch.Tensor]:
+    """Summed next-token NLL over the batch's trained positions, from the forward's outputs.
+
+    Normalisation: a sum over trained tokens; the caller divides by the trained tokens of the
+    whole accumulation window on all processes (`train/step.py`).
 
     Args:
-        model: a causal LM (plain or peft-wrapped).
-        batch: input_ids (B, T), labels (B, T) with -100 where untrained; optional
-            target_index / target_ids (N,) from `trained_positions` (computed here when
-            absent); optional attention_mask (B, T) (never passed to the model: rows are
-            right-padded, so causal attention alone keeps real tokens from seeing pads, and
-            SDPA keeps its fast causal path); optional position_ids (B, T) for packed /
-            padding-free rows: positions restart at each record, and with no attention_mask
-            and no cache transformers turns the restarts into a block-diagonal causal mask
-            (`data/pack.py`); optional cu_seqlens (R+1,) int32 and max_seqlen int, the record
-            boundaries that the `varlen` attention reads instead of a mask.
-        selective: compute logits only at trained positions.
+        out: the forward's outputs, `out.at` taken at `target_index` (or full `out.logits`).
+        batch: labels (B, T) and, from collation, target_index / target_ids / n_tokens.
         loss_impl: "chunked" | "liger" | "logits" (`linear_ce.linear_cross_entropy`).
         chunk_tokens: tokens per chunk of the "chunked" loss.
         per_row: also return each row's summed NLL and trained-token count (evaluation, where
@@ -89,26 +76,19 @@ def response_nll(model: nn.Module, batch: dict, selective: bool = True, loss_imp
         {"nll_sum": () float32, "n_tokens": () long}, plus "row_nll" (B,) float32 and
         "row_tokens" (B,) long with `per_row`.
     """
-    index, ids = batch.get("target_index"), batch.get("target_ids")
-    if index is None:
-        index, ids = trained_positions(batch["labels"])
-    inputs = model_inputs(model, batch)
-    if selective and supports_selective_head(model):
-        lm = base_causal_lm(model)
-        hidden = lm.get_decoder()(**inputs).last_hidden_state
-        at = hidden.reshape(-1, hidden.shape[-1]).index_select(0, index)  # (N, d)
-        at_logits = None
-        nll = None if per_row else linear_cross_entropy(at, lm.get_output_embeddings(), ids, loss_impl, chunk_tokens)
-    else:
-        logits = model(**inputs).logits
-        at_logits = logits.reshape(-1, logits.shape[-1]).index_select(0, index)
-        nll = None if per_row else F.cross_entropy(at_logits.float(), ids, reduction="sum")
+    index, ids = targets(batch)
     n = batch.get("n_tokens")
     n = n if n is not None else torch.tensor(index.numel())
+    if out.logits is not None:
+        at_logits = out.logits.reshape(-1, out.logits.shape[-1]).index_select(0, index)
+    else:
+        at_logits = None
+        if not per_row:
+            return {"nll_sum": linear_cross_entropy(out.at, out.head, ids, loss_impl, chunk_tokens), "n_tokens": n}
     if not per_row:
-        return {"nll_sum": nll, "n_tokens": n}
+        return {"nll_sum": F.cross_entropy(at_logits.float(), ids, reduction="sum"), "n_tokens": n}
     if at_logits is None:
-        at_logits = base_causal_lm(model).get_output_embeddings()(at)
+        at_logits = out.head(out.at)
     token_nll = F.cross_entropy(at_logits.float(), ids, reduction="none")  # (N,)
     B, T = batch["labels"].shape
     rows = index // T  # (N,) the row of each trained position
@@ -117,20 +97,24 @@ def response_nll(model: nn.Module, batch: dict, selective: bool = True, loss_imp
             "row_tokens": torch.bincount(rows, minlength=B)}
 
 
-class ResponseNLL(nn.Module):
-    """`response_nll` as a module, so DDP/FSDP wrappers and autocast see one forward over the model.
+def response_nll(model: nn.Module, batch: dict, selective: bool = True, loss_impl: str = "chunked",
+                 chunk_tokens: int = 4096, per_row: bool = False) -> dict[str, torch.Tensor]:
+    """Run `model` (a causal LM, peft-wrapped or not, or an `InstructForward`) on `batch` and
+    return `next_token_nll`.
 
     Args:
-        model: the causal LM.
-        selective: logits only at trained positions.
-        loss_impl, chunk_tokens: see `response_nll`.
+        model: the model.
+        batch: input_ids (B, T), labels (B, T) with -100 where untrained, segment_ids (B, T);
+            optional target_index / target_ids (N,) from `trained_positions` (computed here when
+            absent); optional position_ids (B, T) for packed / padding-free rows: positions
+            restart at each record, and with no attention_mask and no cache transformers turns
+            the restarts into a block-diagonal causal mask (`data/pack.py`); optional
+            cu_seqlens (R+1,) int32 and max_seqlen int, the record boundaries that the
+            `varlen` attention reads instead of a mask. An attention_mask is never passed:
+            rows are right-padded, so causal attention alone keeps real tokens from pads.
+        selective: compute logits only at trained positions.
+        loss_impl, chunk_tokens, per_row: see `next_token_nll`.
     """
-
-    def __init__(self, model: nn.Module, selective: bool = True, loss_impl: str = "chunked",
-                 chunk_tokens: int = 4096):
-        super().__init__()
-        self.model, self.selective = model, selective
-        self.loss_impl, self.chunk_tokens = loss_impl, chunk_tokens
-
-    def forward(self, **batch) -> dict[str, torch.Tensor]:
-        return response_nll(self.model, batch, self.selective, self.loss_impl, self.chunk_tokens)
+    index, _ = targets(batch)
+    out = as_forward(model)(**forward_inputs(batch), at_index=index, full_logits=not selective)
+    return next_token_nll(out, batch, loss_impl, chunk_tokens, per_row)

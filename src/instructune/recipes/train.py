@@ -44,7 +44,7 @@ from instructune.evaluate.probe import GenerationProbe
 from instructune.model.export import export_run
 from instructune.model.setup import count_parameters
 from instructune.objectives.linear_ce import resolve_loss_impl
-from instructune.objectives.response_nll import ResponseNLL
+from instructune.objectives.objective import TrainingObjective
 from instructune.recipes import builders
 from instructune.recipes.checks import RUN_OUTPUTS, CheckError, check_train, holds_run, resume_command
 from instructune.recipes.evaluate import heldout_sets
@@ -273,9 +273,9 @@ def main(cfg: Config, resume: bool = False, overwrite: bool = False) -> dict:
     optimizer = build_optimizer(model, tcfg.lr, tcfg.weight_decay)
     scheduler = warmup_cosine(optimizer, int(tcfg.warmup_ratio * settings.total_steps), settings.total_steps)
     loss_impl = resolve_loss_impl(tcfg.loss_impl, device)
-    loss_module, optimizer = accelerator.prepare(ResponseNLL(model, loss_impl=loss_impl,
-                                                             chunk_tokens=tcfg.loss_chunk_tokens), optimizer)
-    model = accelerator.unwrap_model(loss_module).model  # FSDP swaps parameters for their shards
+    loss_module, optimizer = accelerator.prepare(TrainingObjective(model, loss_impl=loss_impl,
+                                                                   chunk_tokens=tcfg.loss_chunk_tokens), optimizer)
+    model = accelerator.unwrap_model(loss_module).model.model  # FSDP swaps parameters for their shards
 
     start = Position()
     ckpt_root = run / "checkpoints"
@@ -360,7 +360,7 @@ def main(cfg: Config, resume: bool = False, overwrite: bool = False) -> dict:
         trained = sharded_checkpoint.full_trainable_state(loss_module)
         if accelerator.is_main_process:
             export_model = builders.model_for_training(cfg, "cpu", Precision("float32", "no"))[0]
-            export_model.load_state_dict({k.removeprefix("model."): v for k, v in trained.items()}, strict=False)
+            export_model.load_state_dict({k.removeprefix("model.model."): v for k, v in trained.items()}, strict=False)
     if accelerator.is_main_process:
         paths = export_run(export_model, tokenizer, run, cfg.template.name)
     accelerator.end_training()

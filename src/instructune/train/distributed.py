@@ -1,7 +1,7 @@
 """FSDP2 through accelerate: the plugin `train.distributed: fsdp` builds.
 
 Each decoder layer is its own FSDP unit (parameters all-gathered just before the layer runs and
-freed after it); embeddings, final norm and LM head stay in the root unit, which `ResponseNLL`
+freed after it); embeddings, final norm and LM head stay in the root unit, which `TrainingObjective`
 is, so they are gathered for the loss's own forward. Under mixed precision accelerate keeps
 float32 shards and all-gathers them in bf16 (MixedPrecisionPolicy), with float32 gradient
 reduction. Checkpoints are sharded (`sharded_checkpoint.py`).
@@ -17,7 +17,7 @@ from torch import nn
 
 def decoder_layer_names(model: nn.Module) -> list[str]:
     """Class names of the model's decoder layers (what transformers won't split across devices)."""
-    from instructune.objectives.response_nll import base_causal_lm
+    from instructune.model.forward import base_causal_lm
 
     names = getattr(base_causal_lm(model), "_no_split_modules", None) or []
     if not names:

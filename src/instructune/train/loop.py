@@ -24,6 +24,7 @@ import torch
 from instructune.data.batching import epoch_micro_batches
 from instructune.data.collate import collate, micro_batch, nonpad_tokens, pin
 from instructune.data.render import IGNORE
+from instructune.objectives.objective import NLL
 from instructune.train.prefetch import prefetch
 from instructune.train.schedule import windows_of
 from instructune.train.step import backward_window
@@ -97,7 +98,7 @@ class LoopParts:
     """What the loop drives, built by the recipe.
 
     Attributes:
-        loss_module: the prepared loss module (`ResponseNLL`).
+        loss_module: the prepared loss module (`TrainingObjective`).
         params: trainable parameters (for clipping).
         optimizer, scheduler: prepared optimizer and its LR schedule.
         accelerator: the `accelerate.Accelerator`.
@@ -168,15 +169,20 @@ def collate_window(data: TrainData, window: list[list[int]], epoch: int, pin_mem
 
 
 def optimizer_step(parts: LoopParts, micro: list[dict[str, torch.Tensor]], max_grad_norm: float):
-    """Backward the window, clip, step; returns (loss, trained tokens, grad norm), each a
-    device tensor (or a host int) that is only read when the step is logged."""
-    loss, n_tokens = backward_window(parts.loss_module, micro, parts.accelerator)
+    """Backward the window, clip, step; returns (loss, trained tokens, grad norm, {term: window
+    mean}), each a device tensor (or a host int) that is only read when the step is logged."""
+    loss, n_tokens, terms = backward_window(parts.loss_module, micro, parts.accelerator)
     grad_norm = (parts.accelerator.clip_grad_norm_(parts.params, max_grad_norm)
                  if max_grad_norm > 0 else torch.zeros(()))
     parts.optimizer.step()
     parts.scheduler.step()
     parts.optimizer.zero_grad(set_to_none=True)
-    return loss, n_tokens, grad_norm
+    return loss, n_tokens, grad_norm, terms
+
+
+def term_metrics(terms: dict) -> dict[str, float]:
+    """The loss terms other than the next-token loss ("loss"), as `<term>_loss` metrics."""
+    return {f"{name}_loss": float(scalar(v)) for name, v in terms.items() if name != NLL}
 
 
 def scalar(x) -> float:
@@ -201,7 +207,7 @@ def run_loop(parts: LoopParts, data: TrainData, s: LoopSettings, start: Position
         t_step = time.perf_counter()  # collation runs ahead in the prefetch thread
         real, slots = nonpad_tokens(micro)
         result.real_tokens, result.slot_tokens = result.real_tokens + real, result.slot_tokens + slots
-        loss, n_tokens, grad_norm = optimizer_step(parts, micro, s.max_grad_norm)
+        loss, n_tokens, grad_norm, terms = optimizer_step(parts, micro, s.max_grad_norm)
         result.seconds += time.perf_counter() - t_step
         step, done = after.step, after.step >= s.total_steps
         tokens_seen = tokens_seen + n_tokens
@@ -213,7 +219,8 @@ def run_loop(parts: LoopParts, data: TrainData, s: LoopSettings, start: Position
             last = {"step": step, "epoch": epoch, "loss": scalar(loss), "lr": parts.scheduler.get_last_lr()[0],
                     "grad_norm": float(scalar(grad_norm)), "trained_tokens": n, "nonpad_tokens": real,
                     "nonpad_share": real / slots,
-                    "tokens_per_s": scalar(tokens_seen) / (time.perf_counter() - t0)}
+                    "tokens_per_s": scalar(tokens_seen) / (time.perf_counter() - t0),
+                    **term_metrics(terms)}
             if evaluate:
                 last.update(parts.evaluate())
             if probe:

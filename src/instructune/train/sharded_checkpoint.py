@@ -82,7 +82,7 @@ def load(path: str | Path, module, optimizer, scheduler, accelerator) -> dict[st
 
 def full_trainable_state(module) -> dict[str, torch.Tensor]:
     """The trained parameters gathered whole onto the CPU of the main process (every process must
-    call this; others get an empty dict). Keys are `module`'s (a `ResponseNLL`: "model.…")."""
+    call this; others get an empty dict). Keys are `module`'s (a `TrainingObjective`: "model.model.…" for the model, "model.addons.…" for add-ons)."""
     from torch.distributed.checkpoint.state_dict import get_model_state_dict
 
     return get_model_state_dict(module, options=_options(full_state_dict=True, cpu_offload=True))

@@ -1,0 +1,145 @@
+"""The `addons` section: the instruction-aware add-ons attached to the model (`model/addons/`).
+
+Each add-on has an `enabled` switch and its own knobs; all are off by default, and with all
+off the model and the training step are exactly the plain causal LM's.
+
+    instructune train addons.segment_embedding.enabled=true addons.two_stream.dim=64
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Literal
+
+from instructune.config.errors import FieldError, above, at_least, check_ranges
+
+
+@dataclass
+class SegmentEmbeddingConfig:
+    """A learned embedding per segment (template, instruction, context, response, rationale)
+    added to the token embeddings; zero-initialised.
+
+    Attributes:
+        enabled: attach it.
+    """
+
+    enabled: bool = False
+
+
+@dataclass
+class InstructionAttentionConfig:
+    """A learnable bias per layer and head on the attention scores of keys in the instruction
+    segment, scaled by a gate computed from the pooled instruction embedding; bias starts at 0.
+
+    Attributes:
+        enabled: attach it.
+        attention: the attention kernel the bias is added into: "sdpa" or "eager" (the
+            model's `varlen` packing path cannot take a bias; packed rows then use a
+            block-diagonal mask).
+        max_gate: the gate is max_gate·sigmoid(w·pooled + c), starting at max_gate/2 = 1 by default.
+    """
+
+    enabled: bool = False
+    attention: Literal["sdpa", "eager"] = "sdpa"
+    max_gate: float = 2.0
+
+    def __post_init__(self) -> None:
+        check_ranges(self, {"max_gate": above(0)})
+
+
+@dataclass
+class TwoStreamConfig:
+    """A small encoder over the instruction tokens only, fused into the input embeddings
+    (contribution starts at 0) and re-injected at every decoder layer through a closed gate:
+    h + tanh(g_l)·W_l(c), g_l = 0 at init.
+
+    Attributes:
+        enabled: attach it.
+        dim: the encoder's width.
+        layers: encoder layers.
+        heads: encoder attention heads (must divide dim).
+    """
+
+    enabled: bool = False
+    dim: int = 64
+    layers: int = 1
+    heads: int = 4
+
+    def __post_init__(self) -> None:
+        check_ranges(self, {"dim": at_least(4), "layers": at_least(1), "heads": at_least(1)})
+
+
+def _default_temperatures() -> dict[str, float]:
+    # The seeds: precise tasks low, rewriting medium, open-ended tasks high.
+    return {"open_qa": 0.2, "closed_qa": 0.1, "classification": 0.1, "extraction": 0.1, "math": 0.1,
+            "code": 0.2, "general_qa": 0.3, "summarization": 0.5, "rewriting": 0.5, "brainstorming": 0.9,
+            "creative_writing": 1.0}
+
+
+@dataclass
+class TemperatureHeadConfig:
+    """A head on the pooled prompt hidden state that predicts a sampling temperature, trained
+    against a per-task-category target; `generate.temperature=auto` samples with it.
+
+    Attributes:
+        enabled: attach it.
+        weight: weight of its loss term (`temperature_loss` in metrics.jsonl).
+        targets: {task category: target temperature}; records of other categories use default.
+        default: the target of categories not in `targets` (and of records without one).
+        hidden: width of the head's hidden layer.
+        detach: train the head on detached hidden states (its loss then leaves the LM alone).
+    """
+
+    enabled: bool = False
+    weight: float = 1.0
+    targets: dict[str, float] = field(default_factory=_default_temperatures)
+    default: float = 0.7
+    hidden: int = 64
+    detach: bool = True
+
+    def __post_init__(self) -> None:
+        check_ranges(self, {"weight": at_least(0), "default": at_least(0), "hidden": at_least(1)})
+        for k, v in self.targets.items():
+            if v < 0:
+                raise FieldError(f"targets.{k}", f"got {v!r}; expected >= 0")
+
+
+@dataclass
+class ReasoningHeadConfig:
+    """Three parallel pathways (linear + GELU) over the final hidden states, concatenated and
+    projected back into the residual stream (projection zero-initialised), active on rationale
+    and response positions.
+
+    Attributes:
+        enabled: attach it.
+        dim: width of each pathway.
+    """
+
+    enabled: bool = False
+    dim: int = 128
+
+    def __post_init__(self) -> None:
+        check_ranges(self, {"dim": at_least(1)})
+
+
+@dataclass
+class AddonsConfig:
+    """The instruction-aware add-ons (`model/addons/`); all off by default.
+
+    Attributes:
+        segment_embedding: see SegmentEmbeddingConfig.
+        instruction_attention: see InstructionAttentionConfig.
+        two_stream: see TwoStreamConfig.
+        temperature_head: see TemperatureHeadConfig.
+        reasoning_head: see ReasoningHeadConfig.
+    """
+
+    segment_embedding: SegmentEmbeddingConfig = field(default_factory=SegmentEmbeddingConfig)
+    instruction_attention: InstructionAttentionConfig = field(default_factory=InstructionAttentionConfig)
+    two_stream: TwoStreamConfig = field(default_factory=TwoStreamConfig)
+    temperature_head: TemperatureHeadConfig = field(default_factory=TemperatureHeadConfig)
+    reasoning_head: ReasoningHeadConfig = field(default_factory=ReasoningHeadConfig)
+
+    def enabled(self) -> dict[str, object]:
+        """{add-on name: its section} for the add-ons switched on, in a fixed order."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name).enabled}

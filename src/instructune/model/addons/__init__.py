@@ -1,0 +1,35 @@
+"""The instruction-aware add-ons: a plain registry, one file per add-on.
+
+    addons = build_addons(cfg.addons.enabled(), lm.config)      # {name: Addon}
+    fwd = InstructForward(peft_model, addons)                    # attached after peft wrapped it
+
+Each is zero- or near-zero-initialised, so attached and untrained the model is the base
+model; see each file for what it does, and `base.py` for where add-ons hook in.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from instructune.model.addons.base import Addon
+from instructune.model.addons.instruction_attention import InstructionAttention
+from instructune.model.addons.reasoning_head import ReasoningHead
+from instructune.model.addons.segment_embedding import SegmentEmbedding
+from instructune.model.addons.temperature_head import TemperatureHead
+from instructune.model.addons.two_stream import TwoStream
+
+ADDONS: dict[str, type[Addon]] = {
+    "segment_embedding": SegmentEmbedding,
+    "instruction_attention": InstructionAttention,
+    "two_stream": TwoStream,
+    "temperature_head": TemperatureHead,
+    "reasoning_head": ReasoningHead,
+}
+
+
+def build_addons(sections: dict[str, Any], lm_config) -> dict[str, Addon]:
+    """{name: new Addon} for the enabled sections ({name: config section}), sized for `lm_config`."""
+    unknown = sorted(set(sections) - set(ADDONS))
+    if unknown:
+        raise ValueError(f"unknown add-on(s) {unknown}; allowed: {', '.join(ADDONS)}")
+    return {name: ADDONS[name].from_config(section, lm_config) for name, section in sections.items()}

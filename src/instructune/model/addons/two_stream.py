@@ -1,0 +1,100 @@
+"""Two-stream instruction encoder with fusion and gated per-layer re-injection.
+
+    c_r    = Encoder([s; U·e_t for the instruction tokens t of record r])[0]   (R, k)
+    e'_t   = e_t + F·c_{r(t)}                                   F zero-initialised: fusion starts at 0
+    h'_l,t = h_l,t + tanh(g_l) · W_l·c_{r(t)}                   g_l = 0: every gate starts closed
+
+The second stream reads only the instruction: a small transformer encoder over the base
+model's token embeddings of the instruction tokens of each record (packed records apart),
+with a learned summary token s in front whose output is the record's instruction context c_r
+(the summary token also gives a record without instruction tokens a defined context). The
+context is fused into the input embeddings and re-injected after every decoder layer. W_l is
+not zero, so each gate g_l gets a gradient at the first step (∂h'/∂g_l = W_l·c at g_l = 0);
+F starts at zero, so the attached, untrained model is the base model. At generation c_r is
+computed on the prompt and kept for every generated token.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from instructune.model.addons.base import Addon
+
+CACHE_KEY = "two_stream"
+
+
+def gather_instructions(embeds: torch.Tensor, where: torch.Tensor, record: torch.Tensor, n_records: int
+                        ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each record's instruction tokens, left-aligned in a padded batch.
+
+    Args:
+        embeds: (B, T, d).
+        where: (B, T) bool, instruction tokens.
+        record: (B, T) long record of each token (records contiguous in the flattened order).
+        n_records: R.
+    Returns:
+        (tokens (R, L, d) with zeros past each record's count, padding (R, L) bool True at pads),
+        L the longest instruction (at least 1).
+    """
+    d = embeds.shape[-1]
+    idx = where.reshape(-1).nonzero(as_tuple=True)[0]  # (n,) flat positions, in order
+    rec = record.reshape(-1)[idx]
+    counts = torch.bincount(rec, minlength=n_records)
+    starts = counts.cumsum(0) - counts
+    rank = torch.arange(idx.numel(), device=idx.device) - starts[rec]
+    L = max(int(counts.max()) if n_records else 0, 1)
+    tokens = embeds.new_zeros(n_records, L, d)
+    tokens[rec, rank] = embeds.reshape(-1, d)[idx]
+    padding = torch.ones(n_records, L, dtype=torch.bool, device=embeds.device)
+    padding[rec, rank] = False
+    return tokens, padding
+
+
+class TwoStream(Addon):
+    """Args: hidden: d; n_layers: decoder layers; dim: k, the encoder width; layers: encoder
+    layers; heads: encoder heads."""
+
+    name = "two_stream"
+
+    def __init__(self, hidden: int, n_layers: int, dim: int = 64, layers: int = 1, heads: int = 4):
+        super().__init__()
+        if dim % heads:
+            raise ValueError(f"addons.two_stream.heads={heads} must divide addons.two_stream.dim={dim}")
+        self.read = nn.Linear(hidden, dim)
+        self.summary = nn.Parameter(torch.randn(dim) * 0.02)
+        layer = nn.TransformerEncoderLayer(dim, heads, 2 * dim, dropout=0.0, batch_first=True, norm_first=True)
+        self.encoder = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
+        self.norm = nn.LayerNorm(dim)
+        self.fuse = nn.Linear(dim, hidden)
+        nn.init.zeros_(self.fuse.weight)
+        nn.init.zeros_(self.fuse.bias)
+        # W_l: one (k → d) map per layer; non-zero so the closed gates still get a gradient.
+        self.inject = nn.Parameter(torch.randn(n_layers, dim, hidden) * 0.02)
+        self.gates = nn.Parameter(torch.zeros(n_layers))
+
+    @classmethod
+    def from_config(cls, section, lm_config) -> "TwoStream":
+        return cls(lm_config.hidden_size, lm_config.num_hidden_layers, section.dim, section.layers, section.heads)
+
+    def context(self) -> torch.Tensor:
+        """(R, k) each record's instruction context, computed once per forward (and prompt)."""
+        st = self.state
+        if CACHE_KEY not in st.cache:
+            tokens, padding = gather_instructions(st.embeds.to(self.param_dtype()), st.instruction_mask(),
+                                                  st.record, st.n_records)
+            x = self.read(tokens)
+            R = x.shape[0]
+            x = torch.cat([self.summary.expand(R, 1, -1), x], dim=1)
+            padding = torch.cat([padding.new_zeros(R, 1), padding], dim=1)
+            st.cache[CACHE_KEY] = self.norm(self.encoder(x, src_key_padding_mask=padding)[:, 0])
+        return st.cache[CACHE_KEY]
+
+    def on_embeddings(self, e: torch.Tensor) -> torch.Tensor:
+        """e: (B, T, d) → e + F·c per token."""
+        return e + self.state.per_token(self.fuse(self.context())).to(e.dtype)
+
+    def on_layer(self, index: int, h: torch.Tensor) -> torch.Tensor:
+        """h: (B, T, d) the output of layer `index` → h + tanh(g_l)·W_l·c per token."""
+        delta = torch.tanh(self.gates[index]) * (self.context() @ self.inject[index])  # (R, d)
+        return h + self.state.per_token(delta).to(h.dtype)

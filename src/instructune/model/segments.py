@@ -1,0 +1,142 @@
+"""Which segment and which record each token of the current forward belongs to.
+
+The add-ons (`model/addons/`) run inside the transformers model through hooks, so they cannot
+take arguments; they read the current forward's segments from a `SegmentState` that
+`InstructForward` fills before calling the model:
+
+- training and evaluation (`begin`): the collated `segment_ids` (B, T); records are rows, or,
+  for packed rows, the runs that `position_ids` restart at 0;
+- generation (`begin_generation`): the first model call (the prompt) gets the renderer's
+  segments of the left-padded prompts, every later call (one new token per row, the KV cache
+  holding the rest) gets the response segment; `keys` grows with the cache, so attention over
+  cached keys still knows which of them were instruction tokens. Each row is one record.
+
+Per-record values (the pooled instruction, the instruction encoder's output) are computed
+once per forward into `cache` and, at generation, kept for the decode steps of the same
+prompts.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from instructune.data.templates import INSTRUCTION, RATIONALE, RESPONSE
+
+N_SEGMENTS = 5  # TEMPLATE, INSTRUCTION, CONTEXT, RESPONSE, RATIONALE (`data/templates.py`)
+
+
+def record_index(segment_ids: torch.Tensor, position_ids: torch.Tensor | None) -> tuple[torch.Tensor, int]:
+    """The record of every token, numbered over the flattened batch.
+
+    Args:
+        segment_ids: (B, T) long.
+        position_ids: (B, T) long, restarting at 0 where a packed record starts, or None (one
+            record per row).
+    Returns:
+        (record (B, T) long in [0, R), R)
+    """
+    B, T = segment_ids.shape
+    if position_ids is None:
+        return torch.arange(B, device=segment_ids.device)[:, None].expand(B, T), B
+    starts = (position_ids == 0)
+    starts[:, 0] = True  # every row starts a record, whatever its first position
+    record = starts.reshape(-1).cumsum(0).reshape(B, T) - 1
+    return record, int(record[-1, -1]) + 1
+
+
+def pool(values: torch.Tensor, where: torch.Tensor, record: torch.Tensor, n_records: int) -> torch.Tensor:
+    """Mean of `values` over the tokens `where` is True, per record; 0 for a record without any.
+
+    Args:
+        values: (B, T, d).
+        where: (B, T) bool.
+        record: (B, T) long, from `record_index`.
+        n_records: R.
+    Returns:
+        (R, d) in values' dtype.
+    """
+    d = values.shape[-1]
+    w = where.reshape(-1).to(values.dtype)
+    flat = values.reshape(-1, d) * w[:, None]
+    rec = record.reshape(-1)
+    sums = torch.zeros(n_records, d, dtype=values.dtype, device=values.device).index_add_(0, rec, flat)
+    counts = torch.zeros(n_records, dtype=values.dtype, device=values.device).index_add_(0, rec, w)
+    return sums / counts.clamp(min=1)[:, None]
+
+
+class SegmentState:
+    """The segments of the forward in progress (see the module docstring).
+
+    Attributes:
+        query: (B, Tq) segment of each token of this model call.
+        keys: (B, Tk) segment of each key attention sees (the KV cache's and this call's).
+        record: (B, Tq) record of each token of this call.
+        n_records: R.
+        embeds: (B, Tq, d) the token embeddings of this call before any add-on changed them.
+        cache: per-record values for this forward (and, at generation, its decode steps).
+    """
+
+    def __init__(self):
+        self.query = self.keys = self.record = self.embeds = None
+        self.n_records = 0
+        self.cache: dict[str, torch.Tensor] = {}
+        self._prompt: torch.Tensor | None = None
+        self.generating = False
+        # Set by `begin`, used up by the decoder call that follows: a later call nobody began
+        # (a direct `model(...)`) must not reuse these segments. The state itself is kept
+        # until the next `begin`: activation checkpointing re-runs layers during backward.
+        self.armed = False
+
+    def begin(self, segment_ids: torch.Tensor, position_ids: torch.Tensor | None) -> None:
+        """A whole-sequence forward (training, evaluation, a prompt without a cache)."""
+        self.generating, self._prompt, self.cache, self.armed = False, None, {}, True
+        self.query = self.keys = segment_ids
+        self.record, self.n_records = record_index(segment_ids, position_ids)
+
+    def begin_generation(self, prompt_segments: torch.Tensor) -> None:
+        """Generation over left-padded prompts with these segments (B, T); see `advance`."""
+        self.generating, self._prompt, self.cache = True, prompt_segments, {}
+
+    def end(self) -> None:
+        """Forget the forward (the next model call needs a `begin` again)."""
+        self.__init__()
+
+    def advance(self, n_new: int, batch: int, device: torch.device) -> None:
+        """Called before every decoder call: at generation, the prompt call takes the prompt's
+        segments and every later call `n_new` response tokens per row (keys grow with them).
+        Outside generation, a call that nobody began (a direct `model(...)`, plain text) is all
+        response: the model reads it as text it writes."""
+        if self.generating:
+            if self._prompt is not None:
+                seg, self._prompt = self._prompt.to(device), None
+                self.keys = seg
+            else:
+                seg = torch.full((batch, n_new), RESPONSE, dtype=torch.long, device=device)
+                self.keys = torch.cat([self.keys, seg], dim=1)
+            self.query = seg
+            self.record = torch.arange(batch, device=device)[:, None].expand(batch, n_new)
+            self.n_records = batch
+        elif self.armed:
+            self.armed = False
+        else:
+            self.begin(torch.full((batch, n_new), RESPONSE, dtype=torch.long, device=device), None)
+            self.armed = False
+
+    def instruction_mask(self) -> torch.Tensor:
+        """(B, Tq) bool: tokens of this call in the instruction segment."""
+        return self.query == INSTRUCTION
+
+    def answer_mask(self) -> torch.Tensor:
+        """(B, Tq) bool: tokens of this call in the rationale or response segment."""
+        return (self.query == RESPONSE) | (self.query == RATIONALE)
+
+    def per_token(self, per_record: torch.Tensor) -> torch.Tensor:
+        """(R, ...) values → (B, Tq, ...) by each token's record."""
+        return per_record[self.record]
+
+    def pooled_instruction(self) -> torch.Tensor:
+        """(R, d) mean token embedding of each record's instruction (0 without one), computed
+        on the forward that saw the instruction and kept for its decode steps."""
+        if "instruction" not in self.cache:
+            self.cache["instruction"] = pool(self.embeds, self.instruction_mask(), self.record, self.n_records)
+        return self.cache["instruction"]
