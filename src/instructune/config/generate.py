@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from instructune.config.errors import above, at_least, between, check_ranges
 
@@ -13,7 +14,8 @@ class GenerateConfig:
 
     Attributes:
         max_new_tokens: tokens to generate at most.
-        temperature: 0 for greedy decoding.
+        temperature: 0 for greedy decoding; "auto": each prompt at the temperature that the
+            run's temperature head predicts for it (`addons.temperature_head`).
         top_p: nucleus sampling mass.
         top_k: top-k sampling; 0 disables it.
         repetition_penalty: >1 discourages repeats.
@@ -22,7 +24,7 @@ class GenerateConfig:
     """
 
     max_new_tokens: int = 128
-    temperature: float = 0.0
+    temperature: float | Literal["auto"] = 0.0
     top_p: float = 1.0
     top_k: int = 0
     repetition_penalty: float = 1.0
@@ -30,5 +32,6 @@ class GenerateConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        check_ranges(self, {"max_new_tokens": at_least(1), "temperature": at_least(0), "top_p": between(0, 1, lo_open=True),
+        fixed = {} if self.temperature == "auto" else {"temperature": at_least(0)}
+        check_ranges(self, {**fixed, "max_new_tokens": at_least(1), "top_p": between(0, 1, lo_open=True),
                            "top_k": at_least(0), "repetition_penalty": above(0), "batch_size": at_least(1)})

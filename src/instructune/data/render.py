@@ -254,6 +254,14 @@ def assemble(toks: list[tuple[list[int], Piece, int]], max_length: int | None) -
 
 def render_prompt(record: Record, tokenizer, template, opts: TemplateOptions | None = None) -> list[int]:
     """Token ids of the prompt for generating the record's final response."""
+    return render_prompt_segments(record, tokenizer, template, opts)[0]
+
+
+def render_prompt_segments(record: Record, tokenizer, template, opts: TemplateOptions | None = None
+                           ) -> tuple[list[int], list[int]]:
+    """(token ids, segment id per token) of the prompt for generating the record's final
+    response: the segments the instruction-aware add-ons read at generation."""
     opts = opts or TemplateOptions()
     pieces = attach_spaces(template.pieces(record, tokenizer, opts, generation=True), generation=True)
-    return [i for ids, _, _ in tokenize_pieces(pieces, tokenizer) for i in ids]
+    toks = tokenize_pieces(pieces, tokenizer)
+    return [i for ids, _, _ in toks for i in ids], [p.segment for ids, p, _ in toks for _ in ids]

@@ -43,6 +43,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from instructune.model.forward import InstructForward
+
 DEFAULT_MAX_LENGTH = 512
 DEFAULT_MAX_TOKENS = 8192  # the shipped corpus's first 19 of 50 documents (see "Cost" above)
 DEFAULT_BATCH_TOKENS = 2048  # padded tokens per forward; the fp32 logits are this x vocab x 4 bytes
@@ -105,7 +107,12 @@ def batch_nll(model: nn.Module, rows: list[list[int]], pad_id: int, device) -> l
         extra memory is one (T, V) row, not a second copy of the batch.
     """
     ids, mask = pad_batch(rows, pad_id, device)
-    logits = model(input_ids=ids, attention_mask=mask).logits  # (B, T, V)
+    if isinstance(model, InstructForward):
+        # Right-padded: causal attention keeps real tokens from the pads without a mask. No
+        # segments: plain text is read as text the model writes (the response segment).
+        logits = model(ids, full_logits=True).logits
+    else:
+        logits = model(input_ids=ids, attention_mask=mask).logits  # (B, T, V)
     sums = []
     for b, r in enumerate(rows):
         n = len(r)

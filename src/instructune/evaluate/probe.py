@@ -27,7 +27,8 @@ class GenerationProbe:
     Attributes:
         records: held-out records (ROUGE-L against their responses).
         prompts: IFEval prompts (loose prompt-level pass rate).
-        render: record → prompt token ids, as the run's template renders them.
+        render: record → (prompt token ids, their segment ids), as the run's template renders
+            them (`render_prompt_segments`).
         max_new_tokens: generation length.
         batch_size: prompts per generate call.
         rationale_separator: chain-of-thought records are scored on the text after it.
@@ -35,7 +36,7 @@ class GenerationProbe:
 
     records: list[Record]
     prompts: list
-    render: Callable[[Record], list[int]]
+    render: Callable[[Record], tuple[list[int], list[int]]]
     max_new_tokens: int = 96
     batch_size: int = 8
     rationale_separator: str = "\nAnswer: "
@@ -45,7 +46,8 @@ class GenerationProbe:
         was_training = model.training
         gcfg = GenerateConfig(max_new_tokens=self.max_new_tokens, temperature=0.0, batch_size=self.batch_size)
         if_records = [Record(id=f"ifeval-{p.key}", instruction=p.prompt, response="") for p in self.prompts]
-        texts = generate_text(model, tokenizer, [self.render(r) for r in self.records + if_records], gcfg)
+        rendered = [self.render(r) for r in self.records + if_records]
+        texts = generate_text(model, tokenizer, [p for p, _ in rendered], gcfg, [s for _, s in rendered])
         model.train(was_training)
         out: dict[str, float] = {}
         if self.records:

@@ -8,9 +8,14 @@
 Every term is a (sum, count) pair: the module returns the sum, `counts` the host count it
 is divided by, and `train/step.py` divides each sum by its count over the whole
 accumulation window on all processes before weighting, so no term depends on how a window is
-split. The next-token loss is the term "nll"; the add-ons (`model/addons/`) may add terms of
-their own (the temperature head's "temperature"). Objectives never run the model: they are
-functions of the forward's outputs and the batch.
+split. The next-token loss is the term "nll"; the add-ons (`model/addons/`) and the extra
+objectives (`objectives`, {name: module}) add terms of their own. An objective module has the
+add-ons' interface (`counts`, `terms`, `weights`; `model/addons/base.py`) and may also have
+`step_terms(model) -> {term: value}`: terms taken once per optimizer step rather than per
+micro-batch (penalties on the weights), added by `train/step.py` after the window's
+micro-batches. Objectives never run the model: they are functions of the forward's outputs
+and the batch. Their parameters (learned loss weights) are this module's, so the optimizer
+and checkpoints hold them.
 """
 
 from __future__ import annotations
@@ -32,30 +37,44 @@ class TrainingObjective(nn.Module):
         loss_impl, chunk_tokens: the next-token loss (`next_token_nll`).
     """
 
-    def __init__(self, model: nn.Module, loss_impl: str = "chunked", chunk_tokens: int = 4096):
+    def __init__(self, model: nn.Module, loss_impl: str = "chunked", chunk_tokens: int = 4096,
+                 objectives: dict[str, nn.Module] | None = None):
         super().__init__()
         self.model: InstructForward = as_forward(model)
         self.loss_impl, self.chunk_tokens = loss_impl, chunk_tokens
+        self.objectives = nn.ModuleDict(objectives or {})
+
+    def parts(self) -> list[nn.Module]:
+        """The add-ons and objectives, whose counts / terms / weights make the loss."""
+        return [*self.model.addons.values(), *self.objectives.values()]
 
     def counts(self, batch: dict) -> dict[str, int]:
         """{term: host count} for one collated micro-batch (read before its forward)."""
         index = batch.get("target_index")
         out = {NLL: len(index) if index is not None else int((batch["labels"][:, 1:] != -100).sum())}
-        for addon in self.model.addons.values():
-            out.update(addon.counts(batch))
+        for part in self.parts():
+            out.update(part.counts(batch))
         return out
 
     def weights(self) -> dict[str, float]:
         """{term: weight in the total loss}."""
         out = {NLL: 1.0}
-        for addon in self.model.addons.values():
-            out.update(addon.weights())
+        for part in self.parts():
+            out.update(part.weights())
+        return out
+
+    def step_terms(self) -> dict[str, torch.Tensor]:
+        """{term: () value} of the terms taken once per optimizer step."""
+        out: dict[str, torch.Tensor] = {}
+        for obj in self.objectives.values():
+            if hasattr(obj, "step_terms"):
+                out.update(obj.step_terms(self.model.model))
         return out
 
     def forward(self, **batch) -> dict[str, torch.Tensor]:
         index, _ = targets(batch)
         out = self.model(**forward_inputs(batch), at_index=index)
         sums = {NLL: next_token_nll(out, batch, self.loss_impl, self.chunk_tokens)["nll_sum"]}
-        for addon in self.model.addons.values():
-            sums.update(addon.terms(out, batch))
+        for part in self.parts():
+            sums.update(part.terms(out, batch))
         return sums

@@ -7,14 +7,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import torch
 from datasets import Dataset
 from torch import nn
 
-from instructune.config import Config, TemplateConfig
+from instructune.config import Config, ConfigError, TemplateConfig
 from instructune.data.splits import tokenize_split
 from instructune.data.templates import TemplateOptions, get_template
 from instructune.data.tokenized import PrepareStats
+from instructune.model.addons import build_addons
 from instructune.model.attention import resolve_attention
+from instructune.model.forward import InstructForward, base_causal_lm
 from instructune.model.kernels import apply_fused_kernels
 from instructune.model.load import load_tokenizer, resolve_device
 from instructune.model.setup import apply_lora, compile_layers, enable_activation_checkpointing, load_for_template
@@ -49,6 +52,19 @@ def model_for_template(cfg: Config, name: str | None = None, device="auto", dtyp
     on `device` ("auto": the first accelerator) in `dtype` (default `model.dtype`)."""
     return load_for_template(name or cfg.model.name, get_template(cfg.template.name).special_tokens,
                              dtype or cfg.model.dtype, cfg.model.attn_implementation, device=device, training=training)
+
+
+def model_with_addons(cfg: Config, name: str | None = None, device="auto", dtype: str | None = None,
+                      plain: bool = False) -> tuple[InstructForward, object]:
+    """(model with the add-ons of run dir `name` attached, tokenizer) for eval / generate / chat:
+    `name` is a run dir (its merged `export/` + `addons/`), an export, a path or a hub id
+    (default `model.name`); `plain`: leave the add-ons off (what a plain transformers or vLLM
+    deployment of the export runs)."""
+    from instructune.model.addons.store import attach_saved
+    from instructune.model.load import resolve_tuned
+
+    model, tokenizer, _ = model_for_template(cfg, resolve_tuned(name) if name else None, device, dtype)
+    return attach_saved(model, None if plain else name), tokenizer
 
 
 def precision(cfg: Config, device) -> Precision:
@@ -88,6 +104,20 @@ def trainable(cfg: Config, model: nn.Module, new_ids: list[int], prec: Precision
     if cfg.train.compile:
         compile_layers(model)
     return model
+
+
+def with_addons(cfg: Config, model: nn.Module) -> InstructForward:
+    """`model` (after peft wrapped it, so `all-linear` LoRA never lands on add-on layers) with
+    the enabled `addons` attached, their parameters trained in float32 on the model's device."""
+    sections = cfg.addons.enabled()
+    if sections and cfg.train.distributed == "fsdp":
+        raise ConfigError("addons: add-ons are not supported with train.distributed=fsdp yet; "
+                          "switch the add-ons off or train without FSDP")
+    addons = build_addons(sections, base_causal_lm(model).config)
+    device = next(model.parameters()).device
+    for a in addons.values():
+        a.to(device=device, dtype=torch.float32)
+    return InstructForward(model, addons)
 
 
 def model_for_training(cfg: Config, device="auto", prec: Precision | None = None, load_on=None

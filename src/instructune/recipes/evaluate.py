@@ -34,7 +34,7 @@ from instructune.config import Config, GenerateConfig
 from instructune.data.inputs import load_inputs
 from instructune.data.jsonio import write_json, write_jsonl
 from instructune.data.record import Record
-from instructune.data.render import render_prompt
+from instructune.data.render import render_prompt_segments
 from instructune.data.templates import get_template
 from instructune.data.tokenized import tokenize_records
 from instructune.evaluate import ifeval
@@ -44,8 +44,8 @@ from instructune.evaluate.intervals import mean_ci_bootstrap, wilson
 from instructune.evaluate.loss import response_loss
 from instructune.evaluate.metrics import exact_match, final_answer, rouge_l
 from instructune.evaluate.text_corpus import load_corpus
-from instructune.model.load import resolve_tuned
-from instructune.recipes.builders import model_for_template, template_options
+from instructune.model.addons.store import saved_sections
+from instructune.recipes.builders import model_with_addons, template_options
 from instructune.serve.generation import generate_text
 
 LABELS = {"response_loss": "response loss", "perplexity": "perplexity", "rouge_l": "ROUGE-L",
@@ -80,9 +80,9 @@ class ModelEval:
         verdicts: IFEval verdicts, in prompt order.
     """
 
-    def __init__(self, cfg: Config, name: str, say: Callable[[str], None]):
+    def __init__(self, cfg: Config, name: str, say: Callable[[str], None], plain: bool = False):
         self.cfg, self.say = cfg, say
-        self.model, self.tokenizer, _ = model_for_template(cfg, name)
+        self.model, self.tokenizer = model_with_addons(cfg, name, plain=plain)
         self.template, self.opts = get_template(cfg.template.name), template_options(cfg.template)
         self.metrics: dict[str, Any] = {"sets": {}}
         self.items: dict[str, Any] = {}
@@ -90,9 +90,9 @@ class ModelEval:
         self.verdicts: list = []
 
     def generate(self, records: list[Record], max_new_tokens: int) -> list[str]:
-        prompts = [render_prompt(r, self.tokenizer, self.template, self.opts) for r in records]
+        rendered = [render_prompt_segments(r, self.tokenizer, self.template, self.opts) for r in records]
         gcfg = GenerateConfig(max_new_tokens=max_new_tokens, temperature=0.0, batch_size=self.cfg.eval.batch_size)
-        return generate_text(self.model, self.tokenizer, prompts, gcfg)
+        return generate_text(self.model, self.tokenizer, [p for p, _ in rendered], gcfg, [s for _, s in rendered])
 
     def loss(self, name: str, records: list[Record]) -> None:
         ds, _ = tokenize_records(records, self.tokenizer, self.template, self.cfg.data.max_length, self.opts)
@@ -150,6 +150,13 @@ class ModelEval:
         self.metrics.update(flat_heldout(self.metrics))
 
 
+def changes_forward(run_dir: str) -> bool:
+    """Whether the run saved add-ons that change the model's logits (not a side head alone)."""
+    from instructune.model.addons import ADDONS
+
+    return any(ADDONS[name].changes_forward for name in saved_sections(run_dir))
+
+
 def flat_heldout(metrics: dict[str, Any]) -> dict[str, Any]:
     """The "heldout" set's figures at the top of a model's results, as eval.json always had them."""
     h = metrics["sets"].get("heldout") or next(iter(metrics["sets"].values()), {})
@@ -186,11 +193,13 @@ def main(cfg: Config, tuned: str | None = None, base: str | None = None, out_dir
     if with_base:
         models["base"] = base or cfg.model.name
     if tuned:
-        models["tuned"] = resolve_tuned(tuned)
+        models["tuned"] = tuned
+        if changes_forward(tuned):  # what a plain transformers / vLLM deployment of export/ runs
+            models["tuned_plain"] = tuned
     evals: dict[str, ModelEval] = {}
     for label, name in models.items():
-        say(f"evaluating {label}: {name}")
-        ev = ModelEval(cfg, name, say)
+        say(f"evaluating {label}: {name}" + (" without its add-ons" if label == "tuned_plain" else ""))
+        ev = ModelEval(cfg, name, say, plain=label == "tuned_plain")
         ev.run(sets, prompts, docs)
         del ev.model  # free it before the next model loads
         evals[label] = ev
@@ -198,6 +207,10 @@ def main(cfg: Config, tuned: str | None = None, base: str | None = None, out_dir
     if "base" in evals and "tuned" in evals:
         e = cfg.eval
         results["comparison"] = compare(evals["base"].items, evals["tuned"].items, e.seed, e.bootstrap, e.confidence)
+    if "tuned_plain" in evals:  # tuned − tuned_plain: what the add-ons buy at inference
+        e = cfg.eval
+        results["comparison_addons"] = compare(evals["tuned_plain"].items, evals["tuned"].items, e.seed,
+                                               e.bootstrap, e.confidence)
     results["meta"] = {"models": models, "sets": {k: len(v) for k, v in sets.items()}, "ifeval_prompts": len(prompts),
                        "forgetting_documents": len(docs), "confidence": cfg.eval.confidence}
     out = Path(out_dir or (tuned if tuned and Path(tuned).is_dir() else cfg.output_dir))
@@ -238,7 +251,7 @@ def _cell(m: dict | None, key: str) -> str:
 
 def results_table(results: dict[str, Any]) -> Table:
     """Rows: every figure; columns: base, tuned, tuned − base with its paired interval."""
-    labels = [k for k in ("base", "tuned") if k in results]
+    labels = [k for k in ("base", "tuned", "tuned_plain") if k in results]
     comp = results.get("comparison", {})
     table = Table(title="evaluation (95% intervals)")
     table.add_column("", justify="left", no_wrap=True)

@@ -22,18 +22,18 @@ from instructune.config import Config, ConfigError, GenerateConfig
 from instructune.data.prompts import load_prompts
 from instructune.data.jsonio import write_jsonl
 from instructune.data.record import Record, Turn
-from instructune.data.render import render_prompt, stop_ids
+from instructune.data.render import render_prompt_segments, stop_ids
 from instructune.data.templates import get_template
-from instructune.model.load import resolve_tuned
-from instructune.recipes.builders import model_for_template, template_options
+from instructune.recipes.builders import model_with_addons, template_options
 from instructune.recipes.checks import check_generate
-from instructune.serve.generation import generate_ids
+from instructune.model.forward import InstructForward
+from instructune.serve.generation import generate_ids, sampling
 
 
 def load(cfg: Config, model: str | None):
-    """(model, tokenizer) for a run dir, export dir, path or hub id (default cfg.model.name)."""
-    m, tok, _ = model_for_template(cfg, resolve_tuned(model) if model else None)
-    return m, tok
+    """(model with its run's add-ons, tokenizer) for a run dir, export dir, path or hub id
+    (default cfg.model.name)."""
+    return model_with_addons(cfg, model)
 
 
 class GenerationProgress:
@@ -76,14 +76,16 @@ def generate(cfg: Config, records: list[Record], model: str | None = None,
     """
     m, tok = load(cfg, model)
     template, opts = get_template(cfg.template.name), template_options(cfg.template)
-    prompts = [render_prompt(r, tok, template, opts) for r in records]
+    prompts, segments = map(list, zip(*[render_prompt_segments(r, tok, template, opts) for r in records])) \
+        if records else ([], [])
     g = cfg.generate
     order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
     texts: list[str] = [""] * len(prompts)
     tokens = 0
     for k, start in enumerate(range(0, len(order), g.batch_size)):
         idx = order[start:start + g.batch_size]
-        ids = generate_ids(m, tok, [prompts[i] for i in idx], dataclasses.replace(g, seed=g.seed + k))
+        ids = generate_ids(m, tok, [prompts[i] for i in idx], dataclasses.replace(g, seed=g.seed + k),
+                           segments=[segments[i] for i in idx])
         for i, new in zip(idx, ids):
             texts[i] = tok.decode(new, skip_special_tokens=True).strip()  # as generate_text decodes
             tokens += len(new)
@@ -131,18 +133,20 @@ class _StopWhenSet:
         return torch.full((input_ids.shape[0],), self.event.is_set(), dtype=torch.bool, device=input_ids.device)
 
 
-def sampling_kwargs(tokenizer, g: GenerateConfig) -> dict:
-    """`model.generate` keyword arguments for the `generate` section (as batched generation uses)."""
-    sample = g.temperature > 0
+def sampling_kwargs(tokenizer, g: GenerateConfig, model=None, prompt: list[int] | None = None,
+                    segments: list[int] | None = None) -> dict:
+    """`model.generate` keyword arguments for the `generate` section (as batched generation
+    uses; temperature "auto" predicts the prompt's temperature with `model`'s head)."""
     stops = sorted(stop_ids(tokenizer))
-    return {"max_new_tokens": g.max_new_tokens, "do_sample": sample,
-            "temperature": g.temperature if sample else None, "top_p": g.top_p if sample else None,
-            "top_k": g.top_k if sample else None, "repetition_penalty": g.repetition_penalty,
-            "eos_token_id": stops, "use_cache": True,
-            "pad_token_id": tokenizer.pad_token_id if tokenizer.pad_token_id is not None else stops[0]}
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else stops[0]
+    fwd = model if isinstance(model, InstructForward) else None
+    return {"max_new_tokens": g.max_new_tokens, "repetition_penalty": g.repetition_penalty,
+            "eos_token_id": stops, "use_cache": True, "pad_token_id": pad,
+            **sampling(g, fwd, [prompt or []], [segments] if segments else None, pad)}
 
 
-def stream_reply(model, tokenizer, prompt: list[int], g: GenerateConfig, out: TextIO) -> tuple[str, bool]:
+def stream_reply(model, tokenizer, prompt: list[int], g: GenerateConfig, out: TextIO,
+                 segments: list[int] | None = None) -> tuple[str, bool]:
     """Generate one reply, writing it to `out` piece by piece as it is decoded.
 
     `model.generate` runs in a worker thread feeding a `TextIteratorStreamer`; the main thread
@@ -160,10 +164,16 @@ def stream_reply(model, tokenizer, prompt: list[int], g: GenerateConfig, out: Te
     def work() -> None:
         try:
             torch.manual_seed(g.seed)
-            model.generate(input_ids=torch.tensor([prompt], device=model.device),
-                           attention_mask=torch.ones(1, len(prompt), dtype=torch.long, device=model.device),
-                           streamer=streamer, stopping_criteria=StoppingCriteriaList([_StopWhenSet(stop)]),
-                           **sampling_kwargs(tokenizer, g))
+            device = next(model.parameters()).device
+            ids = torch.tensor([prompt], device=device)
+            kwargs = dict(attention_mask=torch.ones(1, len(prompt), dtype=torch.long, device=device),
+                          streamer=streamer, stopping_criteria=StoppingCriteriaList([_StopWhenSet(stop)]),
+                          **sampling_kwargs(tokenizer, g, model, prompt, segments))
+            if isinstance(model, InstructForward):
+                seg = torch.tensor([segments], device=device) if segments else None
+                model.generate(ids, seg, **kwargs)
+            else:
+                model.generate(input_ids=ids, **kwargs)
         except BaseException as e:  # surfaced in the main thread; end() so its loop cannot hang
             failure.append(e)
             streamer.end()
@@ -214,6 +224,7 @@ def chat(cfg: Config, model: str | None = None, read: Callable[[str], str] = inp
         rec = Record(id="chat", instruction=line, response="", history=list(history))
         out.write("model> ")
         out.flush()
-        reply, stopped = stream_reply(m, tok, render_prompt(rec, tok, template, opts), cfg.generate, out)
+        prompt, segments = render_prompt_segments(rec, tok, template, opts)
+        reply, stopped = stream_reply(m, tok, prompt, cfg.generate, out, segments)
         print(" (stopped)" if stopped else "", file=out, flush=True)
         history += [Turn("user", line), Turn("assistant", reply)]

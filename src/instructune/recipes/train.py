@@ -36,11 +36,12 @@ from instructune.data.batching import layout_shares
 from instructune.data.masking import build_masker
 from instructune.data.pack import pack_rows, packing_supported, resolve_padding_free
 from instructune.data.splits import load_prepared
-from instructune.data.render import render_prompt
+from instructune.data.render import render_prompt_segments
 from instructune.data.templates import get_template
 from instructune.evaluate import ifeval
 from instructune.evaluate.loss import response_loss
 from instructune.evaluate.probe import GenerationProbe
+from instructune.model.addons.store import save_addons
 from instructune.model.export import export_run
 from instructune.model.setup import count_parameters
 from instructune.objectives.linear_ce import resolve_loss_impl
@@ -97,7 +98,7 @@ def generation_probe(cfg: Config, tokenizer) -> GenerationProbe | None:
     records = heldout_sets(cfg).get("heldout", [])[:e.generate_records] if cfg.data.heldout else []
     prompts = ifeval.load_prompts(e.ifeval_prompts)[:e.generate_records]
     template, opts = get_template(cfg.template.name), builders.template_options(cfg.template)
-    return GenerationProbe(records, prompts, lambda r: render_prompt(r, tokenizer, template, opts),
+    return GenerationProbe(records, prompts, lambda r: render_prompt_segments(r, tokenizer, template, opts),
                            e.max_new_tokens, e.batch_size, opts.rationale_separator)
 
 
@@ -254,6 +255,7 @@ def main(cfg: Config, resume: bool = False, overwrite: bool = False) -> dict:
     model, tokenizer, new_ids, prec = builders.load_for_training(cfg, device, prec, load_on="cpu" if on_host else None)
     base_params = count_parameters(model)[1]
     model = builders.trainable(cfg, model, new_ids, prec)
+    fwd = builders.with_addons(cfg, model)
     accelerator = build_accelerator(cfg, run, prec.mixed, model)
     fsdp = accelerator.distributed_type == DistributedType.FSDP
     if accelerator.is_main_process:
@@ -270,12 +272,16 @@ def main(cfg: Config, resume: bool = False, overwrite: bool = False) -> dict:
     data = train_data(cfg, model, tokenizer, train_ds, accelerator)
     world = accelerator.num_processes
     settings = loop_settings(cfg, len(data.packs) if data.packs else len(train_ds), world)
-    optimizer = build_optimizer(model, tcfg.lr, tcfg.weight_decay)
-    scheduler = warmup_cosine(optimizer, int(tcfg.warmup_ratio * settings.total_steps), settings.total_steps)
     loss_impl = resolve_loss_impl(tcfg.loss_impl, device)
-    loss_module, optimizer = accelerator.prepare(TrainingObjective(model, loss_impl=loss_impl,
-                                                                   chunk_tokens=tcfg.loss_chunk_tokens), optimizer)
-    model = accelerator.unwrap_model(loss_module).model.model  # FSDP swaps parameters for their shards
+    objective = TrainingObjective(fwd, loss_impl=loss_impl, chunk_tokens=tcfg.loss_chunk_tokens)
+    # The model's parameters first, then add-ons' and objectives': with neither, today's order.
+    optimizer = build_optimizer(objective, tcfg.lr, tcfg.weight_decay)
+    scheduler = warmup_cosine(optimizer, int(tcfg.warmup_ratio * settings.total_steps), settings.total_steps)
+    loss_module, optimizer = accelerator.prepare(objective, optimizer)
+    objective = accelerator.unwrap_model(loss_module)
+    fwd = objective.model
+    model = fwd.model  # FSDP swaps parameters for their shards
+    extras = {"addons": fwd.addons, "objectives": objective.objectives}
 
     start = Position()
     ckpt_root = run / "checkpoints"
@@ -286,19 +292,19 @@ def main(cfg: Config, resume: bool = False, overwrite: bool = False) -> dict:
             raise CheckError(f"--resume: the newest checkpoint, step {saved['step']}, is past this run's last "
                              f"step {settings.total_steps} (train.epochs={tcfg.epochs}); raise train.epochs")
         state = (sharded_checkpoint.load(newest, loss_module, optimizer, scheduler, accelerator) if fsdp
-                 else load_checkpoint(newest, model, optimizer, scheduler))
+                 else load_checkpoint(newest, model, optimizer, scheduler, extras))
         start = Position(state["step"], state["epoch"], state["position"])
         accelerator.print(f"resumed from step {start.step} (epoch {start.epoch}, window {start.window})")
         if accelerator.is_main_process:
             save_config(cfg, run / "config.yaml")  # the grown max_steps / epochs, for the next resume
     metrics = MetricsLog(run / "metrics.jsonl", truncate_after=start.step if resume else 0,
                          enabled=accelerator.is_main_process)
-    trainable, total = count_parameters(model)
+    trainable, total = count_parameters(objective)
     params = {"trainable": trainable, "total": total, "added": total - base_params}
     accelerator.print(f"model {cfg.model.name}: {trainable:,} trainable / {total:,} parameters; "
                       f"{len(train_ds)} train rows; {settings.total_steps} steps; on {device}, weights "
                       f"{prec.weights}, mixed precision {prec.mixed}, attention {model.config._attn_implementation}, "
-                      f"loss {loss_impl}")
+                      f"loss {loss_impl}" + (f"; add-ons {', '.join(fwd.addons)}" if fwd.addons else ""))
     pack_length = cfg.data.pack_length or max(cfg.data.max_length, max(data.lengths))
     shares = layout_shares(data.lengths, tcfg.batch_size, tcfg.seed, pack_length)
     accelerator.print("non-pad token share (epoch 0): " + ", ".join(f"{k} {v:.1%}" for k, v in shares.items())
@@ -311,7 +317,7 @@ def main(cfg: Config, resume: bool = False, overwrite: bool = False) -> dict:
             if len(ds) == 0:
                 continue
             with accelerator.autocast():
-                res = response_loss(model, ds, data.pad_id, cfg.eval.batch_size, accelerator.device,
+                res = response_loss(fwd, ds, data.pad_id, cfg.eval.batch_size, accelerator.device,
                                     loss_impl=loss_impl)
             if name == "heldout":
                 out.update({"eval_loss": res["response_loss"], "eval_ppl": res["perplexity"]})
@@ -334,7 +340,8 @@ def main(cfg: Config, resume: bool = False, overwrite: bool = False) -> dict:
             return
         accelerator.wait_for_everyone()
         if accelerator.is_main_process:
-            save_checkpoint(ckpt_root, at.step, model, optimizer, scheduler, position, keep=tcfg.keep_checkpoints)
+            save_checkpoint(ckpt_root, at.step, model, optimizer, scheduler, position, keep=tcfg.keep_checkpoints,
+                            extras=extras)
 
     # --- loop ---------------------------------------------------------------------------
     model.train()
@@ -342,7 +349,7 @@ def main(cfg: Config, resume: bool = False, overwrite: bool = False) -> dict:
     # Clip the prepared module's parameters (FSDP: the local shards; the norm is global).
     parts = LoopParts(loss_module, [p for p in loss_module.parameters() if p.requires_grad], optimizer, scheduler,
                       accelerator, log, progress.update, evaluate_heldout, save,
-                      (lambda: probe(model, tokenizer)) if probe else None)
+                      (lambda: probe(fwd, tokenizer)) if probe else None)
     with progress:
         result = run_loop(parts, data, settings, start)
 
@@ -363,6 +370,7 @@ def main(cfg: Config, resume: bool = False, overwrite: bool = False) -> dict:
             export_model.load_state_dict({k.removeprefix("model.model."): v for k, v in trained.items()}, strict=False)
     if accelerator.is_main_process:
         paths = export_run(export_model, tokenizer, run, cfg.template.name)
+        paths["addons"] = save_addons(fwd, cfg.addons.enabled(), run)
     accelerator.end_training()
     summary = {"steps": result.step, "final": last, **paths, "run_dir": str(run), "parameters": params,
                "seconds_per_step": result.seconds / max(result.step - start.step, 1),

@@ -67,15 +67,17 @@ class Engine:
     @classmethod
     def load(cls, name: str, dtype: str = "float32", batch_size: int = 8):
         """Load `name`: the default alias, an instructune run dir (its `export/`), a path or a hub id."""
+        from instructune.model.addons.store import attach_saved
         from instructune.model.load import load_model, load_tokenizer, resolve_tuned
 
         path = resolve_tuned(name)
-        return cls(load_model(path, dtype), load_tokenizer(path), name=name, batch_size=batch_size)
+        model = attach_saved(load_model(path, dtype), name)  # a run dir's add-ons, if it saved any
+        return cls(model, load_tokenizer(path), name=name, batch_size=batch_size)
 
     @property
     def max_positions(self) -> int | None:
         """The model's context length (prompt + generation), when its config says."""
-        return getattr(self.model.config, "max_position_embeddings", None)
+        return getattr(self.model.config, "max_position_embeddings", None)  # InstructForward has .config too
 
     def chat_ids(self, conversations: list[list[Message]]) -> list[list[int]]:
         """Prompt ids per conversation: the chat template with the assistant turn opened."""

@@ -6,10 +6,13 @@ from collections.abc import Callable
 
 import torch
 from torch import nn
-from transformers import StoppingCriteria, StoppingCriteriaList
+from transformers import LogitsProcessorList, StoppingCriteria, StoppingCriteriaList
 
 from instructune.config import GenerateConfig
 from instructune.data.render import stop_ids
+from instructune.data.templates import INSTRUCTION, TEMPLATE
+from instructune.model.forward import InstructForward
+from instructune.serve.auto_temperature import RowTemperature, predict_temperatures
 
 
 class StopWhen(StoppingCriteria):
@@ -51,7 +54,8 @@ class StopOnText(StoppingCriteria):
 @torch.no_grad()
 def generate_ids(model: nn.Module, tokenizer, prompts: list[list[int]], gcfg: GenerateConfig,
                  stop_strings: list[str] | None = None, streamer=None,
-                 stop_when: Callable[[], bool] | None = None) -> list[list[int]]:
+                 stop_when: Callable[[], bool] | None = None,
+                 segments: list[list[int]] | None = None) -> list[list[int]]:
     """Generate a continuation for each prompt.
 
     Prompts are sorted by length and batched `gcfg.batch_size` at a time, left-padded so the
@@ -68,10 +72,16 @@ def generate_ids(model: nn.Module, tokenizer, prompts: list[list[int]], gcfg: Ge
         streamer: handed to `model.generate` (one prompt only): gets each new token as it is
             made (`serve/streaming.py`).
         stop_when: polled after every token; True ends generation (a stream's client left).
+        segments: the renderer's segment id per prompt token (`render_prompt_segments`), read
+            by the add-ons of an `InstructForward`; None: every prompt token is instruction
+            (a raw prompt is all directive). Generated tokens are response.
     Returns:
         the new token ids per prompt (without the prompt, without the stop token), in input order.
     """
     model.eval()
+    fwd = model if isinstance(model, InstructForward) else None
+    if segments is None and fwd is not None and fwd.addons:
+        segments = [[INSTRUCTION] * len(p) for p in prompts]
     device = next(model.parameters()).device
     stops = sorted(stop_ids(tokenizer))
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else stops[0]
@@ -83,22 +93,24 @@ def generate_ids(model: nn.Module, tokenizer, prompts: list[list[int]], gcfg: Ge
         T = max(len(prompts[i]) for i in idx)
         ids = torch.full((len(idx), T), pad, dtype=torch.long)
         mask = torch.zeros((len(idx), T), dtype=torch.long)
+        seg = torch.full((len(idx), T), TEMPLATE, dtype=torch.long)
         for row, i in enumerate(idx):
             p = prompts[i]
             ids[row, T - len(p):] = torch.as_tensor(p)
             mask[row, T - len(p):] = 1
-        sample = gcfg.temperature > 0
+            if segments is not None:
+                seg[row, T - len(p):] = torch.as_tensor(segments[i])
         criteria = ([StopOnText(tokenizer, stop_strings, T)] if stop_strings else []) + \
             ([StopWhen(stop_when)] if stop_when else [])
-        out = model.generate(
-            input_ids=ids.to(device), attention_mask=mask.to(device),
-            max_new_tokens=gcfg.max_new_tokens, do_sample=sample,
-            temperature=gcfg.temperature if sample else None,
-            top_p=gcfg.top_p if sample else None, top_k=gcfg.top_k if sample else None,
-            repetition_penalty=gcfg.repetition_penalty,
-            eos_token_id=stops, pad_token_id=pad, use_cache=True,
-            stopping_criteria=StoppingCriteriaList(criteria) if criteria else None, streamer=streamer,
-        )
+        kwargs = dict(attention_mask=mask.to(device), max_new_tokens=gcfg.max_new_tokens,
+                      repetition_penalty=gcfg.repetition_penalty, eos_token_id=stops, pad_token_id=pad,
+                      use_cache=True, stopping_criteria=StoppingCriteriaList(criteria) if criteria else None,
+                      streamer=streamer, **sampling(gcfg, fwd, [prompts[i] for i in idx],
+                                                    [segments[i] for i in idx] if segments else None, pad))
+        if fwd is not None and fwd.addons:
+            out = fwd.generate(ids.to(device), seg.to(device), **kwargs)
+        else:
+            out = (fwd.model if fwd is not None else model).generate(input_ids=ids.to(device), **kwargs)
         for row, i in enumerate(idx):
             new = out[row, T:].tolist()
             cut = next((j for j, t in enumerate(new) if t in stops), len(new))
@@ -109,7 +121,24 @@ def generate_ids(model: nn.Module, tokenizer, prompts: list[list[int]], gcfg: Ge
     return results
 
 
-def generate_text(model: nn.Module, tokenizer, prompts: list[list[int]], gcfg: GenerateConfig) -> list[str]:
+def sampling(gcfg: GenerateConfig, fwd: InstructForward | None, prompts: list[list[int]],
+             segments: list[list[int]] | None, pad: int) -> dict:
+    """transformers' sampling keyword arguments for one batch: greedy at temperature 0, one
+    temperature, or (temperature "auto") a temperature per prompt from the model's head."""
+    auto = gcfg.temperature == "auto"
+    if auto:
+        if fwd is None:
+            raise ValueError("generate.temperature=auto needs a run with addons.temperature_head")
+        temps = predict_temperatures(fwd, prompts, segments or [[INSTRUCTION] * len(p) for p in prompts], pad)
+        return {"do_sample": True, "temperature": 1.0, "top_p": gcfg.top_p, "top_k": gcfg.top_k or None,
+                "logits_processor": LogitsProcessorList([RowTemperature(temps)])}
+    sample = gcfg.temperature > 0
+    return {"do_sample": sample, "temperature": gcfg.temperature if sample else None,
+            "top_p": gcfg.top_p if sample else None, "top_k": gcfg.top_k if sample else None}
+
+
+def generate_text(model: nn.Module, tokenizer, prompts: list[list[int]], gcfg: GenerateConfig,
+                  segments: list[list[int]] | None = None) -> list[str]:
     """`generate_ids`, decoded (special tokens skipped, whitespace stripped)."""
     return [tokenizer.decode(ids, skip_special_tokens=True).strip()
-            for ids in generate_ids(model, tokenizer, prompts, gcfg)]
+            for ids in generate_ids(model, tokenizer, prompts, gcfg, segments=segments)]

@@ -2,6 +2,7 @@
 
     checkpoints/step-000010/
         trainable.safetensors   # only parameters with requires_grad (the adapter for LoRA)
+        <extra>.safetensors     # the same of each extra module (add-ons, learned loss weights)
         optimizer.pt  scheduler.pt
         rng.pt                  # python, numpy, torch RNG states
         state.json              # step, epoch, micro-batch position in the epoch, ...
@@ -45,12 +46,16 @@ def set_rng_state(state: dict[str, Any]) -> None:
 
 
 def save_checkpoint(root: str | Path, step: int, model: nn.Module, optimizer, scheduler,
-                    state: dict[str, Any], keep: int = 2) -> Path:
-    """Write `root/step-XXXXXX` atomically and prune to the `keep` newest; returns its path."""
+                    state: dict[str, Any], keep: int = 2, extras: dict[str, nn.Module] | None = None) -> Path:
+    """Write `root/step-XXXXXX` atomically and prune to the `keep` newest; returns its path.
+    `extras`: {name: module} whose trained parameters are saved as `<name>.safetensors`."""
     root = Path(root)
     final = root / f"step-{step:06d}"
     with atomic_dir(final) as tmp:
         save_file(trainable_state(model), tmp / "trainable.safetensors")
+        for name, module in (extras or {}).items():
+            if trainable_state(module):
+                save_file(trainable_state(module), tmp / f"{name}.safetensors")
         torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
         torch.save(scheduler.state_dict(), tmp / "scheduler.pt")
         torch.save(rng_state(), tmp / "rng.pt")
@@ -68,18 +73,26 @@ def list_checkpoints(root: str | Path) -> list[Path]:
     return sorted(p for p in root.glob("step-*") if (p / "state.json").exists())
 
 
-def load_checkpoint(path: str | Path, model: nn.Module, optimizer, scheduler) -> dict[str, Any]:
-    """Restore a checkpoint in place; returns its state.json contents."""
-    path = Path(path)
-    weights = load_file(path / "trainable.safetensors")
+def restore_trainable(file: Path, model: nn.Module) -> None:
+    """Copy the trained parameters saved in `file` into `model`."""
     params = dict(model.named_parameters())
+    weights = load_file(file) if file.exists() else {}
     missing = [n for n, p in params.items() if p.requires_grad and n not in weights]
     if missing:
-        raise ValueError(f"{path}: checkpoint lacks trainable parameters {missing[:3]}... "
-                         "(was it made with another train.method or lora config?)")
+        raise ValueError(f"{file}: checkpoint lacks trainable parameters {missing[:3]}... "
+                         "(was it made with another train.method, lora or addons config?)")
     with torch.no_grad():
         for n, w in weights.items():
             params[n].copy_(w)
+
+
+def load_checkpoint(path: str | Path, model: nn.Module, optimizer, scheduler,
+                    extras: dict[str, nn.Module] | None = None) -> dict[str, Any]:
+    """Restore a checkpoint in place (and `extras`, as saved); returns its state.json contents."""
+    path = Path(path)
+    restore_trainable(path / "trainable.safetensors", model)
+    for name, module in (extras or {}).items():
+        restore_trainable(path / f"{name}.safetensors", module)
     optimizer.load_state_dict(torch.load(path / "optimizer.pt", weights_only=False))
     scheduler.load_state_dict(torch.load(path / "scheduler.pt", weights_only=False))
     set_rng_state(torch.load(path / "rng.pt", weights_only=False))

@@ -74,7 +74,7 @@ def backward_window(loss_module, micro: list[dict[str, torch.Tensor]], accelerat
     Returns:
         (the next-token loss's window mean over all processes as a () device tensor, trained
         tokens over all processes as an int or a () device tensor, {term: window mean} for
-        every term); `.item()` them when logging.
+        every term, per-step terms included); `.item()` them when logging.
     """
     device = accelerator.device
     world = accelerator.num_processes
@@ -82,6 +82,7 @@ def backward_window(loss_module, micro: list[dict[str, torch.Tensor]], accelerat
     counts = global_counts(window_counts(objective, micro), accelerator)
     weights = objective.weights()
     totals: dict[str, torch.Tensor] = {}
+    per_step: dict[str, torch.Tensor] = {}
     for i, mb in enumerate(micro):
         # Only the last micro-batch all-reduces gradients across processes.
         sync = i == len(micro) - 1
@@ -89,9 +90,15 @@ def backward_window(loss_module, micro: list[dict[str, torch.Tensor]], accelerat
         accelerator.gradient_state._set_sync_gradients(sync)
         with contextlib.nullcontext() if sync else accelerator.no_sync(loss_module):
             sums = loss_module(**to_device(mb, device))
-            accelerator.backward(weighted(sums, weights, counts, world))
+            loss = weighted(sums, weights, counts, world)
+            if sync and (per_step := objective.step_terms()):
+                # Penalties on the weights: once per window, the same value on every process
+                # (not scaled by world: DDP's average of their gradients is their gradient).
+                loss = loss + sum(weights.get(k, 1.0) * v for k, v in per_step.items())
+            accelerator.backward(loss)
         for name, s in sums.items():
             totals[name] = s.detach() + totals[name] if name in totals else s.detach().clone()
     accelerator.gradient_state._set_sync_gradients(True)
     means = {name: (accelerator.reduce(t, "sum") if world > 1 else t) / counts[name] for name, t in totals.items()}
+    means.update({name: v.detach() for name, v in per_step.items()})
     return means[NLL], counts[NLL], means
