@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from instructune.cli import main as cli
 from instructune.config import Config, ReaderConfig, to_dict
 from instructune.config.docs import explain, field_docs
 
 
-def leaves(d, prefix=""):
-    for k, v in d.items():
-        if isinstance(v, dict) and v:  # an empty mapping (eval.sets, ablation.arms) is a field of its own
-            yield from leaves(v, f"{prefix}{k}.")
+def leaves(section, prefix=""):
+    """Dotted keys of every field; a mapping-valued field (eval.sets, addons.temperature_head.targets)
+    is a field of its own."""
+    for f in dataclasses.fields(section):
+        v = getattr(section, f.name)
+        if dataclasses.is_dataclass(v):
+            yield from leaves(v, f"{prefix}{f.name}.")
         else:
-            yield f"{prefix}{k}"
+            yield f"{prefix}{f.name}"
 
 
 def test_every_field_is_documented():
     lines = explain(Config())
     keys = [line.split(":", 1)[0] for line in lines if not line.startswith(" ")]
-    assert keys == list(leaves(to_dict(Config())))
+    assert keys == list(leaves(Config()))
     docs = [line for line in lines if line.startswith("    ")]
     assert len(docs) == len(keys) and all(d.strip() for d in docs)  # one doc line per field, none empty
 

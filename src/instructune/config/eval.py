@@ -15,6 +15,9 @@ class EvalConfig:
     """Evaluation of base and tuned models (`instructune eval`, and during training).
 
     Attributes:
+        without_addons: when the tuned run has add-ons that change the forward, also evaluate it
+            without them (what a plain transformers / vLLM deployment of its export/ runs) and
+            report the difference.
         suites: what `instructune eval` runs: "loss" (teacher-forced response loss per held-out
             set), "generation" (greedy generations: ROUGE-L, exact match), "ifeval" (verifiable
             instruction checks, strict and loose), "forgetting" (general-text perplexity).
@@ -45,6 +48,7 @@ class EvalConfig:
     """
 
     suites: list[Literal["loss", "generation", "ifeval", "forgetting"]] = field(default_factory=lambda: list(SUITES))
+    without_addons: bool = True
     sets: dict[str, list[str]] = field(default_factory=dict)
     max_records: int = 0
     max_new_tokens: int = 96

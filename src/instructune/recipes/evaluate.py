@@ -194,7 +194,7 @@ def main(cfg: Config, tuned: str | None = None, base: str | None = None, out_dir
         models["base"] = base or cfg.model.name
     if tuned:
         models["tuned"] = tuned
-        if changes_forward(tuned):  # what a plain transformers / vLLM deployment of export/ runs
+        if cfg.eval.without_addons and changes_forward(tuned):  # what a plain transformers / vLLM deployment of export/ runs
             models["tuned_plain"] = tuned
     evals: dict[str, ModelEval] = {}
     for label, name in models.items():
