@@ -1,0 +1,192 @@
+"""The instruction-aware add-ons on the tiny model: identity at init, gradients, save/load,
+KV-cache generation, packing; and, with every add-on on at once, accumulation invariance and
+exact resume of the training loop."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from instructune.config import GenerateConfig, load_config
+from instructune.data.templates import CONTEXT, INSTRUCTION, RESPONSE, TEMPLATE
+from instructune.model.addons import ADDONS, build_addons
+from instructune.model.addons.store import attach_saved, save_addons
+from instructune.model.forward import InstructForward
+from instructune.model.load import load_model
+from instructune.serve.generation import generate_ids
+
+NAMES = list(ADDONS)
+T_, I_, C_, R_ = TEMPLATE, INSTRUCTION, CONTEXT, RESPONSE
+SEGMENTS = torch.tensor([[T_, I_, I_, I_, C_, C_, T_, R_, R_, R_, R_, R_],
+                         [T_, I_, I_, T_, R_, R_, R_, R_, R_, R_, R_, R_]])
+
+
+def sections(name: str):
+    return load_config(None, [f"addons.{name}.enabled=true"]).addons.enabled()
+
+
+def attached(tiny_model, name: str, perturb: float = 0.0) -> InstructForward:
+    """The tiny model (fp32, sdpa) with add-on `name`; `perturb` moves its weights off the
+    init (a trained add-on), so tests see it act."""
+    model = load_model(tiny_model, "float32", "sdpa", device="cpu")
+    torch.manual_seed(1)
+    fwd = InstructForward(model, build_addons(sections(name), model.config))
+    with torch.no_grad():
+        for p in fwd.addons.parameters():
+            p.add_(torch.randn_like(p) * perturb)
+    return fwd
+
+
+def ids_for(B: int = 2, T: int = 12) -> torch.Tensor:
+    return torch.randint(5, 500, (B, T), generator=torch.Generator().manual_seed(0))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_attached_untrained_the_model_is_the_base_model(tiny_model, name):
+    ids = ids_for()
+    plain = load_model(tiny_model, "float32", "sdpa", device="cpu")(input_ids=ids).logits
+    fwd = attached(tiny_model, name)
+    logits = fwd(ids, SEGMENTS, full_logits=True).logits
+    torch.testing.assert_close(logits, plain, rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_gradients_reach_the_addon_and_a_step_changes_its_output(tiny_model, name):
+    from instructune.objectives.objective import TrainingObjective
+
+    fwd = attached(tiny_model, name)
+    for p in fwd.model.parameters():
+        p.requires_grad_(False)
+    objective = TrainingObjective(fwd)
+    ids = ids_for()
+    labels = torch.where(SEGMENTS == RESPONSE, ids, torch.full_like(ids, -100))
+    batch = {"input_ids": ids, "segment_ids": SEGMENTS, "labels": labels, "tasks": ["math", "creative_writing"]}
+    before = fwd(ids, SEGMENTS, full_logits=True).logits.detach()
+    head = fwd.addons["temperature_head"] if "temperature_head" in fwd.addons else None
+    t_before = head.predict(fwd(ids, SEGMENTS).hidden, SEGMENTS).detach() if head else None
+    sums = objective(**batch)
+    counts, weights = objective.counts(batch), objective.weights()
+    sum(weights[k] * v / counts[k] for k, v in sums.items()).backward()
+    grads = {n: p.grad for n, p in fwd.addons.named_parameters() if p.grad is not None and p.grad.abs().sum() > 0}
+    assert grads, f"no gradient reached {name}"
+    with torch.no_grad():
+        for p in fwd.addons.parameters():
+            if p.grad is not None:
+                p.sub_(0.1 * p.grad.sign())
+    if head:  # a side head: the logits stay the base model's, its prediction moves
+        assert torch.equal(fwd(ids, SEGMENTS, full_logits=True).logits, before)
+        assert not torch.equal(head.predict(fwd(ids, SEGMENTS).hidden, SEGMENTS), t_before)
+    else:
+        assert (fwd(ids, SEGMENTS, full_logits=True).logits - before).abs().max() > 1e-4
+
+
+def test_the_two_stream_gates_get_a_gradient_at_the_first_step(tiny_model):
+    fwd = attached(tiny_model, "two_stream")
+    ids = ids_for()
+    fwd(ids, SEGMENTS, full_logits=True).logits.sum().backward()
+    two = fwd.addons["two_stream"]
+    assert (two.gates.grad.abs() > 0).all()  # closed gates, open branch: each gate learns at step 1
+    assert two.fuse.weight.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_save_and_load_give_identical_logits(tiny_model, name, tmp_path):
+    fwd = attached(tiny_model, name, perturb=0.3)
+    ids = ids_for()
+    want = fwd(ids, SEGMENTS, full_logits=True)
+    save_addons(fwd, sections(name), tmp_path)
+    loaded = attach_saved(load_model(tiny_model, "float32", "sdpa", device="cpu"), tmp_path)
+    assert list(loaded.addons) == [name]
+    got = loaded(ids, SEGMENTS, full_logits=True)
+    assert torch.equal(got.logits, want.logits)
+    if name == "temperature_head":
+        predicted = [f.addons[name].predict(f(ids, SEGMENTS).hidden, SEGMENTS) for f in (fwd, loaded)]
+        assert torch.equal(*predicted)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_kv_cache_generation_matches_full_forward_token_for_token(tiny_model, tiny_tokenizer, name):
+    fwd = attached(tiny_model, name, perturb=0.3)
+    # Prompts of different lengths: left padding, and the prompt's segments from the renderer.
+    prompts = [ids_for(1, 9)[0].tolist(), ids_for(1, 6)[0, :6].tolist()]
+    segments = [SEGMENTS[0, :9].tolist(), SEGMENTS[1, :6].tolist()]
+    gcfg = GenerateConfig(max_new_tokens=6, temperature=0.0, batch_size=2)
+    stops = {tiny_tokenizer.eos_token_id, tiny_tokenizer.pad_token_id}
+    out = generate_ids(fwd, tiny_tokenizer, prompts, gcfg, segments=segments)
+    for p, s, new in zip(prompts, segments, out):
+        ids, seg = list(p), list(s)
+        for _ in range(len(new)):
+            logits = fwd(torch.tensor([ids]), torch.tensor([seg]), full_logits=True).logits[0, -1]
+            ids.append(int(logits.argmax()))
+            seg.append(RESPONSE)
+        assert ids[len(p):] == new
+        assert len(new) == 6 or ids[-1] in stops
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_packed_rows_equal_separate_rows(tiny_model, name):
+    fwd = attached(tiny_model, name, perturb=0.3)
+    ids = ids_for()
+    T = ids.shape[1]
+    alone = [fwd(ids[i:i + 1], SEGMENTS[i:i + 1], full_logits=True).logits[0] for i in range(2)]
+    packed = fwd(ids.reshape(1, -1), SEGMENTS.reshape(1, -1), position_ids=torch.arange(T).repeat(2)[None],
+                 full_logits=True).logits[0]
+    torch.testing.assert_close(packed[:T], alone[0], rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(packed[T:], alone[1], rtol=1e-4, atol=1e-5)
+
+
+ALL_ON = [f"addons.{n}.enabled=true" for n in NAMES]
+
+
+def tiny_cfg(tiny_model, out, *extra):
+    return load_config(None, [f"model.name={tiny_model}", f"output_dir={out}", "data.max_length=256",
+                              "train.lr=1e-2", "train.warmup_ratio=0.0", "train.seed=3", "eval.batch_size=16",
+                              "data.heldout=[]", *ALL_ON, *extra])
+
+
+def test_every_addon_on_batch8x1_equals_batch2x4(tiny_model, tmp_path):
+    from instructune.recipes import train
+    from instructune.train.metrics_log import read_metrics
+
+    common = ["train.max_steps=3", "train.group_by_length=false"]
+    train.main(tiny_cfg(tiny_model, tmp_path / "a", "train.batch_size=8", "train.grad_accum=1", *common))
+    train.main(tiny_cfg(tiny_model, tmp_path / "b", "train.batch_size=2", "train.grad_accum=4", *common))
+    ma, mb = read_metrics(tmp_path / "a" / "metrics.jsonl"), read_metrics(tmp_path / "b" / "metrics.jsonl")
+    for key in ("loss", "temperature_loss"):
+        assert [m[key] for m in ma] == pytest.approx([m[key] for m in mb], rel=1e-4), key
+    wa = load_file(tmp_path / "a" / "addons" / "addons.safetensors")
+    wb = load_file(tmp_path / "b" / "addons" / "addons.safetensors")
+    assert set(wa) == set(wb) and any(k.startswith("two_stream.") for k in wa)
+    for k in wa:  # Adam turns float-rounding differences of near-zero gradients into ~1e-5 steps
+        torch.testing.assert_close(wa[k], wb[k], rtol=1e-3, atol=5e-5)
+
+
+def test_every_addon_on_resume_is_exact(tiny_model, tmp_path, monkeypatch):
+    from instructune.recipes import train
+    from instructune.train.metrics_log import read_metrics
+
+    common = ["train.max_steps=4", "train.batch_size=4", "train.checkpoint_every=2", "data.packing=true"]
+    train.main(tiny_cfg(tiny_model, tmp_path / "full", *common))
+    part = tmp_path / "part"
+    original = train.MetricsLog.write
+
+    def crash(self, row):  # the same run, killed while logging step 3 (after the step-2 checkpoint)
+        if row["step"] == 3:
+            raise KeyboardInterrupt("killed")
+        original(self, row)
+
+    monkeypatch.setattr(train.MetricsLog, "write", crash)
+    with pytest.raises(KeyboardInterrupt):
+        train.main(tiny_cfg(tiny_model, part, *common))
+    monkeypatch.setattr(train.MetricsLog, "write", original)
+    train.main(tiny_cfg(tiny_model, part, *common), resume=True)
+    full, resumed = read_metrics(tmp_path / "full" / "metrics.jsonl"), read_metrics(part / "metrics.jsonl")
+    assert [r["step"] for r in resumed] == [1, 2, 3, 4]
+    for a, b in zip(resumed, full):
+        assert a["loss"] == pytest.approx(b["loss"], rel=1e-6)
+        assert a["temperature_loss"] == pytest.approx(b["temperature_loss"], rel=1e-6)
+    wa = load_file(tmp_path / "full" / "addons" / "addons.safetensors")
+    wb = load_file(part / "addons" / "addons.safetensors")
+    for k in wa:
+        torch.testing.assert_close(wa[k], wb[k])
