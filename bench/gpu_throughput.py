@@ -18,6 +18,12 @@ Contenders (each in its own fresh subprocess; `--parts` picks):
 - `instructune-ckpt`    the same with `train.activation_checkpointing=true`;
 - `instructune-compile` the same with `train.compile=true`;
 - `instructune-nofused` the same with `train.fused_kernels=false` (no liger RMSNorm/SwiGLU/RoPE);
+- `instructune-unfused` the same with `lora.fuse_adapters=false` (peft's own LoRA forward);
+- `instructune-fused`   the same with `lora.fuse_adapters=true` (the default on CUDA; on a CPU too);
+- `instructune-2xrows`  twice --rows per micro-batch, half --accum (the same tokens per step);
+- `lora-micro`          one decoder layer's seven adapted linears alone, --rows x --max-length
+                        tokens, forward + backward: the base linears without LoRA (the floor),
+                        peft, fused one linear at a time, fused with shared inputs;
 - `trl`                 TRL `SFTTrainer` with its defaults (8 padded rows per step, gradient
                         checkpointing on);
 - `trl-best`            TRL with its own packing (bfd, padding-free), liger-kernel when installed, no
@@ -56,7 +62,8 @@ SHAPES = {  # hidden, layers, heads, kv heads, intermediate
     "135m": (576, 30, 9, 3, 1536),
     "1.7b": (2048, 24, 32, 32, 8192),
 }
-LORA_PARTS = ("instructune", "instructune-ckpt", "instructune-compile", "instructune-nofused", "trl", "trl-best")
+LORA_PARTS = ("instructune", "instructune-ckpt", "instructune-compile", "instructune-nofused", "instructune-unfused",
+              "instructune-fused", "instructune-2xrows", "trl", "trl-best")
 FULL_PARTS = ("full-bf16", "full-fp32", "full-mfu")
 TAG = "[gpu-bench]"
 
@@ -177,8 +184,9 @@ def instructune_overrides(args, name: str, workdir: Path) -> tuple[list[str], in
         if name == "full-fp32":
             extra += ["model.dtype=float32", "train.mixed_precision=no"]
         return common + extra, 6
+    rows, accum = (args.rows * 2, max(1, args.accum // 2)) if name.endswith("-2xrows") else (args.rows, args.accum)
     extra = ["train.method=lora", "lora.r=16", "lora.alpha=32", "lora.dropout=0.0", "lora.target_modules=all-linear",
-             "train.lr=2e-4", f"train.batch_size={args.rows}", f"train.grad_accum={args.accum}",
+             "train.lr=2e-4", f"train.batch_size={rows}", f"train.grad_accum={accum}",
              f"train.max_steps={args.steps}"]
     if name == "instructune-ckpt":
         extra.append("train.activation_checkpointing=true")
@@ -186,6 +194,10 @@ def instructune_overrides(args, name: str, workdir: Path) -> tuple[list[str], in
         extra.append("train.compile=true")
     if name == "instructune-nofused":
         extra.append("train.fused_kernels=false")
+    if name == "instructune-unfused":
+        extra.append("lora.fuse_adapters=false")
+    if name == "instructune-fused":
+        extra.append("lora.fuse_adapters=true")
     return common + extra, 4
 
 
@@ -348,6 +360,95 @@ def run_checks(args) -> dict:
 
 
 # --------------------------------------------------------------------------------------------
+# lora-micro: one layer's adapted linears, peft against fused
+# --------------------------------------------------------------------------------------------
+
+def run_lora_micro(args) -> dict:
+    """Forward + backward of one decoder layer's seven linears (q/k/v/o on a hidden-sized input,
+    gate/up on one, down on an intermediate-sized one) over --rows x --max-length tokens, bf16
+    autocast, frozen bf16 weights: without LoRA (the floor), peft's LoRA r16, fused one linear at
+    a time, fused with shared inputs. Milliseconds per pass (CUDA events) and peak memory."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from torch import nn
+
+    from instructune.model.lora_fusion import fuse_lora_linears, unfuse_lora_linears
+    from instructune.train.precision import autocast_adapter_inputs
+
+    cuda = torch.cuda.is_available()
+    device = "cuda" if cuda else "cpu"
+    d, _, heads, kv, inter = SHAPES[args.shape]
+    kvd = kv * (d // heads)
+    n = args.rows * args.max_length
+
+    class Attn(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.q_proj, self.k_proj = nn.Linear(d, d, bias=False), nn.Linear(d, kvd, bias=False)
+            self.v_proj, self.o_proj = nn.Linear(d, kvd, bias=False), nn.Linear(d, d, bias=False)
+
+    class Mlp(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gate_proj, self.up_proj = nn.Linear(d, inter, bias=False), nn.Linear(d, inter, bias=False)
+            self.down_proj = nn.Linear(inter, d, bias=False)
+
+    class Layer(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.self_attn, self.mlp = Attn(), Mlp()
+
+        def forward(self, x, m):
+            a, f = self.self_attn, self.mlp
+            return [a.q_proj(x), a.k_proj(x), a.v_proj(x), a.o_proj(x), f.gate_proj(x), f.up_proj(x), f.down_proj(m)]
+
+    torch.manual_seed(0)
+    dt = torch.bfloat16 if cuda else torch.float32
+    layer = Layer().to(device=device, dtype=dt).requires_grad_(False)
+    x = torch.randn(n, d, device=device, dtype=dt, requires_grad=True)
+    m = torch.randn(n, inter, device=device, dtype=dt, requires_grad=True)
+
+    def bench(model) -> tuple[float, float]:
+        grads = None
+        for i in range(13):
+            if i == 3:
+                if cuda:
+                    torch.cuda.synchronize()
+                    torch.cuda.reset_peak_memory_stats()
+                    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+                    start.record()
+                t0 = time.perf_counter()
+            with torch.autocast(device, dtype=torch.bfloat16, enabled=cuda):
+                outs = model(x, m)
+            grads = grads or [torch.randn_like(o) for o in outs]
+            torch.autograd.backward(outs, grads)
+            x.grad = m.grad = None
+        if cuda:
+            end.record()
+            torch.cuda.synchronize()
+            return start.elapsed_time(end) / 10, peak_mem_gib()
+        return (time.perf_counter() - t0) * 100, float("nan")
+
+    out = {"name": "lora-micro", "tokens": n, "ms": {}, "peak_mem_gib": {}}
+    out["ms"]["base"], out["peak_mem_gib"]["base"] = bench(layer)
+    names = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+    peft = get_peft_model(layer, LoraConfig(r=16, lora_alpha=32, lora_dropout=0.0, target_modules=names))
+    autocast_adapter_inputs(peft)
+    peft = peft.to(device)
+
+    def model(x_, m_):
+        return peft.base_model.model(x_, m_)
+
+    for variant in ("peft", "fused-single", "fused-shared"):
+        unfuse_lora_linears(peft)
+        if variant != "peft":
+            fuse_lora_linears(peft, share_inputs=variant == "fused-shared")
+        out["ms"][variant], out["peak_mem_gib"][variant] = bench(model)
+        log(f"lora-micro {variant}: {out['ms'][variant]:.2f} ms (base {out['ms']['base']:.2f})")
+    return out
+
+
+# --------------------------------------------------------------------------------------------
 # driver
 # --------------------------------------------------------------------------------------------
 
@@ -376,6 +477,8 @@ def child(args) -> None:
     name = args.only
     if name == "checks":
         result = run_checks(args)
+    elif name == "lora-micro":
+        result = run_lora_micro(args)
     elif name.startswith("trl"):
         result = run_trl(args, name, workdir)
     else:

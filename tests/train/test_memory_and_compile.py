@@ -57,3 +57,16 @@ def test_compiled_layers_train_like_eager(tiny_model, tmp_path):
     eager = run(tiny_model, tmp_path / "eager")
     compiled = run(tiny_model, tmp_path / "compiled", "train.compile=true")
     assert compiled == pytest.approx(eager, rel=1e-4)
+
+
+def test_activation_checkpointing_with_fused_lora_keeps_loss_and_gradients(tiny_model, tiny_tokenizer):
+    torch.manual_seed(1)
+    rows = [{"input_ids": (ids := torch.randint(5, 500, (n,)).tolist()), "labels": ids, "segment_ids": [2] * n}
+            for n in (7, 5, 9)]
+    batch = collate_packed([rows[:2], rows[2:]], tiny_tokenizer.pad_token_id)
+    loss0, g0, _ = lora_grads(tiny_model, batch)
+    loss1, g1, calls = lora_grads(tiny_model, batch, "lora.fuse_adapters=true", "train.activation_checkpointing=true")
+    torch.testing.assert_close(loss0, loss1)
+    for n in g0:
+        torch.testing.assert_close(g0[n], g1[n], rtol=1e-5, atol=1e-6)
+    assert calls == 2

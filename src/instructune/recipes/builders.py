@@ -20,6 +20,7 @@ from instructune.model.attention import resolve_attention
 from instructune.model.forward import InstructForward, base_causal_lm
 from instructune.model.kernels import apply_fused_kernels
 from instructune.model.load import load_tokenizer, resolve_device
+from instructune.model.lora_fusion import fuse_lora_linears, resolve_fuse
 from instructune.model.setup import apply_lora, compile_layers, enable_activation_checkpointing, load_for_template
 from instructune.model.vocab import add_template_tokens
 from instructune.train.precision import Precision, autocast_adapter_inputs, keep_trainable_fp32, resolve_precision
@@ -88,15 +89,18 @@ def load_for_training(cfg: Config, device="auto", prec: Precision | None = None,
 
 
 def trainable(cfg: Config, model: nn.Module, new_ids: list[int], prec: Precision) -> nn.Module:
-    """The loaded model made ready to train for `train.method`: LoRA-wrapped (or as is), trained
-    parameters in float32 whatever the weights dtype, then `train.activation_checkpointing` and
-    `train.compile`."""
+    """The loaded model made ready to train for `train.method`: LoRA-wrapped (or as is) and
+    `lora.fuse_adapters` decided for the device the weights are on (a host copy that FSDP
+    shards later counts as the host), trained parameters in float32 whatever the weights dtype,
+    then `train.activation_checkpointing` and `train.compile`."""
     if cfg.train.method == "lora":
         lo = cfg.lora
         model = apply_lora(model, new_ids, r=lo.r, alpha=lo.alpha, dropout=lo.dropout,
                            target_modules=lo.target_modules)
         if prec.mixed != "no":
             autocast_adapter_inputs(model)
+        if resolve_fuse(lo.fuse_adapters, next(model.parameters()).device, cfg.train.compile):
+            fuse_lora_linears(model)
     keep_trainable_fp32(model)
     model.config.use_cache = False
     if cfg.train.activation_checkpointing:

@@ -43,6 +43,7 @@ from instructune.evaluate.loss import response_loss
 from instructune.evaluate.probe import GenerationProbe
 from instructune.model.addons.store import save_addons
 from instructune.model.export import export_run
+from instructune.model.lora_fusion import fused_lora_count
 from instructune.model.setup import count_parameters
 from instructune.objectives.linear_ce import resolve_loss_impl
 from instructune.objectives.objective import TrainingObjective
@@ -301,10 +302,12 @@ def main(cfg: Config, resume: bool = False, overwrite: bool = False) -> dict:
                          enabled=accelerator.is_main_process)
     trainable, total = count_parameters(objective)
     params = {"trainable": trainable, "total": total, "added": total - base_params}
+    fused = fused_lora_count(model)
     accelerator.print(f"model {cfg.model.name}: {trainable:,} trainable / {total:,} parameters; "
                       f"{len(train_ds)} train rows; {settings.total_steps} steps; on {device}, weights "
                       f"{prec.weights}, mixed precision {prec.mixed}, attention {model.config._attn_implementation}, "
-                      f"loss {loss_impl}" + (f"; add-ons {', '.join(fwd.addons)}" if fwd.addons else ""))
+                      f"loss {loss_impl}" + (f", {fused} LoRA linears fused" if fused else "")
+                      + (f"; add-ons {', '.join(fwd.addons)}" if fwd.addons else ""))
     pack_length = cfg.data.pack_length or max(cfg.data.max_length, max(data.lengths))
     shares = layout_shares(data.lengths, tcfg.batch_size, tcfg.seed, pack_length)
     accelerator.print("non-pad token share (epoch 0): " + ", ".join(f"{k} {v:.1%}" for k, v in shares.items())
