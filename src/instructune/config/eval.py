@@ -20,7 +20,10 @@ class EvalConfig:
             report the difference.
         suites: what `instructune eval` runs: "loss" (teacher-forced response loss per held-out
             set), "generation" (greedy generations: ROUGE-L, exact match), "ifeval" (verifiable
-            instruction checks, strict and loose), "forgetting" (general-text perplexity).
+            instruction checks, strict and loose), "forgetting" (general-text perplexity),
+            "temperature" (on a tuned run with `addons.temperature_head`: Spearman of predicted
+            vs target temperature on held-out records, and ROUGE-L of a factual + creative mix
+            at the predicted temperature against fixed 0, 0.3, 0.7 and 1.0; not a default).
         sets: extra named held-out sets, each a list of files ({code: [c.jsonl]}); each is
             reported on its own (eval.json, `eval_loss/<name>` in metrics.jsonl) beside
             `data.heldout`, which is the set named "heldout".
@@ -47,7 +50,8 @@ class EvalConfig:
         seed: seed of the bootstrap.
     """
 
-    suites: list[Literal["loss", "generation", "ifeval", "forgetting"]] = field(default_factory=lambda: list(SUITES))
+    suites: list[Literal["loss", "generation", "ifeval", "forgetting", "temperature"]] = field(
+        default_factory=lambda: list(SUITES))
     without_addons: bool = True
     sets: dict[str, list[str]] = field(default_factory=dict)
     max_records: int = 0

@@ -10,7 +10,11 @@ Suites (`eval.suites`), per model:
   records, on the final answer after the rationale);
 - ifeval: verifiable instruction checks (IFEval's 25 types) on the shipped prompt set or
   `eval.ifeval_prompts`, strict and loose, prompt and instruction level;
-- forgetting: general-text perplexity on the shipped reference corpus or `eval.forgetting_corpus`.
+- forgetting: general-text perplexity on the shipped reference corpus or `eval.forgetting_corpus`;
+- temperature (asked for, on a run with the temperature head): `evaluate/temperature.py`.
+A run with add-ons that change the forward is also scored without them ("tuned_plain", what
+its plain transformers export/ gives; `eval.without_addons`), and eval.json's
+"comparison_addons" holds tuned − tuned_plain.
 Every proportion carries a Wilson interval, every mean a bootstrap interval, and every
 tuned − base difference a paired bootstrap interval over the same items.
 
@@ -43,6 +47,7 @@ from instructune.evaluate.forgetting import corpus_perplexity
 from instructune.evaluate.intervals import mean_ci_bootstrap, wilson
 from instructune.evaluate.loss import response_loss
 from instructune.evaluate.metrics import exact_match, final_answer, rouge_l
+from instructune.evaluate.temperature import temperature_report
 from instructune.evaluate.text_corpus import load_corpus
 from instructune.model.addons.store import saved_sections
 from instructune.recipes.builders import model_with_addons, template_options
@@ -125,6 +130,13 @@ class ModelEval:
         self.items["ifeval.instruction_level_loose"] = [float(x) for v in self.verdicts
                                                         for x in v.follow_instruction_list_loose]
 
+    def temperature(self, records: list[Record]) -> None:
+        e = self.cfg.eval
+        self.metrics["temperature"] = temperature_report(
+            self.model, self.tokenizer, records,
+            lambda r: render_prompt_segments(r, self.tokenizer, self.template, self.opts),
+            e.max_new_tokens, e.batch_size, e.seed, e.bootstrap, e.confidence)
+
     def forgetting(self, docs: list[str]) -> None:
         e = self.cfg.eval
         res = corpus_perplexity(self.model, self.tokenizer, docs, e.forgetting_max_length, e.forgetting_max_tokens or None)
@@ -141,6 +153,9 @@ class ModelEval:
                 steps.append((f"generation on {name}", lambda n=name, r=records: self.generation(n, r)))
         if "ifeval" in suites and prompts:
             steps.append((f"verifiable instructions ({len(prompts)} prompts)", lambda: self.ifeval(prompts)))
+        if "temperature" in suites and "temperature_head" in self.model.addons:
+            held = sets.get("heldout") or next(iter(sets.values()), [])
+            steps.append((f"temperature head ({len(held)} records)", lambda: self.temperature(held)))
         if "forgetting" in suites and docs:
             steps.append((f"forgetting ({len(docs)} documents)", lambda: self.forgetting(docs)))
         for label, fn in steps:
@@ -183,8 +198,8 @@ def main(cfg: Config, tuned: str | None = None, base: str | None = None, out_dir
     """
     console = console or Console()
     say = lambda s: console.print(s, markup=False, highlight=False)  # noqa: E731
-    sets = heldout_sets(cfg) if {"loss", "generation"} & set(cfg.eval.suites) else {}
-    if {"loss", "generation"} & set(cfg.eval.suites) and not sets:
+    sets = heldout_sets(cfg) if {"loss", "generation", "temperature"} & set(cfg.eval.suites) else {}
+    if {"loss", "generation", "temperature"} & set(cfg.eval.suites) and not sets:
         raise ValueError("no held-out records to evaluate (data.heldout and eval.sets are empty)")
     prompts = ifeval.load_prompts(cfg.eval.ifeval_prompts) if "ifeval" in cfg.eval.suites else []
     prompts = prompts[:cfg.eval.ifeval_max_prompts] if cfg.eval.ifeval_max_prompts else prompts
@@ -274,6 +289,18 @@ def results_table(results: dict[str, Any]) -> Table:
         cells = [_cell(results[k].get("ifeval"), level) for k in labels]
         if any(cells):
             table.add_row(f"IFEval {level.replace('_level_', ' ')}", *cells, diff(f"ifeval.{level}"))
+    temp = results.get("tuned", {}).get("temperature")
+    if temp:  # the tuned model's own figures: in its column; the diff column holds auto − fixed
+        at = ["" if k != "tuned" else "{}" for k in labels]
+        rho = temp["spearman"]
+        table.add_row("temperature: Spearman pred/target",
+                      *[c.format(f"{rho['rho']:+.3f} [{rho['lo']:+.2f},{rho['hi']:+.2f}]") for c in at], "")
+        for setting, v in temp.get("mixed", {}).get("rouge_l", {}).items():
+            d = temp["mixed"]["auto_minus_fixed"].get(setting)
+            diff_cell = "" if d is None else (f"auto {d['diff']:+.3f} [{d['lo']:+.2f},{d['hi']:+.2f}]"
+                                              + ("" if d["significant"] else " n.s."))
+            table.add_row(f"mixed ROUGE-L at T={setting}",
+                          *[c.format(f"{v['mean']:.3f} [{v['lo']:.2f},{v['hi']:.2f}]") for c in at], diff_cell)
     cells = [_cell(results[k].get("forgetting"), "perplexity") for k in labels]
     if any(cells):
         table.add_row("general-text ppl", *cells, diff("forgetting.relative_change") + " rel.")
