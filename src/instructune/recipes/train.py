@@ -374,6 +374,12 @@ def main(cfg: Config, resume: bool = False, overwrite: bool = False) -> dict:
     if accelerator.is_main_process:
         paths = export_run(export_model, tokenizer, run, cfg.template.name)
         paths["addons"] = save_addons(fwd, cfg.addons.enabled(), run)
+        if fwd.changes_forward():
+            accelerator.print(f"add-ons {', '.join(fwd.addons)} saved to {paths['addons']}; they change the model's "
+                              f"forward, and {run / 'export'} is the plain model without them (what plain "
+                              f"transformers or vLLM run). `instructune generate/chat/serve --model {run}` and "
+                              f"`instructune eval --tuned {run}` restore them; "
+                              f"`instructune eval` also scores the run without them.")
     accelerator.end_training()
     summary = {"steps": result.step, "final": last, **paths, "run_dir": str(run), "parameters": params,
                "seconds_per_step": result.seconds / max(result.step - start.step, 1),
