@@ -15,7 +15,10 @@ with a cosine schedule and no warmup, batch size `--batch-size`, no gradient acc
 - `trl`           `trl.SFTTrainer` on a prompt-completion conversational dataset of the same
                   records, with TRL's defaults (activation/gradient checkpointing on);
 - `trl-no-ckpt`   the same with gradient checkpointing off (the like-for-like comparison:
-                  instructune does not checkpoint activations).
+                  instructune does not checkpoint activations);
+- `instructune+NAME`  instructune with the add-on NAME switched on (`addons.NAME.enabled=true`;
+                  NAME from `model/addons/`), to measure each add-on's step-time overhead
+                  against `instructune` in the same run.
 
 What is measured, per contender, each in its own fresh subprocess (the script re-invokes itself
 with `--only NAME --json-out FILE`), so memory does not carry over:
@@ -117,7 +120,18 @@ def progress(name: str, step: int, total: int, tokens: int, t_prev: float | None
 # contender: instructune
 # --------------------------------------------------------------------------------------------
 
-def run_instructune(args, workdir: Path) -> dict:
+def addon_of(name: str) -> str | None:
+    """The add-on of a contender `instructune+NAME`, None for any other contender."""
+    return name.split("+", 1)[1] if name.startswith("instructune+") else None
+
+
+def known_contender(name: str) -> bool:
+    from instructune.model.addons import ADDONS
+
+    return name in CONTENDERS or addon_of(name) in ADDONS
+
+
+def run_instructune(args, workdir: Path, addon: str | None = None) -> dict:
     threads = setup_threads(args)
     from instructune.config import load_config
     from instructune.recipes import train
@@ -137,6 +151,8 @@ def run_instructune(args, workdir: Path) -> dict:
         overrides.append("data.packing=true")  # --batch-size then counts packed rows of --max-length tokens
     if args.padding_free:
         overrides.append("data.padding_free=true")
+    if addon:
+        overrides.append(f"addons.{addon}.enabled=true")
     cfg = load_config(None, overrides)
 
     # MetricsLog.write is called once per optimizer step, right after the step (and its loss
@@ -336,8 +352,8 @@ def run_child(args) -> int:
     workdir = Path(tempfile.mkdtemp(prefix=f"bench-{args.only}-"))
     t0 = time.perf_counter()
     try:
-        if args.only == "instructune":
-            result = run_instructune(args, workdir)
+        if args.only == "instructune" or addon_of(args.only):
+            result = run_instructune(args, workdir, addon_of(args.only))
         elif args.only == "trl":
             result = run_trl(args, workdir, None)
         elif args.only == "trl-no-ckpt":
@@ -408,15 +424,15 @@ def print_report(args, results: dict[str, dict], env_info: dict) -> dict:
           f"{args.max_length}, lr {args.lr}, LoRA r16/a32 all-linear, fp32, CPU, torch threads "
           + (", ".join(f"{k}={v.get('threads')}" for k, v in ok.items()) or str(env_info["threads"])))
     print("versions: " + ", ".join(f"{k} {v}" for k, v in env_info["versions"].items()))
-    head = (f"{'contender':<13}{'tok/s':>10}{'s/step':>10}{'tok/step':>10}{'RSS loop MiB':>14}"
+    head = (f"{'contender':<34}{'tok/s':>10}{'s/step':>10}{'tok/step':>10}{'RSS loop MiB':>14}"
             f"{'RSS exit MiB':>14}{'final loss':>12}{'run loss':>10}{'data rows':>11}{'tok/epoch':>11}")
     print("\n" + head + "\n" + "-" * len(head))
     for name, r in results.items():
         if not r.get("ok"):
-            print(f"{name:<13}  FAILED ({r.get('error')}; see {r.get('log')})")
+            print(f"{name:<34}  FAILED ({r.get('error')}; see {r.get('log')})")
             continue
         d = r.get("data", {})
-        print(f"{name:<13}{r['tokens_per_s']:>10.1f}{r['s_per_step']:>10.3f}{r['trained_tokens_per_step']:>10.1f}"
+        print(f"{name:<34}{r['tokens_per_s']:>10.1f}{r['s_per_step']:>10.3f}{r['trained_tokens_per_step']:>10.1f}"
               f"{r['peak_rss_loop_mib']:>14.0f}{r['peak_rss_mib']:>14.0f}{r['final_loss']:>12.4f}{r['run_loss']:>10.4f}"
               f"{fmt(d.get('rows'), 'd'):>11}{fmt(d.get('trained_tokens_per_epoch'), 'd'):>11}")
     ratios = {}
@@ -467,7 +483,7 @@ def versions() -> dict[str, str]:
 
 def run_parent(args) -> int:
     names = [n.strip() for n in args.contenders.split(",") if n.strip()]
-    bad = [n for n in names if n not in CONTENDERS]
+    bad = [n for n in names if not known_contender(n)]
     if bad:
         raise SystemExit(f"unknown contender(s) {bad}; allowed: {', '.join(CONTENDERS)}")
     if args.steps < 2:
@@ -501,7 +517,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--max-length", type=int, default=256)
     p.add_argument("--lr", type=float, default=2e-4)
     p.add_argument("--contenders", default=",".join(CONTENDERS),
-                   help=f"comma-separated, from {', '.join(CONTENDERS)}")
+                   help=f"comma-separated, from {', '.join(CONTENDERS)}, and instructune+ADDON")
     p.add_argument("--no-group-by-length", action="store_true",
                    help="instructune: train.group_by_length=false (ablation; TRL samples at random)")
     p.add_argument("--packing", action="store_true",
