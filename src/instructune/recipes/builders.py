@@ -148,6 +148,9 @@ def objectives(cfg: Config, model: nn.Module, train_ds, tokenizer, loss_impl: st
     from instructune.objectives.representation import RepresentationObjective, instruction_targets
 
     o, chunk = cfg.objectives, cfg.train.loss_chunk_tokens
+    if not (o.instruction.weight or o.instruction_tokens.weight or o.multitask.mode != "none"
+            or o.representation.weight):
+        return {}
     lm = base_causal_lm(model)
     d = lm.config.hidden_size
     out: dict[str, nn.Module] = {}
