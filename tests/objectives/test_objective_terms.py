@@ -158,8 +158,7 @@ def minimise_weight(loss_value: float, steps: int = 3000, **kw) -> tuple[float, 
     obj = MultitaskObjective(["a"], "learned", **kw)
     opt = torch.optim.Adam(obj.parameters(), lr=1e-2)
     for _ in range(steps):
-        var = obj.variances()
-        total = ((obj.floor + 0.5 / var) * loss_value + torch.log1p(var)).sum()
+        total = obj.uncertainty_weighted(torch.tensor([loss_value]), torch.tensor([1])).sum()
         opt.zero_grad()
         total.backward()
         opt.step()

@@ -112,6 +112,12 @@ class MultitaskObjective(nn.Module):
         w = self.effective().detach().cpu().tolist()
         return {f"weight/{t}": v for t, v in zip(self.tasks, w)}
 
+    def uncertainty_weighted(self, S: torch.Tensor, n: torch.Tensor) -> torch.Tensor:
+        """(K,) w_t·S_t + log(1 + σ_t²)·n_t from per-task summed losses S (K,) over n (K,)
+        tokens: divided by the window's N_t, w_t·L_t + log(1 + σ_t²)."""
+        var = self.variances()
+        return (self.floor + 0.5 / var) * S + torch.log1p(var) * n.to(var.dtype)
+
     # --- counts and terms -----------------------------------------------------------------
     def token_tasks(self, batch: dict, index: torch.Tensor) -> torch.Tensor:
         """(N,) the task id of each trained position."""
@@ -158,7 +164,6 @@ class MultitaskObjective(nn.Module):
         if self.mode == "fixed":
             terms["multitask"] = (self.fixed.to(S.device) * S).sum()
             return terms
-        var = self.variances()
-        part = (self.floor + 0.5 / var) * S + torch.log1p(var) * n.to(var.dtype)  # (K,)
+        part = self.uncertainty_weighted(S, n)
         terms.update({f"task/{t}": part[i] for i, t in enumerate(self.tasks)})
         return terms
