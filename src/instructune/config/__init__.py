@@ -22,6 +22,7 @@ from instructune.config.loader import (RECIPES_DIR, apply_override, from_dict, l
                                        recipe_path, save_config, to_dict)
 from instructune.config.lora import LoraConfig
 from instructune.config.model import ModelConfig
+from instructune.config.objectives import ObjectivesConfig
 from instructune.config.quality import (BalanceConfig, FlagBelowConfig, QualityConfig, RejectAboveConfig,
                                         RejectBelowConfig)
 from instructune.config.refine import RefineConfig
@@ -33,6 +34,6 @@ from instructune.config.train import TrainConfig
 
 __all__ = ["RECIPES_DIR", "AblationConfig", "AddonsConfig", "BalanceConfig", "Config", "ConfigError", "DataConfig", "EvalConfig", "EvolConfig",
            "FieldError", "FlagBelowConfig", "GenerateConfig", "InstructionMaskingConfig", "LoraConfig",
-           "ModelConfig", "QualityConfig", "ReaderConfig", "RefineConfig", "RejectAboveConfig", "RejectBelowConfig", "SelfInstructConfig",
+           "ModelConfig", "ObjectivesConfig", "QualityConfig", "ReaderConfig", "RefineConfig", "RejectAboveConfig", "RejectBelowConfig", "SelfInstructConfig",
            "ServeConfig", "SynthConfig", "TemplateConfig", "TrainConfig", "apply_override", "from_dict",
            "list_recipes", "load_config", "recipe_path", "save_config", "to_dict"]

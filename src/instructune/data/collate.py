@@ -27,8 +27,9 @@ from instructune.data.render import IGNORE
 # Batch entries the training step moves to the device; max_seqlen goes along as a host int.
 DEVICE_KEYS = ("input_ids", "segment_ids", "position_ids", "target_index", "target_ids", "n_tokens", "cu_seqlens")
 # Host values that go along unchanged: the longest record, and each record's task category
-# (in record order: rows, or packed records left to right), read by loss terms per record.
-HOST_KEYS = ("max_seqlen", "tasks")
+# and dataset row (in record order: rows, or packed records left to right), read by loss terms
+# per record (the representation loss looks its target embedding up by row).
+HOST_KEYS = ("max_seqlen", "tasks", "rows")
 
 
 def loss_index(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -140,21 +141,22 @@ def micro_batch(ds, packs: list[list[int]], pad_id: int, packed: bool, padding_f
         padding_free: put every record of the micro-batch in a single row, no padding.
         augment: `(rows, row indices) -> rows`, e.g. instruction masking; None for none.
     Returns:
-        the collated batch (see `collate` / `collate_packed`).
+        the collated batch (see `collate` / `collate_packed`), with rows: the dataset row of
+        each record, in record order (every layout keeps `packs`' order).
     """
     flat = [i for p in packs for i in p]
     rows = rows_at(ds, flat)
     if augment is not None:
         rows = augment(rows, flat)
     if padding_free:
-        return collate_packed([rows], pad_id)
+        return {**collate_packed([rows], pad_id), "rows": flat}
     if not packed:
-        return collate(rows, pad_id)
+        return {**collate(rows, pad_id), "rows": flat}
     grouped, at = [], 0
     for p in packs:
         grouped.append(rows[at:at + len(p)])
         at += len(p)
-    return collate_packed(grouped, pad_id)
+    return {**collate_packed(grouped, pad_id), "rows": flat}
 
 
 def to_device(batch: dict, device: torch.device) -> dict:

@@ -63,6 +63,22 @@ class TrainingObjective(nn.Module):
             out.update(part.weights())
         return out
 
+    def set_step(self, step: int) -> None:
+        """Tell the parts which optimizer step the next window is (steps done before it, from
+        the loop's position, so a resumed run sees the same schedule): λ warm-up reads it."""
+        for part in self.parts():
+            if hasattr(part, "set_step"):
+                part.set_step(step)
+
+    def logged(self) -> dict[str, float]:
+        """{metric: value} of the parts' current learned or scheduled weights (host floats;
+        read only on logged steps)."""
+        out: dict[str, float] = {}
+        for part in self.parts():
+            if hasattr(part, "logged"):
+                out.update(part.logged())
+        return out
+
     def step_terms(self) -> dict[str, torch.Tensor]:
         """{term: () value} of the terms taken once per optimizer step."""
         out: dict[str, torch.Tensor] = {}

@@ -129,3 +129,54 @@ def model_for_training(cfg: Config, device="auto", prec: Precision | None = None
     """(model ready to train, tokenizer, new token ids): `load_for_training`, then `trainable`."""
     model, tokenizer, new_ids, prec = load_for_training(cfg, device, prec, load_on)
     return trainable(cfg, model, new_ids, prec), tokenizer, new_ids
+
+
+def objectives(cfg: Config, model: nn.Module, train_ds, tokenizer, loss_impl: str = "chunked",
+               embed=None) -> dict[str, nn.Module]:
+    """The `objectives` section's enabled loss terms as {name: module} for `TrainingObjective`,
+    their parameters in float32 on the model's device; {} with all of them off (the plain
+    next-token loss, exactly).
+
+    Args:
+        cfg: the run's config.
+        model: the model being trained (its hidden size and device).
+        train_ds: the tokenized training set (its tasks, trained tokens and instructions).
+        tokenizer: decodes the instructions the representation loss embeds.
+        loss_impl: the next-token loss's implementation (shared by the token-level terms).
+        embed: an `EmbedFn` in place of `objectives.representation.embedder` (tests).
+    """
+    from instructune.embed import load_embedder
+    from instructune.objectives.instruction import InstructionObjective
+    from instructune.objectives.instruction_tokens import InstructionTokensObjective
+    from instructune.objectives.multitask import MultitaskObjective, inverse_frequency, task_name
+    from instructune.objectives.representation import RepresentationObjective, instruction_targets
+
+    o, chunk = cfg.objectives, cfg.train.loss_chunk_tokens
+    if not (o.instruction.weight or o.instruction_tokens.weight or o.multitask.mode != "none"
+            or o.representation.weight):
+        return {}
+    lm = base_causal_lm(model)
+    d = lm.config.hidden_size
+    out: dict[str, nn.Module] = {}
+    if o.instruction.weight > 0:
+        i = o.instruction
+        out["instruction"] = InstructionObjective(d, i.weight, i.warmup_steps, i.dim, i.temperature, i.group)
+    if o.instruction_tokens.weight > 0:
+        out["instruction_tokens"] = InstructionTokensObjective(o.instruction_tokens.weight, loss_impl, chunk)
+    if o.multitask.mode != "none":
+        m = o.multitask
+        tokens: dict[str, int] = {}
+        for t, n in zip(train_ds["task"], train_ds["n_trained"]):
+            tokens[task_name(t)] = tokens.get(task_name(t), 0) + n
+        weights = inverse_frequency(tokens) if m.inverse_frequency else {}
+        weights.update({task_name(t): w for t, w in m.weights.items()})
+        out["multitask"] = MultitaskObjective(list(tokens), m.mode, weights, m.floor, m.max_weight, m.rate,
+                                              loss_impl, chunk)
+    if o.representation.weight > 0:
+        r = o.representation
+        targets, has = instruction_targets(train_ds, tokenizer, embed or load_embedder(r.embedder), r.embedder)
+        out["representation"] = RepresentationObjective(d, targets, has, r.weight, r.distance)
+    device = next(model.parameters()).device
+    for m in out.values():
+        m.to(device=device, dtype=torch.float32)
+    return out

@@ -45,6 +45,7 @@ from instructune.model.addons.store import save_addons
 from instructune.model.export import export_run
 from instructune.model.lora_fusion import fused_lora_count
 from instructune.model.setup import count_parameters
+from instructune.objectives.instruction import heldout_accuracy
 from instructune.objectives.linear_ce import resolve_loss_impl
 from instructune.objectives.objective import TrainingObjective
 from instructune.recipes import builders
@@ -274,7 +275,12 @@ def main(cfg: Config, resume: bool = False, overwrite: bool = False) -> dict:
     world = accelerator.num_processes
     settings = loop_settings(cfg, len(data.packs) if data.packs else len(train_ds), world)
     loss_impl = resolve_loss_impl(tcfg.loss_impl, device)
-    objective = TrainingObjective(fwd, loss_impl=loss_impl, chunk_tokens=tcfg.loss_chunk_tokens)
+    # The `objectives` section's terms ({} with all off: the plain next-token loss). Every
+    # process builds them; the main one first, so the others find its cached embeddings.
+    with accelerator.main_process_first():
+        extra_objectives = builders.objectives(cfg, model, train_ds, tokenizer, loss_impl)
+    objective = TrainingObjective(fwd, loss_impl=loss_impl, chunk_tokens=tcfg.loss_chunk_tokens,
+                                  objectives=extra_objectives)
     # The model's parameters first, then add-ons' and objectives': with neither, today's order.
     optimizer = build_optimizer(objective, tcfg.lr, tcfg.weight_decay)
     scheduler = warmup_cosine(optimizer, int(tcfg.warmup_ratio * settings.total_steps), settings.total_steps)
@@ -324,6 +330,12 @@ def main(cfg: Config, resume: bool = False, overwrite: bool = False) -> dict:
                                     loss_impl=loss_impl)
             if name == "heldout":
                 out.update({"eval_loss": res["response_loss"], "eval_ppl": res["perplexity"]})
+                if "instruction" in objective.objectives:  # the dual objective's head, held out
+                    with accelerator.autocast():
+                        acc = heldout_accuracy(objective.objectives["instruction"], fwd, ds, data.pad_id,
+                                               cfg.eval.batch_size, accelerator.device)
+                    if acc is not None:
+                        out["eval_acc/instruction"] = acc
             else:
                 out[f"eval_loss/{name}"] = res["response_loss"]
         return out

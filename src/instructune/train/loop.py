@@ -181,8 +181,22 @@ def optimizer_step(parts: LoopParts, micro: list[dict[str, torch.Tensor]], max_g
 
 
 def term_metrics(terms: dict) -> dict[str, float]:
-    """The loss terms other than the next-token loss ("loss"), as `<term>_loss` metrics."""
-    return {f"{name}_loss": float(scalar(v)) for name, v in terms.items() if name != NLL}
+    """The loss terms other than the next-token loss ("loss"), as `<term>_loss` metrics; a
+    term of a family (`nll/<task>`, `acc/instruction`) keeps its name."""
+    return {name if "/" in name else f"{name}_loss": float(scalar(v)) for name, v in terms.items() if name != NLL}
+
+
+def objective_metrics(parts: "LoopParts") -> dict[str, float]:
+    """The loss module's learned and scheduled weights (`weight/<task>`, `lambda/instruction`)."""
+    objective = parts.accelerator.unwrap_model(parts.loss_module)
+    return objective.logged() if hasattr(objective, "logged") else {}
+
+
+def set_step(parts: "LoopParts", step: int) -> None:
+    """Tell the loss module the step of the window it is about to run (steps done before it)."""
+    objective = parts.accelerator.unwrap_model(parts.loss_module)
+    if hasattr(objective, "set_step"):
+        objective.set_step(step)
 
 
 def scalar(x) -> float:
@@ -207,6 +221,7 @@ def run_loop(parts: LoopParts, data: TrainData, s: LoopSettings, start: Position
         t_step = time.perf_counter()  # collation runs ahead in the prefetch thread
         real, slots = nonpad_tokens(micro)
         result.real_tokens, result.slot_tokens = result.real_tokens + real, result.slot_tokens + slots
+        set_step(parts, after.step - 1)
         loss, n_tokens, grad_norm, terms = optimizer_step(parts, micro, s.max_grad_norm)
         result.seconds += time.perf_counter() - t_step
         step, done = after.step, after.step >= s.total_steps
@@ -220,7 +235,7 @@ def run_loop(parts: LoopParts, data: TrainData, s: LoopSettings, start: Position
                     "grad_norm": float(scalar(grad_norm)), "trained_tokens": n, "nonpad_tokens": real,
                     "nonpad_share": real / slots,
                     "tokens_per_s": scalar(tokens_seen) / (time.perf_counter() - t0),
-                    **term_metrics(terms)}
+                    **term_metrics(terms), **objective_metrics(parts)}
             if evaluate:
                 last.update(parts.evaluate())
             if probe:

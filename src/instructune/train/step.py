@@ -51,14 +51,18 @@ def global_token_count(n_local: int, accelerator) -> int | torch.Tensor:
 
 def weighted(sums: dict[str, torch.Tensor], weights: dict[str, float], counts: dict, world: int) -> torch.Tensor:
     """Σ_term w · sum · world / count: this micro-batch's share of the window's loss. DDP
-    averages gradients over processes; scaling by `world` turns that into the global mean."""
+    averages gradients over processes; scaling by `world` turns that into the global mean.
+    Terms of weight 0 are only logged (per-task losses, accuracies): they are left out."""
     loss = None
     for name, s in sums.items():
         w = weights.get(name, 1.0)
+        if w == 0.0:
+            continue
         part = s * world / counts[name]
         part = part if w == 1.0 else part * w
         loss = part if loss is None else loss + part
-    return loss
+    # Every term logged only: a zero that keeps the backward (and DDP's hooks) well defined.
+    return loss if loss is not None else sum(s * 0.0 for s in sums.values())
 
 
 def backward_window(loss_module, micro: list[dict[str, torch.Tensor]], accelerator
