@@ -241,3 +241,21 @@ def test_the_worker_batches_auto_jobs_and_fills_missing_segments():
         f.result(30)
     assert calls[0] == ([[9]], 0.0, None)  # no segments anywhere: none passed (plain models unchanged)
     assert calls[1] == ([[1, 2], [3], [4, 5]], "auto", [[TEMPLATE, INSTRUCTION], [INSTRUCTION], [INSTRUCTION] * 2])
+
+
+def test_a_trained_run_dir_is_served_with_its_template_and_head(tiny_model, tmp_path, start_app, calls,
+                                                                 row_temperatures):
+    """A run dir as `instructune train` leaves it (one step): its config.yaml, export/ and addons/."""
+    from instructune.recipes import train
+
+    run = tmp_path / "run"
+    train.main(load_config(None, [f"model.name={tiny_model}", f"output_dir={run}", "template.name=alpaca",
+                                  "addons.temperature_head.enabled=true", "addons.segment_embedding.enabled=true",
+                                  "train.max_steps=1", "data.heldout=[]", "data.max_length=256"]))
+    gen = Engine.load(str(run))
+    assert gen.template.name == "alpaca" and gen.has_temperature_head
+    r = post(start_app(gen=gen), "/chat/completions", {"messages": MESSAGES, "max_tokens": 2, "seed": 0})
+    assert r.status_code == 200, r.text
+    ids, segments = rendered(gen)
+    assert calls[-1]["prompts"] == [ids] and calls[-1]["segments"] == [segments]
+    assert calls[-1]["gcfg"].temperature == "auto" and len(row_temperatures) == 1
