@@ -52,7 +52,8 @@ def engine(tiny_model):
 @pytest.fixture(scope="session")
 def start_app(engine):
     """`start_app(**kwargs)` → base URL (".../v1") of `create_app(engine, cfg, **kwargs)` served by
-    uvicorn in a thread on a free loopback port (same bounds as `served`); stopped at the end."""
+    uvicorn in a thread on a free loopback port (same bounds as `served`); stopped at the end.
+    `start_app(gen=other)` serves another engine."""
     import threading
 
     import uvicorn
@@ -63,9 +64,9 @@ def start_app(engine):
     cfg = load_config(None, SERVE_OVERRIDES).serve
     servers = []
 
-    def start(log_level: str = "warning", **kwargs) -> str:
+    def start(log_level: str = "warning", gen=None, **kwargs) -> str:
         sock = bind("127.0.0.1", 0)
-        server = uvicorn.Server(uvicorn.Config(create_app(engine, cfg, **kwargs), log_level=log_level,
+        server = uvicorn.Server(uvicorn.Config(create_app(gen or engine, cfg, **kwargs), log_level=log_level,
                                                log_config=None))
         thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
         thread.start()

@@ -1,5 +1,11 @@
 """The one worker thread that owns the model: requests queue up and run in batches of equal
-sampling parameters; streams run alone."""
+sampling parameters; streams run alone.
+
+Temperature "auto" is one sampling parameter like any other: "auto" jobs share a batch, in
+which each prompt is sampled at its own predicted temperature (`serve/auto_temperature.py`).
+A job may carry the segments of its prompt tokens (a chat on an instructune run); in a batch
+mixing such jobs with jobs without (raw completions), the latter's tokens are instruction, as
+`generate_ids` reads a prompt without segments."""
 
 from __future__ import annotations
 
@@ -11,6 +17,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 
+from instructune.data.templates import INSTRUCTION
 from instructune.serve.engine import Engine
 from instructune.synth.generator import GenParams
 
@@ -20,6 +27,7 @@ class _Job:
     prompts: list[list[int]]
     params: GenParams  # seed None: draw one per batch
     future: Future
+    segments: list[list[int]] | None = None  # per prompt token; None: all instruction
 
 
 @dataclass
@@ -32,6 +40,7 @@ class StreamJob:
     strip: bool
     emit: Callable[[tuple], None]
     cancelled: threading.Event = field(default_factory=threading.Event)
+    segments: list[list[int]] | None = None  # per prompt token; None: all instruction
 
 
 def _key(p: GenParams) -> tuple:
@@ -55,10 +64,12 @@ class BatchWorker:
         self.thread = threading.Thread(target=self._loop, name="instructune-generate", daemon=True)
         self.thread.start()
 
-    def submit(self, prompts: list[list[int]], params: GenParams) -> Future:
-        """Queue `prompts`; the future's result is their `Generation`s in order."""
+    def submit(self, prompts: list[list[int]], params: GenParams,
+               segments: list[list[int]] | None = None) -> Future:
+        """Queue `prompts` (with their tokens' `segments`, if any); the future's result is their
+        `Generation`s in order."""
         fut: Future = Future()
-        self.queue.put(_Job(prompts, params, fut))
+        self.queue.put(_Job(prompts, params, fut, segments))
         return fut
 
     def submit_stream(self, job: StreamJob) -> None:
@@ -98,8 +109,9 @@ class BatchWorker:
                 if job.cancelled.is_set():
                     break
                 self.prompts += 1
+                seg = {"segments": job.segments[i]} if job.segments is not None else {}
                 g = self.gen.stream(prompt, params, lambda piece, i=i: job.emit(("text", i, piece)),
-                                    job.cancelled.is_set, strip=job.strip)
+                                    job.cancelled.is_set, strip=job.strip, **seg)
                 job.emit(("done", i, g))
         except Exception as e:  # reported in the stream; the worker goes on
             job.emit(("error", e))
@@ -111,9 +123,14 @@ class BatchWorker:
         if params.seed is None:
             params = replace(params, seed=random.randrange(2**31))
         prompts = [p for j in jobs for p in j.prompts]
+        seg = {}
+        if any(j.segments is not None for j in jobs):
+            seg = {"segments": [s for j in jobs
+                                for s in (j.segments if j.segments is not None
+                                          else [[INSTRUCTION] * len(p) for p in j.prompts])]}
         self.batches, self.prompts = self.batches + 1, self.prompts + len(prompts)
         try:
-            gens = self.gen.generate(prompts, params)
+            gens = self.gen.generate(prompts, params, **seg)
         except Exception as e:  # one bad batch must not kill the worker
             for j in jobs:
                 j.future.set_exception(e)

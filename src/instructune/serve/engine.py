@@ -8,16 +8,28 @@ synth local backend (`synth/backends/local.py`, a subclass that adds counters an
 `chat` / `complete`) both use it, so the HTTP server and the local backend answer alike.
 Generation itself goes through `serve.generation.generate_ids` (prompts sorted by length,
 left-padded, batched; EOS / end-of-turn / stop strings end a row).
+
+Segments (what the instruction-aware add-ons read, `data/templates.py`): an instructune run
+dir (one with a `config.yaml`) is served with the template it was trained with, so a chat is
+rendered as a `Record` by `render_prompt_segments` (`chat_prompts`): prompt ids and segments
+are exactly the training rendering. Any other model keeps its own chat template and gets no
+segments. A raw completion prompt has none either: `generate_ids` then reads every prompt
+token as instruction (a raw prompt is all directive).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from torch import nn
 
-from instructune.config import GenerateConfig
+from instructune.config import GenerateConfig, TemplateConfig
+from instructune.data.record import Record, Turn
+from instructune.data.render import render_prompt_segments
+from instructune.data.templates import TemplateOptions, get_template
+from instructune.model.forward import InstructForward
 from instructune.serve.generation import generate_ids
 from instructune.serve.streaming import TextDeltas, TokenSink
 from instructune.synth.generator import GenParams, Message
@@ -51,28 +63,69 @@ def cut_at_stop(text: str, stop: list[str]) -> tuple[str, bool]:
     return (text[:min(hits)], True) if hits else (text, False)
 
 
+def run_template(name: str) -> TemplateConfig | None:
+    """The `template` section of run dir `name`'s saved config.yaml; None when `name` is no
+    run dir (no config.yaml there), or its config has no template section."""
+    import yaml
+
+    from instructune.config.loader import from_dict
+
+    path = Path(name) / "config.yaml"
+    if not path.is_file():
+        return None
+    section = (yaml.safe_load(path.read_text()) or {}).get("template")
+    return from_dict(TemplateConfig, section, f"{path}: template.") if isinstance(section, dict) else None
+
+
+def chat_record(conversation: list[Message]) -> Record:
+    """The `Record` of an OpenAI-style conversation, as `recipes/generate.py chat` builds one:
+    system messages (wherever they stand, joined by blank lines) → `system`, earlier turns →
+    `history`, the last message (a user one) → `instruction`.
+
+    Raises:
+        ValueError: the conversation does not end with a user message.
+    """
+    system = [m["content"] for m in conversation if m["role"] == "system"]
+    turns = [Turn(m["role"], m["content"]) for m in conversation if m["role"] != "system"]
+    if not turns or turns[-1].role != "user":
+        raise ValueError("the last message must be a user message: this model is an instructune run, "
+                         "prompted as it was trained, with the final user turn as the instruction")
+    return Record(id="chat", instruction=turns[-1].content, response="",
+                  system="\n\n".join(system) if system else None, history=turns[:-1])
+
+
 class Engine:
     """Generation over an in-process causal LM.
 
     Args:
-        model: a HF causal LM (eval mode is set on use).
+        model: a HF causal LM or an `InstructForward` (eval mode is set on use).
         tokenizer: its tokenizer; `chat_ids` needs a chat template.
         name: shown in reports and in the server's `model` field.
         batch_size: prompts per forward batch.
+        template: the run's `template` section when the model is an instructune run: chats are
+            then rendered with it, with segments (`chat_prompts`); None: the chat template.
     """
 
-    def __init__(self, model: nn.Module, tokenizer, name: str = "local", batch_size: int = 8):
+    def __init__(self, model: nn.Module, tokenizer, name: str = "local", batch_size: int = 8,
+                 template: TemplateConfig | None = None):
         self.model, self.tokenizer, self.name, self.batch_size = model, tokenizer, name, batch_size
+        self.template = template
 
     @classmethod
     def load(cls, name: str, dtype: str = "float32", batch_size: int = 8):
-        """Load `name`: the default alias, an instructune run dir (its `export/`), a path or a hub id."""
+        """Load `name`: the default alias, an instructune run dir (its `export/`, its add-ons and
+        its template), a path or a hub id."""
         from instructune.model.addons.store import attach_saved
         from instructune.model.load import load_model, load_tokenizer, resolve_tuned
 
         path = resolve_tuned(name)
         model = attach_saved(load_model(path, dtype), name)  # a run dir's add-ons, if it saved any
-        return cls(model, load_tokenizer(path), name=name, batch_size=batch_size)
+        return cls(model, load_tokenizer(path), name=name, batch_size=batch_size, template=run_template(name))
+
+    @property
+    def has_temperature_head(self) -> bool:
+        """Whether the model can predict a temperature per prompt (`temperature="auto"`)."""
+        return isinstance(self.model, InstructForward) and "temperature_head" in self.model.addons
 
     @property
     def max_positions(self) -> int | None:
@@ -88,12 +141,32 @@ class Engine:
         # The template already holds BOS and role markers; adding special tokens would double them.
         return [self.tokenizer(t, add_special_tokens=False)["input_ids"] for t in texts]
 
+    def chat_prompts(self, conversations: list[list[Message]]) -> tuple[list[list[int]], list[list[int]] | None]:
+        """(prompt ids, segments per prompt token) per conversation.
+
+        An instructune run (`template` set) renders each conversation as a `Record`
+        (`chat_record`) with its template, as in training: ids and segments are those of
+        `render_prompt_segments`. Any other model: `chat_ids`, and segments None.
+
+        Raises:
+            ValueError: a conversation the template cannot render (or no chat template).
+        """
+        if self.template is None:
+            return self.chat_ids(conversations), None
+        t = self.template
+        template = get_template(t.name)
+        opts = TemplateOptions(t.context_separator, t.rationale_separator, t.train_rationale, t.train_answer)
+        rendered = [render_prompt_segments(chat_record(c), self.tokenizer, template, opts) for c in conversations]
+        return [ids for ids, _ in rendered], [seg for _, seg in rendered]
+
     def complete_ids(self, prompts: list[str]) -> list[list[int]]:
         """Prompt ids per raw text (the tokenizer's own BOS rule applies, as in vLLM)."""
         return [self.tokenizer(p)["input_ids"] for p in prompts]
 
     def _config(self, params: GenParams, batch_size: int) -> GenerateConfig:
-        temperature = params.temperature if params.temperature >= MIN_SAMPLING_TEMPERATURE else 0.0
+        temperature = params.temperature
+        if temperature != "auto" and temperature < MIN_SAMPLING_TEMPERATURE:
+            temperature = 0.0
         return GenerateConfig(max_new_tokens=params.max_new_tokens, temperature=temperature,
                               top_p=params.top_p, batch_size=batch_size, seed=params.seed)
 
@@ -104,19 +177,23 @@ class Engine:
         reason = "stop" if stopped or len(ids) < params.max_new_tokens else "length"
         return Generation(text, reason, len(prompt), len(ids))
 
-    def generate(self, prompts: list[list[int]], params: GenParams) -> list[Generation]:
+    def generate(self, prompts: list[list[int]], params: GenParams,
+                 segments: list[list[int]] | None = None) -> list[Generation]:
         """Generate for token-id prompts; results in input order.
 
         Args:
             prompts: token ids per prompt.
-            params: sampling parameters; `seed` seeds torch's RNG once for the whole call.
+            params: sampling parameters; `seed` seeds torch's RNG once for the whole call;
+                temperature "auto": each prompt at the temperature head's prediction.
+            segments: segment id per prompt token (`chat_prompts`); None: all instruction.
         """
         outs = generate_ids(self.model, self.tokenizer, prompts, self._config(params, self.batch_size),
-                            stop_strings=params.stop or None)
+                            stop_strings=params.stop or None, segments=segments)
         return [self._finish(p, ids, params) for p, ids in zip(prompts, outs)]
 
     def stream(self, prompt: list[int], params: GenParams, on_text: Callable[[str], None],
-               cancelled: Callable[[], bool] = lambda: False, strip: bool = False) -> Generation:
+               cancelled: Callable[[], bool] = lambda: False, strip: bool = False,
+               segments: list[int] | None = None) -> Generation:
         """Generate for one prompt, passing text to `on_text` as it becomes final.
 
         The pieces joined are exactly the returned `Generation.text` (`.strip()`ped when
@@ -130,6 +207,7 @@ class Engine:
             on_text: called with each new piece of text (never empty).
             cancelled: polled after every token; True ends generation early (the client left).
             strip: leave out leading and trailing whitespace, as chat replies do.
+            segments: segment id per prompt token; None: all instruction.
         """
         deltas = TextDeltas(self.tokenizer, params.stop, strip)
 
@@ -139,7 +217,7 @@ class Engine:
 
         (ids,) = generate_ids(self.model, self.tokenizer, [prompt], self._config(params, 1),
                               stop_strings=params.stop or None, streamer=TokenSink(on_token),
-                              stop_when=cancelled)
+                              stop_when=cancelled, segments=[segments] if segments is not None else None)
         done = self._finish(prompt, ids, params)
         if strip:
             done.text = done.text.strip()

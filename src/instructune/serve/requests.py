@@ -8,7 +8,8 @@ import json
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
 
 from instructune.config import ServeConfig
 from instructune.synth.generator import GenParams
@@ -19,6 +20,9 @@ MAX_STOPS = 4
 MAX_STOP_CHARS = 256  # a stop string is searched for after every token: keep that bounded
 SEED_MIN, SEED_MAX = -(2**63), 2**64 - 1  # what torch.manual_seed accepts
 _SURROGATE = re.compile("[\ud800-\udfff]")
+MAX_TEMPERATURE = 2.0
+TEMPERATURES = f'a number from 0 to {MAX_TEMPERATURE:g}, or "auto" (the model\'s temperature head predicts one)'
+_FLOAT = TypeAdapter(float)
 
 
 class _StreamOptions(BaseModel):
@@ -32,13 +36,29 @@ class Sampling(BaseModel):
 
     model: str | None = None
     max_tokens: int | None = Field(None, ge=1)
-    temperature: float = Field(1.0, ge=0.0, le=2.0)
+    temperature: float | Literal["auto"] | None = None  # None: "auto" with a temperature head, else 1
     top_p: float = Field(1.0, gt=0.0, le=1.0)
     seed: int | None = Field(None, ge=SEED_MIN, le=SEED_MAX)
     stop: str | list[str] | None = None
     n: int = 1
     stream: bool = False
     stream_options: _StreamOptions | None = None
+
+    @field_validator("temperature", mode="before")
+    @classmethod
+    def _temperature(cls, v: Any) -> float | str | None:
+        """None, "auto", or a number in [0, 2] (read as pydantic reads a float); one message otherwise."""
+        if v is None or v == "auto":
+            return v
+        try:
+            t = _FLOAT.validate_python(v)
+        except ValidationError:
+            t = None
+        if t is None or not 0.0 <= t <= MAX_TEMPERATURE:
+            shown = repr(v) if len(repr(v)) <= 40 else repr(v)[:37] + "..."
+            raise PydanticCustomError("temperature", "must be {allowed} (got {got})",
+                                      {"allowed": TEMPERATURES, "got": shown})
+        return t
 
 
 class _TextPart(BaseModel):
@@ -135,8 +155,13 @@ def validation_error(errs: list) -> ApiError:
     return ApiError(400, f"invalid request: {msg}", where(errs[0]) if errs else None)
 
 
-def sampling_params(req: Sampling, max_tokens: int | None, cfg: ServeConfig) -> GenParams:
-    """GenParams from a request's fields, enforcing the server's bounds (raises ApiError)."""
+def sampling_params(req: Sampling, max_tokens: int | None, cfg: ServeConfig, auto: bool = False) -> GenParams:
+    """GenParams from a request's fields, enforcing the server's bounds (raises ApiError).
+
+    Args:
+        auto: the model has a temperature head, so temperature "auto" is served, and an omitted
+            temperature means "auto"; otherwise an omitted one is 1 and "auto" is refused (400).
+    """
     if req.n != 1:
         raise ApiError(400, f"n={req.n} is not supported by instructune serve, which returns one choice (n=1); "
                             "send several requests instead", "n")
@@ -151,7 +176,12 @@ def sampling_params(req: Sampling, max_tokens: int | None, cfg: ServeConfig) -> 
     if any(len(x) > MAX_STOP_CHARS for x in stop):
         raise ApiError(400, f"a stop string may hold at most {MAX_STOP_CHARS} characters "
                             f"(got {max(len(x) for x in stop)})", "stop")
-    return GenParams(max_new_tokens=max_tokens, temperature=req.temperature, top_p=req.top_p,
+    temperature = req.temperature if req.temperature is not None else "auto" if auto else 1.0
+    if temperature == "auto" and not auto:
+        raise ApiError(400, 'temperature "auto" needs a model with a temperature head (an instructune run trained '
+                            "with addons.temperature_head.enabled=true), and this model has none; send a number "
+                            f"from 0 to {MAX_TEMPERATURE:g}, or leave temperature out (1)", "temperature")
+    return GenParams(max_new_tokens=max_tokens, temperature=temperature, top_p=req.top_p,
                      stop=[s for s in stop if s], seed=req.seed)
 
 

@@ -16,6 +16,11 @@ Bounds and errors (OpenAI's error shape, {"error": {"message", "type", "param", 
   → 400 (refused, never silently clamped); no max_tokens → `serve.default_max_tokens`;
 - invalid JSON or fields (schema) → 400 naming the field; `n` > 1, more than 4 stop
   strings or one over 256 characters, an empty prompt → 400;
+- `temperature` is a number from 0 to 2 or "auto" (each prompt sampled at the temperature the
+  model's temperature head predicts for it; a batch may then hold several). Omitted, it is
+  "auto" on a model with the head (an instructune run trained with
+  `addons.temperature_head.enabled=true`) and 1 otherwise; "auto" on a model without the
+  head → 400 naming `temperature`;
 - parameters this server cannot honour (`logprobs`, `best_of`, `tools`, `response_format`
   json, `logit_bias`, penalties, `echo`, `suffix`, `top_k`, ...: `UNSUPPORTED`) → 400 naming
   the parameter, unless given their neutral value (false, 1, [], 0, ...); anything else a
@@ -26,6 +31,13 @@ UTF-8 byte order mark, invalid UTF-8, NaN / Infinity, numbers too long to conver
 deep for the parser, and strings holding a lone surrogate (`"\ud800"`, which no tokenizer
 takes) are all 400 with a message; `seed` must lie in the range torch's generator takes
 (-2**63 .. 2**64-1); a temperature too small to divide by (under 1e-5) samples greedily.
+
+Segments (what an instructune run's add-ons read, `data/templates.py`): serving a run dir, a
+chat is rendered with the run's own template as a `Record` (system messages → system, earlier
+turns → history, the last user message → instruction; `Engine.chat_prompts`), so its prompt
+ids and segments are exactly those of training; such a chat must end with a user message
+(400 otherwise). Any other model gets its chat template as before. Raw completions carry no
+segments: every prompt token is read as instruction.
 
 Streaming (`"stream": true`) answers with server-sent events in OpenAI's chunk format
 (`chat.completion.chunk` / `text_completion` chunks, then `data: [DONE]`), token by token; with
@@ -101,6 +113,7 @@ def create_app(gen: Engine, cfg: ServeConfig, model_names: list[str] | None = No
         app.add_middleware(BearerAuth, key=api_key)  # added last: runs first, before the body is read
     worker = BatchWorker(gen, cfg.batch_size, cfg.batch_wait_ms / 1000)
     app.state.worker = worker
+    auto = bool(getattr(gen, "has_temperature_head", False))  # temperature "auto" served (and the default)
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, e: ApiError):
@@ -128,14 +141,17 @@ def create_app(gen: Engine, cfg: ServeConfig, model_names: list[str] | None = No
                                 f"{', '.join(names)} (see /v1/models)", "model", "model_not_found")
         return req.model
 
-    async def run(prompts: list[list[int]], params: GenParams) -> list[Generation]:
+    async def run(prompts: list[list[int]], params: GenParams,
+                  segments: list[list[int]] | None = None) -> list[Generation]:
         check_context(gen, prompts, params.max_new_tokens)
-        return await asyncio.wrap_future(worker.submit(prompts, params))
+        return await asyncio.wrap_future(worker.submit(prompts, params, segments))
 
-    def stream(req: Sampling, prompts: list[list[int]], params: GenParams, chat: bool) -> StreamingResponse:
+    def stream(req: Sampling, prompts: list[list[int]], params: GenParams, chat: bool,
+               segments: list[list[int]] | None = None) -> StreamingResponse:
         check_context(gen, prompts, params.max_new_tokens)  # refused before the first byte
         fmt = ChunkFormat(chat, model_name(req), bool(req.stream_options and req.stream_options.include_usage))
-        return StreamingResponse(stream_events(worker, prompts, params, fmt), media_type="text/event-stream",
+        return StreamingResponse(stream_events(worker, prompts, params, fmt, segments),
+                                 media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
     @app.get("/health")
@@ -153,14 +169,15 @@ def create_app(gen: Engine, cfg: ServeConfig, model_names: list[str] | None = No
     async def chat_completions(request: Request):
         req = parse_request(await request.body(), ChatRequest)
         name = model_name(req)
-        params = sampling_params(req, req.max_completion_tokens or req.max_tokens, cfg)
+        params = sampling_params(req, req.max_completion_tokens or req.max_tokens, cfg, auto)
         try:
-            prompt = gen.chat_ids([chat_messages(req)])
-        except Exception as e:  # the chat template refused these messages (or there is none)
-            raise ApiError(400, f"cannot apply the chat template: {e}", "messages") from e
+            prompt, segments = gen.chat_prompts([chat_messages(req)])
+        except Exception as e:  # the (chat) template refused these messages (or there is none)
+            what = f"the run's template {gen.template.name!r}" if gen.template else "the chat template"
+            raise ApiError(400, f"cannot apply {what}: {e}", "messages") from e
         if req.stream:
-            return stream(req, prompt, params, chat=True)
-        g = (await run(prompt, params))[0]
+            return stream(req, prompt, params, chat=True, segments=segments)
+        g = (await run(prompt, params, segments))[0]
         return {"id": f"chatcmpl-{uuid.uuid4().hex}", "object": "chat.completion", "created": int(time.time()),
                 "model": name, "usage": usage([g]),
                 "choices": [{"index": 0, "message": {"role": "assistant", "content": g.text.strip()},
@@ -170,7 +187,7 @@ def create_app(gen: Engine, cfg: ServeConfig, model_names: list[str] | None = No
     async def completions(request: Request):
         req = parse_request(await request.body(), CompletionRequest)
         name = model_name(req)
-        params = sampling_params(req, req.max_tokens, cfg)
+        params = sampling_params(req, req.max_tokens, cfg, auto)
         texts = [req.prompt] if isinstance(req.prompt, str) else req.prompt
         if not texts or len(texts) > cfg.max_prompts:
             raise ApiError(400, f"prompt must hold 1 to {cfg.max_prompts} strings (got {len(texts)})", "prompt")

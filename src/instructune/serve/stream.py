@@ -48,8 +48,9 @@ class ChunkFormat:
 
 
 async def stream_events(worker: BatchWorker, prompts: list[list[int]], params: GenParams,
-                        fmt: ChunkFormat) -> AsyncIterator[str]:
-    """The server-sent events of one streamed request (see `ChunkFormat`)."""
+                        fmt: ChunkFormat, segments: list[list[int]] | None = None) -> AsyncIterator[str]:
+    """The server-sent events of one streamed request (see `ChunkFormat`); `segments`: per
+    prompt token, when the request has them (a chat on an instructune run)."""
     loop, events = asyncio.get_running_loop(), asyncio.Queue()
 
     def emit(item: tuple) -> None:  # called on the worker thread
@@ -58,7 +59,7 @@ async def stream_events(worker: BatchWorker, prompts: list[list[int]], params: G
         except RuntimeError:  # the event loop is gone (server shutting down): stop generating
             job.cancelled.set()
 
-    job = StreamJob(prompts, params, strip=fmt.chat, emit=emit)
+    job = StreamJob(prompts, params, strip=fmt.chat, emit=emit, segments=segments)
     worker.submit_stream(job)
     gens: list[Generation] = []
     try:

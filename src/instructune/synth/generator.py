@@ -12,7 +12,7 @@ llama.cpp server, a hosted API, or `instructune serve`). Callers only see `Gener
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Literal, Protocol
 
 Message = dict[str, str]  # {"role": "system" | "user" | "assistant", "content": str}
 
@@ -23,14 +23,16 @@ class GenParams:
 
     Attributes:
         max_new_tokens: tokens to generate at most.
-        temperature: 0 for greedy.
+        temperature: 0 for greedy; "auto": each prompt at the temperature its model's
+            temperature head predicts (a local instructune run trained with
+            `addons.temperature_head`, or `instructune serve` of one; other servers refuse it).
         top_p: nucleus mass.
         stop: strings that end a generation (removed from the returned text).
         seed: sampling seed (local backend; sent as `seed` to HTTP backends).
     """
 
     max_new_tokens: int = 256
-    temperature: float = 0.7
+    temperature: float | Literal["auto"] = 0.7
     top_p: float = 0.95
     stop: list[str] = field(default_factory=list)
     seed: int = 0

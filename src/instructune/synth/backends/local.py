@@ -21,22 +21,25 @@ __all__ = ["Generation", "LocalGenerator", "cut_at_stop"]
 class LocalGenerator(Engine):
     """`Generator` over an in-process causal LM (see `Engine` for the arguments)."""
 
-    def __init__(self, model, tokenizer, name: str = "local", batch_size: int = 8):
-        super().__init__(model, tokenizer, name, batch_size)
+    def __init__(self, model, tokenizer, name: str = "local", batch_size: int = 8, template=None):
+        super().__init__(model, tokenizer, name, batch_size, template)
         self.stats = GenStats()
 
-    def generate(self, prompts: list[list[int]], params: GenParams) -> list[Generation]:
+    def generate(self, prompts: list[list[int]], params: GenParams,
+                 segments: list[list[int]] | None = None) -> list[Generation]:
         """`Engine.generate`, counted in `stats`."""
         start = time.perf_counter()
-        results = super().generate(prompts, params)
+        results = super().generate(prompts, params, segments)
         self.stats.requests += len(prompts)
         self.stats.completion_tokens += sum(g.completion_tokens for g in results)
         self.stats.seconds += time.perf_counter() - start
         return results
 
     def chat(self, conversations: list[list[Message]], params: GenParams) -> list[str]:
-        """One reply per conversation (whitespace stripped), in input order."""
-        return [g.text.strip() for g in self.generate(self.chat_ids(conversations), params)]
+        """One reply per conversation (whitespace stripped), in input order (an instructune run
+        is prompted with its own template and segments, as `instructune serve` prompts it)."""
+        prompts, segments = self.chat_prompts(conversations)
+        return [g.text.strip() for g in self.generate(prompts, params, segments)]
 
     def complete(self, prompts: list[str], params: GenParams) -> list[str]:
         """One continuation per raw prompt, in input order (not stripped: a continuation's
