@@ -12,6 +12,7 @@ from instructune.config.eval import EvalConfig
 from instructune.config.generate import GenerateConfig
 from instructune.config.lora import LoraConfig
 from instructune.config.model import ModelConfig
+from instructune.config.objectives import ObjectivesConfig
 from instructune.config.quality import QualityConfig
 from instructune.config.refine import RefineConfig
 from instructune.config.serve import ServeConfig
@@ -51,6 +52,7 @@ class Config:
     refine: RefineConfig = field(default_factory=RefineConfig)
     ablation: AblationConfig = field(default_factory=AblationConfig)
     addons: AddonsConfig = field(default_factory=AddonsConfig)
+    objectives: ObjectivesConfig = field(default_factory=ObjectivesConfig)
 
     def __post_init__(self) -> None:
         check_ranges(self, {"threads": at_least(0)})
