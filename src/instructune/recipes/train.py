@@ -273,7 +273,11 @@ def main(cfg: Config, resume: bool = False, overwrite: bool = False) -> dict:
     world = accelerator.num_processes
     settings = loop_settings(cfg, len(data.packs) if data.packs else len(train_ds), world)
     loss_impl = resolve_loss_impl(tcfg.loss_impl, device)
-    objective = TrainingObjective(fwd, loss_impl=loss_impl, chunk_tokens=tcfg.loss_chunk_tokens)
+    # EWC / L2-SP read the pretrained weights now, before a resume loads trained ones; the main
+    # process estimates (and caches) the Fisher first, the others then load it.
+    with state.main_process_first():
+        extra, extra_info = builders.objectives(cfg, model, tokenizer, log=accelerator.print)
+    objective = TrainingObjective(fwd, loss_impl=loss_impl, chunk_tokens=tcfg.loss_chunk_tokens, objectives=extra)
     # The model's parameters first, then add-ons' and objectives': with neither, today's order.
     optimizer = build_optimizer(objective, tcfg.lr, tcfg.weight_decay)
     scheduler = warmup_cosine(optimizer, int(tcfg.warmup_ratio * settings.total_steps), settings.total_steps)
@@ -373,6 +377,7 @@ def main(cfg: Config, resume: bool = False, overwrite: bool = False) -> dict:
         paths["addons"] = save_addons(fwd, cfg.addons.enabled(), run)
     accelerator.end_training()
     summary = {"steps": result.step, "final": last, **paths, "run_dir": str(run), "parameters": params,
+               **({"objectives": extra_info} if extra_info else {}),
                "seconds_per_step": result.seconds / max(result.step - start.step, 1),
                "nonpad_share": {**shares, "this_run": result.real_tokens / max(result.slot_tokens, 1)}}
     if accelerator.is_main_process:
