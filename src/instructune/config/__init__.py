@@ -22,7 +22,7 @@ from instructune.config.loader import (RECIPES_DIR, apply_override, from_dict, l
                                        recipe_path, save_config, to_dict)
 from instructune.config.lora import LoraConfig
 from instructune.config.model import ModelConfig
-from instructune.config.objectives import ObjectivesConfig
+from instructune.config.objectives import EWCConfig, L2SPConfig, ObjectivesConfig
 from instructune.config.quality import (BalanceConfig, FlagBelowConfig, QualityConfig, RejectAboveConfig,
                                         RejectBelowConfig)
 from instructune.config.refine import RefineConfig
@@ -32,8 +32,8 @@ from instructune.config.synth import EvolConfig, SelfInstructConfig, SynthConfig
 from instructune.config.template import TemplateConfig
 from instructune.config.train import TrainConfig
 
-__all__ = ["RECIPES_DIR", "AblationConfig", "AddonsConfig", "BalanceConfig", "Config", "ConfigError", "DataConfig", "EvalConfig", "EvolConfig",
-           "FieldError", "FlagBelowConfig", "GenerateConfig", "InstructionMaskingConfig", "LoraConfig",
+__all__ = ["RECIPES_DIR", "AblationConfig", "AddonsConfig", "BalanceConfig", "Config", "ConfigError", "DataConfig", "EvalConfig", "EvolConfig", "EWCConfig",
+           "FieldError", "FlagBelowConfig", "GenerateConfig", "InstructionMaskingConfig", "L2SPConfig", "LoraConfig",
            "ModelConfig", "ObjectivesConfig", "QualityConfig", "ReaderConfig", "RefineConfig", "RejectAboveConfig", "RejectBelowConfig", "SelfInstructConfig",
            "ServeConfig", "SynthConfig", "TemplateConfig", "TrainConfig", "apply_override", "from_dict",
            "list_recipes", "load_config", "recipe_path", "save_config", "to_dict"]

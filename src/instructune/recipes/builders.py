@@ -180,3 +180,71 @@ def objectives(cfg: Config, model: nn.Module, train_ds, tokenizer, loss_impl: st
     for m in out.values():
         m.to(device=device, dtype=torch.float32)
     return out
+
+
+def forgetting_overlap(cfg: Config, tokenizer, fisher_docs: int) -> int:
+    """How many of EWC's `fisher_docs` documents the forgetting eval also scores, when both
+    read the same corpus: it scores the leading ones within eval.forgetting_max_tokens."""
+    from instructune.evaluate.forgetting import encode, within_budget
+    from instructune.evaluate.text_corpus import load_corpus
+
+    e = cfg.eval
+    ids = [x for x in encode(tokenizer, load_corpus(e.forgetting_corpus), e.forgetting_max_length) if len(x) >= 2]
+    scored = len(within_budget(ids, e.forgetting_max_tokens or None))
+    if cfg.objectives.ewc.take == "first":
+        return min(scored, fisher_docs)
+    return max(0, scored + fisher_docs - len(ids))
+
+
+def regularizers(cfg: Config, model: nn.Module, tokenizer, log: Callable[[str], None] = print
+                 ) -> tuple[dict[str, nn.Module], dict]:
+    """({name: objective module} for `TrainingObjective`, {what building them cost}) from the
+    `objectives` section; ({}, {}) with every objective off, touching nothing.
+
+    Call it on the model about to train, before a resume loads trained weights into it: the
+    Fisher and θ* belong to the pretrained model."""
+    from instructune.evaluate.text_corpus import load_corpus
+    from instructune.objectives.ewc import anchor_weights, build_ewc, normalized
+    from instructune.objectives.fisher import cached_fisher, corpus_ids
+    from instructune.objectives.l2sp import build_l2sp
+    from instructune.objectives.quadratic import lora_layers
+
+    o = cfg.objectives
+    if not (o.ewc.weight or o.l2sp.weight):
+        return {}, {}
+    if cfg.train.distributed == "fsdp":
+        raise ConfigError("objectives.ewc / objectives.l2sp: not supported with train.distributed=fsdp yet "
+                          "(the penalty needs whole weights); set their weight to 0 or train without FSDP")
+    out: dict[str, nn.Module] = {}
+    info: dict = {}
+    # Full fine-tuning: one fp32 copy of θ*, shared by both penalties.
+    anchor = None if lora_layers(model) else anchor_weights(model)
+    if anchor is not None:
+        info["anchor_mib"] = round(sum(t.numel() for t in anchor.values()) * 4 / 2**20, 1)
+        log(f"objectives: θ* (pretrained weights) copied in fp32: {info['anchor_mib']:,} MiB")
+    if o.ewc.weight:
+        e = o.ewc
+        corpus = e.corpus or cfg.eval.forgetting_corpus
+        docs = load_corpus(corpus or None)
+        ids = corpus_ids(tokenizer, docs, e.max_length, e.max_tokens, e.take)
+        if not ids:
+            raise ConfigError(f"objectives.ewc.corpus: no document of {corpus or 'the shipped corpus'} has two tokens")
+        settings = {"corpus": str(corpus or "builtin"), "max_length": e.max_length, "max_tokens": e.max_tokens,
+                    "take": e.take}
+        fisher, finfo = cached_fisher(model, ids, settings, e.cache)
+        info["fisher"] = finfo
+        how = ("loaded from the cache" if finfo["cached"] else
+               f"estimated (peak memory {finfo['peak_memory_mib']:,} MiB)")
+        log(f"objectives: EWC Fisher on {finfo['documents']} documents ({finfo['tokens']:,} tokens, from the "
+            f"{'end' if e.take == 'last' else 'start'} of {corpus or 'the shipped corpus'}) {how} in "
+            f"{finfo['seconds']} s: {finfo['parameters']:,} weights, {finfo['memory_mib']:,} MiB fp32, "
+            f"mean {finfo['mean']:.3g}" + (f"; {finfo['path']}" if e.cache else ""))
+        if str(corpus or "builtin") == str(cfg.eval.forgetting_corpus or "builtin"):
+            shared = forgetting_overlap(cfg, tokenizer, len(ids))
+            if shared:
+                log(f"objectives: warning: {shared} of the Fisher's documents are also scored by the forgetting eval "
+                    "(eval.forgetting_corpus); its figure then measures text EWC was fitted to")
+        out["ewc"] = build_ewc(model, normalized(fisher) if e.normalize == "mean" else fisher, e.weight, anchor)
+    if o.l2sp.weight:
+        out["l2sp"] = build_l2sp(model, o.l2sp.weight, anchor)
+    return out, info

@@ -45,7 +45,7 @@ RESUME_KEYS = (
     "lora",  # only when train.method is lora
     "train.method", "train.batch_size", "train.grad_accum", "train.seed", "train.group_by_length",
     "train.lr", "train.weight_decay", "train.warmup_ratio", "train.max_grad_norm",
-    "addons",
+    "addons", "objectives",
 )
 
 

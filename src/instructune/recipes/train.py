@@ -275,12 +275,14 @@ def main(cfg: Config, resume: bool = False, overwrite: bool = False) -> dict:
     world = accelerator.num_processes
     settings = loop_settings(cfg, len(data.packs) if data.packs else len(train_ds), world)
     loss_impl = resolve_loss_impl(tcfg.loss_impl, device)
-    # The `objectives` section's terms ({} with all off: the plain next-token loss). Every
-    # process builds them; the main one first, so the others find its cached embeddings.
-    with accelerator.main_process_first():
+    # The `objectives` section's terms ({} with all off: the plain next-token loss). EWC / L2-SP
+    # read the pretrained weights now, before a resume loads trained ones; the main process
+    # estimates (and caches) the Fisher and the instruction embeddings first, the others load them.
+    with state.main_process_first():
         extra_objectives = builders.objectives(cfg, model, train_ds, tokenizer, loss_impl)
+        penalties, extra_info = builders.regularizers(cfg, model, tokenizer, log=accelerator.print)
     objective = TrainingObjective(fwd, loss_impl=loss_impl, chunk_tokens=tcfg.loss_chunk_tokens,
-                                  objectives=extra_objectives)
+                                  objectives={**extra_objectives, **penalties})
     # The model's parameters first, then add-ons' and objectives': with neither, today's order.
     optimizer = build_optimizer(objective, tcfg.lr, tcfg.weight_decay)
     scheduler = warmup_cosine(optimizer, int(tcfg.warmup_ratio * settings.total_steps), settings.total_steps)
@@ -394,6 +396,7 @@ def main(cfg: Config, resume: bool = False, overwrite: bool = False) -> dict:
                               f"`instructune eval` also scores the run without them.")
     accelerator.end_training()
     summary = {"steps": result.step, "final": last, **paths, "run_dir": str(run), "parameters": params,
+               **({"objectives": extra_info} if extra_info else {}),
                "seconds_per_step": result.seconds / max(result.step - start.step, 1),
                "nonpad_share": {**shares, "this_run": result.real_tokens / max(result.slot_tokens, 1)}}
     if accelerator.is_main_process:
