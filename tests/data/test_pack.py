@@ -17,6 +17,8 @@ from instructune.data.tokenized import tokenize_records
 from instructune.model.load import load_model
 from instructune.objectives.response_nll import response_nll
 
+from killed import train_killed_at
+
 LENGTHS = [5, 50, 7, 33, 12, 90, 3, 41, 8, 60]
 
 
@@ -221,17 +223,7 @@ def test_resume_is_exact_with_packing_padding_free_and_masking(tiny_model, tmp_p
     full = read_metrics(tmp_path / "full" / "metrics.jsonl")
 
     part = tmp_path / "part"
-    original = train.MetricsLog.write
-
-    def crash(self, row):
-        if row["step"] == 3:
-            raise KeyboardInterrupt("killed")
-        original(self, row)
-
-    monkeypatch.setattr(train.MetricsLog, "write", crash)
-    with pytest.raises(KeyboardInterrupt):
-        train.main(loop_cfg(tiny_model, part, *common))
-    monkeypatch.setattr(train.MetricsLog, "write", original)
+    train_killed_at(monkeypatch, loop_cfg(tiny_model, part, *common), 3)
     train.main(loop_cfg(tiny_model, part, *common), resume=True)
     resumed = read_metrics(part / "metrics.jsonl")
     assert [r["step"] for r in resumed] == [1, 2, 3, 4]

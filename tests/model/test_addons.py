@@ -16,6 +16,8 @@ from instructune.model.forward import InstructForward
 from instructune.model.load import load_model
 from instructune.serve.generation import generate_ids
 
+from killed import train_killed_at
+
 NAMES = list(ADDONS)
 T_, I_, C_, R_ = TEMPLATE, INSTRUCTION, CONTEXT, RESPONSE
 SEGMENTS = torch.tensor([[T_, I_, I_, I_, C_, C_, T_, R_, R_, R_, R_, R_],
@@ -169,17 +171,7 @@ def test_every_addon_on_resume_is_exact(tiny_model, tmp_path, monkeypatch):
     common = ["train.max_steps=4", "train.batch_size=4", "train.checkpoint_every=2", "data.packing=true"]
     train.main(tiny_cfg(tiny_model, tmp_path / "full", *common))
     part = tmp_path / "part"
-    original = train.MetricsLog.write
-
-    def crash(self, row):  # the same run, killed while logging step 3 (after the step-2 checkpoint)
-        if row["step"] == 3:
-            raise KeyboardInterrupt("killed")
-        original(self, row)
-
-    monkeypatch.setattr(train.MetricsLog, "write", crash)
-    with pytest.raises(KeyboardInterrupt):
-        train.main(tiny_cfg(tiny_model, part, *common))
-    monkeypatch.setattr(train.MetricsLog, "write", original)
+    train_killed_at(monkeypatch, tiny_cfg(tiny_model, part, *common), 3)
     train.main(tiny_cfg(tiny_model, part, *common), resume=True)
     full, resumed = read_metrics(tmp_path / "full" / "metrics.jsonl"), read_metrics(part / "metrics.jsonl")
     assert [r["step"] for r in resumed] == [1, 2, 3, 4]

@@ -13,6 +13,8 @@ from instructune.config import load_config
 from instructune.recipes import train
 from instructune.train.metrics_log import read_metrics
 
+from killed import train_killed_at
+
 # metrics.jsonl "loss" of a 3-step tiny run on main before the objectives existed (CPU, fp32):
 # with every objective off they must not move by a bit.
 MAIN_LOSSES = {"lora": [6.966385364532471, 6.922835826873779, 6.8692307472229],
@@ -90,17 +92,7 @@ def test_resume_with_ewc_is_exact(tiny_model, tmp_path, monkeypatch, method):
     whole = read_metrics(tmp_path / "whole" / "metrics.jsonl")
 
     part = tmp_path / "part"
-    original = train.MetricsLog.write
-
-    def crash(self, row):
-        if row["step"] == 3:
-            raise KeyboardInterrupt("killed")
-        original(self, row)
-
-    monkeypatch.setattr(train.MetricsLog, "write", crash)
-    with pytest.raises(KeyboardInterrupt):
-        train.main(tiny_cfg(tiny_model, part, *common))
-    monkeypatch.setattr(train.MetricsLog, "write", original)
+    train_killed_at(monkeypatch, tiny_cfg(tiny_model, part, *common), 3)
     # Without the cached Fisher the resumed run estimates it again: it must do so on the
     # pretrained weights (and copy θ* from them), not on the checkpoint's.
     from instructune.cache import cache_dir

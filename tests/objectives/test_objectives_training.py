@@ -12,6 +12,8 @@ from instructune.config import load_config
 from instructune.recipes import train
 from instructune.train.metrics_log import read_metrics
 
+from killed import train_killed_at
+
 
 def fake_embed(texts):
     """A deterministic stand-in for MiniLM: 8 numbers per text from its bytes."""
@@ -107,17 +109,7 @@ def test_resume_is_exact_with_learned_multitask_weights(tiny_model, tmp_path, mo
     assert "multitask.rho" in load_file(ckpt)
 
     part = tmp_path / "part"
-    original = train.MetricsLog.write
-
-    def crash(self, row):
-        if row["step"] == 5:
-            raise KeyboardInterrupt("killed")
-        original(self, row)
-
-    monkeypatch.setattr(train.MetricsLog, "write", crash)
-    with pytest.raises(KeyboardInterrupt):
-        train.main(tiny_cfg(tiny_model, part, *common))
-    monkeypatch.setattr(train.MetricsLog, "write", original)
+    train_killed_at(monkeypatch, tiny_cfg(tiny_model, part, *common), 5)
     train.main(tiny_cfg(tiny_model, part, *common), resume=True)
     resumed = read_metrics(part / "metrics.jsonl")
     assert [r["step"] for r in resumed] == [1, 2, 3, 4, 5, 6]

@@ -13,6 +13,8 @@ from instructune.config import load_config
 from instructune.recipes import train
 from instructune.train.metrics_log import read_metrics
 
+from killed import train_killed_at
+
 
 def tiny_cfg(tiny_model, out, *extra):
     return load_config(None, [f"model.name={tiny_model}", f"output_dir={out}", "data.max_length=256",
@@ -142,17 +144,7 @@ def test_resume_continues_the_same_loss_curve(tiny_model, tmp_path, monkeypatch)
 
     # The same run crashes while logging step 5, after the step-3 checkpoint.
     part = tmp_path / "part"
-    original = train.MetricsLog.write
-
-    def crash(self, row):
-        if row["step"] == 5:
-            raise KeyboardInterrupt("killed")
-        original(self, row)
-
-    monkeypatch.setattr(train.MetricsLog, "write", crash)
-    with pytest.raises(KeyboardInterrupt):
-        train.main(tiny_cfg(tiny_model, part, *common))
-    monkeypatch.setattr(train.MetricsLog, "write", original)
+    train_killed_at(monkeypatch, tiny_cfg(tiny_model, part, *common), 5)
     assert [r["step"] for r in read_metrics(part / "metrics.jsonl")] == [1, 2, 3, 4]
 
     train.main(tiny_cfg(tiny_model, part, *common), resume=True)
