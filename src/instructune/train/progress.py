@@ -8,8 +8,13 @@ from instructune.progress import RunProgress
 
 
 def train_info(metrics: dict[str, Any]) -> str:
-    """The bar's text for one step's metrics: "loss 1.2345 lr 2.00e-04 [eval 1.3000] 812 tok/s"."""
-    info = f"loss {metrics.get('loss', float('nan')):.4f} lr {metrics.get('lr', 0):.2e}"
+    """The bar's text for one step's metrics: "loss 1.2345 [ewc 0.012 ...] lr 2.00e-04 [eval 1.3000]
+    812 tok/s", with every extra loss term (`<term>_loss`) after the next-token loss."""
+    info = f"loss {metrics.get('loss', float('nan')):.4f}"
+    for k, v in metrics.items():
+        if k.endswith("_loss") and not k.startswith("eval"):
+            info += f" {k.removesuffix('_loss')} {v:.3g}"
+    info += f" lr {metrics.get('lr', 0):.2e}"
     if "eval_loss" in metrics:
         info += f" eval {metrics['eval_loss']:.4f}"
     return info + f" {metrics.get('tokens_per_s', 0):.0f} tok/s"
