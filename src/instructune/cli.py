@@ -366,6 +366,8 @@ def _ablate_flags(p):
                         "default: ablation.arms)")
     p.add_argument("--seeds", type=int, help="seeds per arm (default ablation.seeds)")
     p.add_argument("--output", required=True, help="ablation dir (cells/, ablation.json, report.html); resumes")
+    p.add_argument("--summary-only", action="store_true",
+                   help="write ablation.json and report.html from the cells finished so far; train nothing")
 
 
 def _ablate(args, console) -> int:
@@ -373,7 +375,8 @@ def _ablate(args, console) -> int:
 
     if args.seeds is not None and args.seeds < 1:
         raise ConfigError(f"ablate: --seeds got {args.seeds}; expected >= 1")
-    ablate.main(args.cfg, args.recipe, args.overrides, args.output, args.arm, args.seeds, console)
+    ablate.main(args.cfg, args.recipe, args.overrides, args.output, args.arm, args.seeds, console,
+                run=not args.summary_only)
     say(console, f"wrote {args.output}/ablation.json and {args.output}/report.html")
     return 0
 

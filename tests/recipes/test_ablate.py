@@ -35,6 +35,11 @@ def test_two_arms_two_seeds_then_a_rerun_skips_finished_cells(tiny_model, tmp_pa
     capsys.readouterr()
 
     (cells[0]).unlink()  # a killed cell: no marker → redone; the others are skipped
+    # --summary-only trains nothing: the unfinished cell is left out of the summary
+    assert ablate(tiny_model, out, "--summary-only") == 0
+    assert "not finished, left out" in capsys.readouterr().out and not (cells[0]).exists()
+    partial = json.loads((out / "ablation.json").read_text())
+    assert sorted(len(a["seeds"]) for a in partial["arms"].values()) == [1, 2]
     assert ablate(tiny_model, out) == 0
     printed = capsys.readouterr().out
     assert printed.count("done earlier, skipped") == 3 and (cells[0]).exists()

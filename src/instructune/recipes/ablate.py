@@ -110,7 +110,7 @@ def base_eval(recipe: str | None, overrides: list[str], root: Path, console: Con
 
 def main(cfg: Config, recipe: str | None, overrides: list[str], output: str | Path,
          cli_arms: list[list[str]] | None = None, seeds: int | None = None,
-         console: Console | None = None) -> dict[str, Any]:
+         console: Console | None = None, run: bool = True) -> dict[str, Any]:
     """Run every unfinished cell, then write ablation.json and report.html; returns the summary.
 
     Args:
@@ -119,6 +119,8 @@ def main(cfg: Config, recipe: str | None, overrides: list[str], output: str | Pa
         output: the ablation dir.
         cli_arms: `--arm NAME key=value ...` lists; None uses `ablation.arms`.
         seeds: seeds per arm; None uses `ablation.seeds`.
+        run: False: train nothing, summarise the cells finished so far (a look at an ablation
+            still running; arms without a finished cell are left out).
     """
     console = console or Console()
     root = Path(output)
@@ -131,19 +133,24 @@ def main(cfg: Config, recipe: str | None, overrides: list[str], output: str | Pa
     for c in grid:  # every cell's config must load before the first one trains
         cell_config(recipe, overrides, c, root)
     root.mkdir(parents=True, exist_ok=True)
-    save_config(cfg, root / "config.yaml")
-    base = base_eval(recipe, overrides, root, console) if "forgetting" in cfg.eval.suites else None
+    if run:
+        save_config(cfg, root / "config.yaml")
+    base = base_eval(recipe, overrides, root, console) if "forgetting" in cfg.eval.suites and run else None
     results: dict[str, dict[int, dict[str, float]]] = {a: {} for a in arms}
     for i, c in enumerate(grid, 1):
         done = finished(c.dir(root))
         if done is not None:
             console.print(f"[{i}/{len(grid)}] {c.arm} seed {c.seed}: done earlier, skipped")
+        elif not run:
+            console.print(f"[{i}/{len(grid)}] {c.arm} seed {c.seed}: not finished, left out")
+            continue
         else:
             console.rule(f"[{i}/{len(grid)}] {c.arm} seed {c.seed}")
             t0 = time.perf_counter()
             done = run_cell(cell_config(recipe, overrides, c, root), c, base, console)
             console.print(f"{c.arm} seed {c.seed}: {time.perf_counter() - t0:.0f} s")
         results[c.arm][c.seed] = done
+    results = {a: r for a, r in results.items() if r}
     summary = summarize(results, next(iter(arms)), cfg.eval.confidence)
     summary["arms_overrides"] = arms
     summary["seeds"] = seed_list
