@@ -24,16 +24,16 @@ SEGMENTS = torch.tensor([[T_, I_, I_, I_, C_, C_, T_, R_, R_, R_, R_, R_],
                          [T_, I_, I_, T_, R_, R_, R_, R_, R_, R_, R_, R_]])
 
 
-def sections(name: str):
-    return load_config(None, [f"addons.{name}.enabled=true"]).addons.enabled()
+def sections(name: str, *extra: str):
+    return load_config(None, [f"addons.{name}.enabled=true", *extra]).addons.enabled()
 
 
-def attached(tiny_model, name: str, perturb: float = 0.0) -> InstructForward:
-    """The tiny model (fp32, sdpa) with add-on `name`; `perturb` moves its weights off the
-    init (a trained add-on), so tests see it act."""
+def attached(tiny_model, name: str, perturb: float = 0.0, *extra: str) -> InstructForward:
+    """The tiny model (fp32, sdpa) with add-on `name` (and config overrides `extra`);
+    `perturb` moves its weights off the init (a trained add-on), so tests see it act."""
     model = load_model(tiny_model, "float32", "sdpa", device="cpu")
     torch.manual_seed(1)
-    fwd = InstructForward(model, build_addons(sections(name), model.config))
+    fwd = InstructForward(model, build_addons(sections(name, *extra), model.config))
     with torch.no_grad():
         for p in fwd.addons.parameters():
             p.add_(torch.randn_like(p) * perturb)
@@ -138,6 +138,41 @@ def test_packed_rows_equal_separate_rows(tiny_model, name):
     torch.testing.assert_close(packed[T:], alone[1], rtol=1e-4, atol=1e-5)
 
 
+def test_instruction_attention_on_the_eager_kernel(tiny_model, tiny_tokenizer):
+    """The same bias through the eager kernel's additive mask: identity at init, the same
+    logits as through SDPA once trained, packed rows kept apart, KV cache = full forward."""
+    eager = "addons.instruction_attention.attention=eager"
+    ids = ids_for()
+    plain = load_model(tiny_model, "float32", "sdpa", device="cpu")(input_ids=ids).logits
+    torch.testing.assert_close(attached(tiny_model, "instruction_attention", 0.0, eager)(
+        ids, SEGMENTS, full_logits=True).logits, plain, rtol=0, atol=1e-5)
+    e, s = (attached(tiny_model, "instruction_attention", 0.3, *x) for x in ([eager], []))
+    assert e.config._attn_implementation == "instructune_guided_eager"
+    torch.testing.assert_close(e(ids, SEGMENTS, full_logits=True).logits, s(ids, SEGMENTS, full_logits=True).logits,
+                               rtol=1e-4, atol=1e-5)
+    T = ids.shape[1]
+    packed = e(ids.reshape(1, -1), SEGMENTS.reshape(1, -1), position_ids=torch.arange(T).repeat(2)[None],
+               full_logits=True).logits[0]
+    torch.testing.assert_close(packed[T:], e(ids[1:], SEGMENTS[1:], full_logits=True).logits[0], rtol=1e-4, atol=1e-5)
+    prompts, segments = [ids[0, :9].tolist(), ids[1, :6].tolist()], [SEGMENTS[0, :9].tolist(), SEGMENTS[1, :6].tolist()]
+    out = generate_ids(e, tiny_tokenizer, prompts, GenerateConfig(max_new_tokens=5, batch_size=2), segments=segments)
+    for p, sg, new in zip(prompts, segments, out):
+        full = list(p)
+        for _ in new:
+            full.append(int(e(torch.tensor([full]), torch.tensor([sg + [RESPONSE] * (len(full) - len(p))]),
+                              full_logits=True).logits[0, -1].argmax()))
+        assert full[len(p):] == new
+
+
+def test_detaching_restores_the_plain_model(tiny_model):
+    fwd = attached(tiny_model, "instruction_attention", 0.3)
+    ids = ids_for()
+    fwd.detach_addons()
+    plain = load_model(tiny_model, "float32", "sdpa", device="cpu")(input_ids=ids).logits
+    assert fwd.config._attn_implementation == "sdpa"
+    torch.testing.assert_close(fwd.model(input_ids=ids).logits, plain, rtol=0, atol=0)
+
+
 ALL_ON = [f"addons.{n}.enabled=true" for n in NAMES]
 
 
@@ -182,3 +217,24 @@ def test_every_addon_on_resume_is_exact(tiny_model, tmp_path, monkeypatch):
     wb = load_file(part / "addons" / "addons.safetensors")
     for k in wa:
         torch.testing.assert_close(wa[k], wb[k])
+
+
+def test_addons_train_alongside_full_finetuning_and_restore_for_generation(tiny_model, tmp_path):
+    from instructune.cli import main as cli
+
+    run = tmp_path / "full"
+    assert cli(["train", f"model.name={tiny_model}", f"output_dir={run}", "train.method=full", "train.max_steps=2",
+                "data.max_length=64", "train.eval_every=0", "addons.two_stream.enabled=true",
+                "addons.reasoning_head.enabled=true"]) == 0
+    saved = load_file(run / "addons" / "addons.safetensors")
+    assert saved["two_stream.gates"].abs().sum() > 0  # trained off its closed init
+    assert saved["reasoning_head.project.weight"].abs().sum() > 0
+    assert not (run / "adapter").exists() and (run / "export" / "config.json").exists()
+    from instructune.recipes.builders import model_with_addons
+
+    cfg = load_config(None, [f"model.name={tiny_model}"])
+    fwd, _ = model_with_addons(cfg, str(run))
+    plain, _ = model_with_addons(cfg, str(run), plain=True)
+    assert list(fwd.addons) == ["two_stream", "reasoning_head"] and not plain.addons
+    ids = ids_for()
+    assert not torch.equal(fwd(ids, SEGMENTS, full_logits=True).logits, plain(ids, SEGMENTS, full_logits=True).logits)
