@@ -222,7 +222,7 @@ def _train(args, console) -> int:
 def _eval_flags(p):
     p.add_argument("--tuned", help="run dir or model path (its saved config.yaml supplies the defaults)")
     p.add_argument("--base", help="base model (default: model.name)")
-    p.add_argument("--suite", action="append", choices=["loss", "generation", "ifeval", "forgetting"],
+    p.add_argument("--suite", action="append", choices=["loss", "generation", "ifeval", "forgetting", "temperature"],
                    help="run only these suites (repeatable; default eval.suites: all)")
     p.add_argument("--responses", help="with --suite ifeval: score these existing responses "
                                        "(one {prompt, response} per line), loading no model")
@@ -279,9 +279,18 @@ def _generate_flags(p):
                    help="no progress bar (there is none anyway when stderr is not a terminal)")
 
 
+def with_run_template(args) -> None:
+    """A run dir given as --model renders prompts as it was trained: its saved `template`
+    section, with the command line's overrides on top."""
+    run = run_config(args.model, args.overrides) if args.model else None
+    if run is not None:
+        args.cfg.template = run.template
+
+
 def _generate(args, console) -> int:
     from instructune.recipes import generate
 
+    with_run_template(args)
     generate.main(args.cfg, args.prompt, args.input, args.output, args.model, console,
                   progress=not args.no_progress)
     return 0
@@ -290,6 +299,7 @@ def _generate(args, console) -> int:
 def _chat(args, console) -> int:
     from instructune.recipes import generate
 
+    with_run_template(args)
     generate.chat(args.cfg, args.model)
     return 0
 

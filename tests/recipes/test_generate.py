@@ -46,3 +46,32 @@ def test_generate_has_a_no_progress_flag():
     from instructune.cli import parse
 
     assert parse(["generate", "--prompt", "x", "--no-progress"]).no_progress is True
+
+
+def test_a_run_dir_renders_prompts_with_its_own_template_and_addons(tiny_model, tmp_path, monkeypatch):
+    """generate --model RUN_DIR: the run's template (alpaca here), segments from its renderer,
+    its add-ons attached, and temperature=auto from its head."""
+    import instructune.recipes.generate as gen_recipe
+    from instructune.data.render import render_prompt_segments
+    from instructune.data.templates import get_template
+    from instructune.model.load import load_tokenizer
+
+    run = tmp_path / "run"
+    assert cli(["train", f"model.name={tiny_model}", f"output_dir={run}", "template.name=alpaca", "train.max_steps=1",
+                "data.max_length=256", "train.eval_every=0", "addons.segment_embedding.enabled=true",
+                "addons.temperature_head.enabled=true"]) == 0
+    seen = {}
+    real = gen_recipe.generate_ids
+
+    def spy(model, tok, prompts, g, **kw):
+        seen.update(prompts=prompts, segments=kw.get("segments"), addons=list(model.addons), temperature=g.temperature)
+        return real(model, tok, prompts, g, **kw)
+
+    monkeypatch.setattr(gen_recipe, "generate_ids", spy)
+    assert cli(["generate", "--model", str(run), "--prompt", "Name a color.", "generate.max_new_tokens=3",
+                "generate.temperature=auto", "--no-progress"]) == 0
+    tok = load_tokenizer(str(run / "export"))
+    ids, segments = render_prompt_segments(Record(id="p", instruction="Name a color.", response=""), tok,
+                                           get_template("alpaca"))
+    assert seen == {"prompts": [ids], "segments": [segments], "addons": ["segment_embedding", "temperature_head"],
+                    "temperature": "auto"}
