@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from instructune.cli import main as cli
-from instructune.config import Config, ReaderConfig, to_dict
+from instructune.config import Config, ReaderConfig
 from instructune.config.docs import explain, field_docs
 
 

@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from instructune.data.render import IGNORE
-from instructune.model.forward import ForwardOutput, as_forward, base_causal_lm, supports_selective_head  # noqa: F401
+from instructune.model.forward import ForwardOutput, as_forward
 from instructune.objectives.linear_ce import linear_cross_entropy
 
 

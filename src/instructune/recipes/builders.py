@@ -12,6 +12,8 @@ from datasets import Dataset
 from torch import nn
 
 from instructune.config import Config, ConfigError, TemplateConfig
+from instructune.data.inputs import load_inputs
+from instructune.data.record import Record
 from instructune.data.splits import tokenize_split
 from instructune.data.templates import TemplateOptions, get_template
 from instructune.data.tokenized import PrepareStats
@@ -45,6 +47,18 @@ def split(cfg: Config, tokenizer, names: list[str], num_proc: int | None = None,
     return tokenize_split(names, tokenizer, get_template(cfg.template.name), template_options(cfg.template),
                           max_length=d.max_length, fmt=d.format, reader=d.reader, num_proc=num_proc,
                           use_cache=d.cache, log=log, split=name)
+
+
+def heldout_sets(cfg: Config) -> dict[str, list[Record]]:
+    """Named held-out sets: "heldout" (`data.heldout`) and `eval.sets`, each cut to `eval.max_records`."""
+    names = {"heldout": cfg.data.heldout, **cfg.eval.sets}
+    out = {}
+    for name, files in names.items():
+        if not files:
+            continue
+        records = load_inputs(files, cfg.data.format, cfg.data.reader)
+        out[name] = records[:cfg.eval.max_records] if cfg.eval.max_records else records
+    return out
 
 
 def model_for_template(cfg: Config, name: str | None = None, device="auto", dtype: str | None = None,

@@ -35,7 +35,6 @@ from rich.console import Console
 from rich.table import Table
 
 from instructune.config import Config, GenerateConfig
-from instructune.data.inputs import load_inputs
 from instructune.data.jsonio import write_json, write_jsonl
 from instructune.data.record import Record
 from instructune.data.render import render_prompt_segments
@@ -50,24 +49,12 @@ from instructune.evaluate.metrics import exact_match, final_answer, rouge_l
 from instructune.evaluate.temperature import temperature_report
 from instructune.evaluate.text_corpus import load_corpus
 from instructune.model.addons.store import saved_sections
-from instructune.recipes.builders import model_with_addons, template_options
+from instructune.recipes.builders import heldout_sets, model_with_addons, template_options
 from instructune.serve.generation import generate_text
 
 LABELS = {"response_loss": "response loss", "perplexity": "perplexity", "rouge_l": "ROUGE-L",
           "exact_match": "exact match"}
 IFEVAL_LEVELS = ("prompt_level_strict", "prompt_level_loose", "instruction_level_strict", "instruction_level_loose")
-
-
-def heldout_sets(cfg: Config) -> dict[str, list[Record]]:
-    """Named held-out sets: "heldout" (`data.heldout`) and `eval.sets`, each cut to `eval.max_records`."""
-    names = {"heldout": cfg.data.heldout, **cfg.eval.sets}
-    out = {}
-    for name, files in names.items():
-        if not files:
-            continue
-        records = load_inputs(files, cfg.data.format, cfg.data.reader)
-        out[name] = records[:cfg.eval.max_records] if cfg.eval.max_records else records
-    return out
 
 
 def proportion(successes: int, n: int) -> dict[str, Any]:

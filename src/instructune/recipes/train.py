@@ -38,9 +38,7 @@ from instructune.data.pack import pack_rows, packing_supported, resolve_padding_
 from instructune.data.splits import load_prepared
 from instructune.data.render import render_prompt_segments
 from instructune.data.templates import get_template
-from instructune.evaluate import ifeval
 from instructune.evaluate.loss import response_loss
-from instructune.evaluate.probe import GenerationProbe
 from instructune.model.addons.store import save_addons
 from instructune.model.export import export_run
 from instructune.model.lora_fusion import fused_lora_count
@@ -50,7 +48,6 @@ from instructune.objectives.linear_ce import resolve_loss_impl
 from instructune.objectives.objective import TrainingObjective
 from instructune.recipes import builders
 from instructune.recipes.checks import RUN_OUTPUTS, CheckError, check_train, holds_run, resume_command
-from instructune.recipes.evaluate import heldout_sets
 from instructune.train import sharded_checkpoint
 from instructune.train.checkpoint import list_checkpoints, load_checkpoint, save_checkpoint
 from instructune.train.device import has_accelerator
@@ -92,12 +89,16 @@ def load_data(cfg: Config, tokenizer):
     return train, held
 
 
-def generation_probe(cfg: Config, tokenizer) -> GenerationProbe | None:
+def generation_probe(cfg: Config, tokenizer):
     """The generation probe of `eval.generate_every` (main process only), or None."""
     e = cfg.eval
     if not e.generate_every:
         return None
-    records = heldout_sets(cfg).get("heldout", [])[:e.generate_records] if cfg.data.heldout else []
+    # Imported here: the IFEval checks pull in langdetect, which a run without the probe never needs.
+    from instructune.evaluate import ifeval
+    from instructune.evaluate.probe import GenerationProbe
+
+    records = builders.heldout_sets(cfg).get("heldout", [])[:e.generate_records] if cfg.data.heldout else []
     prompts = ifeval.load_prompts(e.ifeval_prompts)[:e.generate_records]
     template, opts = get_template(cfg.template.name), builders.template_options(cfg.template)
     return GenerationProbe(records, prompts, lambda r: render_prompt_segments(r, tokenizer, template, opts),
