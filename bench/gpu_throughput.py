@@ -21,6 +21,8 @@ Contenders (each in its own fresh subprocess; `--parts` picks):
 - `instructune-unfused` the same with `lora.fuse_adapters=false` (peft's own LoRA forward);
 - `instructune-fused`   the same with `lora.fuse_adapters=true` (the default on CUDA; on a CPU too);
 - `instructune-2xrows`  twice --rows per micro-batch, half --accum (the same tokens per step);
+- `instructune+NAME`   the same with the instruction-aware add-on NAME on (`addons.NAME.enabled=true`,
+                        `model/addons/`): its step-time and memory cost on the GPU;
 - `lora-micro`          one decoder layer's seven adapted linears alone, --rows x --max-length
                         tokens, forward + backward: the base linears without LoRA (the floor),
                         peft, fused one linear at a time, fused with shared inputs;
@@ -198,6 +200,8 @@ def instructune_overrides(args, name: str, workdir: Path) -> tuple[list[str], in
         extra.append("lora.fuse_adapters=false")
     if name == "instructune-fused":
         extra.append("lora.fuse_adapters=true")
+    if name.startswith("instructune+"):
+        extra.append(f"addons.{name.split('+', 1)[1]}.enabled=true")
     return common + extra, 4
 
 
