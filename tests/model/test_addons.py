@@ -127,6 +127,22 @@ def test_kv_cache_generation_matches_full_forward_token_for_token(tiny_model, ti
 
 
 @pytest.mark.parametrize("name", NAMES)
+def test_kv_cache_logits_equal_full_forward_logits(tiny_model, name):
+    """Every decode step's logits (one new token, the rest from the cache) equal a full forward's
+    over the whole sequence: a stronger check than equal argmax tokens."""
+    fwd = attached(tiny_model, name, perturb=0.3)
+    prompt, seg = ids_for(1, 9), SEGMENTS[:1, :9]
+    out = fwd.generate(prompt, seg, attention_mask=torch.ones_like(prompt), max_new_tokens=4, do_sample=False,
+                       pad_token_id=0, eos_token_id=[], use_cache=True, output_logits=True,
+                       return_dict_in_generate=True)
+    seq = out.sequences
+    full_seg = torch.cat([seg, torch.full((1, seq.shape[1] - seg.shape[1]), RESPONSE)], dim=1)
+    full = fwd(seq, full_seg, full_logits=True).logits[0]
+    for k, step in enumerate(out.logits):  # step k predicts token 9 + k from position 8 + k
+        torch.testing.assert_close(step[0], full[8 + k], rtol=0, atol=5e-6)
+
+
+@pytest.mark.parametrize("name", NAMES)
 def test_packed_rows_equal_separate_rows(tiny_model, name):
     fwd = attached(tiny_model, name, perturb=0.3)
     ids = ids_for()

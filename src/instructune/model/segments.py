@@ -74,12 +74,14 @@ class SegmentState:
         n_records: R.
         embeds: (B, Tq, d) the token embeddings of this call before any add-on changed them.
         cache: per-record values for this forward (and, at generation, its decode steps).
+        per_call: per-token values of this model call only (cleared before every call).
     """
 
     def __init__(self):
         self.query = self.keys = self.record = self.embeds = None
         self.n_records = 0
         self.cache: dict[str, torch.Tensor] = {}
+        self.per_call: dict[str, torch.Tensor] = {}
         self._prompt: torch.Tensor | None = None
         self.generating = False
         # Set by `begin`, used up by the decoder call that follows: a later call nobody began
@@ -90,6 +92,7 @@ class SegmentState:
     def begin(self, segment_ids: torch.Tensor, position_ids: torch.Tensor | None) -> None:
         """A whole-sequence forward (training, evaluation, a prompt without a cache)."""
         self.generating, self._prompt, self.cache, self.armed = False, None, {}, True
+        self.per_call = {}
         self.query = self.keys = segment_ids
         self.record, self.n_records = record_index(segment_ids, position_ids)
 
@@ -107,6 +110,7 @@ class SegmentState:
         Outside generation, a call that nobody began (a direct `model(...)`, plain text) is all
         response: the model reads it as text it writes."""
         if self.generating:
+            self.per_call = {}
             if self._prompt is not None:
                 seg, self._prompt = self._prompt.to(device), None
                 self.keys = seg

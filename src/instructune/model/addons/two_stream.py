@@ -90,11 +90,19 @@ class TwoStream(Addon):
             st.cache[CACHE_KEY] = self.norm(self.encoder(x, src_key_padding_mask=padding)[:, 0])
         return st.cache[CACHE_KEY]
 
+    def token_context(self) -> torch.Tensor:
+        """(B, T, k) each token's record context. Gathered once per forward at width k, so each
+        layer's re-injection is a (B·T, k) × (k, d) matmul: gathering (R, d) per layer instead
+        costs a (B·T, d) scatter-add per layer in backward (42% of a GPU step, measured)."""
+        if CACHE_KEY not in self.state.per_call:
+            self.state.per_call[CACHE_KEY] = self.state.per_token(self.context())
+        return self.state.per_call[CACHE_KEY]
+
     def on_embeddings(self, e: torch.Tensor) -> torch.Tensor:
         """e: (B, T, d) → e + F·c per token."""
-        return e + self.state.per_token(self.fuse(self.context())).to(e.dtype)
+        return e + self.fuse(self.token_context()).to(e.dtype)
 
     def on_layer(self, index: int, h: torch.Tensor) -> torch.Tensor:
         """h: (B, T, d) the output of layer `index` → h + tanh(g_l)·W_l·c per token."""
-        delta = torch.tanh(self.gates[index]) * (self.context() @ self.inject[index])  # (R, d)
-        return h + self.state.per_token(delta).to(h.dtype)
+        delta = torch.tanh(self.gates[index]) * (self.token_context() @ self.inject[index])  # (B, T, d)
+        return h + delta.to(h.dtype)
