@@ -91,9 +91,9 @@ class TwoStream(Addon):
         return st.cache[CACHE_KEY]
 
     def token_context(self) -> torch.Tensor:
-        """(B, T, k) each token's record context. Gathered once per forward at width k, so each
-        layer's re-injection is a (B·T, k) × (k, d) matmul: gathering (R, d) per layer instead
-        costs a (B·T, d) scatter-add per layer in backward (42% of a GPU step, measured)."""
+        """(B, T, k) each token's record context, gathered once per model call at width k, so
+        each layer's re-injection is one (B·T, k) × (k, d) matmul (rather than a (B·T, d)
+        gather and, in backward, scatter-add per layer)."""
         if CACHE_KEY not in self.state.per_call:
             self.state.per_call[CACHE_KEY] = self.state.per_token(self.context())
         return self.state.per_call[CACHE_KEY]
