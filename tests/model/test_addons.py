@@ -4,6 +4,7 @@ exact resume of the training loop."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 from safetensors.torch import load_file
@@ -254,3 +255,38 @@ def test_addons_train_alongside_full_finetuning_and_restore_for_generation(tiny_
     assert list(fwd.addons) == ["two_stream", "reasoning_head"] and not plain.addons
     ids = ids_for()
     assert not torch.equal(fwd(ids, SEGMENTS, full_logits=True).logits, plain(ids, SEGMENTS, full_logits=True).logits)
+
+
+def test_two_stream_minilm_encoder_reads_the_instruction_text(tiny_model, tiny_tokenizer, tmp_path):
+    """encoder=minilm: the context is a map of the sentence embedding of each record's decoded
+    instruction (a fake embedder here, counting its calls), packed records apart, once per text."""
+    calls: list[list[str]] = []
+
+    def fake_embed(texts):
+        calls.append(list(texts))
+        return np.stack([np.full(8, float(len(t)), dtype=np.float32) for t in texts])
+
+    model = load_model(tiny_model, "float32", "sdpa", device="cpu")
+    section = sections("two_stream", "addons.two_stream.encoder=minilm")
+    fwd = InstructForward(model, build_addons(section, model.config, tokenizer=tiny_tokenizer, embed=fake_embed))
+    two = fwd.addons["two_stream"]
+    assert two.read_text.in_features == 8 and not hasattr(two, "encoder")  # its width probed by one call
+    calls.clear()
+    ids = ids_for()
+    plain = load_model(tiny_model, "float32", "sdpa", device="cpu")(input_ids=ids).logits
+    torch.testing.assert_close(fwd(ids, SEGMENTS, full_logits=True).logits, plain, rtol=0, atol=1e-6)  # identity
+    texts = [tiny_tokenizer.decode(ids[r][SEGMENTS[r] == INSTRUCTION].tolist(), skip_special_tokens=True).strip()
+             for r in range(2)]
+    assert calls == [list(dict.fromkeys(texts))]
+    with torch.no_grad():
+        for p in two.parameters():
+            p.add_(torch.randn_like(p) * 0.3)
+    T = ids.shape[1]
+    packed = fwd(ids.reshape(1, -1), SEGMENTS.reshape(1, -1), position_ids=torch.arange(T).repeat(2)[None],
+                 full_logits=True).logits[0]
+    torch.testing.assert_close(packed[T:], fwd(ids[1:], SEGMENTS[1:], full_logits=True).logits[0], rtol=1e-4, atol=1e-5)
+    assert len(calls) == 1  # the texts were embedded once
+    save_addons(fwd, section, tmp_path)
+    loaded = attach_saved(load_model(tiny_model, "float32", "sdpa", device="cpu"), tmp_path, tokenizer=tiny_tokenizer,
+                          embed=fake_embed)
+    assert torch.equal(loaded(ids, SEGMENTS, full_logits=True).logits, fwd(ids, SEGMENTS, full_logits=True).logits)

@@ -55,12 +55,16 @@ class TwoStreamConfig:
 
     Attributes:
         enabled: attach it.
+        encoder: "embeddings": a small trainable transformer encoder over the base model's
+            embeddings of the instruction tokens; "minilm": the frozen MiniLM sentence
+            embedding of the instruction's text, read by a trainable linear map.
         dim: the encoder's width.
-        layers: encoder layers.
-        heads: encoder attention heads (must divide dim).
+        layers: encoder layers ("embeddings").
+        heads: encoder attention heads (must divide dim; "embeddings").
     """
 
     enabled: bool = False
+    encoder: Literal["embeddings", "minilm"] = "embeddings"
     dim: int = 64
     layers: int = 1
     heads: int = 4

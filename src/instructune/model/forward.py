@@ -139,6 +139,7 @@ class InstructForward(nn.Module):
     def _embeddings_hook(self, addons: list[Addon]):
         def hook(module, args, e):
             self.state.embeds = e
+            self.state.ids = args[0] if args else None
             for a in addons:
                 e = a.on_embeddings(e)
             return e

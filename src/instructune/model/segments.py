@@ -73,12 +73,13 @@ class SegmentState:
         record: (B, Tq) record of each token of this call.
         n_records: R.
         embeds: (B, Tq, d) the token embeddings of this call before any add-on changed them.
+        ids: (B, Tq) the token ids of this call.
         cache: per-record values for this forward (and, at generation, its decode steps).
         per_call: per-token values of this model call only (cleared before every call).
     """
 
     def __init__(self):
-        self.query = self.keys = self.record = self.embeds = None
+        self.query = self.keys = self.record = self.embeds = self.ids = None
         self.n_records = 0
         self.cache: dict[str, torch.Tensor] = {}
         self.per_call: dict[str, torch.Tensor] = {}

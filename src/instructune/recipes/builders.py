@@ -79,7 +79,7 @@ def model_with_addons(cfg: Config, name: str | None = None, device="auto", dtype
     from instructune.model.load import resolve_tuned
 
     model, tokenizer, _ = model_for_template(cfg, resolve_tuned(name) if name else None, device, dtype)
-    return attach_saved(model, None if plain else name), tokenizer
+    return attach_saved(model, None if plain else name, tokenizer=tokenizer), tokenizer
 
 
 def precision(cfg: Config, device) -> Precision:
@@ -124,14 +124,14 @@ def trainable(cfg: Config, model: nn.Module, new_ids: list[int], prec: Precision
     return model
 
 
-def with_addons(cfg: Config, model: nn.Module) -> InstructForward:
+def with_addons(cfg: Config, model: nn.Module, tokenizer=None) -> InstructForward:
     """`model` (after peft wrapped it, so `all-linear` LoRA never lands on add-on layers) with
     the enabled `addons` attached, their parameters trained in float32 on the model's device."""
     sections = cfg.addons.enabled()
     if sections and cfg.train.distributed == "fsdp":
         raise ConfigError("addons: add-ons are not supported with train.distributed=fsdp yet; "
                           "switch the add-ons off or train without FSDP")
-    addons = build_addons(sections, base_causal_lm(model).config)
+    addons = build_addons(sections, base_causal_lm(model).config, tokenizer=tokenizer)
     device = next(model.parameters()).device
     for a in addons.values():
         a.to(device=device, dtype=torch.float32)

@@ -258,7 +258,7 @@ def main(cfg: Config, resume: bool = False, overwrite: bool = False) -> dict:
     model, tokenizer, new_ids, prec = builders.load_for_training(cfg, device, prec, load_on="cpu" if on_host else None)
     base_params = count_parameters(model)[1]
     model = builders.trainable(cfg, model, new_ids, prec)
-    fwd = builders.with_addons(cfg, model)
+    fwd = builders.with_addons(cfg, model, tokenizer)
     accelerator = build_accelerator(cfg, run, prec.mixed, model)
     fsdp = accelerator.distributed_type == DistributedType.FSDP
     if accelerator.is_main_process:

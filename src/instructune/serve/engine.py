@@ -119,8 +119,9 @@ class Engine:
         from instructune.model.load import load_model, load_tokenizer, resolve_tuned
 
         path = resolve_tuned(name)
-        model = attach_saved(load_model(path, dtype), name)  # a run dir's add-ons, if it saved any
-        return cls(model, load_tokenizer(path), name=name, batch_size=batch_size, template=run_template(name))
+        tokenizer = load_tokenizer(path)
+        model = attach_saved(load_model(path, dtype), name, tokenizer=tokenizer)  # a run dir's add-ons, if any
+        return cls(model, tokenizer, name=name, batch_size=batch_size, template=run_template(name))
 
     @property
     def has_temperature_head(self) -> bool:

@@ -27,9 +27,10 @@ ADDONS: dict[str, type[Addon]] = {
 }
 
 
-def build_addons(sections: dict[str, Any], lm_config) -> dict[str, Addon]:
-    """{name: new Addon} for the enabled sections ({name: config section}), sized for `lm_config`."""
+def build_addons(sections: dict[str, Any], lm_config, **resources: Any) -> dict[str, Addon]:
+    """{name: new Addon} for the enabled sections ({name: config section}), sized for `lm_config`;
+    `resources` (tokenizer, embed) go to the add-ons that need them."""
     unknown = sorted(set(sections) - set(ADDONS))
     if unknown:
         raise ValueError(f"unknown add-on(s) {unknown}; allowed: {', '.join(ADDONS)}")
-    return {name: ADDONS[name].from_config(section, lm_config) for name, section in sections.items()}
+    return {name: ADDONS[name].from_config(section, lm_config, **resources) for name, section in sections.items()}

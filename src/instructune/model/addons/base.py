@@ -34,8 +34,9 @@ class Addon(nn.Module):
         self.state = None  # the forward's SegmentState, set by `bind`
 
     @classmethod
-    def from_config(cls, section: Any, lm_config: Any) -> "Addon":
-        """Build from the add-on's config section and the transformers config (sizes)."""
+    def from_config(cls, section: Any, lm_config: Any, **resources: Any) -> "Addon":
+        """Build from the add-on's config section, the transformers config (sizes) and shared
+        resources an add-on may need (`tokenizer`, `embed`: a sentence embedder)."""
         raise NotImplementedError
 
     def bind(self, lm: nn.Module, state) -> None:

@@ -80,7 +80,7 @@ class InstructionAttention(Addon):
         self._previous: str | None = None
 
     @classmethod
-    def from_config(cls, section, lm_config) -> "InstructionAttention":
+    def from_config(cls, section, lm_config, **resources) -> "InstructionAttention":
         return cls(lm_config.num_hidden_layers, lm_config.num_attention_heads, lm_config.hidden_size,
                    section.attention, section.max_gate)
 

@@ -33,7 +33,7 @@ class ReasoningHead(Addon):
         nn.init.zeros_(self.project.bias)
 
     @classmethod
-    def from_config(cls, section, lm_config) -> "ReasoningHead":
+    def from_config(cls, section, lm_config, **resources) -> "ReasoningHead":
         return cls(lm_config.hidden_size, section.dim)
 
     def on_final(self, h: torch.Tensor) -> torch.Tensor:

@@ -27,7 +27,7 @@ class SegmentEmbedding(Addon):
         nn.init.zeros_(self.embedding.weight)
 
     @classmethod
-    def from_config(cls, section, lm_config) -> "SegmentEmbedding":
+    def from_config(cls, section, lm_config, **resources) -> "SegmentEmbedding":
         return cls(lm_config.hidden_size)
 
     def on_embeddings(self, e: torch.Tensor) -> torch.Tensor:

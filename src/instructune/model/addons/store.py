@@ -57,13 +57,13 @@ def saved_sections(run_dir: str | Path) -> dict[str, Any]:
     return {name: from_dict(types[name], section, f"{path}: addons.{name}.") for name, section in raw.items()}
 
 
-def attach_saved(model: nn.Module, run_dir: str | Path | None) -> InstructForward:
+def attach_saved(model: nn.Module, run_dir: str | Path | None, **resources: Any) -> InstructForward:
     """`model` with the add-ons saved in `run_dir` attached (none: a plain `InstructForward`),
-    in the model's dtype and on its device."""
+    in the model's dtype and on its device; `resources` (tokenizer, embed) as `build_addons`."""
     sections = saved_sections(run_dir) if run_dir else {}
     if not sections:
         return InstructForward(model)
-    addons = build_addons(sections, model.config)
+    addons = build_addons(sections, model.config, **resources)
     param = next(model.parameters())
     holder = nn.ModuleDict(addons)
     holder.load_state_dict(load_file(Path(run_dir) / FOLDER / WEIGHTS))

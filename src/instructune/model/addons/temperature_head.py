@@ -47,7 +47,7 @@ class TemperatureHead(Addon):
         self.targets, self.default, self.weight, self.detach = dict(targets), default, weight, detach
 
     @classmethod
-    def from_config(cls, section, lm_config) -> "TemperatureHead":
+    def from_config(cls, section, lm_config, **resources) -> "TemperatureHead":
         return cls(lm_config.hidden_size, section.hidden, section.targets, section.default, section.weight,
                    section.detach)
 

@@ -4,10 +4,13 @@
     e'_t   = e_t + F·c_{r(t)}                                   F zero-initialised: fusion starts at 0
     h'_l,t = h_l,t + tanh(g_l) · W_l·c_{r(t)}                   g_l = 0: every gate starts closed
 
-The second stream reads only the instruction: a small transformer encoder over the base
-model's token embeddings of the instruction tokens of each record (packed records apart),
+The second stream reads only the instruction: by default a small transformer encoder over the
+base model's token embeddings of the instruction tokens of each record (packed records apart),
 with a learned summary token s in front whose output is the record's instruction context c_r
-(the summary token also gives a record without instruction tokens a defined context). The
+(the summary token also gives a record without instruction tokens a defined context). With
+`encoder: minilm` it is instead the frozen MiniLM sentence embedding of the instruction's text
+(decoded from its tokens; each distinct text embedded once per process), read by a trainable
+linear map: c_r = U'·MiniLM(text_r). The
 context is fused into the input embeddings and re-injected after every decoder layer. W_l is
 not zero, so each gate g_l gets a gradient at the first step (∂h'/∂g_l = W_l·c at g_l = 0);
 F starts at zero, so the attached, untrained model is the base model. At generation c_r is
@@ -53,18 +56,27 @@ def gather_instructions(embeds: torch.Tensor, where: torch.Tensor, record: torch
 
 class TwoStream(Addon):
     """Args: hidden: d; n_layers: decoder layers; dim: k, the encoder width; layers: encoder
-    layers; heads: encoder heads."""
+    layers; heads: encoder heads; tokenizer and embed (an `EmbedFn`, with `embed_dim`) for the
+    MiniLM encoder (`minilm=True`)."""
 
     name = "two_stream"
 
-    def __init__(self, hidden: int, n_layers: int, dim: int = 64, layers: int = 1, heads: int = 4):
+    def __init__(self, hidden: int, n_layers: int, dim: int = 64, layers: int = 1, heads: int = 4,
+                 minilm: bool = False, tokenizer=None, embed=None, embed_dim: int = 0):
         super().__init__()
         if dim % heads:
             raise ValueError(f"addons.two_stream.heads={heads} must divide addons.two_stream.dim={dim}")
-        self.read = nn.Linear(hidden, dim)
-        self.summary = nn.Parameter(torch.randn(dim) * 0.02)
-        layer = nn.TransformerEncoderLayer(dim, heads, 2 * dim, dropout=0.0, batch_first=True, norm_first=True)
-        self.encoder = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
+        if minilm and (tokenizer is None or embed is None):
+            raise ValueError("addons.two_stream.encoder=minilm needs the tokenizer and the sentence embedder")
+        self.minilm, self.tokenizer, self.embed = minilm, tokenizer, embed
+        self._texts: dict[str, torch.Tensor] = {}  # instruction text → its embedding, once per process
+        if minilm:
+            self.read_text = nn.Linear(embed_dim, dim)
+        else:
+            self.read = nn.Linear(hidden, dim)
+            self.summary = nn.Parameter(torch.randn(dim) * 0.02)
+            layer = nn.TransformerEncoderLayer(dim, heads, 2 * dim, dropout=0.0, batch_first=True, norm_first=True)
+            self.encoder = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
         self.norm = nn.LayerNorm(dim)
         self.fuse = nn.Linear(dim, hidden)
         nn.init.zeros_(self.fuse.weight)
@@ -74,12 +86,39 @@ class TwoStream(Addon):
         self.gates = nn.Parameter(torch.zeros(n_layers))
 
     @classmethod
-    def from_config(cls, section, lm_config) -> "TwoStream":
-        return cls(lm_config.hidden_size, lm_config.num_hidden_layers, section.dim, section.layers, section.heads)
+    def from_config(cls, section, lm_config, **resources) -> "TwoStream":
+        minilm = section.encoder == "minilm"
+        embed = resources.get("embed")
+        if minilm and embed is None:
+            from instructune.embed import load_embedder
+
+            embed = load_embedder()
+        dim = (embed.dim if hasattr(embed, "dim") else len(embed(["x"])[0])) if minilm else 0
+        return cls(lm_config.hidden_size, lm_config.num_hidden_layers, section.dim, section.layers, section.heads,
+                   minilm, resources.get("tokenizer"), embed, dim)
+
+    def text_context(self) -> torch.Tensor:
+        """(R, k) the MiniLM embedding of each record's instruction text, read by U'."""
+        st = self.state
+        ids = st.ids.reshape(-1)
+        where = st.instruction_mask().reshape(-1)
+        rec = st.record.reshape(-1)
+        texts = []
+        for r in range(st.n_records):
+            sel = ids[where & (rec == r)]
+            texts.append(self.tokenizer.decode(sel.tolist(), skip_special_tokens=True).strip())
+        new = [t for t in dict.fromkeys(texts) if t not in self._texts]
+        if new:
+            for t, v in zip(new, self.embed(new)):
+                self._texts[t] = torch.as_tensor(v, dtype=torch.float32)
+        vecs = torch.stack([self._texts[t] for t in texts]).to(self.read_text.weight)
+        return self.read_text(vecs)
 
     def context(self) -> torch.Tensor:
         """(R, k) each record's instruction context, computed once per forward (and prompt)."""
         st = self.state
+        if CACHE_KEY not in st.cache and self.minilm:
+            st.cache[CACHE_KEY] = self.norm(self.text_context())
         if CACHE_KEY not in st.cache:
             tokens, padding = gather_instructions(st.embeds.to(self.param_dtype()), st.instruction_mask(),
                                                   st.record, st.n_records)
