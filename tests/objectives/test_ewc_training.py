@@ -118,7 +118,10 @@ def test_objectives_off_trains_exactly_as_main(tiny_model, tmp_path, method):
     run = tmp_path / method
     summary = train.main(tiny_cfg(tiny_model, run, "train.max_steps=3", "train.batch_size=4", f"train.method={method}"))
     rows = read_metrics(run / "metrics.jsonl")
-    assert [r["loss"] for r in rows] == MAIN_LOSSES[method]  # exact: not one bit moved
+    # Recorded from main before the objectives: equal to float rounding (the CPU's thread count
+    # changes reduction order in the last bits; same-process bit-identity is
+    # test_objectives_training.py::test_all_off_is_the_plain_next_token_loss).
+    assert [r["loss"] for r in rows] == pytest.approx(MAIN_LOSSES[method], rel=1e-6, abs=0)
     assert not any(k.endswith("_loss") for r in rows for k in r) and "objectives" not in summary
 
 
