@@ -25,13 +25,16 @@ from instructune.data.templates import INSTRUCTION, RATIONALE, RESPONSE
 N_SEGMENTS = 5  # TEMPLATE, INSTRUCTION, CONTEXT, RESPONSE, RATIONALE (`data/templates.py`)
 
 
-def record_index(segment_ids: torch.Tensor, position_ids: torch.Tensor | None) -> tuple[torch.Tensor, int]:
+def record_index(segment_ids: torch.Tensor, position_ids: torch.Tensor | None,
+                 n_records: int | None = None) -> tuple[torch.Tensor, int]:
     """The record of every token, numbered over the flattened batch.
 
     Args:
         segment_ids: (B, T) long.
         position_ids: (B, T) long, restarting at 0 where a packed record starts, or None (one
             record per row).
+        n_records: R when the caller knows it (`record_count`); otherwise it is read from the
+            device, which waits for it.
     Returns:
         (record (B, T) long in [0, R), R)
     """
@@ -41,7 +44,28 @@ def record_index(segment_ids: torch.Tensor, position_ids: torch.Tensor | None) -
     starts = (position_ids == 0)
     starts[:, 0] = True  # every row starts a record, whatever its first position
     record = starts.reshape(-1).cumsum(0).reshape(B, T) - 1
-    return record, int(record[-1, -1]) + 1
+    return record, n_records if n_records is not None else int(record[-1, -1]) + 1
+
+
+def record_count(batch: dict) -> int | None:
+    """R of a collated batch from its host values: the per-record lists (`tasks`, `rows`), the
+    packed records' boundaries, or its rows when unpacked; None when only the device knows."""
+    for key in ("tasks", "rows"):
+        if batch.get(key) is not None:
+            return len(batch[key])
+    if batch.get("cu_seqlens") is not None:
+        return len(batch["cu_seqlens"]) - 1
+    return batch["segment_ids"].shape[0] if batch.get("position_ids") is None else None
+
+
+def is_instruction(segment_ids: torch.Tensor) -> torch.Tensor:
+    """Bool mask of instruction tokens."""
+    return segment_ids == INSTRUCTION
+
+
+def is_answer(segment_ids: torch.Tensor) -> torch.Tensor:
+    """Bool mask of rationale and response tokens."""
+    return (segment_ids == RESPONSE) | (segment_ids == RATIONALE)
 
 
 def pool(values: torch.Tensor, where: torch.Tensor, record: torch.Tensor, n_records: int) -> torch.Tensor:
@@ -70,7 +94,8 @@ class SegmentState:
     Attributes:
         query: (B, Tq) segment of each token of this model call.
         keys: (B, Tk) segment of each key attention sees (the KV cache's and this call's).
-        record: (B, Tq) record of each token of this call.
+        record: (B, Tq) record of each token of this call (computed when first asked for: the
+            segment embedding and the reasoning head never need it).
         n_records: R.
         embeds: (B, Tq, d) the token embeddings of this call before any add-on changed them.
         ids: (B, Tq) the token ids of this call.
@@ -79,8 +104,9 @@ class SegmentState:
     """
 
     def __init__(self):
-        self.query = self.keys = self.record = self.embeds = self.ids = None
-        self.n_records = 0
+        self.query = self.keys = self.embeds = self.ids = None
+        self._records: tuple[torch.Tensor, int] | None = None
+        self._positions: torch.Tensor | None = None
         self.cache: dict[str, torch.Tensor] = {}
         self.per_call: dict[str, torch.Tensor] = {}
         self._prompt: torch.Tensor | None = None
@@ -95,7 +121,21 @@ class SegmentState:
         self.generating, self._prompt, self.cache, self.armed = False, None, {}, True
         self.per_call = {}
         self.query = self.keys = segment_ids
-        self.record, self.n_records = record_index(segment_ids, position_ids)
+        self._positions, self._records = position_ids, None
+
+    def _index(self) -> tuple[torch.Tensor, int]:
+        """(record, R) of this call, computed once (packed rows: one wait for the device)."""
+        if self._records is None:
+            self._records = record_index(self.query, self._positions)
+        return self._records
+
+    @property
+    def record(self) -> torch.Tensor:
+        return self._index()[0]
+
+    @property
+    def n_records(self) -> int:
+        return self._index()[1]
 
     def begin_generation(self, prompt_segments: torch.Tensor) -> None:
         """Generation over left-padded prompts with these segments (B, T); see `advance`."""
@@ -119,8 +159,7 @@ class SegmentState:
                 seg = torch.full((batch, n_new), RESPONSE, dtype=torch.long, device=device)
                 self.keys = torch.cat([self.keys, seg], dim=1)
             self.query = seg
-            self.record = torch.arange(batch, device=device)[:, None].expand(batch, n_new)
-            self.n_records = batch
+            self._positions, self._records = None, None  # at generation each row is one record
         elif self.armed:
             self.armed = False
         else:
@@ -129,11 +168,11 @@ class SegmentState:
 
     def instruction_mask(self) -> torch.Tensor:
         """(B, Tq) bool: tokens of this call in the instruction segment."""
-        return self.query == INSTRUCTION
+        return is_instruction(self.query)
 
     def answer_mask(self) -> torch.Tensor:
         """(B, Tq) bool: tokens of this call in the rationale or response segment."""
-        return (self.query == RESPONSE) | (self.query == RATIONALE)
+        return is_answer(self.query)
 
     def per_token(self, per_record: torch.Tensor) -> torch.Tensor:
         """(R, ...) values → (B, Tq, ...) by each token's record."""

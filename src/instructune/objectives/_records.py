@@ -8,34 +8,23 @@ from __future__ import annotations
 
 import torch
 
-from instructune.data.templates import INSTRUCTION, RATIONALE, RESPONSE
-from instructune.model.segments import record_index
+from instructune.model.segments import is_answer, is_instruction, record_count, record_index
 
 
 def records(batch: dict) -> tuple[torch.Tensor, int]:
-    """(record (B, T) long in [0, R), R). R is read from the host lists when the batch has
+    """(record (B, T) long in [0, R), R). R is read from the batch's host values when it has
     them, so the device is not asked for it."""
-    seg, pos = batch["segment_ids"], batch.get("position_ids")
-    if pos is None:
-        B, T = seg.shape
-        return torch.arange(B, device=seg.device)[:, None].expand(B, T), B
-    n = len(batch["tasks"]) if batch.get("tasks") is not None else len(batch["rows"]) if batch.get("rows") else None
-    if n is None:
-        return record_index(seg, pos)
-    starts = pos == 0
-    starts[:, 0] = True
-    return starts.reshape(-1).cumsum(0).reshape(seg.shape) - 1, n
+    return record_index(batch["segment_ids"], batch.get("position_ids"), record_count(batch))
 
 
 def instruction_mask(batch: dict) -> torch.Tensor:
     """(B, T) bool: instruction tokens."""
-    return batch["segment_ids"] == INSTRUCTION
+    return is_instruction(batch["segment_ids"])
 
 
 def answer_mask(batch: dict) -> torch.Tensor:
     """(B, T) bool: response and rationale tokens."""
-    seg = batch["segment_ids"]
-    return (seg == RESPONSE) | (seg == RATIONALE)
+    return is_answer(batch["segment_ids"])
 
 
 def has_tokens(where: torch.Tensor, record: torch.Tensor, n_records: int) -> torch.Tensor:

@@ -50,8 +50,7 @@ class TrainingObjective(nn.Module):
 
     def counts(self, batch: dict) -> dict[str, int]:
         """{term: host count} for one collated micro-batch (read before its forward)."""
-        index = batch.get("target_index")
-        out = {NLL: len(index) if index is not None else int((batch["labels"][:, 1:] != -100).sum())}
+        out = {NLL: len(targets(batch)[0])}
         for part in self.parts():
             out.update(part.counts(batch))
         return out

@@ -15,6 +15,8 @@ from __future__ import annotations
 import torch
 from transformers import LogitsProcessor
 
+from instructune.data.collate import collate
+from instructune.data.render import IGNORE
 from instructune.model.forward import InstructForward
 
 MIN_SAMPLING_TEMPERATURE = 1e-5
@@ -36,14 +38,10 @@ def predict_temperatures(fwd: InstructForward, prompts: list[list[int]], segment
     causal attention keeps real tokens from the pads, and pads are in no pooled segment)."""
     head = temperature_head(fwd)
     device = next(fwd.parameters()).device
-    T = max(len(p) for p in prompts)
-    ids = torch.full((len(prompts), T), pad_id, dtype=torch.long)
-    seg = torch.zeros((len(prompts), T), dtype=torch.long)
-    for i, (p, s) in enumerate(zip(prompts, segments)):
-        ids[i, :len(p)], seg[i, :len(s)] = torch.as_tensor(p), torch.as_tensor(s)
-    ids, seg = ids.to(device), seg.to(device)
-    out = fwd(ids, seg)
-    return head.predict(out.hidden, seg)
+    batch = collate([{"input_ids": p, "labels": [IGNORE] * len(p), "segment_ids": s}
+                     for p, s in zip(prompts, segments)], pad_id)
+    ids, seg = batch["input_ids"].to(device), batch["segment_ids"].to(device)
+    return head.predict(fwd(ids, seg).hidden, seg)
 
 
 class RowTemperature(LogitsProcessor):

@@ -17,8 +17,8 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 
-from instructune.data.templates import INSTRUCTION
 from instructune.serve.engine import Engine
+from instructune.serve.generation import raw_segments
 from instructune.synth.generator import GenParams
 
 
@@ -126,8 +126,7 @@ class BatchWorker:
         seg = {}
         if any(j.segments is not None for j in jobs):
             seg = {"segments": [s for j in jobs
-                                for s in (j.segments if j.segments is not None
-                                          else [[INSTRUCTION] * len(p) for p in j.prompts])]}
+                                for s in (j.segments if j.segments is not None else raw_segments(j.prompts))]}
         self.batches, self.prompts = self.batches + 1, self.prompts + len(prompts)
         try:
             gens = self.gen.generate(prompts, params, **seg)

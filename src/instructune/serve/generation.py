@@ -81,7 +81,7 @@ def generate_ids(model: nn.Module, tokenizer, prompts: list[list[int]], gcfg: Ge
     model.eval()
     fwd = model if isinstance(model, InstructForward) else None
     if segments is None and fwd is not None and fwd.addons:
-        segments = [[INSTRUCTION] * len(p) for p in prompts]
+        segments = raw_segments(prompts)
     device = next(model.parameters()).device
     stops = sorted(stop_ids(tokenizer))
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else stops[0]
@@ -121,6 +121,11 @@ def generate_ids(model: nn.Module, tokenizer, prompts: list[list[int]], gcfg: Ge
     return results
 
 
+def raw_segments(prompts: list[list[int]]) -> list[list[int]]:
+    """The segments of prompts without a renderer's (raw text): instruction throughout."""
+    return [[INSTRUCTION] * len(p) for p in prompts]
+
+
 def sampling(gcfg: GenerateConfig, fwd: InstructForward | None, prompts: list[list[int]],
              segments: list[list[int]] | None, pad: int) -> dict:
     """transformers' sampling keyword arguments for one batch: greedy at temperature 0, one
@@ -129,7 +134,7 @@ def sampling(gcfg: GenerateConfig, fwd: InstructForward | None, prompts: list[li
     if auto:
         if fwd is None:
             raise ValueError("generate.temperature=auto needs a run with addons.temperature_head")
-        temps = predict_temperatures(fwd, prompts, segments or [[INSTRUCTION] * len(p) for p in prompts], pad)
+        temps = predict_temperatures(fwd, prompts, segments or raw_segments(prompts), pad)
         return {"do_sample": True, "temperature": 1.0, "top_p": gcfg.top_p, "top_k": gcfg.top_k or None,
                 "logits_processor": LogitsProcessorList([RowTemperature(temps)])}
     sample = gcfg.temperature > 0

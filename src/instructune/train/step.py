@@ -44,11 +44,6 @@ def global_counts(local: dict[str, int], accelerator) -> dict[str, int | torch.T
     return {k: summed[i] for i, k in enumerate(local)}
 
 
-def global_token_count(n_local: int, accelerator) -> int | torch.Tensor:
-    """Trained tokens of the window over all processes, at least 1 (see `global_counts`)."""
-    return global_counts({NLL: n_local}, accelerator)[NLL]
-
-
 def weighted(sums: dict[str, torch.Tensor], weights: dict[str, float], counts: dict, world: int) -> torch.Tensor:
     """Σ_term w · sum · world / count: this micro-batch's share of the window's loss. DDP
     averages gradients over processes; scaling by `world` turns that into the global mean.

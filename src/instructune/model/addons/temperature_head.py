@@ -19,17 +19,9 @@ from torch import nn
 
 from instructune.data.templates import CONTEXT, INSTRUCTION
 from instructune.model.addons.base import Addon
-from instructune.model.segments import pool, record_index
+from instructune.model.segments import pool, record_count, record_index
 
 TERM = "temperature"
-
-
-def records_in(batch: dict) -> int:
-    """Records of a collated micro-batch: packed ones from their boundaries, else its rows."""
-    if batch.get("tasks") is not None:
-        return len(batch["tasks"])
-    cu = batch.get("cu_seqlens")
-    return len(cu) - 1 if cu is not None else batch["input_ids"].shape[0]
 
 
 class TemperatureHead(Addon):
@@ -56,29 +48,30 @@ class TemperatureHead(Addon):
         return torch.tensor([self.targets.get(t or "", self.default) for t in tasks])
 
     def predict(self, hidden: torch.Tensor, segment_ids: torch.Tensor,
-                position_ids: torch.Tensor | None = None) -> torch.Tensor:
+                position_ids: torch.Tensor | None = None, n_records: int | None = None) -> torch.Tensor:
         """Temperature per record.
 
         Args:
             hidden: (B, T, d) final hidden states.
             segment_ids: (B, T).
             position_ids: (B, T) for packed rows, else None (one record per row).
+            n_records: R, when known on the host (`record_count`).
         Returns:
             (R,) float32 > 0.
         """
-        record, n = record_index(segment_ids, position_ids)
+        record, n = record_index(segment_ids, position_ids, n_records)
         prompt = (segment_ids == INSTRUCTION) | (segment_ids == CONTEXT)
         h = hidden.detach() if self.detach else hidden
         pooled = pool(h.to(self.param_dtype()), prompt, record, n)
         return F.softplus(self.mlp(pooled)[:, 0]).float()
 
     def counts(self, batch: dict) -> dict[str, int]:
-        return {TERM: records_in(batch)}
+        return {TERM: record_count(batch)}
 
     def weights(self) -> dict[str, float]:
         return {TERM: self.weight}
 
     def terms(self, out, batch: dict) -> dict[str, torch.Tensor]:
-        pred = self.predict(out.hidden, batch["segment_ids"], batch.get("position_ids"))
+        pred = self.predict(out.hidden, batch["segment_ids"], batch.get("position_ids"), record_count(batch))
         tasks = batch.get("tasks") or [None] * pred.shape[0]
         return {TERM: ((pred - self.target(tasks).to(pred.device)) ** 2).sum()}
