@@ -67,6 +67,10 @@ def compile_layers(model: nn.Module, dynamic: bool | None = None) -> int:
 
 
 def count_parameters(model: nn.Module) -> tuple[int, int]:
-    """(trainable, total) parameter counts."""
-    total = sum(p.numel() for p in model.parameters())
-    return sum(p.numel() for p in model.parameters() if p.requires_grad), total
+    """(trainable, total) parameter counts; a DeepSpeed ZeRO-3 parameter counts whole (`ds_numel`),
+    not as the empty placeholder each process holds between gathers."""
+    def size(p) -> int:
+        return getattr(p, "ds_numel", p.numel())
+
+    total = sum(size(p) for p in model.parameters())
+    return sum(size(p) for p in model.parameters() if p.requires_grad), total

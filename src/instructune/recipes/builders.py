@@ -25,6 +25,7 @@ from instructune.model.load import load_tokenizer, resolve_device
 from instructune.model.lora_fusion import fuse_lora_linears, resolve_fuse
 from instructune.model.setup import apply_lora, compile_layers, enable_activation_checkpointing, load_for_template
 from instructune.model.vocab import add_template_tokens
+from instructune.train.distributed import weight_sharding
 from instructune.train.precision import Precision, autocast_adapter_inputs, keep_trainable_fp32, resolve_precision
 
 
@@ -128,9 +129,9 @@ def with_addons(cfg: Config, model: nn.Module, tokenizer=None) -> InstructForwar
     """`model` (after peft wrapped it, so `all-linear` LoRA never lands on add-on layers) with
     the enabled `addons` attached, their parameters trained in float32 on the model's device."""
     sections = cfg.addons.enabled()
-    if sections and cfg.train.distributed == "fsdp":
-        raise ConfigError("addons: add-ons are not supported with train.distributed=fsdp yet; "
-                          "switch the add-ons off or train without FSDP")
+    if sections and (sharding := weight_sharding(cfg.train.distributed)):
+        raise ConfigError(f"addons: add-ons are not supported with {sharding} (weights split across processes) "
+                          "yet; switch the add-ons off, or train with DDP or DeepSpeed ZeRO-2")
     addons = build_addons(sections, base_causal_lm(model).config, tokenizer=tokenizer)
     device = next(model.parameters()).device
     for a in addons.values():
@@ -226,9 +227,9 @@ def regularizers(cfg: Config, model: nn.Module, tokenizer, log: Callable[[str], 
     o = cfg.objectives
     if not (o.ewc.weight or o.l2sp.weight):
         return {}, {}
-    if cfg.train.distributed == "fsdp":
-        raise ConfigError("objectives.ewc / objectives.l2sp: not supported with train.distributed=fsdp yet "
-                          "(the penalty needs whole weights); set their weight to 0 or train without FSDP")
+    if sharding := weight_sharding(cfg.train.distributed):
+        raise ConfigError(f"objectives.ewc / objectives.l2sp: not supported with {sharding} yet (the penalty "
+                          "needs whole weights); set their weight to 0, or train with DDP or DeepSpeed ZeRO-2")
     out: dict[str, nn.Module] = {}
     info: dict = {}
     # Full fine-tuning: one fp32 copy of θ*, shared by both penalties.

@@ -51,7 +51,9 @@ from instructune.recipes.checks import RUN_OUTPUTS, CheckError, check_train, hol
 from instructune.train import sharded_checkpoint
 from instructune.train.checkpoint import list_checkpoints, load_checkpoint, save_checkpoint
 from instructune.train.device import has_accelerator
-from instructune.train.distributed import fsdp_plugin, use_fsdp_on_cpu
+from instructune.train.distributed import (configure_deepspeed, deepspeed_launch, fsdp_plugin, parallel_name,
+                                          plain_model_loading, use_fsdp_on_cpu, weight_sharding,
+                                          weights_split)
 from instructune.train.loop import LoopParts, LoopSettings, Position, TrainData, run_loop
 from instructune.train.metrics_log import MetricsLog
 from instructune.train.optim import build_optimizer, warmup_cosine
@@ -90,10 +92,14 @@ def load_data(cfg: Config, tokenizer):
 
 
 def generation_probe(cfg: Config, tokenizer):
-    """The generation probe of `eval.generate_every` (main process only), or None."""
+    """The generation probe of `eval.generate_every`, or None."""
     e = cfg.eval
     if not e.generate_every:
         return None
+    if weight_sharding(cfg.train.distributed) == "fsdp":
+        # generate never calls the FSDP2 root's forward, so the embeddings stay sharded (DTensor).
+        raise ConfigError("eval.generate_every: the generation probe does not run under FSDP yet; set it to 0 "
+                          "and score the run afterwards with `instructune eval`")
     # Imported here: the IFEval checks pull in langdetect, which a run without the probe never needs.
     from instructune.evaluate import ifeval
     from instructune.evaluate.probe import GenerationProbe
@@ -128,12 +134,15 @@ def build_accelerator(cfg: Config, run: Path, mixed: str, model) -> Accelerator:
     """The run's Accelerator: autocast mode, trackers, and FSDP2 when `train.distributed` says so."""
     plugin = fsdp_plugin(model) if cfg.train.distributed == "fsdp" else None
     # Without an accelerator, accelerate only joins a torchrun/`accelerate launch` process
-    # group when told it is on the CPU; otherwise every process would train alone.
+    # group when told it is on the CPU; otherwise every process would train alone. A DeepSpeed
+    # launch is the exception: `cpu=True` would drop DeepSpeed (its CPU accelerator uses gloo).
     accelerator = Accelerator(log_with="tensorboard" if cfg.train.tensorboard else None, project_dir=str(run),
-                              cpu=not has_accelerator(), mixed_precision=mixed,
+                              cpu=not has_accelerator() and not deepspeed_launch(), mixed_precision=mixed,
                               **({"fsdp_plugin": plugin} if plugin else {}))
     if plugin is not None and accelerator.distributed_type == DistributedType.MULTI_CPU:
         use_fsdp_on_cpu(accelerator, plugin)
+    if accelerator.distributed_type == DistributedType.DEEPSPEED:
+        configure_deepspeed(accelerator, cfg.train.batch_size, cfg.train.max_grad_norm, accelerator.print)
     return accelerator
 
 
@@ -167,9 +176,10 @@ def with_run_dir(cfg: Config) -> Config:
     return dataclasses.replace(cfg, output_dir=new_run_dir())
 
 
-def settings_lines(cfg: Config, processes: int, threads: int) -> list[str]:
+def settings_lines(cfg: Config, processes: int, threads: int, parallel: str = "") -> list[str]:
     """The resolved settings that decide a run, printed before it starts (so a run without a
-    recipe cannot be mistaken for a quickstart run, or the other way round)."""
+    recipe cannot be mistaken for a quickstart run, or the other way round); `parallel` names
+    how several processes split the work (`distributed.parallel_name`)."""
     t, d, lo = cfg.train, cfg.data, cfg.lora
     method = (f"lora (r {lo.r}, alpha {lo.alpha}, dropout {lo.dropout}, target {lo.target_modules})"
               if t.method == "lora" else "full (every weight)")
@@ -189,6 +199,7 @@ def settings_lines(cfg: Config, processes: int, threads: int) -> list[str]:
         f"  length       {length}",
         f"  batch        {t.batch_size} records × {t.grad_accum} accumulation × {processes} "
         f"process{'es' if processes > 1 else ''} = {per_step} records per step",
+        *([f"  parallel     {parallel}"] if parallel else []),
         f"  max_length   {d.max_length} tokens",
         f"  template     {cfg.template.name}",
         f"  data         {d.prepared or ', '.join(d.train)}",
@@ -260,12 +271,13 @@ def main(cfg: Config, resume: bool = False, overwrite: bool = False) -> dict:
     model = builders.trainable(cfg, model, new_ids, prec)
     fwd = builders.with_addons(cfg, model, tokenizer)
     accelerator = build_accelerator(cfg, run, prec.mixed, model)
-    fsdp = accelerator.distributed_type == DistributedType.FSDP
+    # FSDP and DeepSpeed: every process writes and reads its own checkpoint shards.
+    sharded = accelerator.distributed_type in (DistributedType.FSDP, DistributedType.DEEPSPEED)
     if accelerator.is_main_process:
         start_run_dir(run, overwrite, accelerator.print)
         if not resume:  # a resumed run's config is saved once the resume is known to fit
             save_config(cfg, run / "config.yaml")
-    for line in settings_lines(cfg, accelerator.num_processes, torch.get_num_threads()):
+    for line in settings_lines(cfg, accelerator.num_processes, torch.get_num_threads(), parallel_name(accelerator)):
         accelerator.print(line)
     if tcfg.tensorboard:
         accelerator.init_trackers("tensorboard")
@@ -301,7 +313,7 @@ def main(cfg: Config, resume: bool = False, overwrite: bool = False) -> dict:
         if saved.get("step", 0) > settings.total_steps:  # train.epochs caps it (train.max_steps was checked)
             raise CheckError(f"--resume: the newest checkpoint, step {saved['step']}, is past this run's last "
                              f"step {settings.total_steps} (train.epochs={tcfg.epochs}); raise train.epochs")
-        state = (sharded_checkpoint.load(newest, loss_module, optimizer, scheduler, accelerator) if fsdp
+        state = (sharded_checkpoint.load(newest, loss_module, optimizer, scheduler, accelerator) if sharded
                  else load_checkpoint(newest, model, optimizer, scheduler, extras))
         start = Position(state["step"], state["epoch"], state["position"])
         accelerator.print(f"resumed from step {start.step} (epoch {start.epoch}, window {start.window})")
@@ -343,7 +355,9 @@ def main(cfg: Config, resume: bool = False, overwrite: bool = False) -> dict:
                 out[f"eval_loss/{name}"] = res["response_loss"]
         return out
 
-    probe = generation_probe(cfg, tokenizer) if accelerator.is_main_process else None
+    # With split weights every process must take part in every forward (transformers' generate
+    # then keeps them in step, synced_gpus), so all run the probe; only the main one logs it.
+    probe = generation_probe(cfg, tokenizer) if accelerator.is_main_process or weights_split(accelerator) else None
 
     def log(row: dict) -> None:
         metrics.write(row)
@@ -352,7 +366,7 @@ def main(cfg: Config, resume: bool = False, overwrite: bool = False) -> dict:
 
     def save(at: Position) -> None:
         position = {"epoch": at.epoch, "position": at.window, "processes": world}
-        if fsdp:  # every rank writes its shards
+        if sharded:  # every rank writes its shards
             sharded_checkpoint.save(ckpt_root, at.step, loss_module, optimizer, scheduler, position, accelerator,
                                     keep=tcfg.keep_checkpoints)
             return
@@ -381,9 +395,10 @@ def main(cfg: Config, resume: bool = False, overwrite: bool = False) -> dict:
     accelerator.wait_for_everyone()
     paths = {}
     export_model = model
-    if fsdp:  # gather the trained shards, then export from a plain host copy on the main process
-        trained = sharded_checkpoint.full_trainable_state(loss_module)
+    if weights_split(accelerator):  # gather the trained shards, then export from a plain host copy on the main process
+        trained = sharded_checkpoint.full_trainable_state(loss_module, accelerator)
         if accelerator.is_main_process:
+            plain_model_loading()
             export_model = builders.model_for_training(cfg, "cpu", Precision("float32", "no"))[0]
             export_model.load_state_dict({k.removeprefix("model.model."): v for k, v in trained.items()}, strict=False)
     if accelerator.is_main_process:

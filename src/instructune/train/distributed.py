@@ -1,4 +1,5 @@
-"""FSDP2 through accelerate: the plugin `train.distributed: fsdp` builds.
+"""Sharded training through accelerate: FSDP2 (the plugin `train.distributed: fsdp` builds) and
+DeepSpeed ZeRO-2/3 (from an `accelerate launch` config).
 
 Each decoder layer is its own FSDP unit (parameters all-gathered just before the layer runs and
 freed after it); embeddings, final norm and LM head stay in the root unit, which `TrainingObjective`
@@ -6,13 +7,111 @@ is, so they are gathered for the loss's own forward. Under mixed precision accel
 float32 shards and all-gathers them in bf16 (MixedPrecisionPolicy), with float32 gradient
 reduction. Checkpoints are sharded (`sharded_checkpoint.py`).
 
-DeepSpeed ZeRO-2/3 needs no code here: `accelerate launch --config_file` with a DeepSpeed
-config is picked up by the same Accelerator (docs/distributed.md, examples/accelerate/).
+DeepSpeed ZeRO-2/3 comes from an `accelerate launch --config_file` with a DeepSpeed config
+(docs/distributed.md, examples/accelerate/); `configure_deepspeed` fits it to the run, and its
+checkpoints are DeepSpeed's own, one partition per process (`sharded_checkpoint.py`).
 """
 
 from __future__ import annotations
 
+import json
+import os
+
 from torch import nn
+
+
+def deepspeed_launch() -> bool:
+    """Whether `accelerate launch` was given a DeepSpeed config (it says so in the environment).
+
+    Such a launch must reach the Accelerator with `cpu=False`: with `cpu=True` accelerate
+    silently drops DeepSpeed and trains plain multi-process on the CPU."""
+    return os.environ.get("ACCELERATE_USE_DEEPSPEED", "false").lower() == "true"
+
+
+def deepspeed_stage() -> int | None:
+    """The ZeRO stage of a DeepSpeed launch (from accelerate's environment or the DeepSpeed
+    config file it names), or None when the launch is not DeepSpeed."""
+    if not deepspeed_launch():
+        return None
+    file = os.environ.get("ACCELERATE_DEEPSPEED_CONFIG_FILE", "")
+    if file and file.lower() != "none":
+        from instructune.config import ConfigError
+
+        try:
+            return int(json.loads(open(file).read()).get("zero_optimization", {}).get("stage", 0))
+        except (OSError, ValueError) as e:
+            raise ConfigError(f"{file}: not a readable DeepSpeed JSON config ({e})") from None
+    return int(os.environ.get("ACCELERATE_DEEPSPEED_ZERO_STAGE", "2"))
+
+
+def weight_sharding(distributed: str) -> str | None:
+    """What splits the model's weights across processes, if anything: "fsdp" (ours, with
+    `train.distributed=fsdp`, or an accelerate FSDP launch) or "deepspeed zero-3"; None for DDP
+    and ZeRO-0/1/2 (whole weights on every process).
+
+    Args:
+        distributed: the `train.distributed` setting.
+    """
+    if distributed == "fsdp" or os.environ.get("ACCELERATE_USE_FSDP", "false").lower() == "true":
+        return "fsdp"
+    return "deepspeed zero-3" if deepspeed_stage() == 3 else None
+
+
+def parallel_name(accelerator) -> str:
+    """How the run's processes split the work, for the settings printout ("" for one process)."""
+    from accelerate.utils import DistributedType
+
+    kind = accelerator.distributed_type
+    if kind == DistributedType.DEEPSPEED:
+        return f"deepspeed zero-{accelerator.state.deepspeed_plugin.zero_stage}"
+    if kind == DistributedType.FSDP:
+        return "fsdp2 (one unit per decoder layer)"
+    return "ddp" if accelerator.num_processes > 1 else ""
+
+
+def weights_split(accelerator) -> bool:
+    """Whether the prepared model's weights are partitioned across processes (FSDP, ZeRO-3), so
+    saving the trained model needs a gather first."""
+    from accelerate.utils import DistributedType
+
+    kind = accelerator.distributed_type
+    return kind == DistributedType.FSDP or (kind == DistributedType.DEEPSPEED
+                                            and accelerator.state.deepspeed_plugin.zero_stage == 3)
+
+
+def plain_model_loading() -> None:
+    """Let transformers load whole models again after a ZeRO-3 run: while DeepSpeed's config is
+    registered with transformers, `from_pretrained` partitions every new model across the
+    processes (a collective that would hang the main process's host copy for the export)."""
+    from transformers.integrations.deepspeed import unset_hf_deepspeed_config
+
+    unset_hf_deepspeed_config()
+
+
+def configure_deepspeed(accelerator, batch_size: int, max_grad_norm: float, log=print) -> None:
+    """Fit a DeepSpeed launch config to the run before `accelerator.prepare`.
+
+    DeepSpeed must know the micro-batch size, which accelerate otherwise reads from a prepared
+    DataLoader (instructune has none); it must step once per instructune window, so its own
+    accumulation has to be 1; and it clips inside its step, so its clip norm is set to
+    `train.max_grad_norm` (0 turns clipping off in both)."""
+    from instructune.config import ConfigError
+
+    ds = accelerator.state.deepspeed_plugin.deepspeed_config
+    accum = ds.get("gradient_accumulation_steps", 1)
+    if accum not in (1, "auto"):
+        raise ConfigError(f"DeepSpeed config: gradient_accumulation_steps={accum}; it must be 1 (or auto): "
+                          "instructune accumulates train.grad_accum micro-batches itself")
+    clip = ds.get("gradient_clipping", "auto")
+    if clip not in ("auto", max_grad_norm):
+        log(f"DeepSpeed config: gradient_clipping {clip} -> {max_grad_norm} (train.max_grad_norm)")
+    ds.update(train_micro_batch_size_per_gpu=batch_size, gradient_accumulation_steps=1,
+              gradient_clipping=max_grad_norm)
+    ds.pop("train_batch_size", None)  # DeepSpeed derives it from the two above and the world size
+    zero = ds.setdefault("zero_optimization", {})
+    if zero.get("stage") == 3:
+        # The export gathers the partitioned weights (accelerator.get_state_dict needs this).
+        zero["stage3_gather_16bit_weights_on_model_save"] = True
 
 
 def decoder_layer_names(model: nn.Module) -> list[str]:
