@@ -21,6 +21,9 @@ Contenders (each in its own fresh subprocess; `--parts` picks):
 - `instructune-unfused` the same with `lora.fuse_adapters=false` (peft's own LoRA forward);
 - `instructune-fused`   the same with `lora.fuse_adapters=true` (the default on CUDA; on a CPU too);
 - `instructune-2xrows`  twice --rows per micro-batch, half --accum (the same tokens per step);
+- `instructune-zero2` / `instructune-zero3`  the same under DeepSpeed ZeRO-2 / ZeRO-3, launched by
+                        `accelerate launch` with a DeepSpeed config on every visible GPU (bf16 when
+                        the device has it): what DeepSpeed's engine costs at equal records per step;
 - `instructune+NAME`   the same with the instruction-aware add-on NAME on (`addons.NAME.enabled=true`,
                         `model/addons/`): its step-time and memory cost on the GPU;
 - `lora-micro`          one decoder layer's seven adapted linears alone, --rows x --max-length
@@ -33,7 +36,8 @@ Contenders (each in its own fresh subprocess; `--parts` picks):
 - `full-bf16` / `full-fp32`  full fine-tuning, 20 steps, 4 packed rows: bf16 autocast over fp32
                         master weights vs an all-fp32 reference (TF32 off): the loss curves must
                         agree within 1%;
-- `full-mfu`            full fine-tuning, bf16 autocast, --rows packed rows per step.
+- `full-mfu`            full fine-tuning, bf16 autocast, --rows packed rows per step;
+- `full-mfu-zero3`      the same under DeepSpeed ZeRO-3.
 
 Per contender: trained tokens/s and non-pad tokens/s over the steady state (after --warmup
 steps), peak GPU memory (`torch.cuda.max_memory_allocated`, whole run), the losses, and
@@ -476,6 +480,24 @@ def environment() -> str:
                        **versions})
 
 
+def deepspeed_launch(name: str, workdir: Path) -> list[str]:
+    """The `accelerate launch` prefix for a `-zeroN` contender: a DeepSpeed config of that stage on
+    every visible GPU (one CPU process without one), bf16 where the device has it."""
+    import torch
+
+    stage = int(name.rsplit("-zero", 1)[1])
+    gpus = torch.cuda.device_count()
+    bf16 = gpus > 0 and torch.cuda.is_bf16_supported()
+    precision = "bf16" if bf16 else '"no"'  # quoted: YAML reads a bare no as false
+    config = workdir / f"zero{stage}.yaml"
+    config.write_text(
+        "compute_environment: LOCAL_MACHINE\ndistributed_type: DEEPSPEED\nnum_machines: 1\n"
+        f"num_processes: {max(gpus, 1)}\nmixed_precision: {precision}\n"
+        f"deepspeed_config:\n  zero_stage: {stage}\n  gradient_accumulation_steps: 1\n  gradient_clipping: 1.0\n"
+        "  offload_optimizer_device: none\n  offload_param_device: none\n  zero3_init_flag: false\n")
+    return [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(config)]
+
+
 def child(args) -> None:
     workdir = Path(args.workdir)
     name = args.only
@@ -487,7 +509,8 @@ def child(args) -> None:
         result = run_trl(args, name, workdir)
     else:
         result = run_instructune(args, name, workdir)
-    Path(args.json_out).write_text(json.dumps(result, indent=2))
+    if int(os.environ.get("RANK", "0")) == 0:  # a launched contender: one result, from the main process
+        Path(args.json_out).write_text(json.dumps(result, indent=2))
 
 
 def table(results: list[dict], trl_default: dict | None, trl_best: dict | None) -> str:
@@ -564,7 +587,8 @@ def main() -> None:
             log(f"{name}: skipped (budget of {args.budget_s:.0f}s spent)")
             continue
         json_out = workdir / f"{name}.json"
-        cmd = [sys.executable, __file__, "--only", name, "--json-out", str(json_out), "--workdir", str(workdir),
+        launcher = deepspeed_launch(name, workdir) if "-zero" in name else [sys.executable]
+        cmd = [*launcher, __file__, "--only", name, "--json-out", str(json_out), "--workdir", str(workdir),
                "--model-dir", str(model_dir), "--data", str(data), "--vocab", str(len(tok)), "--shape", args.shape,
                "--max-length", str(args.max_length), "--rows", str(args.rows), "--accum", str(args.accum),
                "--steps", str(args.steps), "--full-steps", str(args.full_steps), "--warmup", str(args.warmup),
