@@ -117,3 +117,16 @@ def test_resume_is_exact_with_learned_multitask_weights(tiny_model, tmp_path, mo
         for k in ["loss", "multitask_loss", "lambda/instruction", "instruction_loss", *weights]:
             if k in b:
                 assert a[k] == pytest.approx(b[k], rel=1e-5), (a["step"], k)
+
+
+def test_a_task_absent_from_the_step_is_left_out_of_the_log(tiny_model, eight_rows):
+    # Tasks come from all 8 records; this window holds the first two (open_qa, closed_qa).
+    from instructune.train.loop import term_metrics
+
+    two = {"ds": eight_rows["ds"], "rows": eight_rows["rows"][:2]}
+    loss, terms, _ = window(tiny_model, two, 1, ARMS["multitask_fixed"])
+    assert terms["nll/open_qa"] > 0 and terms["nll/closed_qa"] > 0
+    assert np.isnan(terms["nll/summarization"])  # no tokens of it: no mean, not a loss of 0
+    logged = term_metrics(terms)
+    assert "nll/summarization" not in logged and "nll/brainstorming" not in logged
+    assert logged["nll/open_qa"] == terms["nll/open_qa"] and np.isfinite(loss)

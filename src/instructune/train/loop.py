@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import math
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -182,8 +183,10 @@ def optimizer_step(parts: LoopParts, micro: list[dict[str, torch.Tensor]], max_g
 
 def term_metrics(terms: dict) -> dict[str, float]:
     """The loss terms other than the next-token loss ("loss"), as `<term>_loss` metrics; a
-    term of a family (`nll/<task>`, `acc/instruction`) keeps its name."""
-    return {name if "/" in name else f"{name}_loss": float(scalar(v)) for name, v in terms.items() if name != NLL}
+    term of a family (`nll/<task>`, `acc/instruction`) keeps its name. A term the step held no
+    tokens of (NaN, `step.window_mean`) is left out."""
+    values = {name if "/" in name else f"{name}_loss": float(scalar(v)) for name, v in terms.items() if name != NLL}
+    return {k: v for k, v in values.items() if not math.isnan(v)}
 
 
 def objective_metrics(parts: "LoopParts") -> dict[str, float]:

@@ -33,15 +33,27 @@ def window_counts(objective, micro: list[dict[str, torch.Tensor]]) -> dict[str, 
 
 
 def global_counts(local: dict[str, int], accelerator) -> dict[str, int | torch.Tensor]:
-    """Each term's count over all processes, at least 1: host ints with one process, else ()
-    device tensors from one all-reduce (no host sync)."""
+    """Each term's count over all processes: host ints with one process, else () device
+    tensors from one all-reduce (no host sync). May be 0 (`at_least_one` before dividing)."""
     if accelerator.num_processes == 1:
-        return {k: max(v, 1) for k, v in local.items()}
+        return dict(local)
     t = torch.tensor(list(local.values()))
     if accelerator.device.type == "cuda":
         t = t.pin_memory()
-    summed = accelerator.reduce(t.to(accelerator.device, non_blocking=True), "sum").clamp(min=1)
+    summed = accelerator.reduce(t.to(accelerator.device, non_blocking=True), "sum")
     return {k: summed[i] for i, k in enumerate(local)}
+
+
+def at_least_one(n: int | torch.Tensor) -> int | torch.Tensor:
+    return max(n, 1) if isinstance(n, int) else n.clamp(min=1)
+
+
+def window_mean(total: torch.Tensor, n: int | torch.Tensor) -> torch.Tensor:
+    """A term's mean over the window; NaN when the window held none of its tokens (a task
+    absent from this step), which the log leaves out instead of reading it as a loss of 0."""
+    if isinstance(n, int):
+        return total / n if n else torch.full_like(total, float("nan"))
+    return torch.where(n > 0, total / n.clamp(min=1), torch.nan)
 
 
 def weighted(sums: dict[str, torch.Tensor], weights: dict[str, float], counts: dict, world: int) -> torch.Tensor:
@@ -78,7 +90,8 @@ def backward_window(loss_module, micro: list[dict[str, torch.Tensor]], accelerat
     device = accelerator.device
     world = accelerator.num_processes
     objective = accelerator.unwrap_model(loss_module)
-    counts = global_counts(window_counts(objective, micro), accelerator)
+    raw = global_counts(window_counts(objective, micro), accelerator)
+    counts = {name: at_least_one(n) for name, n in raw.items()}
     weights = objective.weights()
     totals: dict[str, torch.Tensor] = {}
     per_step: dict[str, torch.Tensor] = {}
@@ -98,6 +111,8 @@ def backward_window(loss_module, micro: list[dict[str, torch.Tensor]], accelerat
         for name, s in sums.items():
             totals[name] = s.detach() + totals[name] if name in totals else s.detach().clone()
     accelerator.gradient_state._set_sync_gradients(True)
-    means = {name: (accelerator.reduce(t, "sum") if world > 1 else t) / counts[name] for name, t in totals.items()}
+    totals = {name: accelerator.reduce(t, "sum") if world > 1 else t for name, t in totals.items()}
+    # The next-token loss keeps its old meaning for an empty window (0); other terms go NaN.
+    means = {name: t / counts[name] if name == NLL else window_mean(t, raw[name]) for name, t in totals.items()}
     means.update({name: v.detach() for name, v in per_step.items()})
     return means[NLL], counts[NLL], means
