@@ -105,6 +105,21 @@ def test_instruction_tokens_skip_a_packed_records_first_token():
     assert InstructionTokensObjective(1.0).counts({"segment_ids": seg})["instruction_tokens"] == 2
 
 
+def test_instruction_tokens_never_target_the_mask_token():
+    # Instruction masking put the mask token (id 7) at instruction position 1 of row 0: the term
+    # drops the position predicting it, (0, 0), and keeps the other four.
+    b, h, lm = batch(), hidden(), head()
+    masked = {**b, "input_ids": b["input_ids"].clone()}
+    masked["input_ids"][0, 1] = 7
+    obj = InstructionTokensObjective(1.0, ignore_id=7)
+    assert obj.counts(masked) == {"instruction_tokens": 4}
+    got = float(obj.terms(output(masked, h, lm), masked)["instruction_tokens"])
+    with torch.no_grad():
+        ref = sum(F.cross_entropy(lm(h[r, t])[None], masked["input_ids"][r, t + 1][None])
+                  for r, t in [(0, 1), (1, 0), (2, 0), (2, 1)])
+    assert got == pytest.approx(float(ref), rel=1e-6)
+
+
 # --- multi-task weighting -----------------------------------------------------------------
 def per_task_nll(b, h, lm):
     """{task: summed NLL of its trained tokens}, token by token."""

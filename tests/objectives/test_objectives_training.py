@@ -130,3 +130,14 @@ def test_a_task_absent_from_the_step_is_left_out_of_the_log(tiny_model, eight_ro
     logged = term_metrics(terms)
     assert "nll/summarization" not in logged and "nll/brainstorming" not in logged
     assert logged["nll/open_qa"] == terms["nll/open_qa"] and np.isfinite(loss)
+
+
+@pytest.mark.parametrize("mode,ignored", [("mask", True), ("mix", True), ("drop", False)])
+def test_instruction_modelling_skips_instruction_maskings_token(tiny_model, tiny_tokenizer, eight_rows, mode, ignored):
+    from instructune.recipes import builders
+
+    cfg = load_config(None, [f"model.name={tiny_model}", "objectives.instruction_tokens.weight=0.5",
+                             "data.instruction_masking.fraction=0.2", f"data.instruction_masking.mode={mode}"])
+    model, tok, _ = builders.model_for_training(cfg)
+    term = builders.objectives(cfg, model, eight_rows["ds"], tok)["instruction_tokens"]
+    assert term.ignore_id == (tiny_tokenizer.unk_token_id if ignored else None)

@@ -11,6 +11,10 @@ hidden states at those positions through the LM head, chunk by chunk
 
 Normalisation: the sum over those positions, divided by their number over the whole window
 (`train/step.py`).
+
+With instruction masking on (`data.instruction_masking`, modes mask / mix) the masked tokens
+are the mask token in `input_ids`; they are not targets (`ignore_id`), or the term would teach
+the model to predict the mask token.
 """
 
 from __future__ import annotations
@@ -25,10 +29,13 @@ from instructune.objectives.linear_ce import linear_cross_entropy
 TERM = "instruction_tokens"
 
 
-def instruction_targets(batch: dict) -> torch.Tensor:
+def instruction_targets(batch: dict, ignore_id: int | None = None) -> torch.Tensor:
     """(B, T-1) bool: position t predicts an instruction token t+1 of its own record (a packed
-    record's first token is predicted from the record before it, so it is left out)."""
+    record's first token is predicted from the record before it, so it is left out), unless
+    that token is `ignore_id` (instruction masking's mask token)."""
     nxt = batch["segment_ids"][:, 1:] == INSTRUCTION
+    if ignore_id is not None:
+        nxt = nxt & (batch["input_ids"][:, 1:] != ignore_id)
     pos = batch.get("position_ids")
     return nxt if pos is None else nxt & (pos[:, 1:] != 0)
 
@@ -39,22 +46,25 @@ class InstructionTokensObjective(nn.Module):
     Args:
         weight: the term's weight in the total loss.
         loss_impl, chunk_tokens: as the next-token loss's (`linear_cross_entropy`).
+        ignore_id: a token never to predict (instruction masking's mask token), or None.
     """
 
-    def __init__(self, weight: float, loss_impl: str = "chunked", chunk_tokens: int = 4096):
+    def __init__(self, weight: float, loss_impl: str = "chunked", chunk_tokens: int = 4096,
+                 ignore_id: int | None = None):
         super().__init__()
         self.weight, self.loss_impl, self.chunk_tokens = weight, loss_impl, chunk_tokens
+        self.ignore_id = ignore_id
 
     def weights(self) -> dict[str, float]:
         return {TERM: self.weight}
 
     def counts(self, batch: dict) -> dict[str, int]:
-        return {TERM: int(instruction_targets(batch).sum())}
+        return {TERM: int(instruction_targets(batch, self.ignore_id).sum())}
 
     def terms(self, out, batch: dict) -> dict[str, torch.Tensor]:
         ids = batch["input_ids"]
         B, T = ids.shape
-        b, t = instruction_targets(batch).nonzero(as_tuple=True)  # (N,) each; one wait for the device
+        b, t = instruction_targets(batch, self.ignore_id).nonzero(as_tuple=True)  # (N,) each; one wait for the device
         index = b * T + t                                          # flat positions, like target_index
         target = ids[b, t + 1]                                     # (N,)
         if out.logits is not None:  # a model whose head cannot be called apart

@@ -162,6 +162,7 @@ def objectives(cfg: Config, model: nn.Module, train_ds, tokenizer, loss_impl: st
     """
     from instructune.embed import load_embedder
     from instructune.objectives.instruction import InstructionObjective
+    from instructune.data.masking import mask_token_id
     from instructune.objectives.instruction_tokens import InstructionTokensObjective
     from instructune.objectives.multitask import MultitaskObjective, inverse_frequency, task_name
     from instructune.objectives.representation import RepresentationObjective, instruction_targets
@@ -177,7 +178,10 @@ def objectives(cfg: Config, model: nn.Module, train_ds, tokenizer, loss_impl: st
         i = o.instruction
         out["instruction"] = InstructionObjective(d, i.weight, i.warmup_steps, i.dim, i.temperature, i.group)
     if o.instruction_tokens.weight > 0:
-        out["instruction_tokens"] = InstructionTokensObjective(o.instruction_tokens.weight, loss_impl, chunk)
+        im = cfg.data.instruction_masking  # its mask token in the inputs is no target
+        mask_id = mask_token_id(tokenizer, im.token) if im.fraction and im.mode != "drop" else None
+        out["instruction_tokens"] = InstructionTokensObjective(o.instruction_tokens.weight, loss_impl, chunk,
+                                                               ignore_id=mask_id)
     if o.multitask.mode != "none":
         m = o.multitask
         tokens: dict[str, int] = {}
