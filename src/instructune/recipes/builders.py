@@ -160,9 +160,9 @@ def objectives(cfg: Config, model: nn.Module, train_ds, tokenizer, loss_impl: st
         loss_impl: the next-token loss's implementation (shared by the token-level terms).
         embed: an `EmbedFn` in place of `objectives.representation.embedder` (tests).
     """
+    from instructune.data.masking import mask_token_id
     from instructune.embed import load_embedder
     from instructune.objectives.instruction import InstructionObjective
-    from instructune.data.masking import mask_token_id
     from instructune.objectives.instruction_tokens import InstructionTokensObjective
     from instructune.objectives.multitask import MultitaskObjective, inverse_frequency, task_name
     from instructune.objectives.representation import RepresentationObjective, instruction_targets
