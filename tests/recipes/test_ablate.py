@@ -32,6 +32,8 @@ def test_two_arms_two_seeds_then_a_rerun_skips_finished_cells(tiny_model, tmp_pa
     # seeds differ, arms differ: four distinct cells with their own adapters
     cells = sorted(out.glob("cells/*/seed-*/cell.json"))
     assert len(cells) == 4
+    # finished cells keep their model, not their checkpoints (a cell is never resumed)
+    assert all((c.parent / "adapter").is_dir() and not (c.parent / "checkpoints").exists() for c in cells)
     capsys.readouterr()
 
     (cells[0]).unlink()  # a killed cell: no marker → redone; the others are skipped

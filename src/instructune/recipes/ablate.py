@@ -8,7 +8,8 @@ with intervals.
 Layout of the output dir:
     base/eval.json             the base model, evaluated once (IF accuracy, forgetting baseline)
     cells/ARM/seed-K/          a run dir per cell (train + eval of the tuned model); cell.json
-                               marks it done
+                               marks it done (a finished cell keeps its adapter and export, not
+                               its checkpoints: a cell is never resumed)
     ablation.json              per arm: every metric's mean and interval over seeds, and the
                                paired difference from the first arm (the baseline)
     report.html                what each arm bought and what it cost
@@ -94,6 +95,9 @@ def run_cell(cfg: Config, cell: Cell, base: dict[str, Any] | None, console: Cons
     ev = evaluate.main(cfg, tuned=str(run), out_dir=str(run), console=console, with_base=False)
     metrics = flat_metrics(ev, summary, base)
     write_json(run / DONE, {"arm": cell.arm, "seed": cell.seed, "overrides": list(cell.overrides), "metrics": metrics})
+    # A killed cell restarts from scratch, so a finished one's checkpoints (optimizer state; for
+    # full fine-tuning GBs per cell) are never read again.
+    shutil.rmtree(run / "checkpoints", ignore_errors=True)
     return metrics
 
 
