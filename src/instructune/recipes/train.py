@@ -51,9 +51,8 @@ from instructune.recipes.checks import RUN_OUTPUTS, CheckError, check_train, hol
 from instructune.train import sharded_checkpoint
 from instructune.train.checkpoint import list_checkpoints, load_checkpoint, save_checkpoint
 from instructune.train.device import has_accelerator
-from instructune.train.distributed import (configure_deepspeed, deepspeed_launch, fsdp_plugin, parallel_name,
-                                          plain_model_loading, use_fsdp_on_cpu, weight_sharding,
-                                          weights_split)
+from instructune.train.distributed import (configure_deepspeed, deepspeed_launch, fsdp_launch, fsdp_plugin,
+                                          parallel_name, plain_model_loading, use_fsdp_on_cpu, weights_split)
 from instructune.train.loop import LoopParts, LoopSettings, Position, TrainData, run_loop
 from instructune.train.metrics_log import MetricsLog
 from instructune.train.optim import build_optimizer, warmup_cosine
@@ -96,7 +95,7 @@ def generation_probe(cfg: Config, tokenizer):
     e = cfg.eval
     if not e.generate_every:
         return None
-    if weight_sharding(cfg.train.distributed) == "fsdp":
+    if fsdp_launch(cfg.train.distributed):
         # generate never calls the FSDP2 root's forward, so the embeddings stay sharded (DTensor).
         raise ConfigError("eval.generate_every: the generation probe does not run under FSDP yet; set it to 0 "
                           "and score the run afterwards with `instructune eval`")
@@ -265,7 +264,7 @@ def main(cfg: Config, resume: bool = False, overwrite: bool = False) -> dict:
     # --- setup --------------------------------------------------------------------------
     # FSDP (ours, or from an `accelerate launch` config) shards from a host copy; otherwise the
     # weights load straight onto the device.
-    on_host = tcfg.distributed == "fsdp" or os.environ.get("ACCELERATE_USE_FSDP", "").lower() == "true"
+    on_host = fsdp_launch(tcfg.distributed)
     model, tokenizer, new_ids, prec = builders.load_for_training(cfg, device, prec, load_on="cpu" if on_host else None)
     base_params = count_parameters(model)[1]
     model = builders.trainable(cfg, model, new_ids, prec)

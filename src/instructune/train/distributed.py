@@ -28,6 +28,12 @@ def deepspeed_launch() -> bool:
     return os.environ.get("ACCELERATE_USE_DEEPSPEED", "false").lower() == "true"
 
 
+def fsdp_launch(distributed: str) -> bool:
+    """Whether the run shards with FSDP: `train.distributed=fsdp`, or an `accelerate launch`
+    FSDP config (it says so in the environment)."""
+    return distributed == "fsdp" or os.environ.get("ACCELERATE_USE_FSDP", "false").lower() == "true"
+
+
 def deepspeed_stage() -> int | None:
     """The ZeRO stage of a DeepSpeed launch (from accelerate's environment or the DeepSpeed
     config file it names), or None when the launch is not DeepSpeed."""
@@ -52,7 +58,7 @@ def weight_sharding(distributed: str) -> str | None:
     Args:
         distributed: the `train.distributed` setting.
     """
-    if distributed == "fsdp" or os.environ.get("ACCELERATE_USE_FSDP", "false").lower() == "true":
+    if fsdp_launch(distributed):
         return "fsdp"
     return "deepspeed zero-3" if deepspeed_stage() == 3 else None
 
