@@ -37,7 +37,8 @@ TERMS = [("terms", {"lora": "LoRA", "dual": "dual objective", "multitask_learned
                     "multitask_invfreq": "multi-task, inverse freq."}),
          ("rep", {"representation": "representation loss"}),
          ("addons", {"segment_embedding": "segment embedding", "instruction_attention": "instruction attention",
-                     "two_stream": "two-stream", "reasoning_head": "reasoning head",
+                     "two_stream": "two-stream", "two_stream_minilm": "two-stream, MiniLM",
+                     "reasoning_head": "reasoning head",
                      "temperature_head": "temperature head"})]
 
 
