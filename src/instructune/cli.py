@@ -375,7 +375,11 @@ def _ablate_flags(p):
                    help="an arm: its name, then its overrides (repeatable; the first arm is the baseline; "
                         "default: ablation.arms)")
     p.add_argument("--seeds", type=int, help="seeds per arm (default ablation.seeds)")
-    p.add_argument("--output", required=True, help="ablation dir (cells/, ablation.json, report.html); resumes")
+    p.add_argument("--output", required=True, help="ablation dir (cells/, ablation.json, report.html)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the ablation in --output: finished cells are skipped; one made with other "
+                        "settings is refused, naming the changed keys")
+    p.add_argument("--overwrite", action="store_true", help="start the ablation in --output over")
     p.add_argument("--summary-only", action="store_true",
                    help="write ablation.json and report.html from the cells finished so far; train nothing")
 
@@ -386,7 +390,7 @@ def _ablate(args, console) -> int:
     if args.seeds is not None and args.seeds < 1:
         raise ConfigError(f"ablate: --seeds got {args.seeds}; expected >= 1")
     ablate.main(args.cfg, args.recipe, args.overrides, args.output, args.arm, args.seeds, console,
-                run=not args.summary_only)
+                run=not args.summary_only, resume=args.resume, overwrite=args.overwrite)
     say(console, f"wrote {args.output}/ablation.json and {args.output}/report.html")
     return 0
 

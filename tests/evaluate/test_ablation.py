@@ -49,5 +49,5 @@ def test_grid_is_arm_major_and_a_cell_is_done_only_with_its_marker(tmp_path):
     assert d == tmp_path / "cells" / "a" / "seed-0"
     d.mkdir(parents=True)
     assert finished(d) is None  # a killed cell: dir without marker
-    (d / DONE).write_text(json.dumps({"metrics": {"loss": 1.0}}))
-    assert finished(d) == {"loss": 1.0}
+    (d / DONE).write_text(json.dumps({"config": {"lora.r": 8}, "metrics": {"loss": 1.0}}))
+    assert finished(d) == {"config": {"lora.r": 8}, "metrics": {"loss": 1.0}}

@@ -9,10 +9,10 @@ from tiny import FAST_EVAL
 from instructune.cli import main as cli
 
 
-def ablate(tiny_model, out, *extra):
-    return cli(["ablate", f"model.name={tiny_model}", "train.max_steps=2", "train.batch_size=4",
+def ablate(tiny_model, out, *extra, r8="lora.r=8", steps=2):
+    return cli(["ablate", f"model.name={tiny_model}", f"train.max_steps={steps}", "train.batch_size=4",
                 "eval.suites=[loss,forgetting]", "eval.max_records=3", *FAST_EVAL, "--seeds", "2",
-                "--output", str(out), "--arm", "r4", "lora.r=4", "--arm", "r8", "lora.r=8", *extra])
+                "--output", str(out), "--arm", "r4", "lora.r=4", "--arm", "r8", r8, *extra])
 
 
 def test_two_arms_two_seeds_then_a_rerun_skips_finished_cells(tiny_model, tmp_path, capsys):
@@ -42,10 +42,39 @@ def test_two_arms_two_seeds_then_a_rerun_skips_finished_cells(tiny_model, tmp_pa
     assert "not finished, left out" in capsys.readouterr().out and not (cells[0]).exists()
     partial = json.loads((out / "ablation.json").read_text())
     assert sorted(len(a["seeds"]) for a in partial["arms"].values()) == [1, 2]
-    assert ablate(tiny_model, out) == 0
+    assert ablate(tiny_model, out) == 2  # the dir holds an ablation: --resume or --overwrite
+    assert "--resume" in capsys.readouterr().err
+    assert ablate(tiny_model, out, "--resume") == 0
     printed = capsys.readouterr().out
     assert printed.count("done earlier, skipped") == 3 and (cells[0]).exists()
     assert json.loads((out / "ablation.json").read_text())["arms"]["r8"]["seeds"] == [0, 1]
+
+
+def test_a_rerun_with_changed_settings_never_reports_the_old_metrics(tiny_model, tmp_path, capsys):
+    out = tmp_path / "abl"
+    assert ablate(tiny_model, out) == 0
+    before = json.loads((out / "ablation.json").read_text())
+    marker = json.loads((out / "cells/r8/seed-0/cell.json").read_text())
+    assert marker["config"]["lora.r"] == 8 and "output_dir" not in marker["config"]
+    capsys.readouterr()
+    # an arm's settings changed: refused before anything trains, naming the arm and the key
+    assert ablate(tiny_model, out, "--resume", r8="lora.r=16") == 2
+    err = capsys.readouterr().err
+    assert "r8 seed 0: lora.r (saved 8, now 16)" in err and "--overwrite" in err
+    assert json.loads((out / "ablation.json").read_text()) == before  # nothing rewritten
+    # a shared override changed: every cell and the base evaluation are stale
+    assert ablate(tiny_model, out, "--resume", steps=3) == 2
+    err = capsys.readouterr().err
+    assert "train.max_steps (saved 2, now 3)" in err and "r4 seed 0" in err
+    # --summary-only leaves the stale cells out rather than reporting them under the new settings
+    assert ablate(tiny_model, out, "--summary-only", r8="lora.r=16") == 0
+    assert capsys.readouterr().out.count("made with other settings, left out") == 2
+    assert list(json.loads((out / "ablation.json").read_text())["arms"]) == ["r4"]
+    # --overwrite starts over: r8's metrics now come from rank 16
+    assert ablate(tiny_model, out, "--overwrite", r8="lora.r=16") == 0
+    after = json.loads((out / "ablation.json").read_text())
+    assert after["arms"]["r8"]["metrics"]["params.trainable"]["mean"] == \
+        4 * after["arms"]["r4"]["metrics"]["params.trainable"]["mean"]
 
 
 def test_an_arm_with_a_bad_override_fails_before_anything_trains(tiny_model, tmp_path, capsys):

@@ -43,12 +43,14 @@ def cells(arms: dict[str, list[str]], seeds: list[int]) -> list[Cell]:
     return [Cell(arm, seed, tuple(ov)) for arm, ov in arms.items() for seed in seeds]
 
 
-def finished(cell_dir: Path) -> dict[str, float] | None:
-    """A done cell's metrics, or None when it never finished (killed cells are redone)."""
+def finished(cell_dir: Path) -> dict[str, Any] | None:
+    """A done cell's marker ({"arm", "seed", "overrides", "config", "metrics"}), or None when it
+    never finished (killed cells are redone). "config" is the flat resolved config the cell ran
+    with (absent in markers written before cells were keyed by it)."""
     path = cell_dir / DONE
     if not path.exists():
         return None
-    return json.loads(path.read_text())["metrics"]
+    return json.loads(path.read_text())
 
 
 def t_interval(values: list[float], confidence: float = 0.95) -> dict[str, float]:

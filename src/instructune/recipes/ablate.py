@@ -14,12 +14,17 @@ Layout of the output dir:
                                paired difference from the first arm (the baseline)
     report.html                what each arm bought and what it cost
 
-Rerunning the same command skips finished cells; a cell killed midway has no cell.json and
-is redone from scratch.
+A dir that already holds an ablation is refused unless `--resume` continues it (finished cells
+are skipped, a cell killed midway has no cell.json and is redone from scratch) or `--overwrite`
+starts it over. A cell is keyed by its full resolved config (cell.json records it): when the
+shared overrides or an arm's settings changed since a cell (or the base evaluation) was made,
+`--resume` is refused with the changed keys, so old metrics are never reported under new
+settings.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 from pathlib import Path
@@ -27,7 +32,8 @@ from typing import Any
 
 from rich.console import Console
 
-from instructune.config import Config, ConfigError, load_config, save_config
+from instructune.config import Config, ConfigError, load_config, save_config, to_dict
+from instructune.config.diff import differences, flatten
 from instructune.data.jsonio import write_json
 from instructune.evaluate.ablation import DONE, Cell, cells, finished, summarize
 from instructune.evaluate.ablation_report import ablation_page
@@ -53,6 +59,24 @@ def cell_config(recipe: str | None, overrides: list[str], cell: Cell, root: Path
     """The config of one cell: recipe, shared overrides, the arm's overrides, its seed and dir."""
     return load_config(recipe, [*overrides, *cell.overrides, f"train.seed={cell.seed}",
                                 f"output_dir={cell.dir(root)}"])
+
+
+# Where a cell writes and how many CPU threads it used change no result: not part of its key.
+UNKEYED = ("output_dir", "threads")
+ABLATION_OUTPUTS = ("cells", "base", "ablation.json", "report.html", "config.yaml")
+
+
+def cell_key(cfg: Config) -> dict[str, Any]:
+    """What a cell's results depend on: its flat resolved config (as JSON stores it), less `UNKEYED`."""
+    flat = {k: v for k, v in flatten(to_dict(cfg)).items() if k not in UNKEYED}
+    return json.loads(json.dumps(flat))  # tuples become lists, as they come back from cell.json
+
+
+def changed_keys(marker: dict[str, Any], key: dict[str, Any]) -> list[str]:
+    """How a finished cell's recorded config differs from what this command would run."""
+    if "config" not in marker:
+        return ["(its settings were not recorded: made by an older instructune)"]
+    return differences(marker["config"], key)
 
 
 def flat_metrics(ev: dict[str, Any], summary: dict[str, Any], base: dict[str, Any] | None) -> dict[str, float]:
@@ -94,27 +118,75 @@ def run_cell(cfg: Config, cell: Cell, base: dict[str, Any] | None, console: Cons
     summary = train.main(cfg)
     ev = evaluate.main(cfg, tuned=str(run), out_dir=str(run), console=console, with_base=False)
     metrics = flat_metrics(ev, summary, base)
-    write_json(run / DONE, {"arm": cell.arm, "seed": cell.seed, "overrides": list(cell.overrides), "metrics": metrics})
+    write_json(run / DONE, {"arm": cell.arm, "seed": cell.seed, "overrides": list(cell.overrides),
+                            "config": cell_key(cfg), "metrics": metrics})
     # A killed cell restarts from scratch, so a finished one's checkpoints (optimizer state; for
     # full fine-tuning GBs per cell) are never read again.
     shutil.rmtree(run / "checkpoints", ignore_errors=True)
     return metrics
 
 
-def base_eval(recipe: str | None, overrides: list[str], root: Path, console: Console) -> dict[str, Any]:
-    """The base model's figures, evaluated once for every arm (cached in ROOT/base)."""
-    path = root / "base" / "eval.json"
-    if path.exists():
-        import json
+def base_config(recipe: str | None, overrides: list[str], root: Path) -> Config:
+    """The config the base model is evaluated with (the recipe and shared overrides)."""
+    return load_config(recipe, [*overrides, f"output_dir={root / 'base'}"])
 
-        return json.loads(path.read_text())["base"]
-    cfg = load_config(recipe, [*overrides, f"output_dir={root / 'base'}"])
-    return evaluate.main(cfg, tuned=None, out_dir=str(root / "base"), console=console)["base"]
+
+def base_eval(cfg: Config, root: Path, console: Console) -> dict[str, Any]:
+    """The base model's figures, evaluated once for every arm (kept in ROOT/base, keyed by
+    `cfg` in ROOT/base/cell.json like a cell)."""
+    done = finished(root / "base")
+    if done is not None and (root / "base" / "eval.json").exists():
+        return json.loads((root / "base" / "eval.json").read_text())["base"]
+    shutil.rmtree(root / "base", ignore_errors=True)
+    base = evaluate.main(cfg, tuned=None, out_dir=str(root / "base"), console=console)["base"]
+    write_json(root / "base" / DONE, {"config": cell_key(cfg)})
+    return base
+
+
+def stale_cells(markers: dict[str, tuple[dict[str, Any] | None, Config]]) -> dict[str, list[str]]:
+    """name → changed keys, for each finished cell (or the base) whose recorded config is not
+    the one this command gives it."""
+    out = {}
+    for name, (marker, cfg) in markers.items():
+        if marker is not None and (diffs := changed_keys(marker, cell_key(cfg))):
+            out[name] = diffs
+    return out
+
+
+def stale_message(root: Path, stale: dict[str, list[str]]) -> str:
+    """One line naming the cells whose settings changed and how, and the two ways out."""
+    shown = "; ".join(f"{name}: {', '.join(diffs[:4])}{' ...' if len(diffs) > 4 else ''}"
+                      for name, diffs in list(stale.items())[:3])
+    more = f" (and {len(stale) - 3} more)" if len(stale) > 3 else ""
+    return (f"ablate: {root} holds results made with other settings, which would be reported under "
+            f"this command's: {shown}{more}. Pass --overwrite to start the ablation over, or choose a "
+            f"new --output")
+
+
+def remove_outputs(root: Path) -> None:
+    """What an earlier ablation wrote in `root` (`ABLATION_OUTPUTS`); anything else stays."""
+    for name in ABLATION_OUTPUTS:
+        path = root / name
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink(missing_ok=True)
+
+
+def check_output(root: Path, resume: bool, overwrite: bool, run: bool) -> None:
+    """The run-dir rules of `train`: a dir holding an ablation needs --resume or --overwrite."""
+    if resume and overwrite:
+        raise ConfigError("ablate: --resume and --overwrite exclude each other: continue the ablation or start it over")
+    held = [n for n in ABLATION_OUTPUTS if (root / n).exists()]
+    if run and held and not (resume or overwrite):
+        raise ConfigError(f"ablate: --output {root} already holds an ablation ({', '.join(held)}); pass --resume "
+                          f"to continue it, --overwrite to start it over, or choose a new --output")
 
 
 def main(cfg: Config, recipe: str | None, overrides: list[str], output: str | Path,
          cli_arms: list[list[str]] | None = None, seeds: int | None = None,
-         console: Console | None = None, run: bool = True) -> dict[str, Any]:
+         console: Console | None = None, run: bool = True, resume: bool = False,
+         overwrite: bool = False) -> dict[str, Any]:
     """Run every unfinished cell, then write ablation.json and report.html; returns the summary.
 
     Args:
@@ -124,7 +196,13 @@ def main(cfg: Config, recipe: str | None, overrides: list[str], output: str | Pa
         cli_arms: `--arm NAME key=value ...` lists; None uses `ablation.arms`.
         seeds: seeds per arm; None uses `ablation.seeds`.
         run: False: train nothing, summarise the cells finished so far (a look at an ablation
-            still running; arms without a finished cell are left out).
+            still running; arms without a finished cell, and cells made with other settings,
+            are left out).
+        resume: continue the ablation in `output` (finished cells with the same config are skipped).
+        overwrite: remove what an earlier ablation left in `output` and start over.
+    Raises:
+        ConfigError: `output` holds an ablation and neither flag is given; or a finished cell (or
+            the base evaluation) was made with other settings than this command gives it.
     """
     console = console or Console()
     root = Path(output)
@@ -134,25 +212,39 @@ def main(cfg: Config, recipe: str | None, overrides: list[str], output: str | Pa
     n_seeds = seeds or cfg.ablation.seeds
     seed_list = list(range(cfg.ablation.first_seed, cfg.ablation.first_seed + n_seeds))
     grid = cells(arms, seed_list)
-    for c in grid:  # every cell's config must load before the first one trains
-        cell_config(recipe, overrides, c, root)
+    # every cell's config must load, and no finished cell may be stale, before the first one trains
+    configs = {c: cell_config(recipe, overrides, c, root) for c in grid}
+    check_output(root, resume, overwrite, run)
+    if run and overwrite:
+        remove_outputs(root)
+    with_base = "forgetting" in cfg.eval.suites and run
+    bcfg = base_config(recipe, overrides, root)
+    markers = {f"{c.arm} seed {c.seed}": (finished(c.dir(root)), configs[c]) for c in grid}
+    stale = stale_cells({**markers, **({"base" + " evaluation": (finished(root / "base"), bcfg)} if with_base else {})})
+    if stale and run:
+        raise ConfigError(stale_message(root, stale))
     root.mkdir(parents=True, exist_ok=True)
     if run:
         save_config(cfg, root / "config.yaml")
-    base = base_eval(recipe, overrides, root, console) if "forgetting" in cfg.eval.suites and run else None
+    base = base_eval(bcfg, root, console) if with_base else None
     results: dict[str, dict[int, dict[str, float]]] = {a: {} for a in arms}
     for i, c in enumerate(grid, 1):
-        done = finished(c.dir(root))
-        if done is not None:
-            console.print(f"[{i}/{len(grid)}] {c.arm} seed {c.seed}: done earlier, skipped")
+        name = f"{c.arm} seed {c.seed}"
+        marker = markers[name][0]
+        if name in stale:
+            console.print(f"[{i}/{len(grid)}] {name}: made with other settings, left out")
+            continue
+        if marker is not None:
+            console.print(f"[{i}/{len(grid)}] {name}: done earlier, skipped")
+            done = marker["metrics"]
         elif not run:
-            console.print(f"[{i}/{len(grid)}] {c.arm} seed {c.seed}: not finished, left out")
+            console.print(f"[{i}/{len(grid)}] {name}: not finished, left out")
             continue
         else:
-            console.rule(f"[{i}/{len(grid)}] {c.arm} seed {c.seed}")
+            console.rule(f"[{i}/{len(grid)}] {name}")
             t0 = time.perf_counter()
-            done = run_cell(cell_config(recipe, overrides, c, root), c, base, console)
-            console.print(f"{c.arm} seed {c.seed}: {time.perf_counter() - t0:.0f} s")
+            done = run_cell(configs[c], c, base, console)
+            console.print(f"{name}: {time.perf_counter() - t0:.0f} s")
         results[c.arm][c.seed] = done
     results = {a: r for a, r in results.items() if r}
     summary = summarize(results, next(iter(arms)), cfg.eval.confidence)

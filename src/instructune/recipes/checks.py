@@ -22,6 +22,7 @@ from typing import Any
 import yaml
 
 from instructune.config import Config, ConfigError, to_dict
+from instructune.config.diff import differences, flatten
 from instructune.data.starter import resolve_input
 from instructune.model.load import DEFAULT_MODEL, cache_dir, gguf_location
 
@@ -156,25 +157,12 @@ def holds_run(run: Path) -> list[str]:
     return [m for m in RUN_MARKERS if (run / m).exists()]
 
 
-def _flat(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in d.items():
-        if isinstance(v, dict):
-            out.update(_flat(v, f"{prefix}{k}."))
-        else:
-            out[f"{prefix}{k}"] = v
-    return out
-
-
 def resume_differences(saved: dict[str, Any], cfg: Config) -> list[str]:
     """'key (saved X, now Y)' for each `RESUME_KEYS` field where `cfg` differs from `saved`."""
-    old, new = _flat(saved), _flat(to_dict(cfg))
     keys = [k for k in RESUME_KEYS if k != "lora" or cfg.train.method == "lora"]
-    diffs = []
-    for name, value in new.items():
-        if any(name == k or name.startswith(k + ".") for k in keys) and old.get(name) != value:
-            diffs.append(f"{name} (saved {old.get(name)!r}, now {value!r})")
-    return diffs
+    new = flatten(to_dict(cfg))
+    # only keys this instructune has: a key an older version saved and this one dropped is no change
+    return differences({k: v for k, v in flatten(saved).items() if k in new}, new, only=keys)
 
 
 def resume_command(run: Path, flag: str = "--resume") -> str:
