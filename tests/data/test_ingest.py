@@ -163,8 +163,18 @@ def test_reader_flags_reach_the_reader(tmp_path, capsys):
     assert [json.loads(x)["id"] for x in out.read_text().splitlines()] == ["a"]
     assert cli(["ingest", str(path), "--output", str(out), "--oasst-paths", "all", "--keep-deleted"]) == 0
     assert [json.loads(x)["id"] for x in out.read_text().splitlines()] == ["a", "b"]
-    assert cli(["ingest", str(path), "--output", str(out), "--languages", "de,fr"]) == 0
-    assert out.read_text() == ""
+    kept = out.read_text()
+    # a run that keeps nothing is an error that says why, and leaves the earlier output as it was
+    assert cli(["ingest", str(path), "--output", str(out), "--languages", "de,fr"]) == 2
+    err = capsys.readouterr().err
+    assert "no record kept" in err and "'language': 1" in err and out.read_text() == kept
+
+
+@pytest.mark.parametrize("given", ["en,de", "[en, de]", "[en,de]", "['en', \"de\"]", " en , de "])
+def test_a_list_flag_takes_the_comma_form_and_the_list_form_its_help_shows(tmp_path, capsys, given):
+    path, out = _oasst_file(tmp_path), tmp_path / "r.jsonl"
+    assert cli(["ingest", str(path), "--output", str(out), "--languages", given]) == 0
+    assert [json.loads(x)["id"] for x in out.read_text().splitlines()] == ["a"]
 
 
 def test_reader_config_from_overrides_reaches_load_inputs(tmp_path):

@@ -33,3 +33,13 @@ def test_responses_need_an_output_dir_and_the_ifeval_suite(tmp_path, capsys):
     assert cli(["eval", "--suite", "loss", "--responses", str(r), "--output", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "--responses needs --output" in err and "--suite ifeval" in err
+
+
+def test_responses_that_match_no_prompt_are_an_error_and_write_nothing(tmp_path, capsys):
+    responses = tmp_path / "responses.jsonl"
+    responses.write_text(json.dumps({"prompt": "a prompt the set does not hold", "response": "yes"}) + "\n")
+    out = tmp_path / "out"
+    assert cli(["eval", "--suite", "ifeval", "--responses", str(responses), "--output", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "no response answers a prompt of the set" in err and "Traceback" not in err
+    assert not (out / "ifeval_summary.json").exists()

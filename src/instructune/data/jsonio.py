@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import codecs
 import json
+import math
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -229,12 +230,30 @@ def iter_json_rows(path: str | Path) -> Iterator[tuple[dict[str, int], Any]]:
         yield row.loc, row.value
 
 
+def finite(obj: Any) -> Any:
+    """`obj` with every NaN or infinite float replaced by None (JSON null), in nested dicts,
+    lists and tuples: NaN and Infinity are not JSON, and a file holding them is unreadable to
+    strict parsers (browsers, jq, most languages)."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [finite(v) for v in obj]
+    return obj
+
+
+def to_json(obj: Any, indent: int | None = None) -> str:
+    """The one way instructune writes JSON: UTF-8 text as is, non-finite numbers as null (`finite`)."""
+    return json.dumps(finite(obj), ensure_ascii=False, indent=indent, allow_nan=False)
+
+
 def write_jsonl(path: str | Path, rows: Iterable[dict[str, Any]]) -> int:
     """Atomically write `rows` as JSONL; returns the number of rows written."""
     n = 0
     with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
         for row in rows:
-            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+            f.write(to_json(row) + "\n")
             n += 1
     return n
 
@@ -242,5 +261,4 @@ def write_jsonl(path: str | Path, rows: Iterable[dict[str, Any]]) -> int:
 def write_json(path: str | Path, obj: Any) -> None:
     """Atomically write one JSON document (indented)."""
     with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
-        json.dump(obj, f, ensure_ascii=False, indent=2)
-        f.write("\n")
+        f.write(to_json(obj, indent=2) + "\n")

@@ -35,6 +35,7 @@ from datasets import Dataset, load_from_disk
 
 from instructune.cache import cache_dir
 from instructune.atomic import atomic_dir
+from instructune.data.jsonio import to_json
 from instructune.data.record import Record
 from instructune.data.starter import resolve_input
 from instructune.data.templates import TemplateOptions
@@ -143,7 +144,7 @@ def save_entry(path: Path, ds: Dataset, stats: PrepareStats, parts: dict[str, An
     with atomic_dir(path, if_exists="keep") as tmp:
         ds.save_to_disk(str(tmp / "dataset"))
         (tmp / "key.json").write_text(json.dumps(parts, indent=2, ensure_ascii=False) + "\n")
-        (tmp / "stats.json").write_text(json.dumps(stats.as_dict(), indent=2) + "\n")
+        (tmp / "stats.json").write_text(to_json(stats.as_dict(), indent=2) + "\n")
 
 
 def cached_tokenize(load: Callable[[], list[Record]], names: list[str], tokenizer, template,

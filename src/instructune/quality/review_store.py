@@ -29,6 +29,7 @@ from typing import Any
 
 from instructune.data.errors import DataError
 from instructune.data.jsonio import iter_json_rows, write_jsonl
+from instructune.data.jsonio import to_json
 
 ACTIONS = ("approve", "reject", "edit", "reset")
 EDITABLE = ("instruction", "context", "response")
@@ -159,7 +160,7 @@ class ReviewStore:
             self.seq += 1
             entry.update(seq=self.seq, at=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
             with open(self.log_path, "a", encoding="utf-8") as f:
-                f.write(json.dumps(entry, ensure_ascii=False) + "\n")
+                f.write(to_json(entry) + "\n")
                 f.flush()
                 os.fsync(f.fileno())
             self._apply(entry)

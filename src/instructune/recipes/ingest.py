@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
-import json
 import typing
 from collections import Counter
 from collections.abc import Callable
@@ -23,9 +22,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 from instructune.config import ReaderConfig
+from instructune.data.errors import DataError
 from instructune.config.docs import field_docs
 from instructune.data.formats import Detection, Outcome, UniqueIds, detect, explain, iter_outcomes, reason_of
 from instructune.atomic import atomic_path
+from instructune.data.jsonio import to_json
 from instructune.data.starter import resolve_input
 
 ON_ERROR = ("fail", "skip")
@@ -87,13 +88,17 @@ def main(inputs: list[str], output: str | Path, fmt: str | None = None, *,
                 if out.error:
                     if not skip:
                         raise out.error
-                    rej_f.write(json.dumps(reject_row(out), ensure_ascii=False) + "\n")
+                    rej_f.write(to_json(reject_row(out)) + "\n")
                     rejected[reason_of(out.error)] += 1
                     continue
                 for rec in out.records:
-                    out_f.write(json.dumps(rec.to_dict(), ensure_ascii=False) + "\n")
+                    out_f.write(to_json(rec.to_dict()) + "\n")
                     tasks[rec.task or "(none)"] += 1
                     n += 1
+        if n == 0:  # raised inside the atomic writes: an earlier output at `output` stays as it was
+            raise DataError(", ".join(inputs), "no record kept, so nothing was written"
+                            + (f"; left out by reader filters: {dict(skipped)}" if skipped else "")
+                            + (f"; rejected rows: {dict(rejected)}" if rejected else ""))
     return {"records": n, "formats": formats, "tasks": dict(sorted(tasks.items())),
             "rejected": dict(rejected.most_common()), "skipped": dict(sorted(skipped.items())),
             "rejects": str(rejects) if rejects else None}
@@ -142,10 +147,19 @@ def add_reader_flags(parser: argparse.ArgumentParser) -> None:
         elif typing.get_origin(tp) is Literal:
             parser.add_argument(flag, dest=f.name, choices=typing.get_args(tp), help=help_)
         elif typing.get_origin(tp) is list:
-            parser.add_argument(flag, dest=f.name, metavar="A,B", help=help_ + " Comma-separated.",
-                                type=lambda s: [x.strip() for x in s.split(",") if x.strip()])
+            parser.add_argument(flag, dest=f.name, metavar="A,B", help=help_ + ' Comma-separated, or a list: "[a, b]".',
+                                type=list_flag)
         else:
             parser.add_argument(flag, dest=f.name, type=tp, help=help_)
+
+
+def list_flag(text: str) -> list[str]:
+    """A list-valued flag: "en,de", or the config's list form "[en, de]" (what the help shows)."""
+    text = text.strip()
+    if text.startswith("[") and text.endswith("]"):
+        text = text[1:-1]
+    # quotes are allowed around items, as YAML allows them in the list form
+    return [x.strip().strip("'\"") for x in text.split(",") if x.strip().strip("'\"")]
 
 
 def reader_from_args(args: argparse.Namespace) -> ReaderConfig:

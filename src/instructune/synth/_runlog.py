@@ -17,6 +17,7 @@ from typing import Any
 
 from instructune.data.errors import DataError
 from instructune.progress import RunProgress
+from instructune.data.jsonio import to_json
 
 
 def read_log(path: Path) -> list[dict[str, Any]]:
@@ -66,7 +67,7 @@ class AppendLog:
         if self._f is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._f = open(self.path, "a", encoding="utf-8")
-        self._f.write(json.dumps(row, ensure_ascii=False) + "\n")
+        self._f.write(to_json(row) + "\n")
         self._f.flush()
         self.rows.append(row)
 

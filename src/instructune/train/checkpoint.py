@@ -25,6 +25,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from instructune.atomic import atomic_dir
+from instructune.data.jsonio import to_json
 
 
 def trainable_state(model: nn.Module) -> dict[str, torch.Tensor]:
@@ -59,7 +60,7 @@ def save_checkpoint(root: str | Path, step: int, model: nn.Module, optimizer, sc
         torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
         torch.save(scheduler.state_dict(), tmp / "scheduler.pt")
         torch.save(rng_state(), tmp / "rng.pt")
-        (tmp / "state.json").write_text(json.dumps({"step": step, **state}, indent=2))
+        (tmp / "state.json").write_text(to_json({"step": step, **state}, indent=2))
     for old in list_checkpoints(root)[:-keep] if keep > 0 else []:
         shutil.rmtree(old, ignore_errors=True)
     return final

@@ -6,6 +6,7 @@ import json
 import os
 from pathlib import Path
 from typing import Any
+from instructune.data.jsonio import to_json
 
 
 class MetricsLog:
@@ -34,7 +35,7 @@ class MetricsLog:
         if not self.enabled:
             return
         with open(self.path, "a", encoding="utf-8") as f:
-            f.write(json.dumps(row) + "\n")
+            f.write(to_json(row) + "\n")
 
 
 def read_metrics(path: str | Path) -> list[dict[str, Any]]:

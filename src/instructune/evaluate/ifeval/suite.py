@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from instructune.data.errors import DataError
 from instructune.evaluate.ifeval.check import Verdict
 from instructune.evaluate.ifeval.io import load_prompts, load_responses, write_summary, write_verdicts
 from instructune.evaluate.ifeval.score import score
@@ -27,10 +28,15 @@ def run_suite(responses: str | Path, prompts: str | Path | None = None,
         (verdicts, summary) as from `score`; the summary also names its inputs.
 
     Raises:
-        DataError: a bad prompts or responses file (file, line and field named).
+        DataError: a bad prompts or responses file (file, line and field named), or no response
+            that answers a prompt of the set (nothing to score: written nowhere).
     """
     prompt_set = load_prompts(prompts)
     verdicts, summary = score(prompt_set, load_responses(responses))
+    if not verdicts:
+        raise DataError(str(responses), f"no response answers a prompt of the set "
+                        f"({'shipped' if prompts is None else prompts}, {len(prompt_set)} prompts): a response "
+                        f"is matched to its prompt by the exact prompt text; nothing was scored")
     summary = {"prompts_file": str(prompts) if prompts is not None else "shipped",
                "responses_file": str(responses), **summary}
     if output_dir is not None:

@@ -20,6 +20,7 @@ from torch import nn
 
 from instructune.model.addons import ADDONS, build_addons
 from instructune.model.forward import InstructForward
+from instructune.data.jsonio import to_json
 
 FOLDER, CONFIG, WEIGHTS = "addons", "config.json", "addons.safetensors"
 
@@ -33,7 +34,7 @@ def save_addons(fwd: InstructForward, sections: dict[str, Any], run_dir: str | P
     out.mkdir(parents=True, exist_ok=True)
     cfg = {name: dataclasses.asdict(sections[name]) if dataclasses.is_dataclass(sections[name]) else sections[name]
            for name in fwd.addons}
-    (out / CONFIG).write_text(json.dumps(cfg, indent=2))
+    (out / CONFIG).write_text(to_json(cfg, indent=2))
     state = {k: v.detach().cpu().contiguous() for k, v in fwd.addons.state_dict().items()}
     save_file(state, out / WEIGHTS)
     return str(out)
