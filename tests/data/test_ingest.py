@@ -226,3 +226,34 @@ def test_the_same_file_given_twice_is_an_error_saying_so(tmp_path, monkeypatch, 
         load_inputs(names)
     assert cli(["ingest", *names, "--output", str(tmp_path / "r.jsonl")]) == 2
     assert "given twice" in capsys.readouterr().err
+
+
+def _kto_like(tmp_path):
+    """Preference rows in the shape of LLaMA-Factory's KTO demo: messages plus a boolean label."""
+    def row(q, a, label):
+        return {"messages": [{"role": "user", "content": q}, {"role": "assistant", "content": a}], "label": label}
+    path = tmp_path / "kto.json"
+    path.write_text(json.dumps([row("Name a colour.", "Blue.", True), row("Name a fruit.", "A chair.", False),
+                                row("Name a month.", "May.", True)]))
+    return path
+
+
+def test_rows_marked_as_negative_examples_are_refused_and_counted(tmp_path, capsys):
+    path, out = _kto_like(tmp_path), tmp_path / "r.jsonl"
+    assert cli(["ingest", str(path), "--output", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}[1]: field 'label': negative example (label: false)" in err and not out.exists()
+    assert cli(["ingest", str(path), "--output", str(out), "--on-error", "skip"]) == 0
+    printed = capsys.readouterr().out
+    assert [json.loads(x)["response"] for x in out.read_text().splitlines()] == ["Blue.", "May."]
+    assert "'negative example': 1" in printed
+
+
+def test_fields_a_format_does_not_read_are_reported_with_their_row_counts(tmp_path, capsys):
+    path, out = tmp_path / "a.jsonl", tmp_path / "r.jsonl"
+    rows = [{"instruction": "Add 2 and 2.", "output": "4", "difficulty": "easy", "label": True},
+            {"instruction": "Add 3 and 3.", "output": "6", "difficulty": "easy", "id": "x"}]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert cli(["ingest", str(path), "--output", str(out)]) == 0
+    assert "fields not read (rows that have them; not in the records): {'difficulty': 2, 'label': 1}" \
+        in capsys.readouterr().out

@@ -63,6 +63,7 @@ def main(inputs: list[str], output: str | Path, fmt: str | None = None, *,
     Returns:
         {"records": n, "formats": {file: format}, "tasks": {task: n}, "rejected": {reason: n},
          "skipped": {reason: n} (OpenAssistant messages left out by filters),
+         "unread": {field: rows} (fields of the input rows that their format does not read),
          "rejects": path or None}
     Raises:
         DataError: with "fail", the first bad row; with either, a file no format matches.
@@ -75,6 +76,7 @@ def main(inputs: list[str], output: str | Path, fmt: str | None = None, *,
     tasks: Counter[str] = Counter()
     rejected: Counter[str] = Counter()
     skipped: Counter[str] = Counter()
+    unread: Counter[str] = Counter()
     ids, n = UniqueIds(), 0
     with contextlib.ExitStack() as stack:
         out_f = stack.enter_context(open(stack.enter_context(atomic_path(output)), "w", encoding="utf-8"))
@@ -85,6 +87,7 @@ def main(inputs: list[str], output: str | Path, fmt: str | None = None, *,
             formats[path] = fmt or detect(path)[0]
             for out in iter_outcomes(path, formats[path], reader, ids):
                 skipped.update(out.skipped)
+                unread.update(out.unread)
                 if out.error:
                     if not skip:
                         raise out.error
@@ -101,7 +104,7 @@ def main(inputs: list[str], output: str | Path, fmt: str | None = None, *,
                             + (f"; rejected rows: {dict(rejected)}" if rejected else ""))
     return {"records": n, "formats": formats, "tasks": dict(sorted(tasks.items())),
             "rejected": dict(rejected.most_common()), "skipped": dict(sorted(skipped.items())),
-            "rejects": str(rejects) if rejects else None}
+            "unread": dict(unread.most_common()), "rejects": str(rejects) if rejects else None}
 
 
 def print_summary(res: dict[str, Any], output: str, on_error: str, say: Callable[[str], None]) -> None:
@@ -112,6 +115,8 @@ def print_summary(res: dict[str, Any], output: str, on_error: str, say: Callable
     say(f"  tasks: {res['tasks']}")
     if res["skipped"]:
         say(f"  left out by reader filters: {res['skipped']}")
+    if res["unread"]:
+        say(f"  fields not read (rows that have them; not in the records): {res['unread']}")
     if on_error == "skip":
         say(f"accepted {res['records']} records, rejected {sum(res['rejected'].values())} rows "
             f"{res['rejected']} → {res['rejects']}")

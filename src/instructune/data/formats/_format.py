@@ -40,6 +40,9 @@ class Format:
         to_records: one row → its records (raises `DataError`).
         iter_file: (path, reader options) → one `Outcome` per input unit (instead of
             `to_records`).
+        reads: the top-level fields `to_records` reads (besides the id fields); a row's other
+            fields are reported as unread (`Outcome.unread`), so nothing is dropped silently.
+            None: the format keeps every field (in `meta`) or reads whole files.
     """
 
     name: str
@@ -49,6 +52,7 @@ class Format:
     detect_file: Callable[[str], str | None] | None = None
     to_records: Callable[[Row], list[Record]] | None = None
     iter_file: Callable[[str, ReaderConfig], Iterator[Outcome]] | None = None
+    reads: frozenset[str] | None = None
 
     def __post_init__(self):
         if (self.detect is None) == (self.detect_file is None):
@@ -71,7 +75,7 @@ class Format:
         """One `Outcome` per input unit of `path` (a row, or what `iter_file` reads as one)."""
         if self.iter_file is not None:
             return self.iter_file(path, opts)
-        return _iter_rows(path, self.to_records)
+        return _iter_rows(path, self)
 
 
 def registry(formats: Iterable[Format]) -> dict[str, Format]:
@@ -95,16 +99,43 @@ def _has_own_id(obj: Any) -> bool:
     return isinstance(obj, dict) and any(isinstance(obj.get(k), (str, int)) for k in _OWN_ID_KEYS)
 
 
-def _iter_rows(path: str, to_records: Callable[[Row], list[Record]]) -> Iterator[Outcome]:
-    """The row-wise reader: one `Outcome` per JSON row, through `to_records`."""
+# Preference data marks the responses not to imitate (KTO's `label: false`); training on them
+# as instruction data would teach exactly what they mark as bad.
+_NEGATIVE_MARKERS = ("label", "kto_tag")
+
+
+def negative_marker(obj: Any) -> str | None:
+    """The field that marks a row as a negative example (its value is false), or None."""
+    if isinstance(obj, dict):
+        for key in _NEGATIVE_MARKERS:
+            if obj.get(key) is False:
+                return key
+    return None
+
+
+def unread_fields(obj: Any, reads: frozenset[str] | None) -> list[str]:
+    """The top-level fields of a row that a format with `reads` does not read."""
+    if reads is None or not isinstance(obj, dict):
+        return []
+    return [k for k in obj if k not in reads and k not in _OWN_ID_KEYS]
+
+
+def _iter_rows(path: str, fmt: Format) -> Iterator[Outcome]:
+    """The row-wise reader: one `Outcome` per JSON row, through `fmt.to_records`. A row marked
+    as a negative example is rejected."""
     for raw in iter_raw_rows(path):
         out = Outcome(path, raw.loc, raw.text, value=raw.value)
         if raw.error:
             yield out.reject(raw.error)
             continue
         try:
-            out.records = to_records(Row(path, raw.loc, raw.value))
+            if (marker := negative_marker(raw.value)) is not None:
+                raise DataError(path, f"negative example ({marker}: false): a response marked as one not to "
+                                      f"imitate is not instruction data; remove such rows, or pass --on-error "
+                                      f"skip to leave them out", field=marker, **raw.loc)
+            out.records = fmt.to_records(Row(path, raw.loc, raw.value))
             out.own_ids = _has_own_id(raw.value)
+            out.unread = unread_fields(raw.value, fmt.reads)
         except DataError as e:
             out = out.reject(e)
         yield out

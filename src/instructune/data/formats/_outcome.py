@@ -27,6 +27,8 @@ class Outcome:
             checked), rather than from the file position.
         value: the parsed row (a JSON value, or a TSV line's {column: text}) when the unit is
             one row, so that checks can name the input's own field; None otherwise.
+        unread: top-level fields of the row that its format does not read (reported by
+            `ingest`, so a field is never dropped silently).
     """
 
     path: str
@@ -37,6 +39,7 @@ class Outcome:
     skipped: dict[str, int] = field(default_factory=dict)
     own_ids: bool = False
     value: Any = None
+    unread: list[str] = field(default_factory=list)
 
     def reject(self, error: DataError) -> "Outcome":
         """This unit rejected by `error` (located where the error says)."""

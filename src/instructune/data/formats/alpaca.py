@@ -35,4 +35,5 @@ def to_records(row: Row) -> list[Record]:
 
 # 'response' keeps it apart from `dolly` and `records`, so its place among them is free.
 FORMAT = Format(NAME, priority=50, detect=detect, to_records=to_records,
-                needs="'instruction' and 'output' (and no 'response')")
+                needs="'instruction' and 'output' (and no 'response')",
+                reads=frozenset(("instruction", "input", "output", "category", "task")))

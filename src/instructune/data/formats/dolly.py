@@ -35,4 +35,5 @@ def to_records(row: Row) -> list[Record]:
 # Before `records` (40): a Dolly row with an 'id' has the canonical record's keys too.
 FORMAT = Format(NAME, priority=30, detect=detect, to_records=to_records,
                 needs=f"'instruction' and 'response' with 'category' or 'context', and no "
-                      f"canonical-record key ({', '.join(RECORD_KEYS)})")
+                      f"canonical-record key ({', '.join(RECORD_KEYS)})",
+                reads=frozenset(("instruction", "context", "response", "category")))

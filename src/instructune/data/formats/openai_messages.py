@@ -29,4 +29,5 @@ def to_records(row: Row) -> list[Record]:
 
 
 # Before `sharegpt` (70): a row with both lists is read as OpenAI messages.
-FORMAT = Format(NAME, priority=60, detect=detect, to_records=to_records, needs="a 'messages' list")
+FORMAT = Format(NAME, priority=60, detect=detect, to_records=to_records, needs="a 'messages' list",
+                reads=frozenset(("messages",)))

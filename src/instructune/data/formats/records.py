@@ -46,4 +46,6 @@ def to_records(row: Row) -> list[Record]:
 
 # After `dolly` (30), whose rows may carry an 'id'; 'output' keeps it apart from `alpaca`.
 FORMAT = Format(NAME, priority=40, detect=detect, to_records=to_records,
-                needs="'id', 'instruction' and 'response' (and no 'output')")
+                needs="'id', 'instruction' and 'response' (and no 'output')",
+                reads=frozenset(("instruction", "context", "response", "rationale", "task", "system", "history",
+                                 "source", "meta")))

@@ -46,4 +46,5 @@ def to_records(row: Row) -> list[Record]:
 
 # 'instances' sets it apart from every other format; after the common ones.
 FORMAT = Format(NAME, priority=80, detect=detect, to_records=to_records,
-                needs="'instruction' and an 'instances' list of {input, output}")
+                needs="'instruction' and an 'instances' list of {input, output}",
+                reads=frozenset(("instruction", "instances", "name", "is_classification")))

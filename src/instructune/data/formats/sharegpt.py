@@ -31,4 +31,5 @@ def to_records(row: Row) -> list[Record]:
 
 # After `openai_messages` (60): a row with both lists is read as OpenAI messages.
 FORMAT = Format(NAME, priority=70, detect=detect, to_records=to_records,
-                needs="a 'conversations' list of {from, value} turns")
+                needs="a 'conversations' list of {from, value} turns",
+                reads=frozenset(("conversations",)))
