@@ -49,3 +49,12 @@ def test_yaml_syntax_error_in_a_recipe_is_one_line_with_its_place(tmp_path, caps
     assert main(["config", "--recipe", str(recipe)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith(f"instructune config: error: {recipe}: not valid YAML: line ")
+
+
+def test_a_misspelt_section_or_key_names_the_nearest_one(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["train", "tran.lr=1e-4"])
+    assert e.value.code == 2
+    assert "'tran' in 'tran.lr=1e-4' is not a config section (nearest: train)" in capsys.readouterr().err
+    assert main(["config", "train.lrr=1e-4"]) == 2
+    assert "unknown key 'train.lrr' (nearest: lr); allowed:" in capsys.readouterr().err

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import difflib
 import json
 import os
 import sys
@@ -33,6 +34,18 @@ def is_override(token: str) -> bool:
     """Whether a positional is a `key=value` override: its key's first part names a config field."""
     key, sep, _ = token.partition("=")
     return bool(sep) and key.split(".")[0] in SECTIONS and "/" not in key
+
+
+def misspelt_override(token: str) -> str | None:
+    """Why `token` looks like an override whose section does not exist ("'tran' is not a config
+    section; nearest: train"), or None when it does not look like one (an input path, a word)."""
+    key, sep, _ = token.partition("=")
+    head = key.split(".")[0]
+    if not sep or "/" in key or os.path.exists(token) or head in SECTIONS or not head.isidentifier():
+        return None
+    near = difflib.get_close_matches(head, sorted(SECTIONS), n=1)
+    hint = f"nearest: {near[0]}" if near else f"sections: {', '.join(sorted(SECTIONS))}"
+    return f"'{head}' in {token!r} is not a config section ({hint})"
 
 
 @dataclass(frozen=True)
@@ -492,6 +505,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
     args.verb = name
     args.overrides = [a for a in args.positionals if verb.config and is_override(a)]
     args.inputs = [a for a in args.positionals if a not in args.overrides]
+    misspelt = [m for a in args.inputs if verb.config and (m := misspelt_override(a))]
+    if misspelt:
+        p.error("; ".join(misspelt))
     if args.inputs and verb.inputs is None:
         p.error(f"unexpected argument(s): {' '.join(args.inputs)} (overrides look like section.key=value)")
     if len(args.inputs) < verb.min_inputs:

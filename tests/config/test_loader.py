@@ -27,7 +27,7 @@ def test_overrides_are_typed():
 
 
 @pytest.mark.parametrize("override, words", [
-    ("train.lrr=1", "unknown key 'train.lrr'; allowed: method, epochs"),
+    ("train.lrr=1", "unknown key 'train.lrr' (nearest: lr); allowed: method, epochs"),
     ("nope.x=1", "unknown key 'nope'"),
     ("template.name=chatml", "template.name: got 'chatml'; expected one of chat, inst, alpaca"),
     ("train.batch_size=two", "train.batch_size: got 'two'; expected int"),

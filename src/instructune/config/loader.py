@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import types
 import typing
 from pathlib import Path
@@ -81,7 +82,9 @@ def from_dict(cls: type, data: dict[str, Any], prefix: str = "") -> Any:
     kwargs = {}
     for key, value in data.items():
         if key not in names:
-            raise ConfigError(f"unknown key '{prefix}{key}'; allowed: {', '.join(names)}")
+            near = difflib.get_close_matches(str(key), names, n=1)
+            raise ConfigError(f"unknown key '{prefix}{key}'" + (f" (nearest: {near[0]})" if near else "")
+                              + f"; allowed: {', '.join(names)}")
         tp = hints[key]
         if dataclasses.is_dataclass(tp):
             kwargs[key] = from_dict(tp, value or {}, f"{prefix}{key}.")
