@@ -60,3 +60,13 @@ def test_report_renders_in_chromium(run_dir, tmp_path):
         driver.save_screenshot(str(tmp_path / "report.png"))
     finally:
         driver.quit()
+
+
+def test_report_refuses_a_dir_that_holds_no_run(tmp_path, capsys):
+    """A typo'd or empty run dir was an empty page with exit 0; now a config error naming it."""
+    empty = tmp_path / "not_a_run"
+    empty.mkdir()
+    assert cli(["report", str(empty)]) == 2
+    err = capsys.readouterr().err
+    assert "holds no run" in err and str(empty) in err and "Traceback" not in err
+    assert not (empty / "report.html").exists()
