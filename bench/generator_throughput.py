@@ -105,8 +105,8 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
 
+    from instructune.generation.params import GenParams
     from instructune.synth.backends import LocalGenerator, OpenAIGenerator
-    from instructune.synth.generator import GenParams
 
     convs = conversations(args.prompts)
     params = GenParams(max_new_tokens=args.max_new_tokens, temperature=args.temperature, seed=0)

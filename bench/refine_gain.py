@@ -92,8 +92,8 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     from instructune.data.inputs import load_inputs
+    from instructune.generation.params import GenParams
     from instructune.synth.backends import LocalGenerator
-    from instructune.synth.generator import GenParams
     from instructune.synth.prompts import response_prompt
     from instructune.synth.refine import refine_records
 

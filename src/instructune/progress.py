@@ -1,4 +1,4 @@
-"""The one progress bar of long runs (training, synth): a label, the bar, done/total, a line
+"""The one progress bar of long runs (training, synth, the `generate` verb): a label, the bar, done/total, a line
 of live fields, elapsed (and, optionally, remaining) time; a no-op when disabled.
 
     with RunProgress("evol", total=5, fields="accepted {task.fields[accepted]}", accepted=0) as bar:
@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from rich.console import Console
 from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeElapsedColumn,
                            TimeRemainingColumn)
 from rich.text import Text
@@ -40,17 +41,19 @@ class RunProgress:
         remaining: also show the estimated time remaining.
         enabled: show it at all (False: every call is a no-op).
         live: a text read at every refresh, shown after the fields (work in flight).
+        console: where to draw it (None: rich's global console, on stdout).
         **initial: the starting value of each field named in `fields`.
     """
 
     def __init__(self, label: str, total: int, done: int = 0, *, fields: str = "", remaining: bool = False,
-                 enabled: bool = True, live: Callable[[], str] | None = None, **initial: Any):
+                 enabled: bool = True, live: Callable[[], str] | None = None, console: Console | None = None,
+                 **initial: Any):
         self.enabled, self.live = enabled, live
         columns = [TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(), TextColumn(fields),
                    *([_LiveColumn(live)] if live else []), TimeElapsedColumn()]
         if remaining:
             columns.append(TimeRemainingColumn())
-        self.progress = Progress(*columns, disable=not enabled)
+        self.progress = Progress(*columns, console=console, disable=not enabled)
         self.task = self.progress.add_task(label, total=total, completed=done, **initial)
 
     def __enter__(self) -> RunProgress:

@@ -9,13 +9,14 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from instructune.config import GenerateConfig, load_config
+from instructune.config import load_config
 from instructune.data.templates import CONTEXT, INSTRUCTION, RESPONSE, TEMPLATE
+from instructune.generation.batched import generate_ids
+from instructune.generation.params import GenParams
 from instructune.model.addons import ADDONS, build_addons
 from instructune.model.addons.store import attach_saved, save_addons
 from instructune.model.forward import InstructForward
 from instructune.model.load import load_model
-from instructune.serve.generation import generate_ids
 
 from killed import train_killed_at
 
@@ -114,9 +115,9 @@ def test_kv_cache_generation_matches_full_forward_token_for_token(tiny_model, ti
     # Prompts of different lengths: left padding, and the prompt's segments from the renderer.
     prompts = [ids_for(1, 9)[0].tolist(), ids_for(1, 6)[0, :6].tolist()]
     segments = [SEGMENTS[0, :9].tolist(), SEGMENTS[1, :6].tolist()]
-    gcfg = GenerateConfig(max_new_tokens=6, temperature=0.0, batch_size=2)
+    params = GenParams(max_new_tokens=6, temperature=0.0)
     stops = {tiny_tokenizer.eos_token_id, tiny_tokenizer.pad_token_id}
-    out = generate_ids(fwd, tiny_tokenizer, prompts, gcfg, segments=segments)
+    out = generate_ids(fwd, tiny_tokenizer, prompts, params, batch_size=2, segments=segments)
     for p, s, new in zip(prompts, segments, out):
         ids, seg = list(p), list(s)
         for _ in range(len(new)):
@@ -172,7 +173,8 @@ def test_instruction_attention_on_the_eager_kernel(tiny_model, tiny_tokenizer):
                full_logits=True).logits[0]
     torch.testing.assert_close(packed[T:], e(ids[1:], SEGMENTS[1:], full_logits=True).logits[0], rtol=1e-4, atol=1e-5)
     prompts, segments = [ids[0, :9].tolist(), ids[1, :6].tolist()], [SEGMENTS[0, :9].tolist(), SEGMENTS[1, :6].tolist()]
-    out = generate_ids(e, tiny_tokenizer, prompts, GenerateConfig(max_new_tokens=5, batch_size=2), segments=segments)
+    out = generate_ids(e, tiny_tokenizer, prompts, GenParams(max_new_tokens=5, temperature=0.0), batch_size=2,
+                       segments=segments)
     for p, sg, new in zip(prompts, segments, out):
         full = list(p)
         for _ in new:
@@ -247,11 +249,12 @@ def test_addons_train_alongside_full_finetuning_and_restore_for_generation(tiny_
     assert saved["two_stream.gates"].abs().sum() > 0  # trained off its closed init
     assert saved["reasoning_head.project.weight"].abs().sum() > 0
     assert not (run / "adapter").exists() and (run / "export" / "config.json").exists()
-    from instructune.recipes.builders import model_with_addons
+    from instructune.generation.load import load_for_inference
+    from instructune.recipes.builders import inference_kwargs
 
     cfg = load_config(None, [f"model.name={tiny_model}"])
-    fwd, _ = model_with_addons(cfg, str(run))
-    plain, _ = model_with_addons(cfg, str(run), plain=True)
+    fwd, _ = load_for_inference(str(run), **inference_kwargs(cfg))
+    plain, _ = load_for_inference(str(run), addons=False, **inference_kwargs(cfg))
     assert list(fwd.addons) == ["two_stream", "reasoning_head"] and not plain.addons
     ids = ids_for()
     assert not torch.equal(fwd(ids, SEGMENTS, full_logits=True).logits, plain(ids, SEGMENTS, full_logits=True).logits)

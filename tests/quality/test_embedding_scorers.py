@@ -8,10 +8,10 @@ import pytest
 from quality_records import rec
 
 from instructune.embed import DEFAULT_EMBEDDER, resolve_embedder
+from instructune.generation.generator import GenStats
 from instructune.quality.judge import judge_prompt, parse_verdict
 from instructune.quality.score import ScoringSet
 from instructune.quality.scorers import alignment, coherence, reference
-from instructune.synth.generator import GenStats
 
 FOOTBALL = ("A player is offside when nearer to the opponents' goal line than both the ball and the "
             "second-last defender when the ball is played to them.")

@@ -70,26 +70,27 @@ def test_train_then_eval_and_generate(tiny_model, tmp_path, capsys):
 
 
 def test_sampling_is_seeded(tiny_model):
-    from instructune.config import GenerateConfig
+    from instructune.generation.batched import generate_ids
+    from instructune.generation.params import GenParams
     from instructune.model.load import load_model, load_tokenizer
-    from instructune.serve.generation import generate_ids
 
     model, tok = load_model(tiny_model), load_tokenizer(tiny_model)
     prompts = [tok("Name a color.")["input_ids"], tok("Hi")["input_ids"]]
-    g = GenerateConfig(max_new_tokens=6, temperature=1.0, top_p=0.9, top_k=50, seed=1)
+    g = GenParams(max_new_tokens=6, temperature=1.0, top_p=0.9, top_k=50, seed=1)
     a, b = generate_ids(model, tok, prompts, g), generate_ids(model, tok, prompts, g)
     assert a == b and all(len(x) <= 6 for x in a)
 
 
 def test_batched_greedy_equals_one_by_one(tiny_model):
-    from instructune.config import GenerateConfig
+    from instructune.generation.batched import generate_ids
+    from instructune.generation.params import GenParams
     from instructune.model.load import load_model, load_tokenizer
-    from instructune.serve.generation import generate_ids
 
     model, tok = load_model(tiny_model), load_tokenizer(tiny_model)
     prompts = [tok("Name a color please now.")["input_ids"], tok("Hi")["input_ids"]]
-    batched = generate_ids(model, tok, prompts, GenerateConfig(max_new_tokens=6, batch_size=2))
-    single = [generate_ids(model, tok, [p], GenerateConfig(max_new_tokens=6, batch_size=1))[0] for p in prompts]
+    greedy = GenParams(max_new_tokens=6, temperature=0.0)
+    batched = generate_ids(model, tok, prompts, greedy, batch_size=2)
+    single = [generate_ids(model, tok, [p], greedy, batch_size=1)[0] for p in prompts]
     assert batched == single  # left padding does not change greedy outputs
 
 

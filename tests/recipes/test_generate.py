@@ -12,10 +12,11 @@ from instructune.data.record import Record
 
 
 def test_generation_reports_progress_per_batch_and_keeps_the_outputs(tiny_model):
-    from instructune.recipes.generate import generate, load
     from instructune.data.render import render_prompt
     from instructune.data.templates import get_template
-    from instructune.serve.generation import generate_text
+    from instructune.generation.batched import generate_text
+    from instructune.generation.params import GenParams
+    from instructune.recipes.generate import generate, load
 
     cfg = load_config(None, [f"model.name={tiny_model}", "generate.max_new_tokens=4", "generate.batch_size=2"])
     records = [Record(id=str(i), instruction=t, response="") for i, t in
@@ -23,22 +24,25 @@ def test_generation_reports_progress_per_batch_and_keeps_the_outputs(tiny_model)
     seen = []
     texts = generate(cfg, records, on_batch=lambda done, tokens: seen.append((done, tokens)))
     assert [d for d, _ in seen] == [2, 4, 5] and all(t > 0 for _, t in seen)
-    m, tok = load(cfg, None)
+    engine = load(cfg, None)
+    tok = engine.tokenizer
     prompts = [render_prompt(r, tok, get_template("chat")) for r in records]
-    assert texts == generate_text(m, tok, prompts, cfg.generate)  # same batches, same (greedy) outputs
+    g = cfg.generate
+    # same batches, same (greedy) outputs
+    assert texts == generate_text(engine.model, tok, prompts, GenParams.from_config(g), g.batch_size)
 
 
 def test_the_progress_bar_shows_records_tokens_per_second_and_eta():
-    from instructune.recipes.generate import GenerationProgress
+    from instructune.recipes.generate import progress_bar
 
     buf = io.StringIO()
-    with GenerationProgress(10, enabled=True, console=Console(file=buf, force_terminal=True, width=120)) as bar:
-        bar.update(4, 40)
+    with progress_bar(10, enabled=True, console=Console(file=buf, force_terminal=True, width=120)) as on_batch:
+        on_batch(4, 40)
     text = buf.getvalue()
     assert "4/10" in text and "tok/s" in text
     quiet = io.StringIO()
-    with GenerationProgress(10, enabled=True, console=Console(file=quiet, force_terminal=False)) as bar:
-        bar.update(4, 40)
+    with progress_bar(10, enabled=True, console=Console(file=quiet, force_terminal=False)) as on_batch:
+        on_batch(4, 40)
     assert quiet.getvalue() == ""  # not a terminal: no bar
 
 
@@ -51,7 +55,7 @@ def test_generate_has_a_no_progress_flag():
 def test_a_run_dir_renders_prompts_with_its_own_template_and_addons(tiny_model, tmp_path, monkeypatch):
     """generate --model RUN_DIR: the run's template (alpaca here), segments from its renderer,
     its add-ons attached, and temperature=auto from its head."""
-    import instructune.recipes.generate as gen_recipe
+    import instructune.generation.engine as engine_mod
     from instructune.data.render import render_prompt_segments
     from instructune.data.templates import get_template
     from instructune.model.load import load_tokenizer
@@ -61,13 +65,13 @@ def test_a_run_dir_renders_prompts_with_its_own_template_and_addons(tiny_model, 
                 "data.max_length=256", "train.eval_every=0", "addons.segment_embedding.enabled=true",
                 "addons.temperature_head.enabled=true"]) == 0
     seen = {}
-    real = gen_recipe.generate_ids
+    real = engine_mod.generate_ids
 
     def spy(model, tok, prompts, g, **kw):
         seen.update(prompts=prompts, segments=kw.get("segments"), addons=list(model.addons), temperature=g.temperature)
         return real(model, tok, prompts, g, **kw)
 
-    monkeypatch.setattr(gen_recipe, "generate_ids", spy)
+    monkeypatch.setattr(engine_mod, "generate_ids", spy)
     assert cli(["generate", "--model", str(run), "--prompt", "Name a color.", "generate.max_new_tokens=3",
                 "generate.temperature=auto", "--no-progress"]) == 0
     tok = load_tokenizer(str(run / "export"))

@@ -103,14 +103,16 @@ def test_chat_streams_the_same_reply_as_batched_generation(tiny_model):
     from instructune.data.record import Record
     from instructune.data.render import render_prompt
     from instructune.data.templates import get_template
+    from instructune.generation.batched import generate_text
+    from instructune.generation.params import GenParams
     from instructune.recipes.generate import chat, load
-    from instructune.serve.generation import generate_text
 
     cfg = load_config(None, [f"model.name={tiny_model}", "generate.max_new_tokens=8", "generate.temperature=1.0"])
     out = io.StringIO()
     lines = iter(["Name a color.", "/exit"])
     chat(cfg, read=lambda _: next(lines), out=out)
     streamed = out.getvalue().split("model> ")[1].splitlines()[0]
-    m, tok = load(cfg, None)
+    engine = load(cfg, None)
+    tok = engine.tokenizer
     prompt = render_prompt(Record(id="x", instruction="Name a color.", response=""), tok, get_template("chat"))
-    assert streamed and streamed == generate_text(m, tok, [prompt], cfg.generate)[0]
+    assert streamed and streamed == generate_text(engine.model, tok, [prompt], GenParams.from_config(cfg.generate))[0]

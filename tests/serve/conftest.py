@@ -44,7 +44,7 @@ def served(tiny_model, tmp_path_factory) -> str:
 @pytest.fixture(scope="session")
 def engine(tiny_model):
     """The tiny model as a generation engine (shared by the in-process servers)."""
-    from instructune.serve.engine import Engine
+    from instructune.generation.engine import Engine
 
     return Engine.load(tiny_model)
 

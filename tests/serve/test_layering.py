@@ -1,5 +1,5 @@
-"""Generation has one home, `serve/engine.py`: the server and the synth local backend both use
-it, and nothing under `serve/` imports the synth backends."""
+"""Generation has one home, `generation/engine.py`: the server and the synth local backend both
+use it, and nothing under `serve/` imports the synth backends."""
 
 from __future__ import annotations
 
@@ -16,8 +16,7 @@ def test_the_server_does_not_import_the_synth_backends():
 
 
 def test_the_local_backend_is_the_engine():
-    from instructune.serve.engine import Engine, Generation, cut_at_stop
+    from instructune.generation.engine import Engine
     from instructune.synth import backends
 
     assert issubclass(backends.LocalGenerator, Engine)
-    assert backends.Generation is Generation and backends.cut_at_stop is cut_at_stop

@@ -12,19 +12,19 @@ import httpx2 as httpx
 import pytest
 import torch
 
-import instructune.serve.engine as engine_mod
-import instructune.serve.generation as generation_mod
+import instructune.generation.engine as engine_mod
+import instructune.generation.batched as generation_mod
 from instructune.config import load_config, save_config
 from instructune.data.record import Record, Turn
 from instructune.data.render import render_prompt_segments
 from instructune.data.templates import INSTRUCTION, RESPONSE, TEMPLATE, TemplateOptions, get_template
+from instructune.generation.auto_temperature import RowTemperature, predict_temperatures
+from instructune.generation.engine import Engine, Generation, chat_record
+from instructune.generation.params import GenParams
 from instructune.model.addons import build_addons
 from instructune.model.addons.store import save_addons
 from instructune.model.forward import InstructForward
 from instructune.model.load import load_model
-from instructune.serve.auto_temperature import RowTemperature, predict_temperatures
-from instructune.serve.engine import Engine, Generation, chat_record
-from instructune.synth.generator import GenParams
 
 MESSAGES = [{"role": "system", "content": "Answer briefly."},
             {"role": "user", "content": "Name a colour."},
@@ -219,7 +219,7 @@ def test_the_worker_batches_auto_jobs_and_fills_missing_segments():
     """Jobs with and without segments share an "auto" batch; the ones without read as instruction."""
     import threading
 
-    from instructune.serve.batch_worker import BatchWorker
+    from instructune.generation.batch_worker import BatchWorker
 
     entered, release, calls = threading.Event(), threading.Event(), []
 

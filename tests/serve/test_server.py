@@ -8,8 +8,8 @@ from __future__ import annotations
 import httpx2 as httpx
 import pytest
 
+from instructune.generation.params import GenParams
 from instructune.synth.backends import LocalGenerator, OpenAIGenerator
-from instructune.synth.generator import GenParams
 
 PROMPTS = ["Hello", "The capital of", "Summarize the following article", "Write a poem about the sea",
            "Translate to French:", "List three colours", "What is 2 + 2?", "Explain photosynthesis"]
@@ -195,8 +195,8 @@ def test_batch_worker_groups_queued_jobs_by_sampling_parameters():
     """Jobs queued while a batch runs share the next batch when their parameters are equal."""
     import threading
 
-    from instructune.serve.batch_worker import BatchWorker
-    from instructune.synth.backends import Generation
+    from instructune.generation.batch_worker import BatchWorker
+    from instructune.generation.engine import Generation
 
     entered, release, calls = threading.Event(), threading.Event(), []
 

@@ -79,7 +79,7 @@ def test_stream_errors_before_the_first_byte_are_plain_400(url):
 
 
 def test_text_deltas_hold_back_what_may_become_a_stop_string(engine):
-    from instructune.serve.streaming import TextDeltas
+    from instructune.generation.streaming import TextDeltas
 
     tok = engine.tokenizer
     ids = tok("lolol done", add_special_tokens=False)["input_ids"]
@@ -91,7 +91,7 @@ def test_text_deltas_hold_back_what_may_become_a_stop_string(engine):
 
 
 def test_a_cancelled_stream_stops_generating(engine):
-    from instructune.synth.generator import GenParams
+    from instructune.generation.params import GenParams
 
     pieces = []
     g = engine.stream(engine.complete_ids(["Hello"])[0], GenParams(max_new_tokens=64, temperature=0),

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from instructune.synth.generator import GenParams, GenStats
+from instructune.generation.generator import GenStats
+from instructune.generation.params import GenParams
 
 Reply = str | Callable[[str], str]
 

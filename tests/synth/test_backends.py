@@ -14,10 +14,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from instructune.config import Config, ConfigError, SynthConfig, load_config
-from instructune.synth.backends import (GeneratorError, LocalGenerator, OpenAIGenerator, build_generator,
-                                        cut_at_stop)
+from instructune.generation.params import GenParams
+from instructune.generation.stopping import cut_at_stop
+from instructune.synth.backends import GeneratorError, LocalGenerator, OpenAIGenerator, build_generator
 from instructune.synth.backends.openai_http import retry_after_seconds
-from instructune.synth.generator import GenParams
 
 PROMPTS = ["Hello", "The capital of", "Summarize the following article", "Write a poem about the sea",
            "Translate to French:", "List three colours", "What is 2 + 2?", "Explain photosynthesis"]

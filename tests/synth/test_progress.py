@@ -6,9 +6,10 @@ import sys
 import threading
 from pathlib import Path
 
+from instructune.generation.generator import GenStats
+from instructune.generation.params import GenParams
 from instructune.synth import _run, _runlog, self_instruct
 from instructune.synth._runlog import TrackedGenerator, synth_progress
-from instructune.synth.generator import GenParams, GenStats
 
 sys.path.insert(0, str(Path(__file__).parent))
 from test_self_instruct import bank_generator, load_seed_tasks, small_cfg, write_seeds  # noqa: E402

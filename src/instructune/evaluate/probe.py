@@ -13,11 +13,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from instructune.config import GenerateConfig
 from instructune.data.record import Record
 from instructune.evaluate import ifeval
 from instructune.evaluate.metrics import final_answer, rouge_l
-from instructune.serve.generation import generate_text
+from instructune.generation.batched import generate_text
+from instructune.generation.params import GenParams
 
 
 @dataclass
@@ -44,10 +44,11 @@ class GenerationProbe:
     def __call__(self, model, tokenizer) -> dict[str, float]:
         t0 = time.perf_counter()
         was_training = model.training
-        gcfg = GenerateConfig(max_new_tokens=self.max_new_tokens, temperature=0.0, batch_size=self.batch_size)
+        params = GenParams(max_new_tokens=self.max_new_tokens, temperature=0.0)
         if_records = [Record(id=f"ifeval-{p.key}", instruction=p.prompt, response="") for p in self.prompts]
         rendered = [self.render(r) for r in self.records + if_records]
-        texts = generate_text(model, tokenizer, [p for p, _ in rendered], gcfg, [s for _, s in rendered])
+        texts = generate_text(model, tokenizer, [p for p, _ in rendered], params, self.batch_size,
+                              [s for _, s in rendered])
         model.train(was_training)
         out: dict[str, float] = {}
         if self.records:

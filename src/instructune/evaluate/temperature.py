@@ -19,13 +19,13 @@ from collections.abc import Callable
 
 import numpy as np
 
-from instructune.config import GenerateConfig
 from instructune.data.record import Record
 from instructune.evaluate.intervals import mean_ci_bootstrap, paired_bootstrap
 from instructune.evaluate.metrics import rouge_l
+from instructune.generation.auto_temperature import predict_temperatures, temperature_head
+from instructune.generation.batched import generate_text
+from instructune.generation.params import GenParams
 from instructune.model.forward import InstructForward
-from instructune.serve.auto_temperature import predict_temperatures, temperature_head
-from instructune.serve.generation import generate_text
 
 FIXED = (0.0, 0.3, 0.7, 1.0)
 
@@ -92,8 +92,9 @@ def temperature_report(fwd: InstructForward, tokenizer, records: list[Record],
         return out
     settings: dict[str, list[float]] = {}
     for setting in ("auto", *fixed):
-        g = GenerateConfig(max_new_tokens=max_new_tokens, temperature=setting, batch_size=batch_size, seed=seed)
-        texts = generate_text(fwd, tokenizer, [prompts[i] for i in mixed], g, [segments[i] for i in mixed])
+        params = GenParams(max_new_tokens=max_new_tokens, temperature=setting, top_p=1.0, seed=seed)
+        texts = generate_text(fwd, tokenizer, [prompts[i] for i in mixed], params, batch_size,
+                              [segments[i] for i in mixed])
         settings[str(setting)] = [rouge_l(t, records[i].response) for t, i in zip(texts, mixed)]
     out["mixed"] = {
         "n_factual": sum(targets[i] <= low for i in mixed), "n_creative": sum(targets[i] >= high for i in mixed),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from instructune.data.record import Record
-from instructune.synth.generator import GenParams
+from instructune.generation.params import GenParams
 
 PROMPT = (
     "You are checking an instruction-following dataset.\n\n"
@@ -37,7 +37,7 @@ def judge_records(generator, records: list[Record], batch_size: int = 32) -> lis
     """The judge's verdict on each record, in order.
 
     Args:
-        generator: any `synth.generator.Generator` (local model or an HTTP endpoint).
+        generator: any `generation.generator.Generator` (local model or an HTTP endpoint).
         records: the records to judge.
         batch_size: conversations per `generator.chat` call.
     """

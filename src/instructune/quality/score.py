@@ -59,7 +59,7 @@ class ScoringSet:
         embedder: an object with `encode(list[str]) -> (N, D) unit-length array`
             (`instructune.embed.Embedder`); needed by the embedding scorers only.
         reference: known-good records for the reference scorer ([] when there are none).
-        generator: a `synth.generator.Generator` for the optional LLM judge, or None.
+        generator: a `generation.generator.Generator` for the optional LLM judge, or None.
     """
 
     def __init__(self, records: list[Record], embedder=None, reference: list[Record] | None = None,

@@ -62,25 +62,11 @@ def heldout_sets(cfg: Config) -> dict[str, list[Record]]:
     return out
 
 
-def model_for_template(cfg: Config, name: str | None = None, device="auto", dtype: str | None = None,
-                       training: bool = False):
-    """(model, tokenizer, new token ids): `name` (default `model.name`) with the template's tokens,
-    on `device` ("auto": the first accelerator) in `dtype` (default `model.dtype`)."""
-    return load_for_template(name or cfg.model.name, get_template(cfg.template.name).special_tokens,
-                             dtype or cfg.model.dtype, cfg.model.attn_implementation, device=device, training=training)
-
-
-def model_with_addons(cfg: Config, name: str | None = None, device="auto", dtype: str | None = None,
-                      plain: bool = False) -> tuple[InstructForward, object]:
-    """(model with the add-ons of run dir `name` attached, tokenizer) for eval / generate / chat:
-    `name` is a run dir (its merged `export/` + `addons/`), an export, a path or a hub id
-    (default `model.name`); `plain`: leave the add-ons off (what a plain transformers or vLLM
-    deployment of the export runs)."""
-    from instructune.model.addons.store import attach_saved
-    from instructune.model.load import resolve_tuned
-
-    model, tokenizer, _ = model_for_template(cfg, resolve_tuned(name) if name else None, device, dtype)
-    return attach_saved(model, None if plain else name, tokenizer=tokenizer), tokenizer
+def inference_kwargs(cfg: Config) -> dict:
+    """`generation.load.load_for_inference`'s keyword arguments from the `model` and `template`
+    sections (eval, generate and chat load their model with them)."""
+    return {"special_tokens": get_template(cfg.template.name).special_tokens, "dtype": cfg.model.dtype,
+            "attn_implementation": cfg.model.attn_implementation}
 
 
 def precision(cfg: Config, device) -> Precision:

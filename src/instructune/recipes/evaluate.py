@@ -34,7 +34,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from instructune.config import Config, GenerateConfig
+from instructune.config import Config
 from instructune.data.jsonio import write_json, write_jsonl
 from instructune.data.record import Record
 from instructune.data.render import render_prompt_segments
@@ -48,9 +48,11 @@ from instructune.evaluate.loss import response_loss
 from instructune.evaluate.metrics import exact_match, final_answer, rouge_l
 from instructune.evaluate.temperature import temperature_report
 from instructune.evaluate.text_corpus import load_corpus
+from instructune.generation.batched import generate_text
+from instructune.generation.load import load_for_inference
+from instructune.generation.params import GenParams
 from instructune.model.addons.store import saved_sections
-from instructune.recipes.builders import heldout_sets, model_with_addons, template_options
-from instructune.serve.generation import generate_text
+from instructune.recipes.builders import heldout_sets, inference_kwargs, template_options
 
 LABELS = {"response_loss": "response loss", "perplexity": "perplexity", "rouge_l": "ROUGE-L",
           "exact_match": "exact match"}
@@ -74,7 +76,7 @@ class ModelEval:
 
     def __init__(self, cfg: Config, name: str, say: Callable[[str], None], plain: bool = False):
         self.cfg, self.say = cfg, say
-        self.model, self.tokenizer = model_with_addons(cfg, name, plain=plain)
+        self.model, self.tokenizer = load_for_inference(name, addons=not plain, **inference_kwargs(cfg))
         self.template, self.opts = get_template(cfg.template.name), template_options(cfg.template)
         self.metrics: dict[str, Any] = {"sets": {}}
         self.items: dict[str, Any] = {}
@@ -83,8 +85,9 @@ class ModelEval:
 
     def generate(self, records: list[Record], max_new_tokens: int) -> list[str]:
         rendered = [render_prompt_segments(r, self.tokenizer, self.template, self.opts) for r in records]
-        gcfg = GenerateConfig(max_new_tokens=max_new_tokens, temperature=0.0, batch_size=self.cfg.eval.batch_size)
-        return generate_text(self.model, self.tokenizer, [p for p, _ in rendered], gcfg, [s for _, s in rendered])
+        params = GenParams(max_new_tokens=max_new_tokens, temperature=0.0)
+        return generate_text(self.model, self.tokenizer, [p for p, _ in rendered], params, self.cfg.eval.batch_size,
+                             [s for _, s in rendered])
 
     def loss(self, name: str, records: list[Record]) -> None:
         ds, _ = tokenize_records(records, self.tokenizer, self.template, self.cfg.data.max_length, self.opts)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from instructune.config import Config
-from instructune.serve.engine import Engine
+from instructune.generation.engine import Engine
 from instructune.serve.auth import check_exposure, resolve_api_key
 from instructune.serve.server import bind, create_app
 

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 from pydantic_core import PydanticCustomError
 
 from instructune.config import ServeConfig
-from instructune.synth.generator import GenParams
+from instructune.generation.params import GenParams
 from instructune.serve.api_errors import ApiError, refuse_unsupported
 
 

@@ -42,7 +42,7 @@ segments: every prompt token is read as instruction.
 Streaming (`"stream": true`) answers with server-sent events in OpenAI's chunk format
 (`chat.completion.chunk` / `text_completion` chunks, then `data: [DONE]`), token by token; with
 `stream_options.include_usage` a last chunk carries the usage. The pieces join to exactly the
-non-streamed text (see `serve/streaming.py`). A stream runs alone, not batched with other
+non-streamed text (see `generation/streaming.py`). A stream runs alone, not batched with other
 requests (simpler, and its first token is not held up by a batch); the prompts of a streamed
 /v1/completions request run one after another. A client that disconnects stops its generation.
 
@@ -52,11 +52,11 @@ Access: with an API key (`api_key`, or the environment variable INSTRUCTUNE_API_
 logged or echoed. `main` refuses to bind beyond loopback without a key, since anyone who can
 reach the address could then use the model and the machine, unless `insecure=True` says to.
 
-One worker thread owns the model, so requests never run on it concurrently. Requests that
-arrive while a batch runs queue up and run as the next batch, grouped by equal sampling
-parameters (max_tokens, temperature, top_p, stop, seed); an idle worker waits
-`serve.batch_wait_ms` after a request for others sent at the same moment (each arrival
-restarts the wait, 10 waits at most). At temperature > 0 a seeded request's
+One worker thread owns the model (`generation/batch_worker.py`), so requests never run on it
+concurrently. Requests that arrive while a batch runs queue up and run as the next batch,
+grouped by equal sampling parameters (max_tokens, temperature, top_p, stop, seed); an idle
+worker waits `serve.batch_wait_ms` after a request for others sent at the same moment (each
+arrival restarts the wait, 10 waits at most). At temperature > 0 a seeded request's
 sample can therefore depend on which requests share its batch (as with OpenAI, seeds are
 best effort); sent alone, the same seed gives the same reply.
 """
@@ -76,13 +76,13 @@ from starlette.exceptions import HTTPException
 from instructune.config import ServeConfig
 from instructune.serve.api_errors import ApiError, error_response
 from instructune.serve.auth import API_KEY_ENV, check_exposure, resolve_api_key  # noqa: F401  (the server's API)
-from instructune.serve.batch_worker import BatchWorker
-from instructune.serve.engine import Engine, Generation
+from instructune.generation.batch_worker import BatchWorker
+from instructune.generation.engine import Engine, Generation
 from instructune.serve.middleware import BearerAuth, BodyLimit
 from instructune.serve.requests import (ChatRequest, CompletionRequest, Sampling, chat_messages, parse_request,
                                         sampling_params, validation_error)
+from instructune.generation.params import GenParams
 from instructune.serve.stream import ChunkFormat, stream_events, usage
-from instructune.synth.generator import GenParams
 
 
 def check_context(gen: Engine, prompts: list[list[int]], max_tokens: int) -> None:

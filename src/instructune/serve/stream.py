@@ -8,9 +8,9 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 
-from instructune.serve.batch_worker import BatchWorker, StreamJob
-from instructune.serve.engine import Generation
-from instructune.synth.generator import GenParams
+from instructune.generation.batch_worker import BatchWorker, StreamJob
+from instructune.generation.engine import Generation
+from instructune.generation.params import GenParams
 
 
 def sse(obj) -> str:

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from instructune.data.jsonio import write_json
+from instructune.generation.generator import Generator
 from instructune.progress import RunProgress
 from instructune.synth._runlog import AppendLog, TrackedGenerator, synth_progress
-from instructune.synth.generator import Generator
 
 RECORDS, REJECTS, REPORT = "records.jsonl", "rejects.jsonl", "report.json"
 

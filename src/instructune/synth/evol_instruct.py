@@ -40,7 +40,8 @@ from instructune.synth._run import SynthRun, run_steps
 from instructune.synth._runlog import TrackedGenerator
 from instructune.synth.filters import (Reject, copied_prompt_check, length_check, no_new_info_check,
                                        refusal_check, response_check)
-from instructune.synth.generator import GenParams, Generator
+from instructune.generation.generator import Generator
+from instructune.generation.params import GenParams
 from instructune.synth.parse import parse_evolved
 from instructune.synth.topics import TopicTracker
 

@@ -43,7 +43,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from instructune.data.record import Record
-from instructune.synth.generator import GenParams, Generator
+from instructune.generation.generator import Generator
+from instructune.generation.params import GenParams
 from instructune.synth.refine_prompts import (copies_feedback, critique_prompt, parse_revision, revise_prompt,
                                               says_nothing_to_fix)
 

@@ -28,12 +28,13 @@ from typing import Any
 from instructune.config import SelfInstructConfig
 from instructune.data.inputs import load_inputs
 from instructune.data.record import Record
+from instructune.generation.generator import Generator
+from instructune.generation.params import GenParams
 from instructune.progress import RunProgress
 from instructune.synth import prompts
 from instructune.synth._run import SynthRun, run_steps
 from instructune.synth._runlog import TrackedGenerator
 from instructune.synth.filters import InstructionFilter, Reject
-from instructune.synth.generator import GenParams, Generator
 from instructune.synth.parse import parse_instances, parse_instructions, parse_labelled_instances
 
 ROUNDS = "rounds.jsonl"  # the steps log (records, rejects and report: see _run)

@@ -8,7 +8,7 @@ a plain transformers export loses only the prediction. It is trained by its own 
 per task category (`addons.temperature_head.targets`; the seeds: precise tasks low,
 summarizing and rewriting medium, brainstorming and creative writing high), summed over
 records and divided by the records of the accumulation window. `generate.temperature=auto`
-samples each prompt at its predicted temperature (`serve/generation.py`).
+samples each prompt at its predicted temperature (`generation/batched.py`).
 """
 
 from __future__ import annotations

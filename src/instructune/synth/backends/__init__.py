@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from instructune.config import ConfigError, SynthConfig
-from instructune.synth.backends.local import Generation, LocalGenerator, cut_at_stop
+from instructune.generation.generator import Generator
+from instructune.synth.backends.local import LocalGenerator
 from instructune.synth.backends.openai_http import GeneratorError, OpenAIGenerator
-from instructune.synth.generator import Generator
 
 
 def local_from_config(cfg: SynthConfig) -> LocalGenerator:
@@ -49,5 +49,4 @@ def build_generator(cfg) -> Generator:
     return BACKENDS[cfg.backend](cfg)
 
 
-__all__ = ["BACKENDS", "Generation", "GeneratorError", "LocalGenerator", "OpenAIGenerator",
-           "build_generator", "cut_at_stop"]
+__all__ = ["BACKENDS", "GeneratorError", "LocalGenerator", "OpenAIGenerator", "build_generator"]

@@ -3,19 +3,19 @@
     gen = LocalGenerator.load("smollm2-135m-instruct")          # or a run dir, path, hub id
     gen.chat([[{"role": "user", "content": "Name a colour."}]], GenParams(temperature=0))
 
-It is the generation engine (`serve/engine.py`, which `instructune serve` uses too, so the HTTP
-backend and this one answer alike) with the synth interface on top: text-only `chat` and
+It is the generation engine (`generation/engine.py`, which `instructune serve` uses too, so the
+HTTP backend and this one answer alike) with the synth interface on top: text-only `chat` and
 `complete`, and the counters of `GenStats`.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
-from instructune.serve.engine import Engine, Generation, cut_at_stop
-from instructune.synth.generator import GenParams, GenStats, Message
-
-__all__ = ["Generation", "LocalGenerator", "cut_at_stop"]
+from instructune.generation.engine import Engine, Generation
+from instructune.generation.generator import GenStats, Message
+from instructune.generation.params import GenParams
 
 
 class LocalGenerator(Engine):
@@ -25,11 +25,11 @@ class LocalGenerator(Engine):
         super().__init__(model, tokenizer, name, batch_size, template)
         self.stats = GenStats()
 
-    def generate(self, prompts: list[list[int]], params: GenParams,
-                 segments: list[list[int]] | None = None) -> list[Generation]:
+    def generate(self, prompts: list[list[int]], params: GenParams, segments: list[list[int]] | None = None,
+                 on_batch: Callable[[int, int], None] | None = None) -> list[Generation]:
         """`Engine.generate`, counted in `stats`."""
         start = time.perf_counter()
-        results = super().generate(prompts, params, segments)
+        results = super().generate(prompts, params, segments, on_batch)
         self.stats.requests += len(prompts)
         self.stats.completion_tokens += sum(g.completion_tokens for g in results)
         self.stats.seconds += time.perf_counter() - start

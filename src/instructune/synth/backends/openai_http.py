@@ -35,8 +35,9 @@ from typing import Any
 
 import httpx2 as httpx
 
-from instructune.serve.engine import cut_at_stop
-from instructune.synth.generator import GenParams, GenStats, Message
+from instructune.generation.generator import GenStats, Message
+from instructune.generation.params import GenParams
+from instructune.generation.stopping import cut_at_stop
 
 MAX_WIRE_STOPS = 4  # OpenAI accepts at most 4 stop strings; the rest are cut here
 

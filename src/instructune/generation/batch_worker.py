@@ -1,8 +1,9 @@
-"""The one worker thread that owns the model: requests queue up and run in batches of equal
-sampling parameters; streams run alone.
+"""The one worker thread that owns the model: jobs queue up and run in batches of equal
+sampling parameters; streams run alone. `instructune serve` submits each request here
+(`serve/server.py`), so the engine's model is only ever touched by this thread.
 
 Temperature "auto" is one sampling parameter like any other: "auto" jobs share a batch, in
-which each prompt is sampled at its own predicted temperature (`serve/auto_temperature.py`).
+which each prompt is sampled at its own predicted temperature (`generation/auto_temperature.py`).
 A job may carry the segments of its prompt tokens (a chat on an instructune run); in a batch
 mixing such jobs with jobs without (raw completions), the latter's tokens are instruction, as
 `generate_ids` reads a prompt without segments."""
@@ -17,9 +18,9 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 
-from instructune.serve.engine import Engine
-from instructune.serve.generation import raw_segments
-from instructune.synth.generator import GenParams
+from instructune.generation.batched import raw_segments
+from instructune.generation.engine import Engine
+from instructune.generation.params import GenParams
 
 
 @dataclass
@@ -44,7 +45,7 @@ class StreamJob:
 
 
 def _key(p: GenParams) -> tuple:
-    return (p.max_new_tokens, p.temperature, p.top_p, tuple(p.stop), p.seed)
+    return (p.max_new_tokens, p.temperature, p.top_p, p.top_k, p.repetition_penalty, tuple(p.stop), p.seed)
 
 
 class BatchWorker:
@@ -138,6 +139,3 @@ class BatchWorker:
         for j in jobs:
             j.future.set_result(gens[k:k + len(j.prompts)])
             k += len(j.prompts)
-
-
-# ---- request → params, prompts → reply -------------------------------------------------------

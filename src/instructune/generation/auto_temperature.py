@@ -17,9 +17,8 @@ from transformers import LogitsProcessor
 
 from instructune.data.collate import collate
 from instructune.data.render import IGNORE
+from instructune.generation.params import MIN_SAMPLING_TEMPERATURE
 from instructune.model.forward import InstructForward
-
-MIN_SAMPLING_TEMPERATURE = 1e-5
 
 
 def temperature_head(fwd: InstructForward):

@@ -3,11 +3,12 @@
     engine = Engine.load("smollm2-135m-instruct")          # or a run dir, path, hub id
     engine.generate(engine.chat_ids([[{"role": "user", "content": "Hi"}]]), GenParams(temperature=0))
 
-This is the one home of model-side generation: `instructune serve` (`serve/server.py`) and the
-synth local backend (`synth/backends/local.py`, a subclass that adds counters and text-only
-`chat` / `complete`) both use it, so the HTTP server and the local backend answer alike.
-Generation itself goes through `serve.generation.generate_ids` (prompts sorted by length,
-left-padded, batched; EOS / end-of-turn / stop strings end a row).
+`instructune serve` (`serve/server.py`, through `generation/batch_worker.py`), `instructune
+chat` (`recipes/generate.py`) and the synth local backend (`synth/backends/local.py`, a
+subclass that adds counters and text-only `chat` / `complete`) all use it, so they answer
+alike. Generation itself goes through `generation/batched.py: generate_ids` (prompts sorted by
+length, left-padded, batched; EOS / end-of-turn / stop strings end a row); streaming through
+`generation/streaming.py`.
 
 Segments (what the instruction-aware add-ons read, `data/templates.py`): an instructune run
 dir (one with a `config.yaml`) is served with the template it was trained with, so a chat is
@@ -21,23 +22,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 from torch import nn
 
-from instructune.config import GenerateConfig, TemplateConfig
+from instructune.config import TemplateConfig
 from instructune.data.record import Record, Turn
 from instructune.data.render import render_prompt_segments
 from instructune.data.templates import TemplateOptions, get_template
+from instructune.generation.batched import generate_ids
+from instructune.generation.generator import Message
+from instructune.generation.load import load_for_inference, run_template
+from instructune.generation.params import GenParams
+from instructune.generation.stopping import cut_at_stop
+from instructune.generation.streaming import TextDeltas, TokenSink
 from instructune.model.forward import InstructForward
-from instructune.serve.generation import generate_ids
-from instructune.serve.streaming import TextDeltas, TokenSink
-from instructune.synth.generator import GenParams, Message
-
-# Below this temperature sampling is the greedy choice in all but name, and dividing logits by
-# a subnormal temperature overflows to inf (NaN probabilities, a crash in sampling): decode
-# greedily instead.
-MIN_SAMPLING_TEMPERATURE = 1e-5
 
 
 @dataclass
@@ -55,26 +53,6 @@ class Generation:
     finish_reason: str
     prompt_tokens: int
     completion_tokens: int
-
-
-def cut_at_stop(text: str, stop: list[str]) -> tuple[str, bool]:
-    """(text before the earliest stop string, whether one was found)."""
-    hits = [i for i in (text.find(s) for s in stop if s) if i >= 0]
-    return (text[:min(hits)], True) if hits else (text, False)
-
-
-def run_template(name: str) -> TemplateConfig | None:
-    """The `template` section of run dir `name`'s saved config.yaml; None when `name` is no
-    run dir (no config.yaml there), or its config has no template section."""
-    import yaml
-
-    from instructune.config.loader import from_dict
-
-    path = Path(name) / "config.yaml"
-    if not path.is_file():
-        return None
-    section = (yaml.safe_load(path.read_text()) or {}).get("template")
-    return from_dict(TemplateConfig, section, f"{path}: template.") if isinstance(section, dict) else None
 
 
 def chat_record(conversation: list[Message]) -> Record:
@@ -115,12 +93,7 @@ class Engine:
     def load(cls, name: str, dtype: str = "float32", batch_size: int = 8):
         """Load `name`: the default alias, an instructune run dir (its `export/`, its add-ons and
         its template), a path or a hub id."""
-        from instructune.model.addons.store import attach_saved
-        from instructune.model.load import load_model, load_tokenizer, resolve_tuned
-
-        path = resolve_tuned(name)
-        tokenizer = load_tokenizer(path)
-        model = attach_saved(load_model(path, dtype), name, tokenizer=tokenizer)  # a run dir's add-ons, if any
+        model, tokenizer = load_for_inference(name, dtype=dtype)  # a run dir's add-ons, if any
         return cls(model, tokenizer, name=name, batch_size=batch_size, template=run_template(name))
 
     @property
@@ -154,22 +127,27 @@ class Engine:
         """
         if self.template is None:
             return self.chat_ids(conversations), None
+        return self.record_prompts([chat_record(c) for c in conversations])
+
+    def record_prompts(self, records: list[Record]) -> tuple[list[list[int]], list[list[int]]]:
+        """(prompt ids, segments per prompt token) per record (its instruction, context and
+        history), rendered with `template` exactly as in training (`render_prompt_segments`).
+
+        Raises:
+            ValueError: the engine has no template (not an instructune run), or a record the
+                template cannot render.
+        """
+        if self.template is None:
+            raise ValueError(f"model {self.name!r} has no instructune template to render records with")
         t = self.template
         template = get_template(t.name)
         opts = TemplateOptions(t.context_separator, t.rationale_separator, t.train_rationale, t.train_answer)
-        rendered = [render_prompt_segments(chat_record(c), self.tokenizer, template, opts) for c in conversations]
+        rendered = [render_prompt_segments(r, self.tokenizer, template, opts) for r in records]
         return [ids for ids, _ in rendered], [seg for _, seg in rendered]
 
     def complete_ids(self, prompts: list[str]) -> list[list[int]]:
         """Prompt ids per raw text (the tokenizer's own BOS rule applies, as in vLLM)."""
         return [self.tokenizer(p)["input_ids"] for p in prompts]
-
-    def _config(self, params: GenParams, batch_size: int) -> GenerateConfig:
-        temperature = params.temperature
-        if temperature != "auto" and temperature < MIN_SAMPLING_TEMPERATURE:
-            temperature = 0.0
-        return GenerateConfig(max_new_tokens=params.max_new_tokens, temperature=temperature,
-                              top_p=params.top_p, batch_size=batch_size, seed=params.seed)
 
     def _finish(self, prompt: list[int], ids: list[int], params: GenParams) -> Generation:
         """The `Generation` for the new `ids` of `prompt` (text cut at the first stop string)."""
@@ -178,8 +156,8 @@ class Engine:
         reason = "stop" if stopped or len(ids) < params.max_new_tokens else "length"
         return Generation(text, reason, len(prompt), len(ids))
 
-    def generate(self, prompts: list[list[int]], params: GenParams,
-                 segments: list[list[int]] | None = None) -> list[Generation]:
+    def generate(self, prompts: list[list[int]], params: GenParams, segments: list[list[int]] | None = None,
+                 on_batch: Callable[[int, int], None] | None = None) -> list[Generation]:
         """Generate for token-id prompts; results in input order.
 
         Args:
@@ -187,9 +165,10 @@ class Engine:
             params: sampling parameters; `seed` seeds torch's RNG once for the whole call;
                 temperature "auto": each prompt at the temperature head's prediction.
             segments: segment id per prompt token (`chat_prompts`); None: all instruction.
+            on_batch: called after each batch with (prompts done, tokens generated so far).
         """
-        outs = generate_ids(self.model, self.tokenizer, prompts, self._config(params, self.batch_size),
-                            stop_strings=params.stop or None, segments=segments)
+        outs = generate_ids(self.model, self.tokenizer, prompts, params, batch_size=self.batch_size,
+                            segments=segments, on_batch=on_batch)
         return [self._finish(p, ids, params) for p, ids in zip(prompts, outs)]
 
     def stream(self, prompt: list[int], params: GenParams, on_text: Callable[[str], None],
@@ -206,7 +185,8 @@ class Engine:
             prompt: token ids.
             params: sampling parameters.
             on_text: called with each new piece of text (never empty).
-            cancelled: polled after every token; True ends generation early (the client left).
+            cancelled: polled after every token; True ends generation early (the client left,
+                Ctrl-C in chat).
             strip: leave out leading and trailing whitespace, as chat replies do.
             segments: segment id per prompt token; None: all instruction.
         """
@@ -216,8 +196,7 @@ class Engine:
             if piece := deltas.push(token_id):
                 on_text(piece)
 
-        (ids,) = generate_ids(self.model, self.tokenizer, [prompt], self._config(params, 1),
-                              stop_strings=params.stop or None, streamer=TokenSink(on_token),
+        (ids,) = generate_ids(self.model, self.tokenizer, [prompt], params, batch_size=1, streamer=TokenSink(on_token),
                               stop_when=cancelled, segments=[segments] if segments is not None else None)
         done = self._finish(prompt, ids, params)
         if strip:

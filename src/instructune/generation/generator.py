@@ -2,7 +2,7 @@
 talk to an LLM, whatever serves it.
 
 Two backends implement it (one file each in `synth/backends/`): a local `transformers` model
-(batched, left padding, KV cache) and any OpenAI-compatible HTTP endpoint (vLLM, Ollama,
+(the engine of `generation/engine.py`) and any OpenAI-compatible HTTP endpoint (vLLM, Ollama,
 llama.cpp server, a hosted API, or `instructune serve`). Callers only see `Generator`.
 
     gen = build_generator(cfg.synth)                 # from config
@@ -11,31 +11,12 @@ llama.cpp server, a hosted API, or `instructune serve`). Callers only see `Gener
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from dataclasses import dataclass
+from typing import Protocol
+
+from instructune.generation.params import GenParams
 
 Message = dict[str, str]  # {"role": "system" | "user" | "assistant", "content": str}
-
-
-@dataclass
-class GenParams:
-    """Sampling parameters for one request batch.
-
-    Attributes:
-        max_new_tokens: tokens to generate at most.
-        temperature: 0 for greedy; "auto": each prompt at the temperature its model's
-            temperature head predicts (a local instructune run trained with
-            `addons.temperature_head`, or `instructune serve` of one; other servers refuse it).
-        top_p: nucleus mass.
-        stop: strings that end a generation (removed from the returned text).
-        seed: sampling seed (local backend; sent as `seed` to HTTP backends).
-    """
-
-    max_new_tokens: int = 256
-    temperature: float | Literal["auto"] = 0.7
-    top_p: float = 0.95
-    stop: list[str] = field(default_factory=list)
-    seed: int = 0
 
 
 @dataclass
