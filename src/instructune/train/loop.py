@@ -99,7 +99,8 @@ class LoopParts:
     """What the loop drives, built by the recipe.
 
     Attributes:
-        loss_module: the prepared loss module (`TrainingObjective`).
+        loss_module: the prepared `TrainingObjective` (its `set_step` and `logged` are called
+            on the unwrapped module).
         params: trainable parameters (for clipping).
         optimizer, scheduler: prepared optimizer and its LR schedule.
         accelerator: the `accelerate.Accelerator`.
@@ -191,15 +192,12 @@ def term_metrics(terms: dict) -> dict[str, float]:
 
 def objective_metrics(parts: "LoopParts") -> dict[str, float]:
     """The loss module's learned and scheduled weights (`weight/<task>`, `lambda/instruction`)."""
-    objective = parts.accelerator.unwrap_model(parts.loss_module)
-    return objective.logged() if hasattr(objective, "logged") else {}
+    return parts.accelerator.unwrap_model(parts.loss_module).logged()
 
 
 def set_step(parts: "LoopParts", step: int) -> None:
     """Tell the loss module the step of the window it is about to run (steps done before it)."""
-    objective = parts.accelerator.unwrap_model(parts.loss_module)
-    if hasattr(objective, "set_step"):
-        objective.set_step(step)
+    parts.accelerator.unwrap_model(parts.loss_module).set_step(step)
 
 
 def scalar(x) -> float:
