@@ -36,12 +36,13 @@ def window(tiny_model, rows, micro_size):
     from instructune.data.collate import collate
     from instructune.objectives.objective import TrainingObjective
     from instructune.recipes import builders
+    from instructune.train.build import model_for_training
     from instructune.train.step import backward_window
 
     cfg = load_config(None, [f"model.name={tiny_model}", "lora.dropout=0.0", *EWC_ON,
                              "objectives.ewc.max_tokens=512"])
     torch.manual_seed(0)
-    model, tok, _ = builders.model_for_training(cfg)
+    model, tok, _ = model_for_training(cfg.model, cfg.template, cfg.train, cfg.lora)
     extra, _ = builders.regularizers(cfg, model, tok, log=lambda s: None)
     with torch.no_grad():
         for n, p in model.named_parameters():

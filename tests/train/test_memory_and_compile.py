@@ -8,14 +8,15 @@ import torch
 from instructune.config import load_config
 from instructune.data.collate import collate_packed
 from instructune.objectives.response_nll import response_nll
-from instructune.recipes import builders, train
+from instructune.recipes import train
+from instructune.train.build import model_for_training
 from instructune.train.metrics_log import read_metrics
 
 
 def lora_grads(tiny_model, batch, *extra):
     cfg = load_config(None, [f"model.name={tiny_model}", "lora.dropout=0.0", *extra])
     torch.manual_seed(0)
-    model, _, _ = builders.model_for_training(cfg, "cpu")
+    model, _, _ = model_for_training(cfg.model, cfg.template, cfg.train, cfg.lora, "cpu")
     model.train()
     calls, hooked = [], []
     layer = model.get_base_model().model.layers[0]

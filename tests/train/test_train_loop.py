@@ -27,13 +27,13 @@ def grads_for(tiny_model, rows, micro_size):
     from accelerate import Accelerator
 
     from instructune.data.collate import collate
-    from instructune.recipes.builders import model_for_training
+    from instructune.train.build import model_for_training
     from instructune.objectives.objective import TrainingObjective
     from instructune.train.step import backward_window
 
     cfg = load_config(None, [f"model.name={tiny_model}", "lora.dropout=0.0"])
     torch.manual_seed(0)
-    model, tok, _ = model_for_training(cfg)
+    model, tok, _ = model_for_training(cfg.model, cfg.template, cfg.train, cfg.lora)
     acc = Accelerator(cpu=True)
     module = acc.prepare(TrainingObjective(model))
     micro = [collate(rows[s:s + micro_size], tok.pad_token_id) for s in range(0, len(rows), micro_size)]
@@ -95,9 +95,9 @@ def trained_tensors(cfg) -> set[str]:
     """Names, as in the exported model, of the tensors that training `cfg` may change: the
     parameters left trainable by `model_for_training` (a LoRA pair stands for the base weight
     it is merged into)."""
-    from instructune.recipes.builders import model_for_training
+    from instructune.train.build import model_for_training
 
-    model, _, _ = model_for_training(cfg)
+    model, _, _ = model_for_training(cfg.model, cfg.template, cfg.train, cfg.lora)
     names = set()
     for name, p in model.named_parameters():
         if p.requires_grad:

@@ -38,7 +38,7 @@ from instructune.config import Config, GenerateConfig
 from instructune.data.jsonio import write_json, write_jsonl
 from instructune.data.record import Record
 from instructune.data.render import render_prompt_segments
-from instructune.data.templates import get_template
+from instructune.data.templates import get_template, template_options
 from instructune.data.tokenized import tokenize_records
 from instructune.evaluate import ifeval
 from instructune.evaluate.compare import compare
@@ -49,7 +49,7 @@ from instructune.evaluate.metrics import exact_match, final_answer, rouge_l
 from instructune.evaluate.temperature import temperature_report
 from instructune.evaluate.text_corpus import load_corpus
 from instructune.model.addons.store import saved_sections
-from instructune.recipes.builders import heldout_sets, model_with_addons, template_options
+from instructune.recipes.builders import heldout_sets, model_with_addons
 from instructune.serve.generation import generate_text
 
 LABELS = {"response_loss": "response loss", "perplexity": "perplexity", "rouge_l": "ROUGE-L",

@@ -23,8 +23,8 @@ from instructune.data.prompts import load_prompts
 from instructune.data.jsonio import write_jsonl
 from instructune.data.record import Record, Turn
 from instructune.data.render import render_prompt_segments, stop_ids
-from instructune.data.templates import get_template
-from instructune.recipes.builders import model_with_addons, template_options
+from instructune.data.templates import get_template, template_options
+from instructune.recipes.builders import model_with_addons
 from instructune.recipes.checks import check_generate
 from instructune.model.forward import InstructForward
 from instructune.serve.generation import generate_ids, sampling

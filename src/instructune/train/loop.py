@@ -3,8 +3,8 @@ the last step, with logging, held-out evaluation and checkpoints on their schedu
 
     result = run_loop(parts, data, settings, start=Position())
 
-`recipes/train.py` sets up the parts (model, optimizer, data, logs) and saves the results;
-this file holds only what happens per step. Windows come from `iter_windows`, an endless
+`run.py: TrainingRun.fit` hands it the parts (model, optimizer, data, logs) that
+`assemble.py` built; this file holds only what happens per step. Windows come from `iter_windows`, an endless
 stream over epochs cut to the run's remaining steps, so the loop has one exit; a background
 thread collates them ahead of the step (`prefetch.py`). Loss, grad norm and token counts stay
 device tensors until a step is logged: the host syncs with the device once per logged step.
@@ -96,7 +96,7 @@ class LoopSettings:
 
 @dataclass
 class LoopParts:
-    """What the loop drives, built by the recipe.
+    """What the loop drives (`TrainingRun.fit` builds it).
 
     Attributes:
         loss_module: the prepared `TrainingObjective` (its `set_step` and `logged` are called
