@@ -8,9 +8,10 @@ import torch
 from instructune.config import load_config
 from instructune.data.collate import collate_packed
 from instructune.objectives.response_nll import response_nll
-from instructune.recipes import train
 from instructune.train.build import model_for_training
 from instructune.train.metrics_log import read_metrics
+
+from assembled import trained
 
 
 def lora_grads(tiny_model, batch, *extra):
@@ -50,7 +51,7 @@ def run(tiny_model, out, *extra):
     cfg = load_config(None, [f"model.name={tiny_model}", f"output_dir={out}", "data.max_length=256",
                              "train.max_steps=1", "train.batch_size=4", "train.seed=3", "data.heldout=[]",
                              "data.packing=true", *extra])
-    train.main(cfg)
+    trained(cfg, export=False)
     return [r["loss"] for r in read_metrics(out / "metrics.jsonl")]
 
 

@@ -13,6 +13,7 @@ from instructune.config import load_config
 from instructune.recipes import train
 from instructune.train.metrics_log import read_metrics
 
+from assembled import trained
 from killed import train_killed_at
 
 
@@ -59,8 +60,8 @@ def test_accumulation_invariance_8x1_equals_2x4(tiny_model, tiny_tokenizer):
 
 def test_loop_batch8_acc1_equals_batch2_acc4(tiny_model, tmp_path):
     common = ["train.max_steps=3", "train.group_by_length=false", "data.heldout=[]"]
-    a = train.main(tiny_cfg(tiny_model, tmp_path / "a", "train.batch_size=8", "train.grad_accum=1", *common))
-    b = train.main(tiny_cfg(tiny_model, tmp_path / "b", "train.batch_size=2", "train.grad_accum=4", *common))
+    _, a = trained(tiny_cfg(tiny_model, tmp_path / "a", "train.batch_size=8", "train.grad_accum=1", *common))
+    _, b = trained(tiny_cfg(tiny_model, tmp_path / "b", "train.batch_size=2", "train.grad_accum=4", *common))
     la = [m["loss"] for m in read_metrics(tmp_path / "a" / "metrics.jsonl")]
     lb = [m["loss"] for m in read_metrics(tmp_path / "b" / "metrics.jsonl")]
     assert len(la) == 3 and la == pytest.approx(lb, rel=1e-4)
@@ -68,7 +69,7 @@ def test_loop_batch8_acc1_equals_batch2_acc4(tiny_model, tmp_path):
     wb = load_file(tmp_path / "b" / "adapter" / "adapter_model.safetensors")
     for k in wa:
         torch.testing.assert_close(wa[k], wb[k], rtol=1e-3, atol=1e-5)
-    assert a["steps"] == b["steps"] == 3
+    assert a.step == b.step == 3
 
 
 def test_run_dir_layout_checkpoints_and_export(tiny_model, tmp_path):
@@ -122,7 +123,7 @@ def test_export_loads_with_plain_transformers_and_weights_changed(tiny_model, tm
 
     run = tmp_path / "run"
     cfg = tiny_cfg(tiny_model, run, "train.max_steps=3", "data.heldout=[]")
-    train.main(cfg)
+    trained(cfg)
     base = AutoModelForCausalLM.from_pretrained(tiny_model)
     tuned = AutoModelForCausalLM.from_pretrained(run / "export")
     tok = AutoTokenizer.from_pretrained(run / "export")
@@ -161,7 +162,7 @@ def test_resume_continues_the_same_loss_curve(tiny_model, tmp_path, monkeypatch)
 def test_full_finetuning_trains_every_weight(tiny_model, tmp_path):
     run = tmp_path / "full"
     cfg = tiny_cfg(tiny_model, run, "train.method=full", "train.max_steps=2", "train.lr=1e-3", "data.heldout=[]")
-    train.main(cfg)
+    trained(cfg)
     assert not (run / "adapter").exists()
     from transformers import AutoModelForCausalLM
 
