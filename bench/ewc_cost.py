@@ -91,6 +91,7 @@ def penalty_timing(args, work: Path, repeats: int = 5) -> dict[str, float]:
 
     from instructune.config import load_config
     from instructune.recipes import builders
+    from instructune.train.build import model_for_training
 
     os.environ["INSTRUCTUNE_CACHE"] = str(work / "penalty-cache")
     (work / "penalty-cache").mkdir(exist_ok=True)
@@ -100,8 +101,8 @@ def penalty_timing(args, work: Path, repeats: int = 5) -> dict[str, float]:
     out = {}
     for arm in ("l2sp", "ewc"):
         cfg = load_config(None, overrides(args, model_name, work / "unused", arm))
-        model, tok, _ = builders.model_for_training(cfg)
-        objectives, _ = builders.objectives(cfg, model, tok, log=lambda s: None)
+        model, tok, _ = model_for_training(cfg.model, cfg.template, cfg.train, cfg.lora)
+        objectives, _ = builders.regularizers(cfg, model, tok, log=lambda s: None)
         with torch.no_grad():
             for p in model.parameters():
                 if p.requires_grad:

@@ -216,12 +216,13 @@ def run_instructune(args, name: str, workdir: Path) -> dict:
         torch.backends.cuda.matmul.allow_tf32 = False  # a true fp32 reference
         torch.backends.cudnn.allow_tf32 = False
     from instructune.config import load_config
-    from instructune.recipes import train
+    from instructune.train.assemble import assemble
+    from instructune.train.metrics_log import MetricsLog
 
     overrides, k = instructune_overrides(args, name, workdir)
     cfg = load_config(None, overrides)
     times, rows = [], []
-    original = train.MetricsLog.write
+    original = MetricsLog.write
 
     def timed_write(self, row):
         if "loss" in row:  # the loop pulled loss/tokens: the step is finished on the device
@@ -232,12 +233,11 @@ def run_instructune(args, name: str, workdir: Path) -> dict:
                 log(f"{name}: step {row['step']} loss {row['loss']:.4f} tokens {row['trained_tokens']}")
         return original(self, row)
 
-    train.MetricsLog.write = timed_write
-    train.export_run = lambda *a, **k: {}  # the merged export (GBs of writes) is not what is measured
+    MetricsLog.write = timed_write
     try:
-        train.main(cfg)
+        assemble(cfg).fit()  # no export: the merged export (GBs of writes) is not what is measured
     finally:
-        train.MetricsLog.write = original
+        MetricsLog.write = original
     out = summarize(name, times, [r["trained_tokens"] for r in rows], [r["nonpad_tokens"] for r in rows],
                     [r["loss"] for r in rows], args, k)
     return out

@@ -137,7 +137,7 @@ def prepare_config(args, records_path: Path, cache: bool):
 
 def run_instructune(args, work: Path, raw: Path, num_proc: int) -> dict:
     from instructune.data.inputs import load_inputs
-    from instructune.data.templates import get_template
+    from instructune.data.templates import get_template, template_options
     from instructune.data.tokenized import tokenize_records
     from instructune.recipes import builders, ingest, prepare
 
@@ -151,7 +151,7 @@ def run_instructune(args, work: Path, raw: Path, num_proc: int) -> dict:
     records = load_inputs([str(records_path)], "records")
     tokenizer = builders.template_tokenizer(cached_cfg)
     (ds, st), t_render = timed(tokenize_records, records, tokenizer, get_template("chat"), args.max_length,
-                               builders.template_options(cached_cfg.template), num_proc)
+                               template_options(cached_cfg.template), num_proc)
     return {"records": res["records"], "ingest_s": t_ingest, "prepare_s": t_prepare, "prepare_hit_s": t_hit,
             "render_s": t_render, "tokens": st.tokens, "kept": st.kept, "truncated": st.truncated,
             "trained_tokens": st.trained_tokens, "prepare_stats": stats["train"], "records_in_memory": records}

@@ -10,7 +10,7 @@ the end-of-turn token), LoRA r=16 / alpha=32 / dropout 0 on all linear layers, f
 with a cosine schedule and no warmup, batch size `--batch-size`, no gradient accumulation,
 `--steps` optimizer steps, seed 0, on the CPU. Contenders:
 
-- `instructune`   `instructune.recipes.train.main` with the equivalent config (it batches records
+- `instructune`   `instructune.train.assemble` and `TrainingRun.fit` with the equivalent config (it batches records
                   of similar length together by default; `--no-group-by-length` turns that off);
 - `trl`           `trl.SFTTrainer` on a prompt-completion conversational dataset of the same
                   records, with TRL's defaults (activation/gradient checkpointing on);
@@ -134,7 +134,8 @@ def known_contender(name: str) -> bool:
 def run_instructune(args, workdir: Path, addon: str | None = None) -> dict:
     threads = setup_threads(args)
     from instructune.config import load_config
-    from instructune.recipes import train
+    from instructune.train.assemble import assemble
+    from instructune.train.metrics_log import MetricsLog
 
     out_dir = workdir / "instructune-run"
     overrides = [
@@ -158,7 +159,7 @@ def run_instructune(args, workdir: Path, addon: str | None = None) -> dict:
     # MetricsLog.write is called once per optimizer step, right after the step (and its loss
     # .item()); stamp the time there. Read-only wrappers: behaviour is unchanged.
     stamps: list[tuple[float, dict, float]] = []
-    original_write = train.MetricsLog.write
+    original_write = MetricsLog.write
 
     def timed_write(self, row):
         now = time.perf_counter()
@@ -168,20 +169,12 @@ def run_instructune(args, workdir: Path, addon: str | None = None) -> dict:
                      stamps[-2][0] if len(stamps) > 1 else None, now)
         return original_write(self, row)
 
-    captured = {}
-    original_load_data = train.load_data
-
-    def capturing_load_data(cfg_, tokenizer):
-        captured["train"], held = original_load_data(cfg_, tokenizer)
-        return captured["train"], held
-
-    train.MetricsLog.write = timed_write
-    train.load_data = capturing_load_data
+    MetricsLog.write = timed_write
     try:
-        summary = train.main(cfg)
+        run = assemble(cfg)
+        loop = run.fit()  # no export: it is outside the measured window
     finally:
-        train.MetricsLog.write = original_write
-        train.load_data = original_load_data
+        MetricsLog.write = original_write
 
     rows = [json.loads(line) for line in (out_dir / "metrics.jsonl").read_text().splitlines() if line.strip()]
     rows = [r for r in rows if "loss" in r]
@@ -190,20 +183,20 @@ def run_instructune(args, workdir: Path, addon: str | None = None) -> dict:
     losses = [r["loss"] for r in rows]
     result = {
         **steady_state([s[0] for s in stamps], [r["trained_tokens"] for r in rows]),
-        "steps": summary["steps"], "threads": threads,
+        "steps": loop.step, "threads": threads,
         "final_loss": sum(losses[-LAST_N_LOSSES:]) / len(losses[-LAST_N_LOSSES:]),
         "run_loss": weighted_loss(losses, [r["trained_tokens"] for r in rows]),
         "losses": losses, "step_end_times": [s[0] - stamps[0][0] for s in stamps],
         "step_tokens": [r["trained_tokens"] for r in rows],
         "peak_rss_loop_mib": stamps[-1][2],
         "own_tokens_per_s_incl_step1": rows[-1]["tokens_per_s"],
-        "data": trained_token_stats(captured["train"]),
+        "data": trained_token_stats(run.data.ds),
         "settings": {"group_by_length": cfg.train.group_by_length, "optimizer": "torch.optim.AdamW",
                      "max_grad_norm": cfg.train.max_grad_norm, "weight_decay": cfg.train.weight_decay,
                      "activation_checkpointing": False, "dtype": cfg.model.dtype,
                      "attn_implementation": cfg.model.attn_implementation,
                      "packing": cfg.data.packing, "padding_free": cfg.data.padding_free,
-                     "nonpad_share": summary.get("nonpad_share", {}).get("this_run")},
+                     "nonpad_share": loop.real_tokens / max(loop.slot_tokens, 1)},
     }
     return result
 

@@ -143,13 +143,13 @@ def test_mask_token_defaults_to_unk_and_config_is_validated(tiny_tokenizer):
 
 
 def test_training_loop_applies_masking(tiny_model, tmp_path):
-    from instructune.recipes import train
+    from assembled import trained
     from instructune.train.metrics_log import read_metrics
 
     def first_loss(name, *extra):
         cfg = load_config(None, [f"model.name={tiny_model}", f"output_dir={tmp_path / name}", "train.max_steps=1",
                                  "train.seed=3", "data.heldout=[]", *extra])
-        train.main(cfg)
+        trained(cfg, export=False)
         return read_metrics(tmp_path / name / "metrics.jsonl")[0]
 
     plain = first_loss("plain")

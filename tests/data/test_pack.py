@@ -17,6 +17,7 @@ from instructune.data.tokenized import tokenize_records
 from instructune.model.load import load_model
 from instructune.objectives.response_nll import response_nll
 
+from assembled import trained
 from killed import train_killed_at
 
 LENGTHS = [5, 50, 7, 33, 12, 90, 3, 41, 8, 60]
@@ -190,21 +191,20 @@ def test_loop_with_packing_and_padding_free_reports_token_share(tiny_model, tmp_
 def test_loop_refuses_packing_where_records_would_attend_across(tiny_model, tmp_path, monkeypatch):
     import transformers.masking_utils as mu
 
-    from instructune.recipes import train
+    from instructune.train.assemble import assemble
 
     monkeypatch.setattr(mu, "find_packed_sequence_indices", lambda position_ids: None)
     with pytest.raises(ConfigError, match="data.packing / data.padding_free"):
-        train.main(loop_cfg(tiny_model, tmp_path / "x", "train.max_steps=1", "data.packing=true"))
+        assemble(loop_cfg(tiny_model, tmp_path / "x", "train.max_steps=1", "data.packing=true"))
 
 
 def test_loop_with_packing_is_accumulation_invariant(tiny_model, tmp_path):
-    from instructune.recipes import train
     from instructune.train.metrics_log import read_metrics
 
     common = ["train.max_steps=2", "train.group_by_length=false", "data.packing=true", "data.pack_length=256",
               "data.instruction_masking.fraction=0.3", "data.instruction_masking.mode=mix"]
-    train.main(loop_cfg(tiny_model, tmp_path / "a", "train.batch_size=4", "train.grad_accum=1", *common))
-    train.main(loop_cfg(tiny_model, tmp_path / "b", "train.batch_size=1", "train.grad_accum=4", *common))
+    trained(loop_cfg(tiny_model, tmp_path / "a", "train.batch_size=4", "train.grad_accum=1", *common), export=False)
+    trained(loop_cfg(tiny_model, tmp_path / "b", "train.batch_size=1", "train.grad_accum=4", *common), export=False)
     la = [m["loss"] for m in read_metrics(tmp_path / "a" / "metrics.jsonl")]
     lb = [m["loss"] for m in read_metrics(tmp_path / "b" / "metrics.jsonl")]
     assert len(la) == 2 and la == pytest.approx(lb, rel=1e-4)

@@ -173,9 +173,9 @@ def test_train_tokenizing_on_the_fly_uses_the_cache(env, monkeypatch, tmp_path):
         raise AssertionError("tokenized again")
 
     monkeypatch.setattr(prepare_cache, "tokenize_records", no_tokenizing)
-    from instructune.recipes import train
+    from assembled import trained
 
     cfg = load_config(None, [f"model.name={env['model']}", f"data.train=[{env['data']}]", "data.heldout=[]",
                              "data.max_length=128", f"output_dir={tmp_path / 'run'}", "train.max_steps=1"])
-    summary = train.main(cfg)
-    assert summary["steps"] == 1
+    _, result = trained(cfg, export=False)
+    assert result.step == 1

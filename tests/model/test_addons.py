@@ -18,6 +18,7 @@ from instructune.model.addons.store import attach_saved, save_addons
 from instructune.model.forward import InstructForward
 from instructune.model.load import load_model
 
+from assembled import trained
 from killed import train_killed_at
 
 NAMES = list(ADDONS)
@@ -202,12 +203,11 @@ def tiny_cfg(tiny_model, out, *extra):
 
 
 def test_every_addon_on_batch8x1_equals_batch2x4(tiny_model, tmp_path):
-    from instructune.recipes import train
     from instructune.train.metrics_log import read_metrics
 
     common = ["train.max_steps=3", "train.group_by_length=false"]
-    train.main(tiny_cfg(tiny_model, tmp_path / "a", "train.batch_size=8", "train.grad_accum=1", *common))
-    train.main(tiny_cfg(tiny_model, tmp_path / "b", "train.batch_size=2", "train.grad_accum=4", *common))
+    trained(tiny_cfg(tiny_model, tmp_path / "a", "train.batch_size=8", "train.grad_accum=1", *common))
+    trained(tiny_cfg(tiny_model, tmp_path / "b", "train.batch_size=2", "train.grad_accum=4", *common))
     ma, mb = read_metrics(tmp_path / "a" / "metrics.jsonl"), read_metrics(tmp_path / "b" / "metrics.jsonl")
     for key in ("loss", "temperature_loss"):
         assert [m[key] for m in ma] == pytest.approx([m[key] for m in mb], rel=1e-4), key

@@ -34,10 +34,10 @@ def test_tokenizer_only_growth_gives_the_same_ids(tiny_model):
 
 def test_lora_with_inst_template_trains_the_new_rows(tiny_model, tmp_path):
     from instructune.config import load_config
-    from instructune.recipes import train
+    from assembled import trained
 
     run = tmp_path / "run"
-    train.main(load_config(None, [f"model.name={tiny_model}", f"output_dir={run}", "template.name=inst",
+    trained(load_config(None, [f"model.name={tiny_model}", f"output_dir={run}", "template.name=inst",
                                   "train.max_steps=3", "train.lr=1e-2", "data.heldout=[]"]))
     from transformers import AutoModelForCausalLM, AutoTokenizer
 

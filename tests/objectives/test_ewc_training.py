@@ -13,6 +13,7 @@ from instructune.config import load_config
 from instructune.recipes import train
 from instructune.train.metrics_log import read_metrics
 
+from assembled import trained
 from killed import train_killed_at
 
 # metrics.jsonl "loss" of a 3-step tiny run on main before the objectives existed (CPU, fp32):
@@ -36,12 +37,13 @@ def window(tiny_model, rows, micro_size):
     from instructune.data.collate import collate
     from instructune.objectives.objective import TrainingObjective
     from instructune.recipes import builders
+    from instructune.train.build import model_for_training
     from instructune.train.step import backward_window
 
     cfg = load_config(None, [f"model.name={tiny_model}", "lora.dropout=0.0", *EWC_ON,
                              "objectives.ewc.max_tokens=512"])
     torch.manual_seed(0)
-    model, tok, _ = builders.model_for_training(cfg)
+    model, tok, _ = model_for_training(cfg.model, cfg.template, cfg.train, cfg.lora)
     extra, _ = builders.regularizers(cfg, model, tok, log=lambda s: None)
     with torch.no_grad():
         for n, p in model.named_parameters():
@@ -72,8 +74,8 @@ def test_window_8x1_equals_2x4_with_ewc_added_once(tiny_model, tiny_tokenizer):
 
 def test_loop_batch8_acc1_equals_batch2_acc4_with_ewc(tiny_model, tmp_path):
     common = ["train.max_steps=3", "train.group_by_length=false", *EWC_ON]
-    train.main(tiny_cfg(tiny_model, tmp_path / "a", "train.batch_size=8", "train.grad_accum=1", *common))
-    train.main(tiny_cfg(tiny_model, tmp_path / "b", "train.batch_size=2", "train.grad_accum=4", *common))
+    trained(tiny_cfg(tiny_model, tmp_path / "a", "train.batch_size=8", "train.grad_accum=1", *common))
+    trained(tiny_cfg(tiny_model, tmp_path / "b", "train.batch_size=2", "train.grad_accum=4", *common))
     ma, mb = read_metrics(tmp_path / "a" / "metrics.jsonl"), read_metrics(tmp_path / "b" / "metrics.jsonl")
     assert len(ma) == 3 and ma[-1]["ewc_loss"] > 0 and ma[-1]["l2sp_loss"] > 0
     for key in ("loss", "ewc_loss", "l2sp_loss"):
@@ -116,13 +118,14 @@ def test_resume_with_ewc_is_exact(tiny_model, tmp_path, monkeypatch, method):
 @pytest.mark.parametrize("method", ["lora", "full"])
 def test_objectives_off_trains_exactly_as_main(tiny_model, tmp_path, method):
     run = tmp_path / method
-    summary = train.main(tiny_cfg(tiny_model, run, "train.max_steps=3", "train.batch_size=4", f"train.method={method}"))
+    assembled, _ = trained(tiny_cfg(tiny_model, run, "train.max_steps=3", "train.batch_size=4",
+                                    f"train.method={method}"), export=False)
     rows = read_metrics(run / "metrics.jsonl")
     # Recorded from main before the objectives: equal to float rounding (the CPU's thread count
     # changes reduction order in the last bits; same-process bit-identity is
     # test_objectives_training.py::test_all_off_is_the_plain_next_token_loss).
     assert [r["loss"] for r in rows] == pytest.approx(MAIN_LOSSES[method], rel=1e-6, abs=0)
-    assert not any(k.endswith("_loss") for r in rows for k in r) and "objectives" not in summary
+    assert not any(k.endswith("_loss") for r in rows for k in r) and not assembled.objective_info
 
 
 def test_ewc_holds_the_weights_back(tiny_model, tmp_path):
@@ -131,7 +134,7 @@ def test_ewc_holds_the_weights_back(tiny_model, tmp_path):
         return sum(float((w[k] @ w[k.replace("lora_B", "lora_A")]).norm()) for k in w if "lora_B" in k)
 
     common = ["train.max_steps=6", "train.batch_size=4"]
-    train.main(tiny_cfg(tiny_model, tmp_path / "free", *common))
-    summary = train.main(tiny_cfg(tiny_model, tmp_path / "held", *common, "objectives.ewc.weight=1e5"))
-    assert summary["objectives"]["fisher"]["documents"] > 0
+    trained(tiny_cfg(tiny_model, tmp_path / "free", *common))
+    held, _ = trained(tiny_cfg(tiny_model, tmp_path / "held", *common, "objectives.ewc.weight=1e5"))
+    assert held.objective_info["fisher"]["documents"] > 0
     assert delta_norm(tmp_path / "held") < 0.5 * delta_norm(tmp_path / "free")

@@ -10,6 +10,7 @@ from safetensors.torch import load_file
 
 from instructune.config import load_config
 from instructune.recipes import train
+from instructune.train.build import loss_terms, model_for_training
 from instructune.train.metrics_log import read_metrics
 
 from killed import train_killed_at
@@ -27,15 +28,14 @@ def window(tiny_model, rows, micro_size, overrides, plain=False):
 
     from instructune.data.collate import collate
     from instructune.objectives.objective import TrainingObjective
-    from instructune.recipes import builders
     from instructune.train.step import backward_window
 
     cfg = load_config(None, [f"model.name={tiny_model}", "lora.dropout=0.0", *overrides])
     torch.manual_seed(0)
-    model, tok, _ = builders.model_for_training(cfg)
+    model, tok, _ = model_for_training(cfg.model, cfg.template, cfg.train, cfg.lora)
     ds = rows["ds"]
     torch.manual_seed(1)
-    objectives = {} if plain else builders.objectives(cfg, model, ds, tok, embed=fake_embed)
+    objectives = {} if plain else loss_terms(cfg.objectives, cfg.train, cfg.data, model, ds, tok, embed=fake_embed)
     acc = Accelerator(cpu=True)
     module = acc.prepare(TrainingObjective(model, objectives=objectives))
     n = len(rows["rows"])
@@ -79,10 +79,8 @@ def test_accumulation_invariance_8x1_equals_2x4(tiny_model, eight_rows, arm):
 
 
 def test_all_off_is_the_plain_next_token_loss(tiny_model, eight_rows):
-    from instructune.recipes import builders
-
     cfg = load_config(None, [f"model.name={tiny_model}"])
-    assert builders.objectives(cfg, None, eight_rows["ds"], None) == {}
+    assert loss_terms(cfg.objectives, cfg.train, cfg.data, None, eight_rows["ds"], None) == {}
     lp, tp, gp = window(tiny_model, eight_rows, 2, [], plain=True)
     lo, to, go = window(tiny_model, eight_rows, 2, [])
     assert lp == lo and tp == to == {"nll": lp}
@@ -134,10 +132,8 @@ def test_a_task_absent_from_the_step_is_left_out_of_the_log(tiny_model, eight_ro
 
 @pytest.mark.parametrize("mode,ignored", [("mask", True), ("mix", True), ("drop", False)])
 def test_instruction_modelling_skips_instruction_maskings_token(tiny_model, tiny_tokenizer, eight_rows, mode, ignored):
-    from instructune.recipes import builders
-
     cfg = load_config(None, [f"model.name={tiny_model}", "objectives.instruction_tokens.weight=0.5",
                              "data.instruction_masking.fraction=0.2", f"data.instruction_masking.mode={mode}"])
-    model, tok, _ = builders.model_for_training(cfg)
-    term = builders.objectives(cfg, model, eight_rows["ds"], tok)["instruction_tokens"]
+    model, tok, _ = model_for_training(cfg.model, cfg.template, cfg.train, cfg.lora)
+    term = loss_terms(cfg.objectives, cfg.train, cfg.data, model, eight_rows["ds"], tok)["instruction_tokens"]
     assert term.ignore_id == (tiny_tokenizer.unk_token_id if ignored else None)

@@ -8,20 +8,19 @@ import shlex
 import pytest
 
 from instructune.cli import main as cli
-from instructune.recipes import train
-from instructune.train.metrics_log import read_metrics
+from instructune.train.metrics_log import MetricsLog, read_metrics
 
 
 def interrupt_at(monkeypatch, step: int) -> None:
     """Ctrl-C while the loop logs `step` (after the checkpoint of the step before, if any)."""
-    original = train.MetricsLog.write
+    original = MetricsLog.write
 
     def write(self, row):
         if row["step"] == step:
             raise KeyboardInterrupt
         original(self, row)
 
-    monkeypatch.setattr(train.MetricsLog, "write", write)
+    monkeypatch.setattr(MetricsLog, "write", write)
 
 
 @pytest.fixture

@@ -8,14 +8,16 @@ import torch
 from instructune.config import load_config
 from instructune.data.collate import collate_packed
 from instructune.objectives.response_nll import response_nll
-from instructune.recipes import builders, train
+from instructune.train.build import model_for_training
 from instructune.train.metrics_log import read_metrics
+
+from assembled import trained
 
 
 def lora_grads(tiny_model, batch, *extra):
     cfg = load_config(None, [f"model.name={tiny_model}", "lora.dropout=0.0", *extra])
     torch.manual_seed(0)
-    model, _, _ = builders.model_for_training(cfg, "cpu")
+    model, _, _ = model_for_training(cfg.model, cfg.template, cfg.train, cfg.lora, "cpu")
     model.train()
     calls, hooked = [], []
     layer = model.get_base_model().model.layers[0]
@@ -49,7 +51,7 @@ def run(tiny_model, out, *extra):
     cfg = load_config(None, [f"model.name={tiny_model}", f"output_dir={out}", "data.max_length=256",
                              "train.max_steps=1", "train.batch_size=4", "train.seed=3", "data.heldout=[]",
                              "data.packing=true", *extra])
-    train.main(cfg)
+    trained(cfg, export=False)
     return [r["loss"] for r in read_metrics(out / "metrics.jsonl")]
 
 

@@ -69,6 +69,7 @@ def test_configure_deepspeed_refuses_its_own_accumulation():
 def test_addons_and_weight_penalties_refuse_split_weights(env, tiny_model):
     from instructune.model.load import load_model
     from instructune.recipes import builders
+    from instructune.train.build import with_addons
 
     env.setenv("ACCELERATE_USE_DEEPSPEED", "true")
     env.setenv("ACCELERATE_DEEPSPEED_ZERO_STAGE", "3")
@@ -76,8 +77,8 @@ def test_addons_and_weight_penalties_refuse_split_weights(env, tiny_model):
                              "objectives.l2sp.weight=0.1"])
     model = load_model(tiny_model, "float32", "sdpa", device="cpu")
     with pytest.raises(ConfigError, match="add-ons are not supported with deepspeed zero-3"):
-        builders.with_addons(cfg, model)
+        with_addons(cfg.addons, cfg.train, model)
     with pytest.raises(ConfigError, match="objectives.ewc / objectives.l2sp: not supported with deepspeed zero-3"):
         builders.regularizers(cfg, model, None)
     env.setenv("ACCELERATE_DEEPSPEED_ZERO_STAGE", "2")  # whole weights on every process: allowed
-    assert builders.with_addons(cfg, model).addons
+    assert with_addons(cfg.addons, cfg.train, model).addons

@@ -13,6 +13,7 @@ from instructune.config import load_config
 from instructune.recipes import train
 from instructune.train.metrics_log import read_metrics
 
+from assembled import trained
 from killed import train_killed_at
 
 
@@ -27,13 +28,13 @@ def grads_for(tiny_model, rows, micro_size):
     from accelerate import Accelerator
 
     from instructune.data.collate import collate
-    from instructune.recipes.builders import model_for_training
+    from instructune.train.build import model_for_training
     from instructune.objectives.objective import TrainingObjective
     from instructune.train.step import backward_window
 
     cfg = load_config(None, [f"model.name={tiny_model}", "lora.dropout=0.0"])
     torch.manual_seed(0)
-    model, tok, _ = model_for_training(cfg)
+    model, tok, _ = model_for_training(cfg.model, cfg.template, cfg.train, cfg.lora)
     acc = Accelerator(cpu=True)
     module = acc.prepare(TrainingObjective(model))
     micro = [collate(rows[s:s + micro_size], tok.pad_token_id) for s in range(0, len(rows), micro_size)]
@@ -59,8 +60,8 @@ def test_accumulation_invariance_8x1_equals_2x4(tiny_model, tiny_tokenizer):
 
 def test_loop_batch8_acc1_equals_batch2_acc4(tiny_model, tmp_path):
     common = ["train.max_steps=3", "train.group_by_length=false", "data.heldout=[]"]
-    a = train.main(tiny_cfg(tiny_model, tmp_path / "a", "train.batch_size=8", "train.grad_accum=1", *common))
-    b = train.main(tiny_cfg(tiny_model, tmp_path / "b", "train.batch_size=2", "train.grad_accum=4", *common))
+    _, a = trained(tiny_cfg(tiny_model, tmp_path / "a", "train.batch_size=8", "train.grad_accum=1", *common))
+    _, b = trained(tiny_cfg(tiny_model, tmp_path / "b", "train.batch_size=2", "train.grad_accum=4", *common))
     la = [m["loss"] for m in read_metrics(tmp_path / "a" / "metrics.jsonl")]
     lb = [m["loss"] for m in read_metrics(tmp_path / "b" / "metrics.jsonl")]
     assert len(la) == 3 and la == pytest.approx(lb, rel=1e-4)
@@ -68,7 +69,7 @@ def test_loop_batch8_acc1_equals_batch2_acc4(tiny_model, tmp_path):
     wb = load_file(tmp_path / "b" / "adapter" / "adapter_model.safetensors")
     for k in wa:
         torch.testing.assert_close(wa[k], wb[k], rtol=1e-3, atol=1e-5)
-    assert a["steps"] == b["steps"] == 3
+    assert a.step == b.step == 3
 
 
 def test_run_dir_layout_checkpoints_and_export(tiny_model, tmp_path):
@@ -95,9 +96,9 @@ def trained_tensors(cfg) -> set[str]:
     """Names, as in the exported model, of the tensors that training `cfg` may change: the
     parameters left trainable by `model_for_training` (a LoRA pair stands for the base weight
     it is merged into)."""
-    from instructune.recipes.builders import model_for_training
+    from instructune.train.build import model_for_training
 
-    model, _, _ = model_for_training(cfg)
+    model, _, _ = model_for_training(cfg.model, cfg.template, cfg.train, cfg.lora)
     names = set()
     for name, p in model.named_parameters():
         if p.requires_grad:
@@ -122,7 +123,7 @@ def test_export_loads_with_plain_transformers_and_weights_changed(tiny_model, tm
 
     run = tmp_path / "run"
     cfg = tiny_cfg(tiny_model, run, "train.max_steps=3", "data.heldout=[]")
-    train.main(cfg)
+    trained(cfg)
     base = AutoModelForCausalLM.from_pretrained(tiny_model)
     tuned = AutoModelForCausalLM.from_pretrained(run / "export")
     tok = AutoTokenizer.from_pretrained(run / "export")
@@ -161,7 +162,7 @@ def test_resume_continues_the_same_loss_curve(tiny_model, tmp_path, monkeypatch)
 def test_full_finetuning_trains_every_weight(tiny_model, tmp_path):
     run = tmp_path / "full"
     cfg = tiny_cfg(tiny_model, run, "train.method=full", "train.max_steps=2", "train.lr=1e-3", "data.heldout=[]")
-    train.main(cfg)
+    trained(cfg)
     assert not (run / "adapter").exists()
     from transformers import AutoModelForCausalLM
 

@@ -17,10 +17,11 @@ from typing import Any
 
 from datasets import Dataset, load_from_disk
 
+from instructune.config import DataConfig, TemplateConfig
 from instructune.data.inputs import load_inputs
 from instructune.atomic import atomic_dir
 from instructune.data.prepare_cache import CacheInfo, cached_tokenize
-from instructune.data.templates import TemplateOptions
+from instructune.data.templates import TemplateOptions, get_template, template_options
 from instructune.data.tokenized import PrepareStats
 
 
@@ -30,6 +31,13 @@ def describe(split: str, stats: PrepareStats, info: CacheInfo) -> str:
         return f"{split}: reused cached tokenization of {stats.records} records ({info.path})"
     where = f"; cached in {info.path}" if info.path else " (cache off)"
     return f"{split}: tokenized {stats.records} records{where}"
+
+
+def split_for(d: DataConfig, t: TemplateConfig, tokenizer, names: list[str], num_proc: int | None = None,
+              log: Callable[[str], None] | None = None, name: str = "data") -> tuple[Dataset, PrepareStats]:
+    """`tokenize_split` of the inputs `names` with the `data` and `template` sections' settings."""
+    return tokenize_split(names, tokenizer, get_template(t.name), template_options(t), max_length=d.max_length,
+                          fmt=d.format, reader=d.reader, num_proc=num_proc, use_cache=d.cache, log=log, split=name)
 
 
 def tokenize_split(names: list[str], tokenizer, template, options: TemplateOptions, *,

@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from instructune.config import TemplateConfig
 from instructune.data.record import Record
 
 # Segment ids of the token contract (DESIGN §1).
@@ -59,6 +60,11 @@ class TemplateOptions:
     rationale_separator: str = "\nAnswer: "
     train_rationale: bool = True
     train_answer: bool = True
+
+
+def template_options(t: TemplateConfig) -> TemplateOptions:
+    """The renderer's options from the `template` section."""
+    return TemplateOptions(t.context_separator, t.rationale_separator, t.train_rationale, t.train_answer)
 
 
 def user_pieces(record: Record, opts: TemplateOptions) -> list[Piece]:

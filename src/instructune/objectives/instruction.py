@@ -30,12 +30,13 @@ from torch import nn
 
 from instructune.model.segments import pool
 from instructune.objectives._records import answer_mask, has_tokens, instruction_mask, records
+from instructune.objectives.term import LossTerm
 
 TERM = "instruction"
 ACCURACY = "acc/instruction"
 
 
-class InstructionObjective(nn.Module):
+class InstructionObjective(LossTerm):
     """The instruction-following head and its contrastive term (see the module docstring).
 
     Args:

@@ -25,6 +25,7 @@ from torch import nn
 
 from instructune.data.templates import INSTRUCTION
 from instructune.objectives.linear_ce import linear_cross_entropy
+from instructune.objectives.term import LossTerm
 
 TERM = "instruction_tokens"
 
@@ -40,7 +41,7 @@ def instruction_targets(batch: dict, ignore_id: int | None = None) -> torch.Tens
     return nxt if pos is None else nxt & (pos[:, 1:] != 0)
 
 
-class InstructionTokensObjective(nn.Module):
+class InstructionTokensObjective(LossTerm):
     """The instruction-modelling term (no parameters of its own).
 
     Args:

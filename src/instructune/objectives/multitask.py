@@ -39,6 +39,7 @@ from instructune.objectives.linear_ce import linear_cross_entropy
 from instructune.objectives.objective import NLL
 from instructune.objectives.response_nll import targets
 from instructune.objectives._records import token_records
+from instructune.objectives.term import LossTerm
 
 UNTAGGED = "untagged"  # the task of records without one
 MODES = ("none", "fixed", "learned")
@@ -59,7 +60,7 @@ def _softplus_inverse(x: float) -> float:
     return x + math.log(-math.expm1(-x))
 
 
-class MultitaskObjective(nn.Module):
+class MultitaskObjective(LossTerm):
     """Per-task next-token losses and their weighting (see the module docstring).
 
     Args:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+from instructune.objectives.term import LossTerm
 
 CHUNK_ELEMENTS = 1 << 22  # 4M fp32 values (16 MiB) per block of rows
 
@@ -156,7 +157,7 @@ def base_weight_name(layer_name: str) -> str:
     return f"{layer_name}.base_layer.weight"
 
 
-class QuadraticPenalty(nn.Module):
+class QuadraticPenalty(LossTerm):
     """A per-step objective term: value ½ Σ F·(θ − θ*)², weight λ (see the module docstring).
 
     Args:
@@ -178,12 +179,6 @@ class QuadraticPenalty(nn.Module):
         self.term, self.weight, self.lora = term, weight, lora
         self.fisher, self.anchor, self.chunk_elements = fisher, anchor, chunk_elements
         self._layers: list[str] | None = None
-
-    def counts(self, batch: dict) -> dict[str, int]:
-        return {}
-
-    def terms(self, out, batch: dict) -> dict[str, torch.Tensor]:
-        return {}
 
     def weights(self) -> dict[str, float]:
         return {self.term: self.weight}

@@ -32,6 +32,7 @@ from instructune.cache import cache_dir
 from instructune.data.templates import INSTRUCTION
 from instructune.model.segments import pool
 from instructune.objectives._records import has_tokens, instruction_mask, records
+from instructune.objectives.term import LossTerm
 
 TERM = "representation"
 DISTANCES = ("mse", "cosine")
@@ -78,7 +79,7 @@ def instruction_targets(ds, tokenizer, embed, key: str, root: Path | None = None
     return out, torch.tensor(has, dtype=torch.bool)
 
 
-class RepresentationObjective(nn.Module):
+class RepresentationObjective(LossTerm):
     """A projection of the pooled instruction hidden state trained toward a frozen embedding.
 
     Args:

@@ -1,37 +1,26 @@
 """Builders: config sections → the library's keyword arguments (as torchtune's builders do).
 
 Library code never sees a `Config`; recipes call these to get the objects they wire together.
+What a training run needs lives below, in `train/build.py` (model, add-ons, loss terms) and
+`data/` (`templates.template_options`, `splits.split_for`); here are the builders of the verbs
+that evaluate and generate, and EWC / L2-SP (`regularizers`), whose corpus `evaluate` reads.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-import torch
-from datasets import Dataset
 from torch import nn
 
-from instructune.config import Config, ConfigError, TemplateConfig
+from instructune.config import Config, ConfigError
 from instructune.data.inputs import load_inputs
 from instructune.data.record import Record
-from instructune.data.splits import tokenize_split
-from instructune.data.templates import TemplateOptions, get_template
-from instructune.data.tokenized import PrepareStats
-from instructune.model.addons import build_addons
-from instructune.model.attention import resolve_attention
-from instructune.model.forward import InstructForward, base_causal_lm
-from instructune.model.kernels import apply_fused_kernels
-from instructune.model.load import load_tokenizer, resolve_device
-from instructune.model.lora_fusion import fuse_lora_linears, resolve_fuse
-from instructune.model.setup import apply_lora, compile_layers, enable_activation_checkpointing, load_for_template
+from instructune.data.templates import get_template
+from instructune.model.forward import InstructForward
+from instructune.model.load import load_tokenizer
+from instructune.model.setup import load_for_template
 from instructune.model.vocab import add_template_tokens
 from instructune.train.distributed import weight_sharding
-from instructune.train.precision import Precision, autocast_adapter_inputs, keep_trainable_fp32, resolve_precision
-
-
-def template_options(t: TemplateConfig) -> TemplateOptions:
-    """The renderer's options from the `template` section."""
-    return TemplateOptions(t.context_separator, t.rationale_separator, t.train_rationale, t.train_answer)
 
 
 def template_tokenizer(cfg: Config):
@@ -39,15 +28,6 @@ def template_tokenizer(cfg: Config):
     tokenizer = load_tokenizer(cfg.model.name)
     add_template_tokens(None, tokenizer, get_template(cfg.template.name).special_tokens)
     return tokenizer
-
-
-def split(cfg: Config, tokenizer, names: list[str], num_proc: int | None = None,
-          log: Callable[[str], None] | None = None, name: str = "data") -> tuple[Dataset, PrepareStats]:
-    """Tokenize (or reuse from the cache) the inputs `names` with the run's template and data settings."""
-    d = cfg.data
-    return tokenize_split(names, tokenizer, get_template(cfg.template.name), template_options(cfg.template),
-                          max_length=d.max_length, fmt=d.format, reader=d.reader, num_proc=num_proc,
-                          use_cache=d.cache, log=log, split=name)
 
 
 def heldout_sets(cfg: Config) -> dict[str, list[Record]]:
@@ -67,124 +47,6 @@ def inference_kwargs(cfg: Config) -> dict:
     sections (eval, generate and chat load their model with them)."""
     return {"special_tokens": get_template(cfg.template.name).special_tokens, "dtype": cfg.model.dtype,
             "attn_implementation": cfg.model.attn_implementation}
-
-
-def precision(cfg: Config, device) -> Precision:
-    """Weights dtype and autocast mode for training on `device` (`train/precision.py`)."""
-    return resolve_precision(cfg.model.dtype, cfg.train.mixed_precision, cfg.train.method, device)
-
-
-def load_for_training(cfg: Config, device="auto", prec: Precision | None = None, load_on=None
-                      ) -> tuple[nn.Module, object, list[int], Precision]:
-    """(base model with the template's tokens, tokenizer, new token ids, precision), loaded for
-    training on `device` ("auto": the first accelerator), which decides precision, attention and
-    fused kernels; `load_on`: where to load the weights, if not `device` (FSDP shards from a
-    host copy)."""
-    device = resolve_device(device)
-    prec = prec or precision(cfg, device)
-    attn = resolve_attention(cfg.model.attn_implementation, device, training=True)
-    model, tokenizer, new_ids = load_for_template(cfg.model.name, get_template(cfg.template.name).special_tokens,
-                                                  prec.weights, attn, device=load_on or device, training=True)
-    apply_fused_kernels(model, cfg.train.fused_kernels, device)
-    return model, tokenizer, new_ids, prec
-
-
-def trainable(cfg: Config, model: nn.Module, new_ids: list[int], prec: Precision) -> nn.Module:
-    """The loaded model made ready to train for `train.method`: LoRA-wrapped (or as is) and
-    `lora.fuse_adapters` decided for the device the weights are on (a host copy that FSDP
-    shards later counts as the host), trained parameters in float32 whatever the weights dtype,
-    then `train.activation_checkpointing` and `train.compile`."""
-    if cfg.train.method == "lora":
-        lo = cfg.lora
-        model = apply_lora(model, new_ids, r=lo.r, alpha=lo.alpha, dropout=lo.dropout,
-                           target_modules=lo.target_modules)
-        if prec.mixed != "no":
-            autocast_adapter_inputs(model)
-        if resolve_fuse(lo.fuse_adapters, next(model.parameters()).device, cfg.train.compile):
-            fuse_lora_linears(model)
-    keep_trainable_fp32(model)
-    model.config.use_cache = False
-    if cfg.train.activation_checkpointing:
-        enable_activation_checkpointing(model)
-    if cfg.train.compile:
-        compile_layers(model)
-    return model
-
-
-def with_addons(cfg: Config, model: nn.Module, tokenizer=None) -> InstructForward:
-    """`model` (after peft wrapped it, so `all-linear` LoRA never lands on add-on layers) with
-    the enabled `addons` attached, their parameters trained in float32 on the model's device."""
-    sections = cfg.addons.enabled()
-    if sections and (sharding := weight_sharding(cfg.train.distributed)):
-        raise ConfigError(f"addons: add-ons are not supported with {sharding} (weights split across processes) "
-                          "yet; switch the add-ons off, or train with DDP or DeepSpeed ZeRO-2")
-    addons = build_addons(sections, base_causal_lm(model).config, tokenizer=tokenizer)
-    device = next(model.parameters()).device
-    for a in addons.values():
-        a.to(device=device, dtype=torch.float32)
-    return InstructForward(model, addons)
-
-
-def model_for_training(cfg: Config, device="auto", prec: Precision | None = None, load_on=None
-                       ) -> tuple[nn.Module, object, list[int]]:
-    """(model ready to train, tokenizer, new token ids): `load_for_training`, then `trainable`."""
-    model, tokenizer, new_ids, prec = load_for_training(cfg, device, prec, load_on)
-    return trainable(cfg, model, new_ids, prec), tokenizer, new_ids
-
-
-def objectives(cfg: Config, model: nn.Module, train_ds, tokenizer, loss_impl: str = "chunked",
-               embed=None) -> dict[str, nn.Module]:
-    """The `objectives` section's enabled loss terms as {name: module} for `TrainingObjective`,
-    their parameters in float32 on the model's device; {} with all of them off (the plain
-    next-token loss, exactly).
-
-    Args:
-        cfg: the run's config.
-        model: the model being trained (its hidden size and device).
-        train_ds: the tokenized training set (its tasks, trained tokens and instructions).
-        tokenizer: decodes the instructions the representation loss embeds.
-        loss_impl: the next-token loss's implementation (shared by the token-level terms).
-        embed: an `EmbedFn` in place of `objectives.representation.embedder` (tests).
-    """
-    from instructune.data.masking import mask_token_id
-    from instructune.embed import load_embedder
-    from instructune.objectives.instruction import InstructionObjective
-    from instructune.objectives.instruction_tokens import InstructionTokensObjective
-    from instructune.objectives.multitask import MultitaskObjective, inverse_frequency, task_name
-    from instructune.objectives.representation import RepresentationObjective, instruction_targets
-
-    o, chunk = cfg.objectives, cfg.train.loss_chunk_tokens
-    if not (o.instruction.weight or o.instruction_tokens.weight or o.multitask.mode != "none"
-            or o.representation.weight):
-        return {}
-    lm = base_causal_lm(model)
-    d = lm.config.hidden_size
-    out: dict[str, nn.Module] = {}
-    if o.instruction.weight > 0:
-        i = o.instruction
-        out["instruction"] = InstructionObjective(d, i.weight, i.warmup_steps, i.dim, i.temperature, i.group)
-    if o.instruction_tokens.weight > 0:
-        im = cfg.data.instruction_masking  # its mask token in the inputs is no target
-        mask_id = mask_token_id(tokenizer, im.token) if im.fraction and im.mode != "drop" else None
-        out["instruction_tokens"] = InstructionTokensObjective(o.instruction_tokens.weight, loss_impl, chunk,
-                                                               ignore_id=mask_id)
-    if o.multitask.mode != "none":
-        m = o.multitask
-        tokens: dict[str, int] = {}
-        for t, n in zip(train_ds["task"], train_ds["n_trained"]):
-            tokens[task_name(t)] = tokens.get(task_name(t), 0) + n
-        weights = inverse_frequency(tokens) if m.inverse_frequency else {}
-        weights.update({task_name(t): w for t, w in m.weights.items()})
-        out["multitask"] = MultitaskObjective(list(tokens), m.mode, weights, m.floor, m.max_weight, m.rate,
-                                              loss_impl, chunk)
-    if o.representation.weight > 0:
-        r = o.representation
-        targets, has = instruction_targets(train_ds, tokenizer, embed or load_embedder(r.embedder), r.embedder)
-        out["representation"] = RepresentationObjective(d, targets, has, r.weight, r.distance)
-    device = next(model.parameters()).device
-    for m in out.values():
-        m.to(device=device, dtype=torch.float32)
-    return out
 
 
 def forgetting_overlap(cfg: Config, tokenizer, fisher_docs: int) -> int:

@@ -38,7 +38,7 @@ from instructune.config import Config
 from instructune.data.jsonio import write_json, write_jsonl
 from instructune.data.record import Record
 from instructune.data.render import render_prompt_segments
-from instructune.data.templates import get_template
+from instructune.data.templates import get_template, template_options
 from instructune.data.tokenized import tokenize_records
 from instructune.evaluate import ifeval
 from instructune.evaluate.compare import compare
@@ -52,7 +52,7 @@ from instructune.generation.batched import generate_text
 from instructune.generation.load import load_for_inference
 from instructune.generation.params import GenParams
 from instructune.model.addons.store import saved_sections
-from instructune.recipes.builders import heldout_sets, inference_kwargs, template_options
+from instructune.recipes.builders import heldout_sets, inference_kwargs
 
 LABELS = {"response_loss": "response loss", "perplexity": "perplexity", "rouge_l": "ROUGE-L",
           "exact_match": "exact match"}

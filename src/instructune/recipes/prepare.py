@@ -21,7 +21,7 @@ from pathlib import Path
 
 from instructune.config import Config
 from instructune.data.jsonio import write_json
-from instructune.data.splits import save_split
+from instructune.data.splits import save_split, split_for
 from instructune.recipes import builders
 
 
@@ -41,7 +41,7 @@ def main(cfg: Config, out_dir: str | Path, num_proc: int | None = None,
     for split, names in (("train", cfg.data.train), ("heldout", cfg.data.heldout)):
         if not names:
             continue
-        ds, st = builders.split(cfg, tokenizer, names, num_proc, log, split)
+        ds, st = split_for(cfg.data, cfg.template, tokenizer, names, num_proc, log, split)
         save_split(ds, out_dir / split)
         stats[split] = st.as_dict()
     write_json(out_dir / "stats.json", stats)

@@ -3,8 +3,8 @@ the last step, with logging, held-out evaluation and checkpoints on their schedu
 
     result = run_loop(parts, data, settings, start=Position())
 
-`recipes/train.py` sets up the parts (model, optimizer, data, logs) and saves the results;
-this file holds only what happens per step. Windows come from `iter_windows`, an endless
+`run.py: TrainingRun.fit` hands it the parts (model, optimizer, data, logs) that
+`assemble.py` built; this file holds only what happens per step. Windows come from `iter_windows`, an endless
 stream over epochs cut to the run's remaining steps, so the loop has one exit; a background
 thread collates them ahead of the step (`prefetch.py`). Loss, grad norm and token counts stay
 device tensors until a step is logged: the host syncs with the device once per logged step.
@@ -96,10 +96,11 @@ class LoopSettings:
 
 @dataclass
 class LoopParts:
-    """What the loop drives, built by the recipe.
+    """What the loop drives (`TrainingRun.fit` builds it).
 
     Attributes:
-        loss_module: the prepared loss module (`TrainingObjective`).
+        loss_module: the prepared `TrainingObjective` (its `set_step` and `logged` are called
+            on the unwrapped module).
         params: trainable parameters (for clipping).
         optimizer, scheduler: prepared optimizer and its LR schedule.
         accelerator: the `accelerate.Accelerator`.
@@ -191,15 +192,12 @@ def term_metrics(terms: dict) -> dict[str, float]:
 
 def objective_metrics(parts: "LoopParts") -> dict[str, float]:
     """The loss module's learned and scheduled weights (`weight/<task>`, `lambda/instruction`)."""
-    objective = parts.accelerator.unwrap_model(parts.loss_module)
-    return objective.logged() if hasattr(objective, "logged") else {}
+    return parts.accelerator.unwrap_model(parts.loss_module).logged()
 
 
 def set_step(parts: "LoopParts", step: int) -> None:
     """Tell the loss module the step of the window it is about to run (steps done before it)."""
-    objective = parts.accelerator.unwrap_model(parts.loss_module)
-    if hasattr(objective, "set_step"):
-        objective.set_step(step)
+    parts.accelerator.unwrap_model(parts.loss_module).set_step(step)
 
 
 def scalar(x) -> float:

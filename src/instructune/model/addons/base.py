@@ -11,8 +11,12 @@ places of the transformers model's forward, through hooks (no model file is fork
 Each reads the current forward's segments and records from `self.state` (`model/segments.py`).
 An add-on that only reads hidden states (the temperature head) says `changes_forward = False`:
 the model's logits are then the plain model's, and plain transformers loses nothing of it.
-It may also add loss terms: `terms(out, batch)` returns {name: summed value} and
-`counts(batch)` the host count each sum is divided by (over the whole accumulation window).
+It may also add loss terms through the hooks `TrainingObjective` calls on every add-on and
+every extra objective (`objectives/term.py: LossTerm` declares the same ones, with the same
+defaults): `terms(out, batch)` returns {name: summed value}, `counts(batch)` the host count
+each sum is divided by (over the whole accumulation window), `weights()` their weights;
+`set_step(step)`, `logged()` and `step_terms(model)` serve schedules, logged weights and
+once-per-step terms. Each default does nothing, so an add-on overrides only what it uses.
 """
 
 from __future__ import annotations
@@ -69,6 +73,17 @@ class Addon(nn.Module):
 
     def weights(self) -> dict[str, float]:
         """{term: weight in the total loss}."""
+        return {}
+
+    def set_step(self, step: int) -> None:
+        """The optimizer step the next window is (steps done before it); for schedules."""
+
+    def logged(self) -> dict[str, float]:
+        """{metric: host float} of learned or scheduled weights, read on logged steps."""
+        return {}
+
+    def step_terms(self, model: nn.Module) -> dict[str, torch.Tensor]:
+        """{term: () value} taken once per optimizer step from `model`, not per micro-batch."""
         return {}
 
     def param_dtype(self) -> torch.dtype:
