@@ -34,7 +34,8 @@ from accelerate.utils import DistributedType, set_seed
 from instructune.config import Config, ConfigError, save_config
 from instructune.data.batching import layout_shares
 from instructune.data.masking import build_masker
-from instructune.data.pack import pack_rows, packing_supported, resolve_padding_free
+from instructune.data.pack import pack_rows
+from instructune.model.packing import packing_supported, resolve_padding_free
 from instructune.data.splits import load_prepared
 from instructune.data.render import render_prompt_segments
 from instructune.data.templates import get_template
