@@ -13,7 +13,7 @@ def test_budget_scores_leading_documents():
     assert within_budget(ids, 6) == ids[:2]
 
 
-def test_encode_adds_no_special_tokens_and_cuts(tiny_tokenizer):
+def test_encode_cuts_each_document_to_max_length(tiny_tokenizer):
     text = "Write a short poem about the sea and the wind over the harbour at night."
     whole = tiny_tokenizer(text, add_special_tokens=False)["input_ids"]
     assert encode(tiny_tokenizer, [text], max_length=10_000) == [list(whole)]
