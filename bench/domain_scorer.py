@@ -48,7 +48,7 @@ def prf(gold: list[bool], pred: list[bool]) -> tuple[int, int, int, float, float
 
 def evaluate(path: Path, min_confidence: float, review: list[str], errors: bool) -> None:
     from instructune.quality.decide import decide
-    from instructune.quality.embed import load_embedder
+    from instructune.embed import load_embedder
     from instructune.quality.score import ScoringSet
     from instructune.quality.scorers import domain
 
@@ -75,7 +75,7 @@ def fit() -> None:
     import numpy as np
     from sklearn.linear_model import LogisticRegression
 
-    from instructune.quality.embed import load_embedder
+    from instructune.embed import load_embedder
     from instructune.quality.scorers import domain
 
     groups, _ = domain.load_domains()

@@ -341,7 +341,8 @@ def run_checks(args) -> dict:
     import torch
     from torch import nn
 
-    from instructune.objectives.linear_ce import linear_cross_entropy, liger_available
+    from instructune.model.kernels import liger_available
+    from instructune.objectives.linear_ce import linear_cross_entropy
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
     d = SHAPES[args.shape][0]

@@ -4,6 +4,7 @@ are in the README's objectives section).
 
     python bench/plot_learning_forgetting.py            # writes docs/learning_forgetting.svg
                                                          # and docs/learning_forgetting_terms.svg
+    python bench/plot_learning_forgetting.py --out DIR  # the same two files under DIR
 
 One point per arm: general-text perplexity change against the base model (x) and held-out
 response loss (y), each the mean over 3 seeds with its 95% t interval. The first figure holds
@@ -14,6 +15,7 @@ and the add-ons, each against the same LoRA baseline, on linear axes.
 
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
 
@@ -75,10 +77,13 @@ def figure(pts: dict, title: str, out: Path, symlog: bool) -> None:
 
 
 def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--out", type=Path, default=DOCS, help="folder for the two SVG files (default: docs/)")
+    out = ap.parse_args().out
     figure(points(FORGETTING), "Regularisers and full fine-tuning (3 seeds, 95% CI)",
-           DOCS / "learning_forgetting.svg", symlog=True)
+           out / "learning_forgetting.svg", symlog=True)
     figure(points(TERMS), "Objectives and add-ons on LoRA (3 seeds, 95% CI)",
-           DOCS / "learning_forgetting_terms.svg", symlog=False)
+           out / "learning_forgetting_terms.svg", symlog=False)
 
 
 if __name__ == "__main__":

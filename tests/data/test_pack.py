@@ -11,7 +11,7 @@ from instructune.config import ConfigError, load_config
 from instructune.data.batching import epoch_batches, epoch_micro_batches, layout_shares, nonpad_share
 from instructune.data.collate import collate, collate_packed, micro_batch
 from instructune.data.inputs import load_inputs
-from instructune.data.pack import pack_rows, packing_supported
+from instructune.data.pack import pack_rows
 from instructune.data.templates import get_template
 from instructune.data.tokenized import tokenize_records
 from instructune.model.load import load_model
@@ -132,18 +132,6 @@ def test_packed_and_padding_free_nll_equal_the_sum_over_records_alone(tiny_model
         out = response_nll(model, batch, selective)
         assert int(out["n_tokens"]) == want_n, name
         assert float(out["nll_sum"]) == pytest.approx(want_sum, rel=1e-5), name
-
-
-def test_packing_probe_detects_a_model_that_attends_across_records(tiny_model, monkeypatch):
-    import transformers.masking_utils as mu
-
-    model = load_model(tiny_model).train()
-    assert packing_supported(model)
-    assert packing_supported(load_model(tiny_model, attn_implementation="eager"))
-    # Without transformers' packed-sequence detection, records would see each other.
-    monkeypatch.setattr(mu, "find_packed_sequence_indices", lambda position_ids: None)
-    assert not packing_supported(model)
-    assert model.training  # the probe restores the mode it found
 
 
 # --- efficiency ------------------------------------------------------------------------------

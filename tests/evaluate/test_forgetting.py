@@ -8,8 +8,7 @@ import math
 import pytest
 import torch
 
-from instructune.evaluate.forgetting import (corpus_perplexity, forgetting_report, length_batches,
-                                             relative_change, within_budget)
+from instructune.evaluate.forgetting import corpus_perplexity, forgetting_report, length_batches, relative_change
 
 DOCS = ["Write a short poem about the sea and the wind over the harbour at night.",
         "Name three primary colors."]
@@ -59,14 +58,6 @@ def test_documents_are_cut_to_max_length(model, tiny_tokenizer):
     r = corpus_perplexity(model, tiny_tokenizer, DOCS, max_length=6, max_tokens=None)
     assert r["doc_tokens"] == [5, 5] and r["max_length"] == 6
     assert r["doc_nll_sum"] == pytest.approx([hand_nll(model, x) for x in ids], rel=1e-5)
-
-
-def test_budget_scores_leading_documents():
-    ids = [[0] * 5, [0] * 3, [0] * 4]  # 4, 2, 3 predictions
-    assert within_budget(ids, None) == ids
-    assert within_budget(ids, 4) == ids[:1]
-    assert within_budget(ids, 5) == ids[:2]  # the second crosses the budget and is kept whole
-    assert within_budget(ids, 6) == ids[:2]
 
 
 def test_budget_and_short_documents(model, tiny_tokenizer):

@@ -6,10 +6,10 @@ import pytest
 import torch
 
 from instructune.data.collate import collate_packed
-from instructune.data.pack import packing_supported, resolve_padding_free
 from instructune.model.attention import block_causal_mask, resolve_attention
+from instructune.model.forward import model_inputs
 from instructune.model.load import load_model, resolve_dtype
-from instructune.objectives.response_nll import model_inputs
+from instructune.model.packing import packing_supported
 
 
 def test_block_causal_mask_is_causal_inside_each_record_only():
@@ -48,12 +48,3 @@ def test_auto_choices_on_cpu_and_for_inference():
     assert resolve_dtype("float16", "cpu") == "float16"
     with pytest.raises(ValueError):
         resolve_dtype("int8", "cpu")
-
-
-def test_padding_free_auto_follows_the_attention(tiny_model):
-    sdpa = load_model(tiny_model, device="cpu")
-    varlen = load_model(tiny_model, attn_implementation="varlen", device="cpu", training=True)
-    assert resolve_padding_free("auto", False, sdpa) is False
-    assert resolve_padding_free("auto", False, varlen) is True
-    assert resolve_padding_free("auto", True, varlen) is False  # packing already removes padding
-    assert resolve_padding_free(True, False, sdpa) is True

@@ -43,6 +43,18 @@ def test_embedder_returns_unit_rows(embedder):
     assert resolve_embedder("some/other-model") == "some/other-model"
 
 
+def test_loading_the_default_embedder_leaves_the_environment_alone(monkeypatch):
+    import os
+
+    from instructune.embed import Embedder
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)  # the test session sets it; a user may not
+    before = dict(os.environ)
+    emb = Embedder()  # a fresh one: `load_embedder` would hand back the session's, already loaded
+    assert emb.encode(["a cat"]).shape == (1, 384)
+    assert dict(os.environ) == before
+
+
 def test_coherence_golden(data):
     got = [s.value for s in coherence.score(data)]
     assert got == pytest.approx([0.7655, 0.4788, 0.7276, 0.0387, 0.3012], abs=0.01)

@@ -4,8 +4,8 @@
     batch = collate_packed([[rows of pack 0], [rows of pack 1]], pad_id)   # data/collate.py
 
 How records are kept apart. `collate_packed` restarts `position_ids` at 0 at every record
-and the model is called with no `attention_mask` and `use_cache=False` (`response_nll`
-does both). transformers then reads each restart as a sequence boundary
+and the model is called with no `attention_mask` and `use_cache=False` (`model_inputs` in
+`model/forward.py` does both). transformers then reads each restart as a sequence boundary
 (`masking_utils.find_packed_sequence_indices`, checked on 5.23) and builds a block-diagonal
 causal mask, while RoPE sees each record's own positions. No explicit 4D mask is needed.
 
@@ -24,8 +24,8 @@ Where it does not:
 - any call with a 2D attention_mask or a KV cache (generation passes both): that turns the
   detection off. Generation and held-out evaluation (`evaluate/loss.py`) keep padded batches;
 - model code that does not build its mask through `masking_utils` (remote code, forks): it
-  would silently attend across records. `packing_supported` probes the model once and the
-  training recipe refuses packing / padding-free when the probe fails.
+  would silently attend across records. `packing_supported` (`model/packing.py`) probes the
+  model once and the training recipe refuses packing / padding-free when the probe fails.
 
 The label at the first token of each record is set to -100 by the collator, so no record is
 ever predicted from the end of the record before it.
@@ -34,9 +34,6 @@ ever predicted from the end of the record before it.
 from __future__ import annotations
 
 import bisect
-
-import torch
-from torch import nn
 
 
 def pack_rows(lengths: list[int], pack_length: int) -> list[list[int]]:
@@ -77,46 +74,3 @@ def pack_rows(lengths: list[int], pack_length: int) -> list[list[int]]:
 def packed_positions(lengths: list[int]) -> list[int]:
     """Position ids of records laid end to end: 0..n-1 for each record in turn."""
     return [t for n in lengths for t in range(n)]
-
-
-def resolve_padding_free(requested: bool | str, packing: bool, model: nn.Module) -> bool:
-    """`data.padding_free`: "auto" is on when packing is off and the model's attention keeps
-    records apart without building a (T, T) mask (`varlen`, flash attention)."""
-    if requested != "auto":
-        return bool(requested)
-    attn = getattr(model.config, "_attn_implementation", "") or ""
-    return not packing and (attn == "varlen" or attn.startswith("flash_attention") or "flash" in attn)
-
-
-@torch.no_grad()
-def packing_supported(model: nn.Module) -> bool:
-    """Whether `model` keeps packed records apart when given restarting `position_ids`.
-
-    Runs two short records alone and packed in one row, called as the training step calls it
-    (`response_nll.model_inputs`: no attention mask, no cache, the collator's `cu_seqlens`;
-    eval mode so dropout draws no random numbers) and compares their logits.
-
-    Args:
-        model: a causal LM (plain or peft-wrapped).
-    Returns:
-        True when every packed logit matches the record's own logits (float32: atol 1e-4;
-        half precision: atol 3e-2, far below the gap that attending across records makes).
-    """
-    was_training = model.training
-    model.eval()
-    try:
-        device = next(model.parameters()).device
-        vocab = model.get_input_embeddings().num_embeddings
-        a = (torch.arange(5, device=device) * 7 + 3) % vocab
-        b = (torch.arange(4, device=device) * 11 + 5) % vocab
-        from instructune.objectives.response_nll import model_inputs
-
-        alone = [model(input_ids=x[None], use_cache=False).logits[0].float() for x in (a, b)]
-        batch = {"input_ids": torch.cat([a, b])[None], "position_ids": torch.tensor([packed_positions([5, 4])], device=device),
-                 "cu_seqlens": torch.tensor([0, 5, 9], dtype=torch.int32, device=device), "max_seqlen": 5}
-        packed = model(**model_inputs(model, batch)).logits[0].float()
-        half = next(model.parameters()).dtype != torch.float32 or torch.is_autocast_enabled(device.type)
-        tol = 3e-2 if half else 1e-4
-        return all(torch.allclose(p, q, atol=tol, rtol=tol) for p, q in zip((packed[:5], packed[5:]), alone))
-    finally:
-        model.train(was_training)

@@ -73,6 +73,14 @@ def as_forward(model: nn.Module) -> "InstructForward":
     return model if isinstance(model, InstructForward) else InstructForward(model)
 
 
+def model_inputs(model: nn.Module, batch: dict) -> dict:
+    """Keyword arguments of a plain transformers call on a collated `batch`, as the training
+    step makes it: no attention mask, no cache, and the `varlen` attention's record boundaries
+    (`cu_seqlens`, `max_seqlen`) when the model reads them."""
+    return as_forward(model)._inputs(batch["input_ids"], batch.get("position_ids"), batch.get("cu_seqlens"),
+                                     batch.get("max_seqlen"))
+
+
 class InstructForward(nn.Module):
     """A causal LM (peft-wrapped or not) with its add-ons, called with segments.
 

@@ -13,7 +13,15 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from instructune.objectives.linear_ce import liger_available
+
+def liger_available() -> bool:
+    """Whether liger-kernel (and its Triton) can be imported; the fused kernels here and the
+    fused LM head + loss (`objectives/linear_ce.py`) both need it."""
+    try:
+        import liger_kernel.transformers.functional  # noqa: F401
+    except Exception:  # ImportError, or Triton failing to find a GPU backend
+        return False
+    return True
 
 
 def apply_fused_kernels(model: nn.Module, requested: bool | str, device: torch.device | str) -> bool:

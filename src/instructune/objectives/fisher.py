@@ -39,7 +39,7 @@ from torch import nn
 
 from instructune.atomic import atomic_path
 from instructune.cache import cache_dir
-from instructune.evaluate.forgetting import encode, within_budget
+from instructune.data.documents import encode, within_budget
 from instructune.objectives.quadratic import base_weight_name, lora_layers
 
 FORMAT = 1  # bump when the estimate changes, so old cache entries are not reused

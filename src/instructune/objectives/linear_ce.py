@@ -23,16 +23,9 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
+from instructune.model.kernels import liger_available
+
 IMPLS = ("chunked", "liger", "logits")
-
-
-def liger_available() -> bool:
-    """Whether liger-kernel (and its Triton) can be imported."""
-    try:
-        import liger_kernel.transformers.functional  # noqa: F401
-    except Exception:  # ImportError, or Triton failing to find a GPU backend
-        return False
-    return True
 
 
 def resolve_loss_impl(requested: str, device: torch.device | str) -> str:

@@ -51,13 +51,6 @@ def forward_inputs(batch: dict) -> dict:
     return {k: batch.get(k) for k in ("input_ids", "segment_ids", "position_ids", "cu_seqlens", "max_seqlen")}
 
 
-def model_inputs(model: nn.Module, batch: dict) -> dict:
-    """Keyword arguments of a plain transformers call on `batch` (no attention mask, no cache;
-    the `varlen` attention's record boundaries)."""
-    b = forward_inputs(batch)
-    return as_forward(model)._inputs(b["input_ids"], b["position_ids"], b["cu_seqlens"], b["max_seqlen"])
-
-
 def next_token_nll(out: ForwardOutput, batch: dict, loss_impl: str = "chunked", chunk_tokens: int = 4096,
                    per_row: bool = False) -> dict[str, torch.Tensor]:
     """Summed next-token NLL over the batch's trained positions, from the forward's outputs.

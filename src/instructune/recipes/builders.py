@@ -52,7 +52,7 @@ def inference_kwargs(cfg: Config) -> dict:
 def forgetting_overlap(cfg: Config, tokenizer, fisher_docs: int) -> int:
     """How many of EWC's `fisher_docs` documents the forgetting eval also scores, when both
     read the same corpus: it scores the leading ones within eval.forgetting_max_tokens."""
-    from instructune.evaluate.forgetting import encode, within_budget
+    from instructune.data.documents import encode, within_budget
     from instructune.evaluate.text_corpus import load_corpus
 
     e = cfg.eval

@@ -29,8 +29,9 @@ from torch import nn
 
 from instructune.config import Config, ConfigError, DataConfig, EvalConfig, TemplateConfig, TrainConfig
 from instructune.data.masking import build_masker
-from instructune.data.pack import pack_rows, packing_supported, resolve_padding_free
+from instructune.data.pack import pack_rows
 from instructune.data.splits import load_prepared, split_for
+from instructune.model.packing import packing_supported, resolve_padding_free
 from instructune.model.setup import count_parameters
 from instructune.objectives.linear_ce import resolve_loss_impl
 from instructune.objectives.objective import TrainingObjective
