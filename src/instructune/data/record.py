@@ -1,4 +1,5 @@
-"""The canonical record: the one data unit every stage reads and writes (DESIGN §1).
+"""The canonical record: the one data unit every stage reads and writes
+(docs/architecture.md §2).
 
 Every input format is converted to a `Record`. It keeps apart what later stages need apart:
 the instruction (the directive), the context it works on, the response (the target), an

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from instructune.config import TemplateConfig
 from instructune.data.record import Record
 
-# Segment ids of the token contract (DESIGN §1).
+# Segment ids of the token contract (docs/architecture.md §3).
 TEMPLATE, INSTRUCTION, CONTEXT, RESPONSE, RATIONALE = 0, 1, 2, 3, 4
 SEGMENT_NAMES = {TEMPLATE: "template", INSTRUCTION: "instruction", CONTEXT: "context",
                  RESPONSE: "response", RATIONALE: "rationale"}

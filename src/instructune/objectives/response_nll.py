@@ -2,7 +2,7 @@
 
 The sum and the count are returned separately so that the caller can normalise over all
 trained tokens of a gradient-accumulation window (and of all processes), which keeps the
-loss independent of how a batch is split (DESIGN §3).
+loss independent of how a batch is split (docs/architecture.md §4, "The loss").
 
 Logits are computed only at trained positions: the LM head and cross-entropy over a 49k
 vocabulary are a large share of a small model's step, and prompt positions need neither. The

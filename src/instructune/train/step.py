@@ -4,8 +4,8 @@ The loss of the window is  Σ_term w_term · Σ_micro sum_term / N_term,  where 
 term's count (for the next-token loss: trained tokens) over the *whole* window on *all*
 processes. Each micro-batch backpropagates its own sums divided by those counts, so the
 accumulated gradient equals the gradient of the window's loss however the window is split
-into micro-batches or processes (DESIGN §3). With the next-token loss alone this is exactly
-Σ nll / N, as it always was.
+into micro-batches or processes (docs/architecture.md §4, "The loss"). With the next-token
+loss alone this is exactly Σ nll / N, as it always was.
 
 Nothing here waits for the device: counts come from collation (host ints; with several
 processes one all-reduce of a tensor), the micro-batches were pinned by the prefetch thread
