@@ -244,6 +244,8 @@ def _eval_flags(p):
 
 
 def _eval(args, console) -> int:
+    from instructune.evaluate import ifeval
+    from instructune.evaluate.results_table import print_results
     from instructune.recipes import evaluate
     from instructune.recipes.checks import check_eval
 
@@ -253,7 +255,7 @@ def _eval(args, console) -> int:
         if not args.output:
             raise ConfigError("eval: --responses needs --output DIR")
         summary = evaluate.score_responses(args.responses, args.prompts, args.output)
-        console.print(evaluate.ifeval.format_summary(summary))
+        console.print(ifeval.format_summary(summary))
         say(console, f"wrote {args.output}/ifeval_verdicts.jsonl and ifeval_summary.json")
         return 0
     cfg = args.cfg
@@ -266,7 +268,7 @@ def _eval(args, console) -> int:
         raise ConfigError("eval: give --tuned RUN_DIR (or output_dir=RUN_DIR); eval.json is written there")
     check_eval(cfg, tuned, args.base)
     results = evaluate.main(cfg, tuned=tuned, base=args.base, out_dir=args.output or tuned, console=console)
-    evaluate.print_results(results, console)
+    print_results(results, console)
     return 0
 
 

@@ -29,6 +29,11 @@ def test_eval_uses_the_runs_saved_config_and_writes_into_the_run(run_dir):
     assert ev["meta"]["sets"] == {"heldout": 3, "extra": 3}
     assert {"sets.heldout.response_loss", "ifeval.prompt_level_loose", "forgetting.relative_change"} <= set(ev["comparison"])
     assert (run_dir / "ifeval_verdicts.jsonl").exists() and (run_dir / "ifeval_verdicts_base.jsonl").exists()
+    # The forgetting budget (256 tokens) scores the corpus's leading documents only: eval.json
+    # says how many were scored, not how many the corpus holds.
+    scored = ev["meta"]["forgetting_documents"]
+    assert scored == ev["tuned"]["forgetting"]["documents"] == ev["base"]["forgetting"]["documents"]
+    assert 0 < scored < ev["meta"]["forgetting_corpus_documents"]
     metrics = [json.loads(x) for x in (run_dir / "metrics.jsonl").read_text().splitlines()]
     assert all("eval_loss" in m and "eval_loss/extra" in m for m in metrics)
 

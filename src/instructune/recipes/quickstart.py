@@ -16,6 +16,7 @@ from pathlib import Path
 from rich.console import Console
 
 from instructune.config import Config
+from instructune.evaluate.results_table import results_table
 from instructune.recipes import evaluate, ingest, prepare, report, train
 
 
@@ -65,7 +66,7 @@ def main(cfg: Config, console: Console | None = None, n_examples: int = 4) -> di
                        ("IF verdicts", run / "ifeval_verdicts.jsonl"), ("report", page)):
         console.print(f"{name:>13}: {path}")
     console.print(f"\nfinished in {seconds:.0f} s\n")
-    console.print(evaluate.results_table(results))
+    console.print(results_table(results))
     return {"eval": results, "train": summary, "seconds": seconds}
 
 
