@@ -274,9 +274,9 @@ def _eval(args, console) -> int:
 
 def run_config(run: str, overrides: list[str]) -> Config | None:
     """A run dir's saved config.yaml with `overrides` on top, or None when `run` has none."""
-    from pathlib import Path
+    from instructune.rundir import RunDir
 
-    saved = Path(run) / "config.yaml"
+    saved = RunDir(run).config
     return load_config(str(saved), overrides) if saved.is_file() else None
 
 

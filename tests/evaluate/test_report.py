@@ -10,6 +10,7 @@ import pytest
 from browser import chrome, require_browser
 from tiny import FAST_EVAL
 
+from instructune import rundir
 from instructune.cli import main as cli
 
 
@@ -36,6 +37,8 @@ def test_eval_uses_the_runs_saved_config_and_writes_into_the_run(run_dir):
     assert 0 < scored < ev["meta"]["forgetting_corpus_documents"]
     metrics = [json.loads(x) for x in (run_dir / "metrics.jsonl").read_text().splitlines()]
     assert all("eval_loss" in m and "eval_loss/extra" in m for m in metrics)
+    # Every entry train and eval wrote is in the run dir layout, so `train --overwrite` removes it.
+    assert sorted(p.name for p in run_dir.iterdir()) == sorted(p.name for p in rundir.entries(run_dir))
 
 
 def test_report_is_one_file_that_fetches_nothing(run_dir, tmp_path):

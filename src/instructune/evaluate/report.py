@@ -17,6 +17,7 @@ from typing import Any
 
 from instructune.evaluate import html as H
 from instructune.evaluate.plots import grouped_bars, line_plot
+from instructune.rundir import RunDir
 
 IFEVAL_LEVELS = ("prompt_level_strict", "prompt_level_loose", "instruction_level_strict", "instruction_level_loose")
 # metrics.jsonl keys that are not curves
@@ -55,7 +56,7 @@ def curves_section(runs: dict[str, Path]) -> str:
     """Train loss and every eval_* / objective term over steps, one plot per metric."""
     by_metric: dict[str, dict[str, tuple[list, list]]] = {}
     for label, run in runs.items():
-        for row in read_jsonl(run / "metrics.jsonl"):
+        for row in read_jsonl(RunDir(run).metrics):
             for k, v in row.items():
                 if k in _NOT_CURVES or not isinstance(v, (int, float)) or "step" not in row:
                     continue
@@ -111,7 +112,7 @@ def ifeval_types_section(label: str, ev: dict) -> str:
 
 
 def generations_section(label: str, run: Path, n: int) -> str:
-    rows = read_jsonl(run / "eval_generations.jsonl")[:n]
+    rows = read_jsonl(RunDir(run).generations)[:n]
     if not rows:
         return ""
     cols = [c for c in ("base", "tuned", "tuned_plain") if c in rows[0]]
@@ -153,7 +154,7 @@ def run_report(run_dirs: list[Path], n_generations: int = 8) -> str:
     for i, r in enumerate(run_dirs, 1):  # labels are the dir names, numbered where two repeat
         label = r.name or str(r)
         runs[label if label not in runs else f"{label} ({i})"] = r
-    evals = {label: read_json(run / "eval.json") for label, run in runs.items()}
+    evals = {label: read_json(RunDir(run).eval) for label, run in runs.items()}
     parts = [curves_section(runs)]
     if len(runs) > 1:
         parts.append(compare_section({k: v for k, v in evals.items() if v}))

@@ -11,15 +11,15 @@ weights saved in its `addons/` attached), an export dir, a local path or a hub i
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 import torch
 
-from instructune.config import TemplateConfig
+from instructune.config import ConfigError, TemplateConfig
 from instructune.model.addons.store import attach_saved
 from instructune.model.forward import InstructForward
-from instructune.model.load import load_model, load_tokenizer, resolve_tuned
+from instructune.model.load import load_model, load_tokenizer
 from instructune.model.vocab import add_template_tokens
+from instructune.rundir import RunDir, model_path, saved_config
 
 
 def load_for_inference(name: str, special_tokens: Sequence[str] = (), dtype: str = "auto",
@@ -39,7 +39,7 @@ def load_for_inference(name: str, special_tokens: Sequence[str] = (), dtype: str
     Returns:
         the model as an `InstructForward` (no add-on: the plain model), and its tokenizer.
     """
-    path = resolve_tuned(name)
+    path = model_path(name)
     tokenizer = load_tokenizer(path)
     model = load_model(path, dtype, attn_implementation, device=device)
     add_template_tokens(model, tokenizer, list(special_tokens))
@@ -49,12 +49,11 @@ def load_for_inference(name: str, special_tokens: Sequence[str] = (), dtype: str
 def run_template(name: str) -> TemplateConfig | None:
     """The `template` section of run dir `name`'s saved config.yaml; None when `name` is no
     run dir (no config.yaml there), or its config has no template section."""
-    import yaml
-
     from instructune.config.loader import from_dict
 
-    path = Path(name) / "config.yaml"
-    if not path.is_file():
-        return None
-    section = (yaml.safe_load(path.read_text()) or {}).get("template")
-    return from_dict(TemplateConfig, section, f"{path}: template.") if isinstance(section, dict) else None
+    try:
+        saved = saved_config(name)
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
+    section = (saved or {}).get("template")
+    return from_dict(TemplateConfig, section, f"{RunDir(name).config}: template.") if isinstance(section, dict) else None

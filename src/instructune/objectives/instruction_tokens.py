@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from instructune.data.templates import INSTRUCTION
 from instructune.objectives.linear_ce import linear_cross_entropy

@@ -37,7 +37,9 @@ from instructune.config.diff import differences, flatten
 from instructune.data.jsonio import write_json
 from instructune.evaluate.ablation import DONE, Cell, cells, finished, summarize
 from instructune.evaluate.ablation_report import ablation_page
+from instructune.evaluate.results_table import IFEVAL_LEVELS
 from instructune.recipes import evaluate, train
+from instructune.rundir import RunDir
 
 
 def arms_of(cfg: Config, cli_arms: list[list[str]] | None) -> dict[str, list[str]]:
@@ -92,7 +94,7 @@ def flat_metrics(ev: dict[str, Any], summary: dict[str, Any], base: dict[str, An
             out[f"{name}.rouge_l"] = m["rouge_l"]["mean"]
         if "exact_match" in m:
             out[f"{name}.exact_match"] = m["exact_match"]["accuracy"]
-    for level in evaluate.IFEVAL_LEVELS:
+    for level in IFEVAL_LEVELS:
         acc = tuned.get("ifeval", {}).get(level, {}).get("accuracy")
         if acc is not None:
             out[f"ifeval.{level}"] = acc
@@ -122,7 +124,7 @@ def run_cell(cfg: Config, cell: Cell, base: dict[str, Any] | None, console: Cons
                             "config": cell_key(cfg), "metrics": metrics})
     # A killed cell restarts from scratch, so a finished one's checkpoints (optimizer state; for
     # full fine-tuning GBs per cell) are never read again.
-    shutil.rmtree(run / "checkpoints", ignore_errors=True)
+    shutil.rmtree(RunDir(run).checkpoints, ignore_errors=True)
     return metrics
 
 
@@ -135,8 +137,8 @@ def base_eval(cfg: Config, root: Path, console: Console) -> dict[str, Any]:
     """The base model's figures, evaluated once for every arm (kept in ROOT/base, keyed by
     `cfg` in ROOT/base/cell.json like a cell)."""
     done = finished(root / "base")
-    if done is not None and (root / "base" / "eval.json").exists():
-        return json.loads((root / "base" / "eval.json").read_text())["base"]
+    if done is not None and RunDir(root / "base").eval.exists():
+        return json.loads(RunDir(root / "base").eval.read_text())["base"]
     shutil.rmtree(root / "base", ignore_errors=True)
     base = evaluate.main(cfg, tuned=None, out_dir=str(root / "base"), console=console)["base"]
     write_json(root / "base" / DONE, {"config": cell_key(cfg)})

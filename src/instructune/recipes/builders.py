@@ -16,9 +16,7 @@ from instructune.config import Config, ConfigError
 from instructune.data.inputs import load_inputs
 from instructune.data.record import Record
 from instructune.data.templates import get_template
-from instructune.model.forward import InstructForward
 from instructune.model.load import load_tokenizer
-from instructune.model.setup import load_for_template
 from instructune.model.vocab import add_template_tokens
 from instructune.train.distributed import weight_sharding
 

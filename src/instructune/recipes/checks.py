@@ -19,18 +19,11 @@ import shlex
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from instructune.config import Config, ConfigError, to_dict
 from instructune.config.diff import differences, flatten
 from instructune.data.starter import resolve_input
 from instructune.model.load import DEFAULT_MODEL, cache_dir, gguf_location
-
-# What a training run writes into its dir (README, "Run dir layout"). A dir holding any of the
-# first group holds a run; `--overwrite` removes all of them and leaves anything else alone,
-# so `output_dir=.` with --overwrite cannot wipe a project.
-RUN_MARKERS = ("config.yaml", "metrics.jsonl", "checkpoints", "adapter", "export", "train_summary.json")
-RUN_OUTPUTS = RUN_MARKERS + ("eval.json", "eval_generations.jsonl", "tensorboard")
+from instructune.rundir import RunDir, holds_run, saved_config
 
 # Keys a resumed run must share with the run it continues: they fix the weights' shapes, the
 # tokens trained on and their order, and the optimizer state the checkpoint restores (a new
@@ -109,9 +102,9 @@ def _in_hub_cache(name: str) -> bool:
 
 def _check_model_dir(path: Path, name: str, key: str) -> None:
     """An existing path must be a model folder or a run dir whose training finished."""
-    if (path / "config.json").exists() or (path / "export" / "config.json").exists():
+    if (path / "config.json").exists() or RunDir(path).has_export():
         return
-    if path.is_dir() and any((path / m).exists() for m in RUN_MARKERS):
+    if path.is_dir() and holds_run(path):
         raise CheckError(f"{key} {name}: a run dir without export/ (its training did not finish); "
                          f"finish it with `{resume_command(path)}`")
     if path.is_dir():
@@ -152,11 +145,6 @@ def check_model(name: str, key: str) -> None:
 
 # --- run dirs ------------------------------------------------------------------------------
 
-def holds_run(run: Path) -> list[str]:
-    """The run outputs already in `run` (empty when it holds no training run)."""
-    return [m for m in RUN_MARKERS if (run / m).exists()]
-
-
 def resume_differences(saved: dict[str, Any], cfg: Config) -> list[str]:
     """'key (saved X, now Y)' for each `RESUME_KEYS` field where `cfg` differs from `saved`."""
     keys = [k for k in RESUME_KEYS if k != "lora" or cfg.train.method == "lora"]
@@ -168,7 +156,7 @@ def resume_differences(saved: dict[str, Any], cfg: Config) -> list[str]:
 def resume_command(run: Path, flag: str = "--resume") -> str:
     """The command that continues (`--resume`) or restarts (`--overwrite`) the run in `run` as it
     was configured. output_dir is named: a copied run dir's config.yaml still names the original."""
-    return (f"instructune train {flag} --recipe {shlex.quote(str(run / 'config.yaml'))} "
+    return (f"instructune train {flag} --recipe {shlex.quote(str(RunDir(run).config))} "
             f"output_dir={shlex.quote(str(run))}")
 
 
@@ -198,17 +186,17 @@ def check_run_dir(cfg: Config, resume: bool, overwrite: bool, processes: int | N
             raise CheckError(f"output_dir {run} already holds a training run ({', '.join(found)}); "
                              f"pass --resume to continue it, --overwrite to replace it, or choose a new output_dir")
         return
-    found_ckpts = list_checkpoints(run / "checkpoints")
+    found_ckpts = list_checkpoints(RunDir(run).checkpoints)
     if not found_ckpts:
         why = "does not exist" if not run.exists() else "has no checkpoint (checkpoints/ is empty or missing)"
         raise CheckError(f"--resume: output_dir {run} {why}; nothing to resume. "
                          f"Run without --resume (add --overwrite to replace what is there)")
-    if not (run / "config.yaml").exists():
-        raise CheckError(f"--resume: {run} has checkpoints but no config.yaml, so its settings are unknown")
     try:
-        saved = yaml.safe_load((run / "config.yaml").read_text()) or {}
-    except yaml.YAMLError:
-        raise CheckError(f"--resume: {run / 'config.yaml'} is not valid YAML") from None
+        saved = saved_config(run)
+    except ValueError as e:
+        raise CheckError(f"--resume: {e}") from None
+    if saved is None:
+        raise CheckError(f"--resume: {run} has checkpoints but no config.yaml, so its settings are unknown")
     diffs = resume_differences(saved, cfg)
     if diffs:
         raise CheckError(f"--resume: this command differs from the run in {run} in {'; '.join(diffs)}; "

@@ -39,6 +39,7 @@ from instructune.evaluate.compare import compare
 from instructune.evaluate.harness import ModelEval, changes_forward
 from instructune.evaluate.text_corpus import load_corpus
 from instructune.recipes.builders import heldout_sets, inference_kwargs
+from instructune.rundir import RunDir
 
 
 def main(cfg: Config, tuned: str | None = None, base: str | None = None, out_dir: str | None = None,
@@ -91,21 +92,21 @@ def main(cfg: Config, tuned: str | None = None, base: str | None = None, out_dir
                        "confidence": cfg.eval.confidence}
     out = Path(out_dir or (tuned if tuned and Path(tuned).is_dir() else cfg.output_dir))
     write_outputs(out, results, evals, sets)
-    say(f"wrote {out / 'eval.json'}")
+    say(f"wrote {RunDir(out).eval}")
     return results
 
 
 def write_outputs(out: Path, results: dict, evals: dict[str, ModelEval], sets: dict[str, list[Record]]) -> None:
     """eval.json, eval_generations.jsonl (records × models) and the IFEval verdict files."""
-    write_json(out / "eval.json", results)
-    write_jsonl(out / "eval_generations.jsonl", (
+    run = RunDir(out)
+    write_json(run.eval, results)
+    write_jsonl(run.generations, (
         {"set": name, "id": r.id, "task": r.task, "instruction": r.instruction, "reference": r.response,
          **{label: ev.generations[name][i] for label, ev in evals.items() if name in ev.generations}}
         for name, records in sets.items() for i, r in enumerate(records)))
     for label, ev in evals.items():
         if ev.verdicts:
-            ifeval.write_verdicts(out / ("ifeval_verdicts.jsonl" if label == "tuned" or len(evals) == 1
-                                         else f"ifeval_verdicts_{label}.jsonl"), ev.verdicts)
+            ifeval.write_verdicts(run.verdicts("tuned" if len(evals) == 1 else label), ev.verdicts)
 
 
 def scored_documents(evals: dict[str, ModelEval]) -> int:

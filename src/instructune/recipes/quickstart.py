@@ -18,6 +18,7 @@ from rich.console import Console
 from instructune.config import Config
 from instructune.evaluate.results_table import results_table
 from instructune.recipes import evaluate, ingest, prepare, report, train
+from instructune.rundir import RunDir
 
 
 def main(cfg: Config, console: Console | None = None, n_examples: int = 4) -> dict:
@@ -51,7 +52,7 @@ def main(cfg: Config, console: Console | None = None, n_examples: int = 4) -> di
     seconds = time.perf_counter() - t0
 
     console.rule("generations (held-out)")
-    rows = [json.loads(line) for line in (run / "eval_generations.jsonl").read_text().splitlines()]
+    rows = [json.loads(line) for line in RunDir(run).generations.read_text().splitlines()]
     for row in rows[:n_examples]:
         console.print(f"[bold]{row['instruction']}[/bold]")
         console.print(f"  reference: {row['reference']}")
@@ -59,11 +60,12 @@ def main(cfg: Config, console: Console | None = None, n_examples: int = 4) -> di
         console.print(f"  tuned:     {row.get('tuned', '')}\n")
 
     console.rule("outputs")
-    for name, path in (("run dir", run), ("config", run / "config.yaml"), ("metrics", run / "metrics.jsonl"),
-                       ("checkpoints", run / "checkpoints"), ("adapter", run / "adapter"),
-                       ("merged model", run / "export"), ("eval", run / "eval.json"),
-                       ("generations", run / "eval_generations.jsonl"),
-                       ("IF verdicts", run / "ifeval_verdicts.jsonl"), ("report", page)):
+    rd = RunDir(run)
+    for name, path in (("run dir", run), ("config", rd.config), ("metrics", rd.metrics),
+                       ("checkpoints", rd.checkpoints), ("adapter", rd.adapter),
+                       ("merged model", rd.export), ("eval", rd.eval),
+                       ("generations", rd.generations),
+                       ("IF verdicts", rd.verdicts()), ("report", page)):
         console.print(f"{name:>13}: {path}")
     console.print(f"\nfinished in {seconds:.0f} s\n")
     console.print(results_table(results))

@@ -6,11 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from instructune.config import ConfigError
+from instructune import rundir
 from instructune.evaluate.report import run_report
 
 
 # What a report is made of: a dir with none of these holds nothing to show.
-REPORTED = ("metrics.jsonl", "train_summary.json", "eval.json")
+REPORTED = (rundir.METRICS, rundir.SUMMARY, rundir.EVAL)
 
 
 def main(run_dirs: list[str], output: str | None = None, n_generations: int = 8) -> Path:

@@ -24,7 +24,6 @@ import dataclasses
 import functools
 import json
 import os
-import shutil
 import time
 from pathlib import Path
 
@@ -33,12 +32,14 @@ from accelerate import PartialState
 
 from instructune.config import Config, ConfigError, save_config
 from instructune.data.batching import layout_shares
+from instructune.data.jsonio import write_json
 from instructune.data.render import render_prompt_segments
 from instructune.data.templates import get_template, template_options
 from instructune.evaluate.heldout import heldout_metrics
 from instructune.model.lora_fusion import fused_lora_count
 from instructune.recipes import builders
-from instructune.recipes.checks import RUN_OUTPUTS, CheckError, check_train, holds_run, resume_command
+from instructune.recipes.checks import CheckError, check_train, resume_command
+from instructune.rundir import RunDir, clear, holds_run
 from instructune.train.assemble import assemble
 from instructune.train.checkpoint import list_checkpoints
 from instructune.train.device import has_accelerator
@@ -126,11 +127,11 @@ def interrupted_message(cfg: Config) -> str:
     """What to tell a user who pressed Ctrl-C: the last checkpoint and the exact command that
     resumes from it, or that there is none yet and how to start again."""
     run = Path(cfg.output_dir)
-    if not (run / "config.yaml").exists():
+    if not RunDir(run).config.exists():
         return f"interrupted before training started; nothing to resume in {run}"
     launcher = (" (under the same launcher, with the same number of processes)"
                 if int(os.environ.get("WORLD_SIZE", "1")) > 1 else "")
-    ckpts = list_checkpoints(run / "checkpoints")
+    ckpts = list_checkpoints(RunDir(run).checkpoints)
     if not ckpts:
         return (f"interrupted; no checkpoint yet (train.checkpoint_every={cfg.train.checkpoint_every}), "
                 f"so nothing to resume.\nstart again with: {resume_command(run, '--overwrite')}{launcher}")
@@ -141,16 +142,10 @@ def interrupted_message(cfg: Config) -> str:
 
 
 def start_run_dir(run: Path, overwrite: bool, say) -> None:
-    """Create the run dir; with `overwrite`, first remove the outputs of the run it holds
-    (`RUN_OUTPUTS`: files that are not a run's are kept)."""
+    """Create the run dir; with `overwrite`, first remove every entry of the run dir layout
+    (`rundir.LAYOUT`: what train, eval and report wrote; files that are not a run's are kept)."""
     if overwrite and holds_run(run):
-        say(f"replacing the previous run in {run} (its outputs are removed first)")
-        for name in RUN_OUTPUTS:
-            target = run / name
-            if target.is_dir():
-                shutil.rmtree(target)
-            elif target.exists():
-                target.unlink()
+        say(f"replacing the previous run in {run}: removed {', '.join(clear(run))}")
     run.mkdir(parents=True, exist_ok=True)
 
 
@@ -249,7 +244,7 @@ def main(cfg: Config, resume: bool = False, overwrite: bool = False) -> dict:
     if process.is_main_process:
         start_run_dir(run_dir, overwrite, process.print)
         if not resume:  # a resumed run's config is saved once the resume is known to fit
-            save_config(cfg, run_dir / "config.yaml")
+            save_config(cfg, RunDir(run_dir).config)
     run = assemble(cfg, penalties=functools.partial(builders.regularizers, cfg))
     say = run.accelerator.print
     for line in settings_lines(cfg, run.accelerator.num_processes, torch.get_num_threads(),
@@ -257,7 +252,7 @@ def main(cfg: Config, resume: bool = False, overwrite: bool = False) -> dict:
         say(line)
     start = resume_position(cfg, run) if resume else Position()
     if resume and run.accelerator.is_main_process:
-        save_config(cfg, run_dir / "config.yaml")  # the grown max_steps / epochs, for the next resume
+        save_config(cfg, RunDir(run_dir).config)  # the grown max_steps / epochs, for the next resume
     for line in describe(cfg, run):
         say(line)
     shares = padding_shares(cfg, run)
@@ -278,5 +273,5 @@ def main(cfg: Config, resume: bool = False, overwrite: bool = False) -> dict:
                "seconds_per_step": result.seconds / max(result.step - start.step, 1),
                "nonpad_share": {**shares, "this_run": result.real_tokens / max(result.slot_tokens, 1)}}
     if run.accelerator.is_main_process:
-        (run_dir / "train_summary.json").write_text(json.dumps(summary, indent=2))
+        write_json(RunDir(run_dir).summary, summary)
     return summary

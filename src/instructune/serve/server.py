@@ -74,14 +74,14 @@ from fastapi.responses import StreamingResponse
 from starlette.exceptions import HTTPException
 
 from instructune.config import ServeConfig
-from instructune.serve.api_errors import ApiError, error_response
-from instructune.serve.auth import API_KEY_ENV, check_exposure, resolve_api_key  # noqa: F401  (the server's API)
 from instructune.generation.batch_worker import BatchWorker
 from instructune.generation.engine import Engine, Generation
+from instructune.generation.params import GenParams
+from instructune.serve.api_errors import ApiError, error_response
+from instructune.serve.auth import API_KEY_ENV, check_exposure, resolve_api_key  # noqa: F401  (the server's API)
 from instructune.serve.middleware import BearerAuth, BodyLimit
 from instructune.serve.requests import (ChatRequest, CompletionRequest, Sampling, chat_messages, parse_request,
                                         sampling_params, validation_error)
-from instructune.generation.params import GenParams
 from instructune.serve.stream import ChunkFormat, stream_events, usage
 
 

@@ -23,6 +23,7 @@ from instructune.model.addons.store import save_addons
 from instructune.model.export import export_run
 from instructune.model.forward import InstructForward
 from instructune.objectives.objective import TrainingObjective
+from instructune.rundir import RunDir
 from instructune.train import sharded_checkpoint
 from instructune.train.checkpoint import load_checkpoint, save_checkpoint
 from instructune.train.distributed import plain_model_loading, weights_split
@@ -99,7 +100,7 @@ class TrainingRun:
 
     @property
     def checkpoints(self) -> Path:
-        return self.run_dir / "checkpoints"
+        return RunDir(self.run_dir).checkpoints
 
     def extras(self) -> dict[str, nn.Module]:
         """The modules checkpointed beside the model: add-ons and extra objectives."""
@@ -143,7 +144,7 @@ class TrainingRun:
             probe: generation metrics now, on `eval.generate_every`'s schedule, or None.
         """
         acc = self.accelerator
-        self.metrics = MetricsLog(self.run_dir / "metrics.jsonl", truncate_after=start.step,
+        self.metrics = MetricsLog(RunDir(self.run_dir).metrics, truncate_after=start.step,
                                   enabled=acc.is_main_process)
         self.model.train()
         progress = TrainProgress(self.settings.total_steps, start=start.step, enabled=acc.is_local_main_process)

@@ -18,11 +18,12 @@ from typing import Any
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from instructune.data.jsonio import to_json
 from instructune.model.addons import ADDONS, build_addons
 from instructune.model.forward import InstructForward
-from instructune.data.jsonio import to_json
+from instructune.rundir import RunDir
 
-FOLDER, CONFIG, WEIGHTS = "addons", "config.json", "addons.safetensors"
+CONFIG, WEIGHTS = "config.json", "addons.safetensors"
 
 
 def save_addons(fwd: InstructForward, sections: dict[str, Any], run_dir: str | Path) -> str:
@@ -30,7 +31,7 @@ def save_addons(fwd: InstructForward, sections: dict[str, Any], run_dir: str | P
     the folder, or "" when none is attached."""
     if not fwd.addons:
         return ""
-    out = Path(run_dir) / FOLDER
+    out = RunDir(run_dir).addons
     out.mkdir(parents=True, exist_ok=True)
     cfg = {name: dataclasses.asdict(sections[name]) if dataclasses.is_dataclass(sections[name]) else sections[name]
            for name in fwd.addons}
@@ -42,7 +43,7 @@ def save_addons(fwd: InstructForward, sections: dict[str, Any], run_dir: str | P
 
 def saved_sections(run_dir: str | Path) -> dict[str, Any]:
     """{name: config section} of the add-ons saved in `run_dir` ({} when none)."""
-    path = Path(run_dir) / FOLDER / CONFIG
+    path = RunDir(run_dir).addons / CONFIG
     if not path.exists():
         return {}
     import typing
@@ -67,6 +68,6 @@ def attach_saved(model: nn.Module, run_dir: str | Path | None, **resources: Any)
     addons = build_addons(sections, model.config, **resources)
     param = next(model.parameters())
     holder = nn.ModuleDict(addons)
-    holder.load_state_dict(load_file(Path(run_dir) / FOLDER / WEIGHTS))
+    holder.load_state_dict(load_file(RunDir(run_dir).addons / WEIGHTS))
     holder.to(device=param.device, dtype=param.dtype)
     return InstructForward(model, dict(holder.items()))
