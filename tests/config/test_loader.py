@@ -5,13 +5,30 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from instructune.config import Config, ConfigError, list_recipes, load_config, save_config, to_dict
+from instructune.config import RECIPES_DIR, Config, ConfigError, list_recipes, load_config, save_config, to_dict
+from instructune.config.diff import flatten
+
+
+def _same(written, loaded) -> bool:
+    """A YAML value and the typed value it loaded as: YAML reads 1e-4 as a string and `no` as
+    false, which the loader types by the field (a float, the string "no")."""
+    if isinstance(written, str) and isinstance(loaded, float):
+        return float(written) == loaded
+    if written is False and loaded == "no":
+        return True
+    return written == loaded
 
 
 @pytest.mark.parametrize("name", list_recipes())
-def test_every_shipped_recipe_loads(name):
+def test_every_shipped_recipe_loads_with_the_values_it_writes(name):
+    """Each key the recipe file sets reaches the Config with its value (a key dropped or renamed
+    on load would leave the default in its place)."""
     cfg = load_config(name)
     assert isinstance(cfg, Config)
+    written = flatten(yaml.safe_load((RECIPES_DIR / f"{name}.yaml").read_text()))
+    loaded = flatten(to_dict(cfg))
+    wrong = {k: (v, loaded.get(k, "<missing>")) for k, v in written.items() if not _same(v, loaded.get(k))}
+    assert not wrong, wrong
 
 
 def test_shipped_recipes_exist():

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import random
+import subprocess
+import sys
 
 import pytest
 
@@ -93,7 +96,29 @@ def test_first_occurrence_is_kept_whatever_the_order():
     kept, removed = dedup(records()[::-1], "minhash")
     assert [r.id for r in kept] == ["r9", "r8", "r7", "r5", "r3", "r2"]
     assert [(r.id, r.duplicate_of) for r in removed] == [("r6", "r9"), ("r4", "r5"), ("r1", "r3")]
-    assert dedup(records(), "minhash")[1] == dedup(records(), "minhash")[1]  # same run, same result
+
+
+# Runs `dedup` on the records read from stdin and prints what it removed, in a fresh interpreter.
+_DEDUP_IN_A_NEW_PROCESS = """
+import json, sys
+from instructune.data.dedup import dedup
+from instructune.data.record import Record
+recs = [Record.from_dict(d) for d in json.load(sys.stdin)]
+print(json.dumps([r.to_dict() for r in dedup(recs, "minhash")[1]]))
+"""
+
+
+def test_minhash_removes_the_same_records_under_any_string_hash_seed():
+    """MinHash must hash shingles with a fixed function: Python's hash() of a str changes with
+    PYTHONHASHSEED, so two runs on the same data would remove different records."""
+    data = json.dumps([r.to_dict() for r in records()])
+    removed = []
+    for seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        done = subprocess.run([sys.executable, "-c", _DEDUP_IN_A_NEW_PROCESS], input=data, env=env,
+                              capture_output=True, text=True, check=True)
+        removed.append(json.loads(done.stdout))
+    assert removed[0] == removed[1] and removed[0]
 
 
 def test_conversations_that_only_end_alike_are_kept():

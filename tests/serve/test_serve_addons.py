@@ -184,11 +184,19 @@ def test_a_batch_holds_several_predicted_temperatures(run_engine, monkeypatch, r
     assert len(gens) == 3 and row_temperatures == [[0.25, 0.75, 1.25]]
 
 
-def test_an_explicit_temperature_is_used_as_given(run_url, calls, row_temperatures):
+def test_an_explicit_temperature_is_used_as_given(run_url, run_engine, row_temperatures):
+    """On a model with a temperature head, a given temperature samples at that temperature: the
+    served text is the engine's at the same temperature, top_p (the API's default, 1.0) and
+    seed, and the head is not asked."""
+    served = {}
     for t in (0, 0.7, 2):
-        r = post(run_url, "/chat/completions", {"messages": MESSAGES, "max_tokens": 2, "temperature": t, "seed": 1})
+        r = post(run_url, "/completions", {"prompt": "Hello", "max_tokens": 8, "temperature": t, "seed": 1})
         assert r.status_code == 200, r.text
-        assert calls[-1]["gcfg"].temperature == t
+        served[t] = r.json()["choices"][0]["text"]
+        direct = run_engine.generate(run_engine.complete_ids(["Hello"]),
+                                     GenParams(max_new_tokens=8, temperature=t, top_p=1.0, seed=1))
+        assert served[t] == direct[0].text
+    assert len(set(served.values())) > 1  # the temperature reached the sampler
     assert row_temperatures == []
 
 

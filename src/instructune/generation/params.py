@@ -47,6 +47,13 @@ class GenParams:
     stop: list[str] = field(default_factory=list)
     seed: int | None = 0
 
+    def __post_init__(self):
+        # transformers refuses an int temperature (2 is "not a strictly positive float"); a
+        # caller in code may well write one.
+        if self.temperature != "auto":
+            self.temperature = float(self.temperature)
+        self.top_p = float(self.top_p)
+
     @classmethod
     def from_config(cls, g: GenerateConfig) -> GenParams:
         """The sampling parameters of the `generate` section (its `batch_size` is the engine's,
