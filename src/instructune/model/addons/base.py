@@ -12,11 +12,11 @@ Each reads the current forward's segments and records from `self.state` (`model/
 An add-on that only reads hidden states (the temperature head) says `changes_forward = False`:
 the model's logits are then the plain model's, and plain transformers loses nothing of it.
 It may also add loss terms through the hooks `TrainingObjective` calls on every add-on and
-every extra objective (`objectives/term.py: LossTerm` declares the same ones, with the same
-defaults): `terms(out, batch)` returns {name: summed value}, `counts(batch)` the host count
-each sum is divided by (over the whole accumulation window), `weights()` their weights;
-`set_step(step)`, `logged()` and `step_terms(model)` serve schedules, logged weights and
-once-per-step terms. Each default does nothing, so an add-on overrides only what it uses.
+every extra objective, declared once with do-nothing defaults in `model/loss_hooks.py:
+LossHooks` (both derive from it): `terms(out, batch)` returns {name: summed value},
+`counts(batch)` the host count each sum is divided by (over the whole accumulation window),
+`weights()` their weights; `set_step(step)`, `logged()` and `step_terms(model)` serve
+schedules, logged weights and once-per-step terms. An add-on overrides only what it uses.
 """
 
 from __future__ import annotations
@@ -26,8 +26,10 @@ from typing import Any
 import torch
 from torch import nn
 
+from instructune.model.loss_hooks import LossHooks
 
-class Addon(nn.Module):
+
+class Addon(LossHooks):
     """Base class: every stage is the identity and there are no loss terms."""
 
     name = ""
@@ -62,29 +64,6 @@ class Addon(nn.Module):
 
     def on_final(self, h: torch.Tensor) -> torch.Tensor:
         return h
-
-    def counts(self, batch: dict) -> dict[str, int]:
-        """{term: host count its sum is divided by} for one micro-batch."""
-        return {}
-
-    def terms(self, out, batch: dict) -> dict[str, torch.Tensor]:
-        """{term: () summed value} for one micro-batch, from the forward's outputs."""
-        return {}
-
-    def weights(self) -> dict[str, float]:
-        """{term: weight in the total loss}."""
-        return {}
-
-    def set_step(self, step: int) -> None:
-        """The optimizer step the next window is (steps done before it); for schedules."""
-
-    def logged(self) -> dict[str, float]:
-        """{metric: host float} of learned or scheduled weights, read on logged steps."""
-        return {}
-
-    def step_terms(self, model: nn.Module) -> dict[str, torch.Tensor]:
-        """{term: () value} taken once per optimizer step from `model`, not per micro-batch."""
-        return {}
 
     def param_dtype(self) -> torch.dtype:
         return next(self.parameters()).dtype
