@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+from rich.console import Console
 
 from instructune.evaluate.temperature import ranks, spearman, spearman_interval
 
@@ -28,6 +29,18 @@ def test_spearman_interval_holds_the_estimate():
     b = a + rng.normal(size=40) * 0.5
     ci = spearman_interval(a, b, seed=0, n_boot=300, level=0.95)
     assert ci["lo"] <= ci["rho"] <= ci["hi"] and ci["n"] == 40 and ci["rho"] > 0.5
+
+
+def test_a_constant_side_makes_the_correlation_undefined_and_says_which():
+    from instructune.evaluate.results_table import results_table
+
+    ci = spearman_interval([0.5, 0.6, 0.7], [0.7, 0.7, 0.7], seed=0, n_boot=50, level=0.95)
+    assert np.isnan(ci["rho"]) and ci["undefined"] == "every target temperature is the same"
+    assert "undefined" not in spearman_interval([1, 2, 3], [1, 3, 2], seed=0, n_boot=50, level=0.95)
+    table = results_table({"tuned": {"temperature": {"spearman": ci}}})
+    console = Console(width=200, record=True)
+    console.print(table)
+    assert "undefined: every target temperature is the same" in console.export_text()
 
 
 def test_temperature_suite_on_a_run_with_the_head(tiny_model, tmp_path):

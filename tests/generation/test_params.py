@@ -20,14 +20,14 @@ def test_from_config_carries_every_sampling_field_of_the_generate_section():
 
 
 def test_a_temperature_below_the_minimum_is_greedy():
-    tiny = sampling(GenParams(temperature=MIN_SAMPLING_TEMPERATURE / 10), None, [[1]], None, 0)
+    tiny = sampling(GenParams(temperature=MIN_SAMPLING_TEMPERATURE / 10), [0.0])
     assert tiny == {"do_sample": False, "temperature": None, "top_p": None, "top_k": None}
-    warm = sampling(GenParams(temperature=0.5, top_p=0.9, top_k=4), None, [[1]], None, 0)
+    warm = sampling(GenParams(temperature=0.5, top_p=0.9, top_k=4), [0.5])
     assert warm == {"do_sample": True, "temperature": 0.5, "top_p": 0.9, "top_k": 4}
 
 
 def test_an_int_temperature_samples_as_the_float_it_means():
     """transformers refuses temperature=2 (an int) as "not a strictly positive float"."""
     p = GenParams(temperature=2, top_p=1)
-    assert sampling(p, None, [[1]], None, 0) == {"do_sample": True, "temperature": 2.0, "top_p": 1.0, "top_k": 0}
+    assert sampling(p, [2.0]) == {"do_sample": True, "temperature": 2.0, "top_p": 1.0, "top_k": 0}
     assert type(p.temperature) is float and type(p.top_p) is float

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+import json
 
+import pytest
 from rich.console import Console
 
 from instructune.cli import main as cli
@@ -22,7 +24,7 @@ def test_generation_reports_progress_per_batch_and_keeps_the_outputs(tiny_model)
     records = [Record(id=str(i), instruction=t, response="") for i, t in
                enumerate(["Hi", "Name a color please.", "Say hello to the world now.", "Why?", "Count to three."])]
     seen = []
-    texts = generate(cfg, records, on_batch=lambda done, tokens: seen.append((done, tokens)))
+    texts = [g.text for g in generate(cfg, records, on_batch=lambda done, tokens: seen.append((done, tokens)))]
     assert [d for d, _ in seen] == [2, 4, 5] and all(t > 0 for _, t in seen)
     engine = load(cfg, None)
     tok = engine.tokenizer
@@ -79,3 +81,18 @@ def test_a_run_dir_renders_prompts_with_its_own_template_and_addons(tiny_model, 
                                            get_template("alpaca"))
     assert seen == {"prompts": [ids], "segments": [segments], "addons": ["segment_embedding", "temperature_head"],
                     "temperature": "auto"}
+
+    # Each written row records the temperature the head chose for its prompt.
+    from instructune.generation.auto_temperature import predict_temperatures
+    from instructune.generation.load import load_for_inference
+
+    out = tmp_path / "gens.jsonl"
+    asks = ["Name a color.", "Write a long poem about the sea and the stars at night."]
+    assert cli(["generate", "--model", str(run), *[a for q in asks for a in ("--prompt", q)], "--output", str(out),
+                "generate.max_new_tokens=3", "generate.temperature=auto", "--no-progress"]) == 0
+    fwd, _ = load_for_inference(str(run))
+    rendered = [render_prompt_segments(Record(id="p", instruction=q, response=""), tok, get_template("alpaca"))
+                for q in asks]
+    want = [predict_temperatures(fwd, [p], [sg], tok.pad_token_id).item() for p, sg in rendered]
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["temperature"] for r in rows] == [pytest.approx(t, abs=1e-4) for t in want]

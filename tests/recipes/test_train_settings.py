@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from instructune.cli import main as cli
@@ -45,3 +47,19 @@ def test_held_out_pass_follows_eval_every(tiny_model, tmp_path, capsys, every, e
     out = capsys.readouterr().out
     assert "output dir   " + str(run) in out  # the settings come first
     assert any("eval_loss" in r for r in read_metrics(run / "metrics.jsonl")) == evaluated
+
+
+@pytest.mark.parametrize("categorised, warned", [(False, True), (True, False)])
+def test_a_temperature_head_on_one_constant_target_is_warned_about(tiny_model, tmp_path, capsys, categorised, warned):
+    """Records without task categories all get the head's default target: train says so."""
+    rows = [{"instruction": f"Question {i}?", "output": f"Answer {i}.",
+             **({"category": ["classification", "brainstorming"][i % 2]} if categorised else {})} for i in range(4)]
+    data = tmp_path / "data.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert cli(["train", f"model.name={tiny_model}", f"output_dir={tmp_path / 'run'}", "train.max_steps=1",
+                f"data.train=[{data}]", "data.heldout=[]", "data.max_length=64", "train.eval_every=0",
+                "addons.temperature_head.enabled=true"]) == 0
+    out = capsys.readouterr().out
+    line = ("warning: addons.temperature_head: every training record has the target temperature 0.7 "
+            "(task categories in the data: none), so the head learns a constant")
+    assert (line in out) == warned, out

@@ -52,8 +52,9 @@ def results_table(results: dict[str, Any]) -> Table:
     if temp:  # the tuned model's own figures: in its column; the diff column holds auto − fixed
         at = ["" if k != "tuned" else "{}" for k in labels]
         rho = temp["spearman"]
-        table.add_row("temperature: Spearman pred/target",
-                      *[c.format(f"{rho['rho']:+.3f} [{rho['lo']:+.2f},{rho['hi']:+.2f}]") for c in at], "")
+        shown = (f"undefined: {rho['undefined']}" if rho.get("undefined")
+                 else f"{rho['rho']:+.3f} [{rho['lo']:+.2f},{rho['hi']:+.2f}]")
+        table.add_row("temperature: Spearman pred/target", *[c.format(shown) for c in at], "")
         for setting, v in temp.get("mixed", {}).get("rouge_l", {}).items():
             d = temp["mixed"]["auto_minus_fixed"].get(setting)
             diff_cell = "" if d is None else (f"auto {d['diff']:+.3f} [{d['lo']:+.2f},{d['hi']:+.2f}]"

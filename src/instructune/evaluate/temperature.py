@@ -57,7 +57,10 @@ def spearman_interval(a, b, seed: int, n_boot: int, level: float) -> dict[str, f
     boots = np.asarray([x for x in boots if not np.isnan(x)])
     tail = (1 - level) / 2
     lo, hi = (np.quantile(boots, [tail, 1 - tail]) if len(boots) else (float("nan"), float("nan")))
-    return {"rho": spearman(a, b), "lo": float(lo), "hi": float(hi), "n": len(a)}
+    out = {"rho": spearman(a, b), "lo": float(lo), "hi": float(hi), "n": len(a)}
+    # A rank correlation with a constant side is undefined (NaN, written as null): say which side.
+    constant = [name for name, x in (("predicted", a), ("target", b)) if len(x) and np.ptp(x) == 0]
+    return {**out, "undefined": f"every {' and every '.join(constant)} temperature is the same"} if constant else out
 
 
 def temperature_report(fwd: InstructForward, tokenizer, records: list[Record],

@@ -24,7 +24,8 @@ from instructune.model.forward import InstructForward
 def generate_ids(model: nn.Module, tokenizer, prompts: list[list[int]], params: GenParams, batch_size: int = 8,
                  streamer=None, stop_when: Callable[[], bool] | None = None,
                  segments: list[list[int]] | None = None,
-                 on_batch: Callable[[int, int], None] | None = None) -> list[list[int]]:
+                 on_batch: Callable[[int, int], None] | None = None,
+                 on_temperatures: Callable[[list[int], list[float]], None] | None = None) -> list[list[int]]:
     """Generate a continuation for each prompt.
 
     Prompts are sorted by length and batched `batch_size` at a time, left-padded so the last
@@ -46,6 +47,8 @@ def generate_ids(model: nn.Module, tokenizer, prompts: list[list[int]], params: 
             (a raw prompt is all directive). Generated tokens are response.
         on_batch: called after each batch with (prompts done, tokens generated so far), for
             progress bars.
+        on_temperatures: called for each batch with (the prompts' positions in `prompts`, the
+            temperature each is sampled at): what temperature "auto" chose, per prompt.
     Returns:
         the new token ids per prompt (without the prompt, without the stop token), in input
         order; a row ended by a stop string still holds it (`cut_at_stop` cuts the text).
@@ -76,11 +79,14 @@ def generate_ids(model: nn.Module, tokenizer, prompts: list[list[int]], params: 
                 seg[row, T - len(p):] = torch.as_tensor(segments[i])
         criteria = ([StopOnText(tokenizer, stop_strings, T)] if stop_strings else []) + \
             ([StopWhen(stop_when)] if stop_when else [])
+        temps = row_temperatures(params, fwd, [prompts[i] for i in idx],
+                                 [segments[i] for i in idx] if segments else None, pad)
+        if on_temperatures:
+            on_temperatures(idx, temps)
         kwargs = dict(attention_mask=mask.to(device), max_new_tokens=params.max_new_tokens,
                       repetition_penalty=params.repetition_penalty, eos_token_id=stops, pad_token_id=pad,
                       use_cache=True, stopping_criteria=StoppingCriteriaList(criteria) if criteria else None,
-                      streamer=streamer, **sampling(params, fwd, [prompts[i] for i in idx],
-                                                    [segments[i] for i in idx] if segments else None, pad))
+                      streamer=streamer, **sampling(params, temps))
         if fwd is not None and fwd.addons:
             out = fwd.generate(ids.to(device), seg.to(device), **kwargs)
         else:
@@ -103,16 +109,24 @@ def raw_segments(prompts: list[list[int]]) -> list[list[int]]:
     return [[INSTRUCTION] * len(p) for p in prompts]
 
 
-def sampling(params: GenParams, fwd: InstructForward | None, prompts: list[list[int]],
-             segments: list[list[int]] | None, pad: int) -> dict:
-    """transformers' sampling keyword arguments for one batch: greedy at temperature ~0, one
-    temperature, or (temperature "auto") a temperature per prompt from the model's head."""
+def row_temperatures(params: GenParams, fwd: InstructForward | None, prompts: list[list[int]],
+                     segments: list[list[int]] | None, pad: int) -> list[float]:
+    """The temperature each prompt of a batch is sampled at: the model's head's prediction for
+    temperature "auto", else the fixed temperature (0.0 where it decodes greedily)."""
     if params.temperature == "auto":
         if fwd is None:
             raise ValueError("generate.temperature=auto needs a run with addons.temperature_head")
-        temps = predict_temperatures(fwd, prompts, segments or raw_segments(prompts), pad)
+        return predict_temperatures(fwd, prompts, segments or raw_segments(prompts), pad).tolist()
+    return [0.0 if params.greedy else params.temperature] * len(prompts)
+
+
+def sampling(params: GenParams, temperatures: list[float]) -> dict:
+    """transformers' sampling keyword arguments for one batch: greedy at temperature ~0, one
+    temperature, or (temperature "auto") each row at its own of `temperatures`
+    (`row_temperatures`), through a logits processor."""
+    if params.temperature == "auto":
         return {"do_sample": True, "temperature": 1.0, "top_p": params.top_p, "top_k": params.top_k or None,
-                "logits_processor": LogitsProcessorList([RowTemperature(temps)])}
+                "logits_processor": LogitsProcessorList([RowTemperature(torch.tensor(temperatures))])}
     sample = not params.greedy
     return {"do_sample": sample, "temperature": params.temperature if sample else None,
             "top_p": params.top_p if sample else None, "top_k": params.top_k if sample else None}

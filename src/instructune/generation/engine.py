@@ -47,12 +47,15 @@ class Generation:
         finish_reason: "stop" (EOS, end-of-turn or a stop string) or "length" (max_new_tokens hit).
         prompt_tokens: tokens in the prompt.
         completion_tokens: tokens generated (a stop string's own tokens included).
+        temperature: the temperature it was sampled at (0.0: greedy); with temperature "auto",
+            the one the model's temperature head chose for this prompt.
     """
 
     text: str
     finish_reason: str
     prompt_tokens: int
     completion_tokens: int
+    temperature: float | None = None
 
 
 def chat_record(conversation: list[Message]) -> Record:
@@ -149,12 +152,14 @@ class Engine:
         """Prompt ids per raw text (the tokenizer's own BOS rule applies, as in vLLM)."""
         return [self.tokenizer(p)["input_ids"] for p in prompts]
 
-    def _finish(self, prompt: list[int], ids: list[int], params: GenParams) -> Generation:
-        """The `Generation` for the new `ids` of `prompt` (text cut at the first stop string)."""
+    def _finish(self, prompt: list[int], ids: list[int], params: GenParams,
+                temperature: float | None = None) -> Generation:
+        """The `Generation` for the new `ids` of `prompt` (text cut at the first stop string),
+        sampled at `temperature`."""
         text, stopped = cut_at_stop(self.tokenizer.decode(ids, skip_special_tokens=True), params.stop)
         # Fewer tokens than asked means EOS / end-of-turn (cut off by generate_ids) or a stop string.
         reason = "stop" if stopped or len(ids) < params.max_new_tokens else "length"
-        return Generation(text, reason, len(prompt), len(ids))
+        return Generation(text, reason, len(prompt), len(ids), temperature)
 
     def generate(self, prompts: list[list[int]], params: GenParams, segments: list[list[int]] | None = None,
                  on_batch: Callable[[int, int], None] | None = None) -> list[Generation]:
@@ -167,9 +172,15 @@ class Engine:
             segments: segment id per prompt token (`chat_prompts`); None: all instruction.
             on_batch: called after each batch with (prompts done, tokens generated so far).
         """
+        temps: list[float | None] = [None] * len(prompts)
+
+        def record(positions: list[int], chosen: list[float]) -> None:
+            for i, t in zip(positions, chosen):
+                temps[i] = t
+
         outs = generate_ids(self.model, self.tokenizer, prompts, params, batch_size=self.batch_size,
-                            segments=segments, on_batch=on_batch)
-        return [self._finish(p, ids, params) for p, ids in zip(prompts, outs)]
+                            segments=segments, on_batch=on_batch, on_temperatures=record)
+        return [self._finish(p, ids, params, t) for p, ids, t in zip(prompts, outs, temps)]
 
     def stream(self, prompt: list[int], params: GenParams, on_text: Callable[[str], None],
                cancelled: Callable[[], bool] = lambda: False, strip: bool = False,
@@ -196,9 +207,11 @@ class Engine:
             if piece := deltas.push(token_id):
                 on_text(piece)
 
+        chosen: list[float] = []
         (ids,) = generate_ids(self.model, self.tokenizer, [prompt], params, batch_size=1, streamer=TokenSink(on_token),
-                              stop_when=cancelled, segments=[segments] if segments is not None else None)
-        done = self._finish(prompt, ids, params)
+                              stop_when=cancelled, segments=[segments] if segments is not None else None,
+                              on_temperatures=lambda _, temps: chosen.extend(temps))
+        done = self._finish(prompt, ids, params, chosen[0])
         if strip:
             done.text = done.text.strip()
         if rest := deltas.finish(done.text):

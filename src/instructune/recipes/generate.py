@@ -23,7 +23,7 @@ from instructune.data.jsonio import write_jsonl
 from instructune.data.prompts import load_prompts
 from instructune.data.record import Record, Turn
 from instructune.generation.batch_worker import BatchWorker, StreamJob
-from instructune.generation.engine import Engine
+from instructune.generation.engine import Engine, Generation
 from instructune.generation.load import load_for_inference
 from instructune.generation.params import GenParams
 from instructune.progress import RunProgress
@@ -54,8 +54,8 @@ def progress_bar(total: int, enabled: bool = True, console: Console | None = Non
 
 
 def generate(cfg: Config, records: list[Record], model: str | None = None,
-             on_batch: Callable[[int, int], None] | None = None) -> list[str]:
-    """Responses for `records` (their instruction, context, history), in order, stripped.
+             on_batch: Callable[[int, int], None] | None = None) -> list[Generation]:
+    """Responses for `records` (their instruction, context, history), in order, text stripped.
 
     Args:
         on_batch: called after each batch with (records done, tokens generated so far).
@@ -63,7 +63,9 @@ def generate(cfg: Config, records: list[Record], model: str | None = None,
     engine = load(cfg, model)
     prompts, segments = engine.record_prompts(records)
     gens = engine.generate(prompts, GenParams.from_config(cfg.generate), segments, on_batch=on_batch)
-    return [g.text.strip() for g in gens]
+    for g in gens:
+        g.text = g.text.strip()
+    return gens
 
 
 def main(cfg: Config, prompts: list[str], input_file: str | None = None, output: str | None = None,
@@ -73,7 +75,8 @@ def main(cfg: Config, prompts: list[str], input_file: str | None = None, output:
     Args:
         progress: show a progress bar on stderr (only when it is a terminal).
     Returns:
-        one row per prompt: id, instruction, context, generation.
+        one row per prompt: id, instruction, context, generation; with temperature "auto",
+        also the temperature the model's head chose for the prompt.
     """
     console = console or Console()
     check_generate(cfg, model, input_file)
@@ -83,15 +86,18 @@ def main(cfg: Config, prompts: list[str], input_file: str | None = None, output:
     if not records:
         raise ConfigError("give --prompt TEXT (repeatable) or --input FILE")
     with progress_bar(len(records), progress) as on_batch:
-        texts = generate(cfg, records, model, on_batch=on_batch)
-    rows = [{"id": r.id, "instruction": r.instruction, "context": r.context, "generation": t}
-            for r, t in zip(records, texts)]
+        gens = generate(cfg, records, model, on_batch=on_batch)
+    auto = cfg.generate.temperature == "auto"
+    rows = [{"id": r.id, "instruction": r.instruction, "context": r.context, "generation": g.text,
+             **({"temperature": round(g.temperature, 4)} if auto else {})}
+            for r, g in zip(records, gens)]
     if output:
         write_jsonl(output, rows)
         console.print(f"wrote {len(rows)} generations to {output}")
     else:
         for row in rows:
-            console.print(f"[bold]> {row['instruction']}[/bold]\n{row['generation']}\n")
+            at = f" (temperature {row['temperature']:g})" if "temperature" in row else ""
+            console.print(f"[bold]> {row['instruction']}[/bold]{at}\n{row['generation']}\n")
     return rows
 
 

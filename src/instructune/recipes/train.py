@@ -255,6 +255,9 @@ def main(cfg: Config, resume: bool = False, overwrite: bool = False) -> dict:
         save_config(cfg, RunDir(run_dir).config)  # the grown max_steps / epochs, for the next resume
     for line in describe(cfg, run):
         say(line)
+    for addon in run.forward.addons.values():
+        for line in addon.data_warnings(run.data.ds["task"]):
+            say(f"warning: {line}")
     shares = padding_shares(cfg, run)
     say("non-pad token share (epoch 0): " + ", ".join(f"{k} {v:.1%}" for k, v in shares.items())
         + f"; this run: packing={cfg.data.packing} padding_free={run.data.padding_free}")

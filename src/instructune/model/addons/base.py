@@ -65,5 +65,10 @@ class Addon(LossHooks):
     def on_final(self, h: torch.Tensor) -> torch.Tensor:
         return h
 
+    def data_warnings(self, tasks: list[str]) -> list[str]:
+        """Why the training data cannot teach this add-on what it should (one line each), from
+        the task category of every training record ("" for none); train prints them."""
+        return []
+
     def param_dtype(self) -> torch.dtype:
         return next(self.parameters()).dtype

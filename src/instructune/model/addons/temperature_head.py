@@ -47,6 +47,19 @@ class TemperatureHead(Addon):
         """(R,) target temperature per record, from its task category."""
         return torch.tensor([self.targets.get(t or "", self.default) for t in tasks])
 
+    def data_warnings(self, tasks: list[str]) -> list[str]:
+        """A warning when every record has one target: the head can then only learn a constant
+        (data without task categories all get `default`), and `temperature=auto` samples every
+        prompt alike."""
+        found = sorted({t or "" for t in tasks})
+        targets = {self.targets.get(t, self.default) for t in found}
+        if len(targets) > 1 or not tasks:
+            return []
+        named = ", ".join(repr(t) for t in found if t) or "none"
+        return [f"addons.temperature_head: every training record has the target temperature {targets.pop():g} "
+                f"(task categories in the data: {named}), so the head learns a constant; give the records "
+                f"task categories that addons.temperature_head.targets names, or leave the head off"]
+
     def predict(self, hidden: torch.Tensor, segment_ids: torch.Tensor,
                 position_ids: torch.Tensor | None = None, n_records: int | None = None) -> torch.Tensor:
         """Temperature per record.
