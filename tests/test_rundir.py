@@ -25,3 +25,23 @@ def test_overwriting_an_addon_run_with_a_plain_one_leaves_no_addons(tiny_model, 
     assert not (run / "addons").exists()
     assert not any((run / n).exists() for n in ("ifeval_verdicts.jsonl", "ifeval_verdicts_base.jsonl", "report.html"))
     assert (run / "notes.txt").read_text() == "mine"
+
+
+def test_each_verb_clears_only_its_own_outputs_and_those_made_from_them(tmp_path):
+    """`clear(root, verb)`: eval --overwrite never removes the trained model; train --overwrite
+    removes eval's results and the report (made from the replaced model), not a synth run's
+    or a quality run's files, nor a person's review decisions."""
+    from instructune import rundir
+
+    for name in ("config.yaml", "metrics.jsonl", "export/config.json", "eval.json", "ifeval_verdicts_base.jsonl",
+                 "report.html", "records.jsonl", "accepted.jsonl", "review_decisions.jsonl", "notes.txt"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("x")
+    assert rundir.held(tmp_path, "eval") == ["eval.json", "ifeval_verdicts_base.jsonl"]
+    assert rundir.clear(tmp_path, "eval") == ["eval.json", "ifeval_verdicts_base.jsonl", "report.html"]
+    assert (tmp_path / "export" / "config.json").exists() and (tmp_path / "metrics.jsonl").exists()
+    assert rundir.clear(tmp_path, "train") == ["config.yaml", "metrics.jsonl", "export"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["accepted.jsonl", "notes.txt", "records.jsonl",
+                                                          "review_decisions.jsonl"]
+    assert rundir.clear(tmp_path, "quality") == ["accepted.jsonl"]
+    assert rundir.held(tmp_path, "quickstart") == [] and rundir.held(tmp_path, "synth") == ["records.jsonl"]

@@ -106,29 +106,28 @@ def say(console: Console, text: str) -> None:
 # --- verbs --------------------------------------------------------------------------------
 
 def _quickstart_flags(p):
-    p.add_argument("--output", help="run dir (default runs/quickstart); a previous run there is replaced")
+    p.add_argument("--output", help="run dir (default runs/quickstart); one holding a run is refused without --overwrite")
+    run_dir_flags(p, overwrite="replace the run in the dir (data/ and what train, eval and report wrote; "
+                               "other files stay)")
 
 
 def _quickstart(args, console) -> int:
     from instructune.recipes import quickstart
 
     args.cfg.output_dir = args.output or args.cfg.output_dir or "runs/quickstart"
-    res = quickstart.main(args.cfg, console)
+    res = quickstart.main(args.cfg, console, overwrite=args.overwrite)
     return 0 if quickstart.report_outcome(res, console) else 1
 
 
 def _ingest_flags(p):
     from instructune.data.formats import FORMATS
-    from instructune.recipes.ingest import ON_ERROR, add_reader_flags
+    from instructune.recipes.ingest import add_reader_flags
 
     p.add_argument("--output", help="the records JSONL to write (required unless --explain)")
     p.add_argument("--format", choices=list(FORMATS), help="force a format instead of detecting it")
     p.add_argument("--explain", action="store_true",
                    help="print which format each file is detected as and why; convert nothing")
-    p.add_argument("--on-error", choices=ON_ERROR, default="fail",
-                   help="fail: stop at the first bad row, write nothing; skip: write bad rows to "
-                        "the rejects file and go on")
-    p.add_argument("--rejects", help="rejects file for --on-error skip (default OUTPUT.rejects.jsonl)")
+    _on_error_flags(p)
     add_reader_flags(p)
 
 
@@ -173,8 +172,19 @@ def _dedup_flags(p):
                    help="minhash: Jaccard of character 5-grams, near-linear; rouge: ROUGE-L F1, quadratic")
     p.add_argument("--threshold", type=float, help="similarity that counts as duplicate (default 0.8 minhash, 0.7 rouge)")
     p.add_argument("--fields", default="instruction,context,response", help="record fields compared, comma-separated")
-    p.add_argument("--removed", help="removals JSONL (default: removed.jsonl beside --output)")
+    p.add_argument("--removed", help="removals JSONL (default: OUTPUT.removed.jsonl: kept.jsonl → kept.removed.jsonl)")
+    _on_error_flags(p)
     _format_flag(p)
+
+
+def _on_error_flags(p):
+    """--on-error and --rejects, as ingest and dedup take them (bad input rows)."""
+    from instructune.recipes.ingest import ON_ERROR
+
+    p.add_argument("--on-error", choices=ON_ERROR, default="fail",
+                   help="fail: stop at the first bad row, write nothing; skip: write bad rows to "
+                        "the rejects file and go on")
+    p.add_argument("--rejects", help="rejects file for --on-error skip (default OUTPUT.rejects.jsonl)")
 
 
 def _dedup(args, console) -> int:
@@ -182,7 +192,8 @@ def _dedup(args, console) -> int:
 
     fields = tuple(f.strip() for f in args.fields.split(",") if f.strip())
     try:
-        res = dedup.main(args.inputs, args.output, args.method, args.threshold, fields, args.removed, args.format)
+        res = dedup.main(args.inputs, args.output, args.method, args.threshold, fields, args.removed, args.format,
+                         on_error=args.on_error, rejects=args.rejects)
     except DataError:
         raise
     except ValueError as e:  # bad threshold or field
@@ -190,6 +201,8 @@ def _dedup(args, console) -> int:
     say(console, f"kept {res['kept']} of {res['records']} records → {res['output']}")
     say(console, f"removed {res['records'] - res['kept']} {res['removed']} (threshold {res['threshold']}) "
                  f"→ {res['removed_path']}")
+    if res["rejects"]:
+        say(console, f"rejected {sum(res['rejected'].values())} rows {res['rejected']} → {res['rejects']}")
     return 0
 
 
@@ -210,12 +223,19 @@ def _stats(args, console) -> int:
     return 0
 
 
-def _train_flags(p):
+def run_dir_flags(p, overwrite: str, resume: str | None = None) -> None:
+    """--overwrite (and --resume, for a verb that can continue its run) for a verb's output dir
+    (the run-dir rules: rundir.py, recipes/checks.py: check_output_dir)."""
     runs = p.add_mutually_exclusive_group()
-    runs.add_argument("--resume", action="store_true",
-                      help="continue the run in output_dir from its newest checkpoint (its config.yaml must agree)")
-    runs.add_argument("--overwrite", action="store_true",
-                      help="replace the run in output_dir (its outputs are removed first)")
+    if resume:
+        runs.add_argument("--resume", action="store_true", help=resume)
+    runs.add_argument("--overwrite", action="store_true", help=overwrite)
+
+
+def _train_flags(p):
+    run_dir_flags(p, resume="continue the run in output_dir from its newest checkpoint (its config.yaml must agree)",
+                  overwrite="replace the run in output_dir (its outputs, and eval's and the report made from "
+                            "them, are removed first; other files stay)")
 
 
 def _train(args, console) -> int:
@@ -241,6 +261,8 @@ def _eval_flags(p):
                                        "(one {prompt, response} per line), loading no model")
     p.add_argument("--prompts", help="with --responses: an IFEval-format prompts file (default: the shipped set)")
     p.add_argument("--output", help="dir for eval.json and the verdicts (default: the tuned run dir)")
+    run_dir_flags(p, overwrite="replace the eval outputs in the output dir (eval.json, generations, verdicts, "
+                               "ifeval_summary.json and report.html; the model and training files stay)")
 
 
 def _eval(args, console) -> int:
@@ -254,7 +276,7 @@ def _eval(args, console) -> int:
             raise ConfigError("eval: --responses scores the ifeval suite only; give --suite ifeval")
         if not args.output:
             raise ConfigError("eval: --responses needs --output DIR")
-        summary = evaluate.score_responses(args.responses, args.prompts, args.output)
+        summary = evaluate.score_responses(args.responses, args.prompts, args.output, overwrite=args.overwrite)
         console.print(ifeval.format_summary(summary))
         say(console, f"wrote {args.output}/ifeval_verdicts.jsonl and ifeval_summary.json")
         return 0
@@ -267,7 +289,8 @@ def _eval(args, console) -> int:
     if not tuned:
         raise ConfigError("eval: give --tuned RUN_DIR (or output_dir=RUN_DIR); eval.json is written there")
     check_eval(cfg, tuned, args.base)
-    results = evaluate.main(cfg, tuned=tuned, base=args.base, out_dir=args.output or tuned, console=console)
+    results = evaluate.main(cfg, tuned=tuned, base=args.base, out_dir=args.output or tuned, console=console,
+                            overwrite=args.overwrite)
     print_results(results, console)
     return 0
 
@@ -344,12 +367,15 @@ def _quality_flags(p):
     p.add_argument("--refine", action="store_true",
                    help="Self-Refine each response first with the synth generator (refine.rounds, default 2), "
                         "then score the refined records; drafts and critiques stay in meta.refine")
+    run_dir_flags(p, overwrite="replace the quality outputs in --output (the four decision files and report.json; "
+                               "review decisions stay)")
 
 
 def _quality(args, console) -> int:
     from instructune.recipes import quality
 
-    report = quality.main(args.cfg, args.inputs, args.output, console, refine_first=args.refine)
+    report = quality.main(args.cfg, args.inputs, args.output, console, refine_first=args.refine,
+                          overwrite=args.overwrite)
     quality.print_summary(report, args.output, console)
     return 0
 
@@ -372,7 +398,10 @@ def _synth_flags(p):
     p.add_argument("method", choices=["self-instruct", "evol"],
                    help="self-instruct: new tasks from seeds (self_instruct.*); evol: deeper and broader (evol.*)")
     p.add_argument("--input", action="append", default=[], help="evol: starting pool file (repeatable; default evol.input)")
-    p.add_argument("--output", required=True, help="run dir (records.jsonl, rejects.jsonl, report.json); resumes")
+    p.add_argument("--output", required=True, help="run dir (config.yaml, records.jsonl, rejects.jsonl, report.json)")
+    run_dir_flags(p, resume="continue the synth run in --output where it stopped (same method and settings; "
+                            "rounds / generations may grow)",
+                  overwrite="replace the synth run in --output (its files are removed first; other files stay)")
 
 
 def _synth(args, console) -> int:
@@ -380,7 +409,8 @@ def _synth(args, console) -> int:
 
     if args.method == "evol" and args.input:
         args.cfg.evol.input = args.input
-    report = synth.main(args.cfg, args.method, args.output)
+    report = synth.main(args.cfg, args.method, args.output, resume=args.resume, overwrite=args.overwrite,
+                        say=lambda t: say(console, t))
     synth.print_report(report, args.output, console)
     return 0
 

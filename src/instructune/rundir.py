@@ -1,15 +1,24 @@
-"""The run dir's layout: every entry a run writes, in one table (docs/architecture.md §7).
+"""The run dir's layout: every entry a verb writes into its output dir, in one table
+(docs/architecture.md §7).
 
-    train   config.yaml, metrics.jsonl, checkpoints/, adapter/, export/, addons/,
-            train_summary.json, tensorboard/
-    eval    eval.json, eval_generations.jsonl, ifeval_verdicts.jsonl, ifeval_verdicts_<model>.jsonl
-    report  report.html
+    train     config.yaml, metrics.jsonl, checkpoints/, adapter/, export/, addons/,
+              train_summary.json, tensorboard/
+    eval      eval.json, eval_generations.jsonl, ifeval_verdicts.jsonl, ifeval_verdicts_<model>.jsonl,
+              ifeval_summary.json (eval --responses)
+    report    report.html
+    synth     config.yaml, records.jsonl, rejects.jsonl, rounds.jsonl / generations.jsonl,
+              report.json, refined.jsonl
+    quality   accepted.jsonl, flagged.jsonl, deferred.jsonl, rejected.jsonl, report.json
+    review    review_decisions.jsonl, reviewed_accepted.jsonl (a person's work: no verb removes it)
+    quickstart  data/, and what train, eval and report write
 
-Everything that reads or writes a run dir names its entries through `RunDir`, and `clear`
-(what `train --overwrite` does) removes exactly the entries of `LAYOUT`, so an output added
-here can never be left behind by a replaced run: the replaced run's `addons/` would otherwise
-be attached to the new model by eval, generate, chat and serve. A file the layout does not
-name (the user's own) is kept, so `output_dir=.` with `--overwrite` cannot wipe a project.
+Everything that reads or writes a run dir names its entries through `RunDir` or these names.
+One verb's outputs per dir: a verb refuses a dir that holds its outputs (`held`) unless
+--overwrite (or --resume, where the verb can continue) says what to do, and `clear(root, verb)`
+removes exactly that verb's entries and the entries made from them (`STALE`): a replaced run's
+`addons/` would otherwise be attached to the new model by eval, generate, chat and serve. A file
+the layout does not name (the user's own) is kept, so `output_dir=.` with `--overwrite` cannot
+wipe a project; nor does eval --overwrite ever remove the trained model it writes beside.
 """
 
 from __future__ import annotations
@@ -26,7 +35,8 @@ class Entry:
 
     Attributes:
         pattern: the file or folder name, or a glob for a family of files.
-        writer: the verb that writes it.
+        writer: the verb that writes it (a name two verbs write, config.yaml or report.json,
+            has an entry for each).
         marks_run: whether its presence means the dir holds a training run (train refuses such
             a dir without --resume or --overwrite).
     """
@@ -41,6 +51,15 @@ ADAPTER, EXPORT, ADDONS = "adapter", "export", "addons"
 SUMMARY, TENSORBOARD = "train_summary.json", "tensorboard"
 EVAL, GENERATIONS, VERDICTS = "eval.json", "eval_generations.jsonl", "ifeval_verdicts.jsonl"
 REPORT = "report.html"
+IFEVAL_SUMMARY = "ifeval_summary.json"
+# synth (Self-Instruct's steps log is rounds.jsonl, Evol-Instruct's generations.jsonl)
+RECORDS, REJECTS = "records.jsonl", "rejects.jsonl"
+ROUNDS, EVOL_GENERATIONS = "rounds.jsonl", "generations.jsonl"
+RUN_REPORT, REFINED = "report.json", "refined.jsonl"
+# quality: one file per decision
+ACCEPTED, FLAGGED, DEFERRED, REJECTED = "accepted.jsonl", "flagged.jsonl", "deferred.jsonl", "rejected.jsonl"
+REVIEW_LOG, REVIEWED = "review_decisions.jsonl", "reviewed_accepted.jsonl"
+QUICKSTART_DATA = "data"
 
 LAYOUT = (
     Entry(CONFIG, "train", marks_run=True),
@@ -55,9 +74,30 @@ LAYOUT = (
     Entry(GENERATIONS, "eval"),
     Entry(VERDICTS, "eval"),
     Entry("ifeval_verdicts_*.jsonl", "eval"),  # the base model's, and the tuned one without add-ons
+    Entry(IFEVAL_SUMMARY, "eval"),
     Entry(REPORT, "report"),
+    Entry(CONFIG, "synth"),
+    Entry(RECORDS, "synth"),
+    Entry(REJECTS, "synth"),
+    Entry(ROUNDS, "synth"),
+    Entry(EVOL_GENERATIONS, "synth"),
+    Entry(RUN_REPORT, "synth"),
+    Entry(REFINED, "synth"),
+    Entry(ACCEPTED, "quality"),
+    Entry(FLAGGED, "quality"),
+    Entry(DEFERRED, "quality"),
+    Entry(REJECTED, "quality"),
+    Entry(RUN_REPORT, "quality"),
+    Entry(REVIEW_LOG, "review"),
+    Entry(REVIEWED, "review"),
+    Entry(QUICKSTART_DATA, "quickstart"),
 )
 MARKERS = tuple(e.pattern for e in LAYOUT if e.marks_run)
+# The verbs whose whole output a verb's run also writes: quickstart trains, evaluates and reports.
+RUNS = {"quickstart": ("train", "eval", "report")}
+# Outputs made from a verb's outputs: replacing the verb's makes them stale, so its --overwrite
+# removes them too (an eval.json of a replaced model would be read as the new one's).
+STALE = {"train": ("eval", "report"), "eval": ("report",)}
 
 
 class RunDir:
@@ -92,12 +132,40 @@ def model_path(name: str) -> str:
     return str(run.export) if run.has_export() else name
 
 
-def entries(root: str | Path) -> list[Path]:
-    """The layout's entries present under `root`, in layout order."""
+def writers(verb: str) -> list[str]:
+    """The verbs whose entries make up `verb`'s output: itself and those it runs (`RUNS`)."""
+    return [verb, *RUNS.get(verb, ())]
+
+
+def outputs(verb: str | None = None, stale: bool = False) -> list[str]:
+    """The layout's patterns that `verb` writes (None: every verb), with `stale` also those made
+    from them (`STALE`), each once, in layout order.
+
+    Raises:
+        ValueError: `verb` writes nothing in the layout.
+    """
+    if verb is None:
+        return list(dict.fromkeys(e.pattern for e in LAYOUT))
+    names = writers(verb)
+    if stale:
+        names += [s for w in names for s in STALE.get(w, ())]
+    if not any(e.writer in names for e in LAYOUT):
+        raise ValueError(f"{verb!r} writes no run dir entry; verbs: {', '.join(dict.fromkeys(e.writer for e in LAYOUT))}")
+    return list(dict.fromkeys(e.pattern for e in LAYOUT if e.writer in names))
+
+
+def entries(root: str | Path, verb: str | None = None, stale: bool = False) -> list[Path]:
+    """The entries of `outputs(verb, stale)` present under `root`, in layout order."""
     root = Path(root)
     if not root.is_dir():
         return []
-    return [p for e in LAYOUT for p in sorted(root.glob(e.pattern))]
+    return list(dict.fromkeys(p for pattern in outputs(verb, stale) for p in sorted(root.glob(pattern))))
+
+
+def held(root: str | Path, verb: str) -> list[str]:
+    """Names of `verb`'s outputs already in `root` ([] when none): what makes a rerun there
+    replace or continue an earlier one."""
+    return [p.name for p in entries(root, verb)]
 
 
 def holds_run(root: str | Path) -> list[str]:
@@ -105,10 +173,11 @@ def holds_run(root: str | Path) -> list[str]:
     return [m for m in MARKERS if (Path(root) / m).exists()]
 
 
-def clear(root: str | Path) -> list[str]:
-    """Remove every entry of the layout under `root` (files not in it stay); returns their names."""
+def clear(root: str | Path, verb: str = "train") -> list[str]:
+    """Remove `verb`'s entries under `root` and those made from them (`STALE`: train's removes
+    eval's and the report, eval's the report); files not in the layout stay. Returns their names."""
     removed = []
-    for path in entries(root):
+    for path in entries(root, verb, stale=True):
         if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path)
         else:

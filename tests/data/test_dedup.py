@@ -155,7 +155,7 @@ def test_cli_writes_kept_and_removed(data, tmp_path, capsys):
 
     assert [r["id"] for r in kept] == [rid(1), rid(4), rid(6), rid(7), rid(8)]
     assert kept[1]["context"] == BUS.format("four") and kept[1]["source"]["format"] == "alpaca"
-    removed = [json.loads(line) for line in (tmp_path / "out" / "removed.jsonl").read_text().splitlines()]
+    removed = [json.loads(line) for line in (tmp_path / "out" / "kept.removed.jsonl").read_text().splitlines()]
     assert removed == [
         {"id": rid(2), "duplicate_of": rid(1), "method": "rouge", "similarity": 0.8},
         {"id": rid(3), "duplicate_of": rid(1), "method": "exact", "similarity": 1.0},
@@ -168,3 +168,38 @@ def test_cli_rejects_a_bad_threshold_with_exit_code_2(data, tmp_path, capsys):
     assert cli(["dedup", str(data), "--output", str(tmp_path / "k.jsonl"), "--threshold", "2"]) == 2
     assert "threshold must be in (0, 1]" in capsys.readouterr().err
     assert not (tmp_path / "k.jsonl").exists()
+
+
+def test_two_runs_in_one_folder_keep_their_own_removals(data, tmp_path):
+    """The default removals file was removed.jsonl beside --output: a second dedup into the same
+    folder overwrote the first one's. It is named after the output now."""
+    out = tmp_path / "out"
+    assert cli(["dedup", str(data), "--output", str(out / "a.jsonl"), "--method", "rouge"]) == 0
+    assert cli(["dedup", str(data), "--output", str(out / "b.jsonl"), "--method", "minhash"]) == 0
+    a = [json.loads(x) for x in (out / "a.removed.jsonl").read_text().splitlines()]
+    b = [json.loads(x) for x in (out / "b.removed.jsonl").read_text().splitlines()]
+    assert {r["method"] for r in a} == {"exact", "rouge"} and "rouge" not in {r["method"] for r in b}
+
+
+def test_on_error_skip_writes_bad_rows_to_a_rejects_file(data, tmp_path, capsys):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(data.read_text() + json.dumps({"instruction": "No answer.", "input": ""}) + "\n")
+    out = tmp_path / "kept.jsonl"
+    assert cli(["dedup", str(bad), "--output", str(out)]) == 2  # fail: the default, as for ingest
+    assert f"{bad}:10" in capsys.readouterr().err and not out.exists()
+    assert cli(["dedup", str(bad), "--output", str(out), "--on-error", "skip"]) == 0
+    assert "rejected 1 rows" in capsys.readouterr().out
+    (reject,) = [json.loads(x) for x in (tmp_path / "kept.rejects.jsonl").read_text().splitlines()]
+    assert reject["line"] == 10 and reject["field"] == "output"
+    assert len(out.read_text().splitlines()) == 6
+
+
+def test_a_run_that_keeps_nothing_is_an_error_that_writes_nothing(tmp_path, capsys):
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    out = tmp_path / "kept.jsonl"
+    out.write_text("earlier\n")
+    assert cli(["dedup", str(empty), "--format", "records", "--output", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "no record to deduplicate, so nothing was written" in err and "Traceback" not in err
+    assert out.read_text() == "earlier\n" and not (tmp_path / "kept.removed.jsonl").exists()

@@ -179,3 +179,21 @@ def test_train_tokenizing_on_the_fly_uses_the_cache(env, monkeypatch, tmp_path):
                              "data.max_length=128", f"output_dir={tmp_path / 'run'}", "train.max_steps=1"])
     _, result = trained(cfg, export=False)
     assert result.step == 1
+
+
+def test_a_split_that_keeps_no_record_is_an_error_that_writes_nothing(tmp_path, capsys):
+    """prepare wrote empty splits and exited 0 when truncation dropped every record; an input
+    holding no record was an IndexError from inside datasets."""
+    from instructune.cli import main as cli
+
+    out = tmp_path / "prep"
+    assert cli(["prepare", "--output", str(out), "data.max_length=4", "data.cache=false"]) == 2
+    err = capsys.readouterr().err
+    assert "train: no record kept, so nothing was written: all 160 dropped" in err and "data.max_length" in err
+    assert not out.exists()
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n")
+    assert cli(["prepare", "--output", str(out), f"data.train=[{empty}]", "data.format=records",
+                "data.heldout=[]", "data.cache=false"]) == 2
+    err = capsys.readouterr().err
+    assert "train: the inputs hold no record" in err and "Traceback" not in err and not out.exists()

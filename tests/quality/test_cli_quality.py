@@ -111,7 +111,7 @@ def test_quality_with_llm_judge_on_tiny_model(tmp_path, tiny_model):
     assert json.loads((out / "report.json").read_text())["judge"] is True
 
 
-def test_high_stakes_domains_go_to_review_and_a_ceiling_rejects(tmp_path, embedder):
+def test_high_stakes_domains_go_to_review_and_a_ceiling_rejects(tmp_path, embedder, capsys):
     """One health and one finance question that every other scorer accepts go to review;
     `quality.reject_above.complexity` rejects records above the ceiling."""
     path = tmp_path / "stakes.jsonl"
@@ -127,11 +127,10 @@ def test_high_stakes_domains_go_to_review_and_a_ceiling_rejects(tmp_path, embedd
     assert flagged["What"]["domain"] == "health" and "domain:health" in flagged["What"]["codes"]
     assert "domain:finance" in flagged["Shou"]["codes"]
     out2 = tmp_path / "q2"
+    # both are above the ceiling: a run that rejects every record is an error naming the reason
     assert main(["quality", str(path), "--output", str(out2), "quality.scorers=[format,complexity]",
-                 "quality.reject_above.complexity=0.01", "quality.balance.enabled=false"]) == 0
-    rejected = read(out2 / "rejected.jsonl")
-    assert len(rejected) == 2 and all(any(c.startswith("complexity:above") for c in r["meta"]["quality"]["codes"])
-                                      for r in rejected)
+                 "quality.reject_above.complexity=0.01", "quality.balance.enabled=false"]) == 2
+    assert "all 2 rejected (complexity:above_0.01: 2)" in capsys.readouterr().err
 
 
 def test_refine_first_keeps_the_history_and_counts_requests(tmp_path, embedder, monkeypatch):
@@ -154,3 +153,38 @@ def test_refine_first_keeps_the_history_and_counts_requests(tmp_path, embedder, 
     assert report["refine"]["requests"] == n  # one critique each, all "nothing to fix": no revision
     kept = read(tmp_path / "q" / "accepted.jsonl")
     assert kept and all(r["meta"]["refine"]["stopped"] == "no_issues" for r in kept)
+
+
+FAST = ["quality.scorers=[format,contradiction]", "quality.balance.enabled=false"]
+
+
+def test_a_rerun_on_a_quality_dir_is_refused_and_overwrite_keeps_the_review(tmp_path, capsys):
+    """The run-dir rules (rundir.py): a second run into DIR replaced the files a reviewer may be
+    working through, with no word; now it needs --overwrite, which keeps the review log."""
+    out = tmp_path / "q"
+    assert main(["quality", RECORDS, "--output", str(out), *FAST]) == 0
+    before = (out / "accepted.jsonl").read_text()
+    (out / "review_decisions.jsonl").write_text('{"id": "q-contra", "action": "approve", "seq": 1}\n')
+    capsys.readouterr()
+    assert main(["quality", RECORDS, "--output", str(out), "quality.scorers=[format]"]) == 2
+    err = capsys.readouterr().err
+    assert f"--output {out} already holds quality outputs" in err and "--overwrite" in err and err.count("\n") == 1
+    assert (out / "accepted.jsonl").read_text() == before
+    assert main(["quality", RECORDS, "--output", str(out), "quality.scorers=[format]", "--overwrite"]) == 0
+    assert (out / "accepted.jsonl").read_text() != before
+    assert (out / "review_decisions.jsonl").exists()  # a person's decisions are never removed
+
+
+def test_a_run_that_keeps_nothing_is_an_error_that_writes_nothing(tmp_path, capsys):
+    only_rejected = tmp_path / "loop.jsonl"
+    only_rejected.write_text("".join(line + "\n" for line in open(RECORDS, encoding="utf-8").read().splitlines()
+                                     if '"q-loop"' in line))
+    out = tmp_path / "q"
+    assert main(["quality", str(only_rejected), "--output", str(out), *FAST]) == 2
+    err = capsys.readouterr().err
+    assert "no record accepted or flagged: all 1 rejected (" in err and "Traceback" not in err
+    assert not out.exists()
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    assert main(["quality", str(empty), "--output", str(out), *FAST, "data.format=records"]) == 2
+    assert "no record to score" in capsys.readouterr().err and not out.exists()

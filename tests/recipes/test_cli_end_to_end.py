@@ -16,11 +16,17 @@ from tiny import FAST_EVAL
 
 def test_quickstart_on_tiny_model(tiny_model, tmp_path, capsys):
     run = tmp_path / "qs"
-    (run / "checkpoints" / "step-000099").mkdir(parents=True)  # a previous demo run: replaced
+    (run / "checkpoints" / "step-000099").mkdir(parents=True)  # a previous run
     (run / "checkpoints" / "step-000099" / "state.json").write_text("{}")
     (run / "config.yaml").write_text("{}\n")
-    code = cli(["quickstart", "--output", str(run), f"model.name={tiny_model}", "train.epochs=2",
-                "train.lr=5e-3", "train.eval_every=0", "eval.max_new_tokens=8", *FAST_EVAL])
+    args = ["quickstart", "--output", str(run), f"model.name={tiny_model}", "train.epochs=2",
+            "train.lr=5e-3", "train.eval_every=0", "eval.max_new_tokens=8", *FAST_EVAL]
+    # the run-dir rules: a dir holding a run is refused (it used to be replaced with no word) ...
+    assert cli(args) == 2
+    err = capsys.readouterr().err
+    assert f"--output {run} already holds quickstart outputs (config.yaml, checkpoints)" in err and "--overwrite" in err
+    assert (run / "checkpoints" / "step-000099").exists()
+    code = cli([*args, "--overwrite"])  # ... and replaced with --overwrite
     out = capsys.readouterr().out
     assert code == 0, out
     for name in ("config.yaml", "metrics.jsonl", "adapter", "export", "eval.json", "eval_generations.jsonl",

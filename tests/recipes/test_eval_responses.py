@@ -43,3 +43,49 @@ def test_responses_that_match_no_prompt_are_an_error_and_write_nothing(tmp_path,
     err = capsys.readouterr().err
     assert "no response answers a prompt of the set" in err and "Traceback" not in err
     assert not (out / "ifeval_summary.json").exists()
+
+
+def _responses(tmp_path, n: int):
+    rows = [{"prompt": p.prompt, "response": "a plain answer"} for p in ifeval.load_prompts()[:n]]
+    path = tmp_path / f"responses{n}.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def test_a_dir_holding_eval_outputs_needs_overwrite_which_keeps_the_model(tmp_path, capsys):
+    """The run-dir rules (rundir.py) for eval: a second eval into a dir replaced its results with
+    no word; --overwrite replaces only eval's outputs (and the report made from them), never the
+    trained model or the training files eval writes beside."""
+    run = tmp_path / "run"
+    (run / "export").mkdir(parents=True)
+    (run / "export" / "config.json").write_text("{}")
+    (run / "metrics.jsonl").write_text('{"step": 1}\n')
+    (run / "eval.json").write_text("{}")  # an earlier full eval of this run
+    (run / "report.html").write_text("<html></html>")
+    args = ["eval", "--suite", "ifeval", "--output", str(run)]
+    assert cli([*args, "--responses", str(_responses(tmp_path, 3))]) == 2
+    err = capsys.readouterr().err
+    assert f"{run} already holds eval outputs (eval.json)" in err and "--overwrite" in err
+    assert err.count("\n") == 1 and not (run / "ifeval_verdicts.jsonl").exists()
+    assert cli([*args, "--responses", str(_responses(tmp_path, 3)), "--overwrite"]) == 0
+    assert not (run / "eval.json").exists() and not (run / "report.html").exists()  # stale: removed
+    assert (run / "export" / "config.json").exists() and (run / "metrics.jsonl").exists()
+    assert json.loads((run / "ifeval_summary.json").read_text())["scored"] == 3
+    # a rerun that fails (no response matches) keeps what the last one wrote
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps({"prompt": "not in the set", "response": "yes"}) + "\n")
+    assert cli([*args, "--responses", str(bad), "--overwrite"]) == 2
+    assert json.loads((run / "ifeval_summary.json").read_text())["scored"] == 3
+
+
+def test_eval_refuses_a_dir_with_results_before_loading_a_model(tmp_path):
+    import pytest
+
+    from instructune.config import ConfigError, load_config
+    from instructune.recipes import evaluate
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "eval_generations.jsonl").write_text("{}\n")
+    with pytest.raises(ConfigError, match="already holds eval outputs"):
+        evaluate.main(load_config(None, ["model.name=/nonexistent/never-loaded"]), tuned=str(run))

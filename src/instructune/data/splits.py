@@ -18,6 +18,7 @@ from typing import Any
 from datasets import Dataset, load_from_disk
 
 from instructune.config import DataConfig, TemplateConfig
+from instructune.data.errors import DataError
 from instructune.data.inputs import load_inputs
 from instructune.atomic import atomic_dir
 from instructune.data.prepare_cache import CacheInfo, cached_tokenize
@@ -62,7 +63,10 @@ def tokenize_split(names: list[str], tokenizer, template, options: TemplateOptio
         (dataset, counts).
     """
     def load():
-        return load_inputs(names, fmt, reader)
+        records = load_inputs(names, fmt, reader)
+        if not records:  # a file of blank lines read with a forced format: say so, not an IndexError
+            raise DataError(", ".join(names), f"{split}: the inputs hold no record")
+        return records
 
     key = {"max_length": max_length, "format": fmt,
            "reader": dataclasses.asdict(reader) if reader is not None else None}

@@ -7,6 +7,7 @@ their verb first:
     check_train(cfg, resume=False, overwrite=False)   # instructune train (run dir, model, data)
     check_eval(cfg, tuned=RUN_OR_MODEL, base=None)     # instructune eval
     check_generate(cfg, model=None, input_file=None)   # instructune generate / chat / serve
+    check_output_dir("synth", DIR, resume, overwrite)  # any verb that writes a dir (rundir.py)
 
 and the pieces are there for other callers: `check_inputs`, `check_model`, `check_run_dir`.
 """
@@ -23,7 +24,7 @@ from instructune.config import Config, ConfigError, to_dict
 from instructune.config.diff import differences, flatten
 from instructune.data.starter import resolve_input
 from instructune.model.load import DEFAULT_MODEL, cache_dir, gguf_location
-from instructune.rundir import RunDir, holds_run, saved_config
+from instructune.rundir import RunDir, held, holds_run, saved_config
 
 # Keys a resumed run must share with the run it continues: they fix the weights' shapes, the
 # tokens trained on and their order, and the optimizer state the checkpoint restores (a new
@@ -203,6 +204,37 @@ def check_run_dir(cfg: Config, resume: bool, overwrite: bool, processes: int | N
                          f"a resumed run must keep these. To continue it as it was configured: "
                          f"{resume_command(run)} [train.max_steps=N]")
     check_checkpoint(found_ckpts[-1], cfg, processes)
+
+
+def check_output_dir(verb: str, root: str | Path, resume: bool = False, overwrite: bool = False,
+                     can_resume: bool = False, key: str = "--output") -> list[str]:
+    """The run-dir rule of every verb that writes a dir: a dir already holding `verb`'s outputs
+    (`rundir.held`) is refused unless --overwrite replaces them or, where the verb can continue
+    (`can_resume`), --resume continues them.
+
+    Args:
+        verb: the verb (a writer in `rundir.LAYOUT`).
+        root: its output dir.
+        resume, overwrite: the verb's flags.
+        can_resume: the verb takes --resume.
+        key: the flag or config key that named `root` (named in the error).
+    Returns:
+        The names of `verb`'s outputs already in `root`.
+    Raises:
+        CheckError: both flags; --resume with nothing to continue; outputs there and no flag.
+    """
+    if resume and overwrite:
+        raise CheckError(f"{verb}: --resume and --overwrite exclude each other: continue the run in {root} or replace it")
+    found = held(root, verb)
+    if resume and not found:
+        raise CheckError(f"{verb} --resume: {key} {root} holds no {verb} output, so there is nothing to continue; "
+                         f"run without --resume")
+    if found and not (resume or overwrite):
+        ways = "pass --resume to continue them, --overwrite to replace them" if can_resume \
+            else "pass --overwrite to replace them"
+        raise CheckError(f"{verb}: {key} {root} already holds {verb} outputs ({', '.join(found)}); {ways}, "
+                         f"or choose a new {key}")
+    return found
 
 
 def check_checkpoint(ckpt: Path, cfg: Config, processes: int | None) -> None:

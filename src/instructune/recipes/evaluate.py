@@ -22,6 +22,10 @@ With `--tuned RUN_DIR`, the run's saved config.yaml supplies what the command li
 (its held-out data, its template) and the results go to RUN_DIR: eval.json,
 eval_generations.jsonl, ifeval_verdicts.jsonl (tuned) and ifeval_verdicts_base.jsonl.
 `--responses` scores existing responses (any model's, e.g. from vLLM) without loading a model.
+
+A dir that already holds eval outputs is refused unless `overwrite` (`--overwrite`) replaces
+them: only eval's entries and the report made from them are removed (rundir.clear), never the
+model or the training files beside them, and only once the new results are ready to write.
 """
 
 from __future__ import annotations
@@ -39,11 +43,12 @@ from instructune.evaluate.compare import compare
 from instructune.evaluate.harness import ModelEval, changes_forward
 from instructune.evaluate.text_corpus import load_corpus
 from instructune.recipes.builders import heldout_sets, inference_kwargs
-from instructune.rundir import RunDir
+from instructune.recipes.checks import check_output_dir
+from instructune.rundir import IFEVAL_SUMMARY, RunDir, clear
 
 
 def main(cfg: Config, tuned: str | None = None, base: str | None = None, out_dir: str | None = None,
-         console: Console | None = None, with_base: bool = True) -> dict:
+         console: Console | None = None, with_base: bool = True, overwrite: bool = False) -> dict:
     """Evaluate `base` (default `model.name`) and `tuned` (a run dir or model); write eval.json.
 
     Args:
@@ -53,9 +58,14 @@ def main(cfg: Config, tuned: str | None = None, base: str | None = None, out_dir
         out_dir: where to write (default: `tuned` when it is a run dir, else `output_dir`).
         console: progress lines go here.
         with_base: False skips the base model (the ablation runner evaluates it once).
+        overwrite: replace the eval outputs already in the output dir (else they are refused).
     Returns:
         {"base": {...}, "tuned": {...}, "comparison": {...}, "meta": {...}}
+    Raises:
+        CheckError: the output dir holds eval outputs and `overwrite` is false.
     """
+    out = Path(out_dir or (tuned if tuned and Path(tuned).is_dir() else cfg.output_dir))
+    check_output_dir("eval", out, overwrite=overwrite, key="output dir")
     console = console or Console()
     say = lambda s: console.print(s, markup=False, highlight=False)  # noqa: E731
     sets = heldout_sets(cfg) if {"loss", "generation", "temperature"} & set(cfg.eval.suites) else {}
@@ -90,7 +100,7 @@ def main(cfg: Config, tuned: str | None = None, base: str | None = None, out_dir
     results["meta"] = {"models": models, "sets": {k: len(v) for k, v in sets.items()}, "ifeval_prompts": len(prompts),
                        "forgetting_documents": scored_documents(evals), "forgetting_corpus_documents": len(docs),
                        "confidence": cfg.eval.confidence}
-    out = Path(out_dir or (tuned if tuned and Path(tuned).is_dir() else cfg.output_dir))
+    clear(out, "eval")  # only now: a failed eval leaves the earlier results as they were
     write_outputs(out, results, evals, sets)
     say(f"wrote {RunDir(out).eval}")
     return results
@@ -115,10 +125,16 @@ def scored_documents(evals: dict[str, ModelEval]) -> int:
     return next((ev.metrics["forgetting"]["documents"] for ev in evals.values() if "forgetting" in ev.metrics), 0)
 
 
-def score_responses(responses: str, prompts: str | None, out_dir: str) -> dict[str, Any]:
+def score_responses(responses: str, prompts: str | None, out_dir: str, overwrite: bool = False) -> dict[str, Any]:
     """`eval --suite ifeval --responses R`: score existing responses, no model; writes
-    ifeval_verdicts.jsonl and ifeval_summary.json to `out_dir`."""
-    _, summary = ifeval.run_suite(responses, prompts=prompts, output_dir=out_dir)
+    ifeval_verdicts.jsonl and ifeval_summary.json to `out_dir` (refused where eval outputs are,
+    unless `overwrite`)."""
+    run = RunDir(out_dir)
+    check_output_dir("eval", run.root, overwrite=overwrite)
+    verdicts, summary = ifeval.run_suite(responses, prompts=prompts)
+    clear(run.root, "eval")  # only once scoring worked (a file matching no prompt raises above)
+    ifeval.write_verdicts(run.verdicts(), verdicts)
+    ifeval.write_summary(run.root / IFEVAL_SUMMARY, summary)
     return summary
 
 

@@ -11,7 +11,8 @@ CPUs, see `tokenized.resolve_num_proc`). Each split's result is cached under
 `$INSTRUCTUNE_CACHE/prepared/<key>/` (`data/prepare_cache.py`): a second run over the same
 input bytes, template, tokenizer and settings reuses it and says so; `train` shares the cache
 when it tokenizes on the fly. `data.cache=false` turns the cache off. Every output is
-written under a temp name and renamed into place.
+written under a temp name and renamed into place; a split that keeps no record is an error
+that writes nothing.
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from instructune.config import Config
+from instructune.data.errors import DataError
 from instructune.data.jsonio import write_json
 from instructune.data.splits import save_split, split_for
+from instructune.data.tokenized import PrepareStats
 from instructune.recipes import builders
 
 
@@ -37,12 +40,26 @@ def main(cfg: Config, out_dir: str | Path, num_proc: int | None = None,
     """
     out_dir = Path(out_dir)
     tokenizer = builders.template_tokenizer(cfg)
-    stats = {}
+    done = {}
     for split, names in (("train", cfg.data.train), ("heldout", cfg.data.heldout)):
-        if not names:
-            continue
-        ds, st = split_for(cfg.data, cfg.template, tokenizer, names, num_proc, log, split)
+        if names:
+            done[split] = split_for(cfg.data, cfg.template, tokenizer, names, num_proc, log, split)
+    for split, (_, st) in done.items():  # every split is checked before any is written
+        check_kept(split, st, getattr(cfg.data, split))
+    for split, (ds, _) in done.items():
         save_split(ds, out_dir / split)
-        stats[split] = st.as_dict()
+    stats = {split: st.as_dict() for split, (_, st) in done.items()}
     write_json(out_dir / "stats.json", stats)
     return stats
+
+
+def check_kept(split: str, st: PrepareStats, names: list[str]) -> None:
+    """A split that keeps no record would train or evaluate on nothing: an error saying why.
+
+    Raises:
+        DataError: every record of the split was dropped (no trained token left after
+            truncation to data.max_length).
+    """
+    if not st.kept:
+        raise DataError(", ".join(names), f"{split}: no record kept, so nothing was written: all {st.records} "
+                        f"dropped, no trained token left within data.max_length (raise it)")

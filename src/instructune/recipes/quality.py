@@ -13,6 +13,10 @@ reason), defers the lowest-quality surplus of over-represented complexity bins
 
 Every record carries `meta.quality`: the decision (accept, flag, defer, reject), every scorer's
 value and reason, what failed and the complexity bin.
+
+A DIR that already holds these files is refused unless `--overwrite` replaces them (the review
+decisions of `instructune review DIR` stay). A run that reads no record, or accepts and flags
+none (all rejected), is an error that writes nothing: there is nothing to train on or review.
 """
 
 from __future__ import annotations
@@ -26,7 +30,9 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
+from instructune import rundir
 from instructune.config import Config, QualityConfig
+from instructune.data.errors import DataError
 from instructune.data.inputs import load_inputs
 from instructune.data.jsonio import write_json, write_jsonl
 from instructune.data.record import Record
@@ -34,8 +40,9 @@ from instructune.quality.balance import balance, bin_counts
 from instructune.quality.decide import decide_all, quality_block, quality_value
 from instructune.quality.score import Score, ScoringSet
 from instructune.quality.scorers import EMBEDDING_SCORERS, SCORERS
+from instructune.recipes.checks import check_output_dir
 
-FILES = {"accept": "accepted.jsonl", "flag": "flagged.jsonl", "defer": "deferred.jsonl", "reject": "rejected.jsonl"}
+FILES = {"accept": rundir.ACCEPTED, "flag": rundir.FLAGGED, "defer": rundir.DEFERRED, "reject": rundir.REJECTED}
 # The scorers decide accept / flag / reject (quality/decide.py); "defer" is balancing's own:
 # kept apart from "flag" so the review queue holds only records a scorer doubts.
 REPORT_DECISIONS = ("accept", "flag", "defer", "reject")
@@ -134,21 +141,29 @@ def run_scorers(data: ScoringSet, q: QualityConfig, seconds: dict[str, float],
 
 
 def main(cfg: Config, inputs: list[str], out_dir: str | Path, console: Console | None = None,
-         refine_first: bool = False) -> dict[str, Any]:
+         refine_first: bool = False, overwrite: bool = False) -> dict[str, Any]:
     """Score `inputs` and write the decision files and report.json under `out_dir`.
 
     With `refine_first` (`quality --refine`), each response is Self-Refined first (`refine.*`,
     at least one round) and the refined records are scored; their drafts, critiques and
     revisions stay in `meta.refine` for the review page.
 
+    Args:
+        overwrite: replace the quality outputs already in `out_dir` (else they are refused).
     Returns:
         The report (also written to DIR/report.json).
     Raises:
-        DataError: a bad input row; ConfigError: bad quality settings.
+        DataError: a bad input row; no record read, or none accepted or flagged (nothing written).
+        ConfigError: bad quality settings; CheckError: `out_dir` holds quality outputs and
+            `overwrite` is false.
     """
     q = cfg.quality
+    out = Path(out_dir)
+    check_output_dir("quality", out, overwrite=overwrite)
     t0 = time.perf_counter()
     records = load_inputs(inputs, cfg.data.format, cfg.data.reader)
+    if not records:
+        raise DataError(", ".join(inputs), "no record to score, so nothing was written")
     seconds: dict[str, float] = {"read": round(time.perf_counter() - t0, 3)}
     t = time.perf_counter()
     data = scoring_set(cfg, records)
@@ -180,7 +195,8 @@ def main(cfg: Config, inputs: list[str], out_dir: str | Path, console: Console |
     seconds["score"] = round(time.perf_counter() - t_score, 3)
     seconds["score_cpu"] = round(time.process_time() - cpu_score, 3)  # all threads; load-independent
 
-    out = Path(out_dir)
+    check_kept(blocks, inputs)
+    rundir.clear(out, "quality")  # only now: a run that fails leaves the earlier outputs as they were
     for decision, fname in FILES.items():
         rows = (_with_quality(r, b) for r, b in zip(records, blocks) if b["decision"] == decision)
         write_jsonl(out / fname, rows)
@@ -188,8 +204,22 @@ def main(cfg: Config, inputs: list[str], out_dir: str | Path, console: Console |
     report = build_report(cfg, inputs, blocks, bins, order, before, moved, scores, seconds)
     if refined is not None:
         report["refine"] = refined
-    write_json(out / "report.json", report)
+    write_json(out / rundir.RUN_REPORT, report)
     return report
+
+
+def check_kept(blocks: list[dict[str, Any]], inputs: list[str]) -> None:
+    """A run that accepts and flags no record leaves nothing to train on or review: an error
+    naming the rejection reasons, raised before anything is written.
+
+    Raises:
+        DataError: every record was rejected.
+    """
+    if any(b["decision"] != "reject" for b in blocks):
+        return
+    reasons = Counter(c for b in blocks for c in b["codes"]).most_common()
+    raise DataError(", ".join(inputs), f"no record accepted or flagged: all {len(blocks)} rejected "
+                    f"({', '.join(f'{c}: {n}' for c, n in reasons)}), so nothing was written")
 
 
 def _with_quality(r: Record, block: dict[str, Any]) -> dict[str, Any]:

@@ -4,6 +4,9 @@ ingest the starter set → prepare → LoRA-train SmolLM2-135M-Instruct → eval
 tuned (held-out loss and generations, a small verifiable-instruction set, forgetting on
 general text, all with intervals) → print a few generations, where everything went, and the
 table → write report.html.
+
+The run dir follows the run-dir rules (rundir.py): one that holds a quickstart run (data/, or
+what train, eval and report write) is refused unless `overwrite` (`--overwrite`) replaces it.
 """
 
 from __future__ import annotations
@@ -18,13 +21,22 @@ from rich.console import Console
 from instructune.config import Config
 from instructune.evaluate.results_table import results_table
 from instructune.recipes import evaluate, ingest, prepare, report, train
-from instructune.rundir import RunDir
+from instructune.recipes.checks import check_output_dir
+from instructune.rundir import RunDir, clear
 
 
-def main(cfg: Config, console: Console | None = None, n_examples: int = 4) -> dict:
-    """Run every stage into `cfg.output_dir`; returns {"eval": ..., "train": ..., "seconds": ...}."""
+def main(cfg: Config, console: Console | None = None, n_examples: int = 4, overwrite: bool = False) -> dict:
+    """Run every stage into `cfg.output_dir`; returns {"eval": ..., "train": ..., "seconds": ...}.
+
+    Raises:
+        CheckError: the dir holds a quickstart (or training) run and `overwrite` is false.
+    """
     console = console or Console()
     run = Path(cfg.output_dir)
+    check_output_dir("quickstart", run, overwrite=overwrite, key="--output")
+    if overwrite and (removed := clear(run, "quickstart")):
+        console.print(f"replacing the previous run in {run}: removed {', '.join(removed)}", markup=False,
+                      highlight=False, soft_wrap=True)
     t0 = time.perf_counter()
 
     console.rule("1/4 ingest")
@@ -43,7 +55,7 @@ def main(cfg: Config, console: Console | None = None, n_examples: int = 4) -> di
     cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, prepared=str(data / "prepared")))
 
     console.rule("3/4 train")
-    summary = train.main(cfg, overwrite=True)  # the demo dir is the demo's own: a previous run there is replaced
+    summary = train.main(cfg)  # the dir holds no run: checked (and cleared with --overwrite) above
     console.print(f"trained {summary['steps']} steps; final loss {summary['final'].get('loss', float('nan')):.4f}")
 
     console.rule("4/4 evaluate")

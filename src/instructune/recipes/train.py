@@ -142,10 +142,10 @@ def interrupted_message(cfg: Config) -> str:
 
 
 def start_run_dir(run: Path, overwrite: bool, say) -> None:
-    """Create the run dir; with `overwrite`, first remove every entry of the run dir layout
-    (`rundir.LAYOUT`: what train, eval and report wrote; files that are not a run's are kept)."""
+    """Create the run dir; with `overwrite`, first remove what train wrote there and what eval
+    and report made from it (`rundir.clear`; files that are not a run's are kept)."""
     if overwrite and holds_run(run):
-        say(f"replacing the previous run in {run}: removed {', '.join(clear(run))}")
+        say(f"replacing the previous run in {run}: removed {', '.join(clear(run, 'train'))}")
     run.mkdir(parents=True, exist_ok=True)
 
 

@@ -18,9 +18,9 @@ from typing import Any
 from instructune.data.jsonio import write_json
 from instructune.generation.generator import Generator
 from instructune.progress import RunProgress
+from instructune.rundir import RECORDS, REJECTS
+from instructune.rundir import RUN_REPORT as REPORT
 from instructune.synth._runlog import AppendLog, TrackedGenerator, synth_progress
-
-RECORDS, REJECTS, REPORT = "records.jsonl", "rejects.jsonl", "report.json"
 
 
 class SynthRun:

@@ -44,8 +44,7 @@ from instructune.generation.generator import Generator
 from instructune.generation.params import GenParams
 from instructune.synth.parse import parse_evolved
 from instructune.synth.topics import TopicTracker
-
-GENERATIONS = "generations.jsonl"  # the steps log (records, rejects and report: see _run)
+from instructune.rundir import EVOL_GENERATIONS as GENERATIONS  # the steps log (records, rejects and report: see _run)
 
 
 @dataclass

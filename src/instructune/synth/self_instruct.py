@@ -36,8 +36,7 @@ from instructune.synth._run import SynthRun, run_steps
 from instructune.synth._runlog import TrackedGenerator
 from instructune.synth.filters import InstructionFilter, Reject
 from instructune.synth.parse import parse_instances, parse_instructions, parse_labelled_instances
-
-ROUNDS = "rounds.jsonl"  # the steps log (records, rejects and report: see _run)
+from instructune.rundir import ROUNDS  # the steps log (records, rejects and report: see _run)
 
 # Instructions that ask for one label out of a small set (used when classification="keywords").
 _CLASSIFICATION = re.compile(

@@ -9,9 +9,9 @@ from instructune.data.errors import DataError
 from instructune.evaluate.ifeval.check import Verdict
 from instructune.evaluate.ifeval.io import load_prompts, load_responses, write_summary, write_verdicts
 from instructune.evaluate.ifeval.score import score
+from instructune.rundir import IFEVAL_SUMMARY, VERDICTS
 
-VERDICTS_FILE = "ifeval_verdicts.jsonl"
-SUMMARY_FILE = "ifeval_summary.json"
+VERDICTS_FILE, SUMMARY_FILE = VERDICTS, IFEVAL_SUMMARY  # names in the run dir layout (rundir.py)
 
 
 def run_suite(responses: str | Path, prompts: str | Path | None = None,
