@@ -24,7 +24,7 @@ LEVELS = {
     "objectives": 3, "generation": 3,
     "train": 4,
     "evaluate": 5,
-    "serve": 6, "synth": 6, "quality": 6,
+    "serve": 6, "synth": 6, "quality": 6, "augment": 6,
     "recipes": 7,
     "cli": 8, "__main__": 8,
 }

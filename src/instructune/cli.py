@@ -380,6 +380,28 @@ def _quality(args, console) -> int:
     return 0
 
 
+def _augment_flags(p):
+    p.add_argument("--constraints", action="store_true", required=True,
+                   help="add verifiable constraints to each record's instruction and make its response meet them "
+                        "(settings: data.augment.constraints.*; the generator for generate > 0: synth.*)")
+    p.add_argument("--output", required=True,
+                   help="augmented records (canonical JSONL); .dropped.jsonl and .summary.json are written beside it")
+    _format_flag(p)
+    run_dir_flags(p, overwrite="replace --output and its .dropped.jsonl and .summary.json")
+
+
+def _augment(args, console) -> int:
+    from instructune.recipes import augment
+
+    res = augment.main(args.inputs, args.output, args.cfg.data.augment.constraints, args.cfg.synth, args.format,
+                       args.cfg.data.reader, overwrite=args.overwrite)
+    say(console, f"kept {res['kept']} of {res['records']} records → {res['output']} "
+                 f"({res['records_per_second']} records/s, {res['generator_calls']} generator calls)")
+    if res["reasons"]:
+        say(console, f"dropped {res['dropped']}: {res['reasons']} → {res['dropped_path']}")
+    return 0
+
+
 def _review_flags(p):
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     p.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 picks a free one)")
@@ -489,6 +511,8 @@ VERBS: dict[str, Verb] = {
                     "files (any format) or starter:SPLIT", 1, threads=True),
     "review": Verb("local web page to approve / reject / edit flagged records", _review, _review_flags,
                    "an `instructune quality` output dir", 1, config=False, libraries=False),
+    "augment": Verb("add verifiable constraints to records, with responses checked to meet them", _augment,
+                    _augment_flags, _FILES, 1, threads=True),
     "synth": Verb("grow a dataset with an LLM: Self-Instruct or Evol-Instruct", _synth, _synth_flags, threads=True),
     "ablate": Verb("arms × seeds of a recipe → ablation.json and report.html with intervals", _ablate,
                    _ablate_flags, threads=True),

@@ -2,7 +2,8 @@
 (docs/architecture.md §7).
 
     train     config.yaml, metrics.jsonl, checkpoints/, adapter/, export/, addons/,
-              train_summary.json, tensorboard/
+              train_summary.json, tensorboard/, augmented.jsonl (+ .dropped.jsonl, .summary.json:
+              data.augment.constraints)
     eval      eval.json, eval_generations.jsonl, ifeval_verdicts.jsonl, ifeval_verdicts_<model>.jsonl,
               ifeval_summary.json (eval --responses)
     report    report.html
@@ -49,6 +50,7 @@ class Entry:
 CONFIG, METRICS, CHECKPOINTS = "config.yaml", "metrics.jsonl", "checkpoints"
 ADAPTER, EXPORT, ADDONS = "adapter", "export", "addons"
 SUMMARY, TENSORBOARD = "train_summary.json", "tensorboard"
+AUGMENTED = "augmented.jsonl"  # the constraint-augmented training records, with the two files beside it
 EVAL, GENERATIONS, VERDICTS = "eval.json", "eval_generations.jsonl", "ifeval_verdicts.jsonl"
 REPORT = "report.html"
 IFEVAL_SUMMARY = "ifeval_summary.json"
@@ -70,6 +72,7 @@ LAYOUT = (
     Entry(ADDONS, "train", marks_run=True),
     Entry(SUMMARY, "train", marks_run=True),
     Entry(TENSORBOARD, "train"),
+    Entry("augmented.*", "train"),
     Entry(EVAL, "eval"),
     Entry(GENERATIONS, "eval"),
     Entry(VERDICTS, "eval"),
@@ -113,6 +116,7 @@ class RunDir:
     export = property(lambda self: self.root / EXPORT)
     addons = property(lambda self: self.root / ADDONS)
     summary = property(lambda self: self.root / SUMMARY)
+    augmented = property(lambda self: self.root / AUGMENTED)
     eval = property(lambda self: self.root / EVAL)
     generations = property(lambda self: self.root / GENERATIONS)
     report = property(lambda self: self.root / REPORT)

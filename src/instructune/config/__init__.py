@@ -13,6 +13,7 @@ keyword arguments.
 """
 
 from instructune.config.ablation import AblationConfig
+from instructune.config.augment import ConstraintAugmentConfig, DataAugmentConfig
 from instructune.config.addons import AddonsConfig
 from instructune.config.data import DataConfig, InstructionMaskingConfig, ReaderConfig
 from instructune.config.errors import ConfigError, FieldError
@@ -32,7 +33,8 @@ from instructune.config.synth import EvolConfig, SelfInstructConfig, SynthConfig
 from instructune.config.template import TemplateConfig
 from instructune.config.train import TrainConfig
 
-__all__ = ["RECIPES_DIR", "AblationConfig", "AddonsConfig", "BalanceConfig", "Config", "ConfigError", "DataConfig", "EvalConfig", "EvolConfig", "EWCConfig",
+__all__ = ["RECIPES_DIR", "AblationConfig", "AddonsConfig", "BalanceConfig", "Config", "ConfigError",
+           "ConstraintAugmentConfig", "DataAugmentConfig", "DataConfig", "EvalConfig", "EvolConfig", "EWCConfig",
            "FieldError", "FlagBelowConfig", "GenerateConfig", "InstructionMaskingConfig", "L2SPConfig", "LoraConfig",
            "ModelConfig", "ObjectivesConfig", "QualityConfig", "ReaderConfig", "RefineConfig", "RejectAboveConfig", "RejectBelowConfig", "SelfInstructConfig",
            "ServeConfig", "SynthConfig", "TemplateConfig", "TrainConfig", "apply_override", "from_dict",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from instructune.config.augment import DataAugmentConfig
 from instructune.config.errors import UNIT, at_least, check_ranges
 
 
@@ -81,6 +82,8 @@ class DataConfig:
             i.e. training on a GPU) and packing is off; off otherwise (sdpa/eager on CPU).
         instruction_masking: instruction-token masking while training; see
             `InstructionMaskingConfig`.
+        augment: records added to the training data before it is tokenized (verifiable
+            constraints); see `DataAugmentConfig`.
     """
 
     train: list[str] = field(default_factory=lambda: ["starter:train"])
@@ -94,6 +97,7 @@ class DataConfig:
     pack_length: int = 0
     padding_free: bool | Literal["auto"] = "auto"
     instruction_masking: InstructionMaskingConfig = field(default_factory=InstructionMaskingConfig)
+    augment: DataAugmentConfig = field(default_factory=DataAugmentConfig)
 
     def __post_init__(self) -> None:
         check_ranges(self, {"max_length": at_least(1), "pack_length": at_least(0)})

@@ -36,7 +36,7 @@ RESUME_KEYS = (
     "model.name", "model.dtype",
     "template",
     "data.train", "data.format", "data.max_length", "data.prepared", "data.reader", "data.packing",
-    "data.pack_length", "data.padding_free", "data.instruction_masking",
+    "data.pack_length", "data.padding_free", "data.instruction_masking", "data.augment",
     "lora",  # only when train.method is lora
     "train.method", "train.batch_size", "train.grad_accum", "train.seed", "train.group_by_length",
     "train.lr", "train.weight_decay", "train.warmup_ratio", "train.max_grad_norm",
@@ -261,6 +261,10 @@ def check_checkpoint(ckpt: Path, cfg: Config, processes: int | None) -> None:
 def check_data(cfg: Config) -> None:
     """The `data` section's inputs: the prepared dir, or the train and held-out files."""
     if cfg.data.prepared:
+        if cfg.data.augment.constraints.enabled:
+            raise CheckError("data.augment.constraints.enabled: a prepared dir (data.prepared) is already "
+                             "tokenized, so nothing can be added to it; augment before preparing "
+                             "(`instructune augment --constraints`) or train from data.train")
         if not (Path(cfg.data.prepared) / "train").is_dir():
             raise CheckError(f"data.prepared: {cfg.data.prepared} holds no train/ split "
                              f"(write it with `instructune prepare --output DIR`)")

@@ -1,6 +1,7 @@
 """`instructune quickstart`: the whole pipeline on the embedded defaults, offline, on a CPU.
 
-ingest the starter set → prepare → LoRA-train SmolLM2-135M-Instruct → evaluate base and
+ingest the starter set → (augment it with verifiable constraints, `data.augment.constraints`)
+→ prepare → LoRA-train SmolLM2-135M-Instruct → evaluate base and
 tuned (held-out loss and generations, a small verifiable-instruction set, forgetting on
 general text, all with intervals) → print a few generations, where everything went, and the
 table → write report.html.
@@ -20,7 +21,7 @@ from rich.console import Console
 
 from instructune.config import Config
 from instructune.evaluate.results_table import results_table
-from instructune.recipes import evaluate, ingest, prepare, report, train
+from instructune.recipes import augment, evaluate, ingest, prepare, report, train
 from instructune.recipes.checks import check_output_dir
 from instructune.rundir import RunDir, clear
 
@@ -47,6 +48,11 @@ def main(cfg: Config, console: Console | None = None, n_examples: int = 4, overw
         console.print(f"{split}: {counts['records']} records → {data / f'{split}.jsonl'}  tasks {counts['tasks']}")
     cfg = dataclasses.replace(cfg, data=dataclasses.replace(
         cfg.data, train=[str(data / "train.jsonl")], heldout=[str(data / "heldout.jsonl")], format="records"))
+    if cfg.data.augment.constraints.enabled:  # before prepare: the prepared splits hold them
+        s = augment.augment_training_data(cfg, data / "augmented.jsonl")
+        console.print(f"constraint augmentation: {s['kept']} of {s['records']} train records → "
+                      f"{data / 'augmented.jsonl'}  dropped {s['reasons'] or 0}")
+        cfg = augment.trained_on(cfg, data / "augmented.jsonl")
 
     console.rule("2/4 prepare")
     stats = prepare.main(cfg, data / "prepared")

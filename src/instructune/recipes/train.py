@@ -38,6 +38,7 @@ from instructune.data.templates import get_template, template_options
 from instructune.evaluate.heldout import heldout_metrics
 from instructune.model.lora_fusion import fused_lora_count
 from instructune.recipes import builders
+from instructune.recipes.augment import augment_training_data, trained_on
 from instructune.recipes.checks import CheckError, check_train, resume_command
 from instructune.rundir import RunDir, clear, holds_run
 from instructune.train.assemble import assemble
@@ -165,6 +166,20 @@ def resume_position(cfg: Config, run: TrainingRun) -> Position:
     return start
 
 
+def with_augmented_data(cfg: Config, run_dir: Path, process, resume: bool) -> Config:
+    """With `data.augment.constraints.enabled`: the main process augments the training records
+    into RUN/augmented.jsonl (a resume reuses it), and the config trains on them."""
+    if not cfg.data.augment.constraints.enabled:
+        return cfg
+    path = RunDir(run_dir).augmented
+    if process.is_main_process and not (resume and path.exists()):
+        s = augment_training_data(cfg, path)
+        process.print(f"constraint augmentation: {s['kept']} of {s['records']} training records augmented → {path}"
+                      + (f" (dropped {s['dropped']}: {s['reasons']})" if s["dropped"] else ""))
+    process.wait_for_everyone()
+    return trained_on(cfg, path)
+
+
 def describe(cfg: Config, run: TrainingRun) -> list[str]:
     """What was built: parameters, rows, steps, device, precision, kernels, add-ons."""
     model, trained, total = run.model, run.parameters["trainable"], run.parameters["total"]
@@ -245,6 +260,7 @@ def main(cfg: Config, resume: bool = False, overwrite: bool = False) -> dict:
         start_run_dir(run_dir, overwrite, process.print)
         if not resume:  # a resumed run's config is saved once the resume is known to fit
             save_config(cfg, RunDir(run_dir).config)
+    saved, cfg = cfg, with_augmented_data(cfg, run_dir, process, resume)
     run = assemble(cfg, penalties=functools.partial(builders.regularizers, cfg))
     say = run.accelerator.print
     for line in settings_lines(cfg, run.accelerator.num_processes, torch.get_num_threads(),
@@ -252,7 +268,7 @@ def main(cfg: Config, resume: bool = False, overwrite: bool = False) -> dict:
         say(line)
     start = resume_position(cfg, run) if resume else Position()
     if resume and run.accelerator.is_main_process:
-        save_config(cfg, RunDir(run_dir).config)  # the grown max_steps / epochs, for the next resume
+        save_config(saved, RunDir(run_dir).config)  # the grown max_steps / epochs, for the next resume
     for line in describe(cfg, run):
         say(line)
     for addon in run.forward.addons.values():
