@@ -67,12 +67,13 @@ FOREIGN = (
 )
 
 _BULLET = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.)]|[a-zA-Z][.)])\s+")
-_LIST_ASK = re.compile(r"\b(?:list|enumerate|brainstorm|name (?:a few|some|\w+ (?:\w+ )?(?:things|ways|examples))|"
+_LIST_ASK = re.compile(r"^[^.?!\n]{0,80}\b(?:list|enumerate|brainstorm|name (?:a few|some|\w+ (?:\w+ )?(?:things|ways|examples))|"
                        r"give (?:me )?(?:a few|some|\d+|two|three|four|five|ten)|(?:two|three|four|five|ten|\d+) "
                        r"(?:\w+ )?(?:ideas|examples|ways|tips|reasons|things|steps|items|words|names))\b", re.I)
-_CREATIVE_ASK = re.compile(r"\b(?:tweet|story|poem|haiku|limerick|headline|slogan|tagline|joke|title|song|lyrics|"
-                           r"motto|riddle|toast|greeting|caption|pun|rap|verse|creative|imagine|invent|"
-                           r"make up)\b", re.I)
+_CREATIVE_ASK = re.compile(r"^[^.?!\n]{0,80}\b(?:write|compose|create|come up with|make up|generate|give me|"
+                           r"tell me|suggest|invent|draft|craft|imagine)\b[^.?!\n]{0,60}\b(?:tweet|story|poem|haiku|"
+                           r"limerick|headline|slogan|tagline|joke|title|song|lyrics|motto|riddle|toast|greeting|"
+                           r"caption|pun|rap|verse|name)s?\b", re.I)
 _NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?![\w])")
 _AUX = re.compile(r"\b(is|are|was|were|can|will|does|do|did|should|could|would|has|have|had)\b")
 _NEGATED = re.compile(r"\b(?:is|are|was|were|can|will|does|do|did|should|could|would|has|have|had)"
@@ -83,8 +84,11 @@ def task_kind(r: Record) -> str:
     """"arithmetic", "lists", "creative" or "other": the benchmark's clean categories.
 
     Arithmetic: a rationale with an equation or a numeric answer to a question with numbers.
-    Lists: three or more bulleted / numbered lines, or an instruction asking for several items.
-    Creative: a short answer (≤ 120 words) to an ask for a tweet, story, poem, headline, ...
+    Lists: three or more bulleted / numbered lines, or an instruction whose first sentence asks
+    for several items. Creative: a short answer (≤ 120 words) to an instruction whose first
+    sentence asks (write, tell me, come up with, ...) for a tweet, story, poem,
+    headline, ... (the first sentence only: P3 prompts
+    carry a whole review or article in the instruction, and its words are not the ask).
     """
     resp = r.response.strip()
     if (r.rationale and ("=" in r.rationale or _NUMBER.search(resp))) and _NUMBER.fullmatch(resp.replace(",", "")):
@@ -112,6 +116,7 @@ def _donor(r: Record, pool: Sequence[Record], rng: random.Random, same_kind: boo
     mine = kinds.get(r.id) or task_kind(r)
     cands = [p for p in pool if p.id != r.id and p.response.strip() != r.response.strip()
              and p.instruction != r.instruction and ((kinds.get(p.id) or task_kind(p)) == mine) == same_kind]
+    cands.sort(key=lambda p: p.id)  # the pool's order must not change the draw
     return rng.choice(cands) if cands else None
 
 

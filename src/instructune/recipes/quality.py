@@ -100,7 +100,7 @@ def refine(cfg: Config, records: list[Record], data: ScoringSet, console: Consol
 def scoring_set(cfg: Config, records: list[Record]) -> ScoringSet:
     """The records plus the embedder, reference records and judge the chosen scorers need."""
     q = cfg.quality
-    embedder = reference = generator = None
+    embedder = reference = generator = judge_cache = None
     if EMBEDDING_SCORERS & set(q.scorers):
         from instructune.embed import load_embedder
 
@@ -110,8 +110,10 @@ def scoring_set(cfg: Config, records: list[Record]) -> ScoringSet:
     if q.judge and "alignment" in q.scorers:
         from instructune.synth.backends import build_generator
 
-        generator = build_generator(cfg)
-    return ScoringSet(records, embedder=embedder, reference=reference, generator=generator)
+        from instructune.quality.judge import JudgeCache
+
+        generator, judge_cache = build_generator(cfg), JudgeCache.default()
+    return ScoringSet(records, embedder=embedder, reference=reference, generator=generator, judge_cache=judge_cache)
 
 
 def _stats(values: list[float]) -> dict[str, float]:
