@@ -188,10 +188,25 @@ def main(cfg: Config, inputs: list[str], out_dir: str | Path, console: Console |
         write_jsonl(out / fname, rows)
     seconds["total"] = round(time.perf_counter() - t0, 3)
     report = build_report(cfg, inputs, blocks, bins, order, before, moved, scores, seconds)
+    report["rejects"] = reject_rates(records, blocks)
     if refined is not None:
         report["refine"] = refined
     write_json(out / "report.json", report)
     return report
+
+
+def reject_rates(records: list[Record], blocks: list[dict]) -> dict[str, Any]:
+    """The reject share of the whole input, and the false-reject rate where it can be known.
+
+    Whether a rejected record was good is only known on labelled data: a record whose
+    `meta.label` is "clean" (or "damaged"; bench/quality_damage.py writes such sets) counts, and
+    the false-reject rate is rejected clean / clean records. Without labels it is None.
+    """
+    rejected = [b["decision"] == "reject" for b in blocks]
+    clean = [i for i, r in enumerate(records) if r.meta.get("label") == "clean"]
+    return {"share": round(sum(rejected) / len(blocks), 4) if blocks else 0.0,
+            "labelled_clean": len(clean),
+            "false_reject_rate": round(sum(rejected[i] for i in clean) / len(clean), 4) if clean else None}
 
 
 def _with_quality(r: Record, block: dict[str, Any]) -> dict[str, Any]:
@@ -235,6 +250,12 @@ def print_summary(report: dict[str, Any], out_dir: str | Path, console: Console 
     console.print(f"{report['records']} records → accepted {d['accept']}, flagged {d['flag']} for review, "
                   f"deferred {d['defer']} by balancing (deferred.jsonl), rejected {d['reject']}  ({out_dir})",
                   markup=False, highlight=False, soft_wrap=True)
+    rej = report.get("rejects")
+    if rej:
+        known = (f"false-reject rate {100 * rej['false_reject_rate']:.1f}% on {rej['labelled_clean']} records "
+                 f"labelled clean (meta.label)" if rej["false_reject_rate"] is not None
+                 else "false-reject rate unknown: no record carries meta.label = clean")
+        console.print(f"rejected {100 * rej['share']:.1f}% of the input; {known}", markup=False, highlight=False)
     table = Table(title="reasons")
     for col in ("reason", "flagged", "deferred", "rejected"):
         table.add_column(col, justify="left" if col == "reason" else "right")
