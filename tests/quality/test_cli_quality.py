@@ -104,9 +104,9 @@ def test_quality_with_llm_judge_on_tiny_model(tmp_path, tiny_model):
     rows = {r["id"]: r["meta"]["quality"] for name in ("accepted", "flagged", "rejected")
             for r in read(out / f"{name}.jsonl")}
     assert len(rows) == 10
-    # The untrained tiny model answers "" (greedy, seeded): no opinion, 0.5, averaged in. The
+    # The untrained tiny model answers "" (greedy, seeded): no score, no opinion, 0.5, averaged in. The
     # off-topic record scores 0.27 alone (see the end-to-end test), (0.27 + 0.5) / 2 with the judge.
-    assert all(q["reasons"]["alignment"].endswith("; judge: no verdict in ''") for q in rows.values())
+    assert all(q["reasons"]["alignment"].endswith("; judge: no score in ''") for q in rows.values())
     assert rows["q-offtopic"]["scores"]["alignment"] == pytest.approx((0.267 + 0.5) / 2, abs=0.01)
     assert json.loads((out / "report.json").read_text())["judge"] is True
 

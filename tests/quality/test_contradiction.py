@@ -53,3 +53,21 @@ def test_scores_halve_per_finding():
     ])
     got = [(s.value, s.codes) for s in score(data)]
     assert got == [(1.0, ()), (0.5, ("context_number",)), (0.25, ("context_number",))]
+
+
+def test_a_number_computed_from_the_context_is_no_conflict():
+    # Issue 19: a correct triangle perimeter was flagged against the sides it adds up.
+    sides = "A triangle has sides of 3 cm, 4 cm and 5 cm."
+    assert number_conflicts("The perimeter is 12 cm.", sides) == []
+    assert number_conflicts("The longest side is 17 cm.", sides) == ["response says 17 cm, the context says 3 cm, 4 cm, 5 cm"]
+
+
+def test_a_worked_solution_and_its_answer():
+    steps = "Natalia sold 48 / 2 = 24 clips in May. Altogether she sold 48 + 24 = 72 clips."
+    assert findings("72", "", "How many clips?", steps) == []
+    assert findings("74", "", "How many clips?", steps) == [
+        ("rationale_answer", "the answer says 74, a number the rationale never reaches")]
+    assert findings("72", "", "", "She sold 48 + 24 = 73 clips.") == [
+        ("rationale_answer", "the answer says 72, a number the rationale never reaches"),
+        ("arithmetic", "the rationale says '48 + 24 = 73', but it is 72")]
+    assert findings("12", "", "", "5 + 3 + 4 = 12") == []  # a chain is not "3 + 4 = 12"

@@ -114,3 +114,14 @@ def test_domain_is_in_the_block_but_not_in_the_quality_value():
     assert quality_value({"coherence": Score(0.4, ""), "domain": Score(0.9, "", extra={"domain": "law"})}) == 0.4
     block = quality_block({"domain": FINANCE}, decide({"domain": FINANCE}, {}, review_domains=REVIEW))
     assert block["domain"] == "finance" and block["codes"] == ["domain:finance"] and block["decision"] == "flag"
+
+
+def test_reject_rates_need_labels_for_the_false_reject_rate():
+    from instructune.data.record import Record
+    from instructune.recipes.quality import reject_rates
+
+    recs = [Record(id=str(i), instruction="i", response="r", meta=m)
+            for i, m in enumerate([{"label": "clean"}, {"label": "clean"}, {"label": "damaged"}, {}])]
+    blocks = [{"decision": d} for d in ("reject", "accept", "reject", "flag")]
+    assert reject_rates(recs, blocks) == {"share": 0.5, "labelled_clean": 2, "false_reject_rate": 0.5}
+    assert reject_rates(recs[3:], blocks[3:]) == {"share": 0.0, "labelled_clean": 0, "false_reject_rate": None}

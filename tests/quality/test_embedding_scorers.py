@@ -112,9 +112,11 @@ class ScriptedJudge:
 
 
 def test_judge_verdicts():
-    assert parse_verdict("Yes.") == (1.0, "yes")
-    assert parse_verdict("No, it does not.") == (0.0, "no")
-    assert parse_verdict("Hard to say") == (0.5, "no verdict in 'Hard to say'")
+    assert parse_verdict("Yes.") == (1.0, "5/5: Yes.")
+    assert parse_verdict("No, it does not.") == (0.0, "1/5: No, it does not.")
+    assert parse_verdict("Score: 4\nReason: one slip.") == (0.75, "4/5: one slip.")
+    assert parse_verdict("3 - half done") == (0.5, "3/5: 3 - half done")
+    assert parse_verdict("Hard to say") == (0.5, "no score in 'Hard to say'")
     assert "Input:\nThe text." in judge_prompt(rec("x", "Summarize.", "Short.", context="The text."))
 
 
@@ -123,5 +125,55 @@ def test_alignment_with_judge_averages(embedder):
     data = ScoringSet(RECORDS, embedder=embedder, generator=judge)
     scores = alignment.score(data)
     assert [s.value for s in scores] == pytest.approx([1.0, 0.5, 1.0, 0.0, (0.7131 + 0.5) / 2], abs=0.01)
-    assert scores[1].codes == ("judge_no",) and scores[1].reason.endswith("; judge: no")
-    assert len(judge.seen) == 5 and judge.seen[0].startswith("You are checking")
+    assert scores[1].codes == ("judge_no",) and scores[1].reason.endswith("; judge: 1/5: No.")
+    assert len(judge.seen) == 5 and judge.seen[0].startswith("You are checking") and "Score: <1-5>" in judge.seen[0]
+
+
+def test_judge_cache_and_cost(tmp_path):
+    from instructune.quality.judge import JudgeCache, judge_records
+
+    cache, recs = JudgeCache(tmp_path), RECORDS[:3]
+    first = ScriptedJudge(["Score: 5\nReason: fine", "score 2 - wrong", "nonsense"])
+    verdicts, cost = judge_records(first, recs, batch_size=2, cache=cache)
+    assert [(v.score, v.reason, v.cached) for v in verdicts] == [
+        (5, "fine", False), (2, "score 2 - wrong", False), (None, "no score in 'nonsense'", False)]
+    assert (cost.calls, cost.cached) == (3, 0)
+    again = ScriptedJudge([])  # every reply comes from the cache: the model is not asked
+    verdicts, cost = judge_records(again, recs, cache=cache)
+    assert [v.score for v in verdicts] == [5, 2, None] and all(v.cached for v in verdicts)
+    assert (cost.calls, cost.cached, again.seen) == (0, 3, [])
+    other = ScriptedJudge(["Score: 1"] * 3)
+    other.name = "another-model"  # the model is part of the key
+    assert judge_records(other, recs, cache=cache)[1].calls == 3
+
+
+def test_a_response_copied_from_the_context_gets_no_credit_for_it(embedder):
+    # Issue 19: "23" copied out of the context passed coherence with the context's cosine.
+    copied = rec("n", "What is the name of this city.", "23", context="23, 12, 17, 23, 23")
+    right = rec("r", "What is the name of this city.", "Paris is the capital of France.",
+                context="Paris is the capital of France. It lies on the Seine.")
+    data = ScoringSet([copied, right, *RECORDS], embedder=embedder)
+    c = coherence.score(data)
+    assert c[0].codes == ("copied",) and c[0].value == coherence.WEAK_FLOOR  # short: review, not reject
+    assert c[1].codes == ("copied",) and c[1].value < 0.5
+    assert "copied from the context" in alignment.score(data)[0].reason
+
+
+def test_weak_evidence_flags_but_never_rejects(embedder):
+    # Issue 19: short labels and on-topic answers near another instruction were rejected.
+    recs = [rec("tox", "Tell if the sentence contains toxic language.", "Yes", context="you are a bastard."),
+            rec("joke", "Tell me a dad joke.", "Yesterday I ate a clock. It was very time consuming."),
+            rec("joke2", "Write a joke about clocks and time.", "Why did the clock go to school? To learn time."),
+            *RECORDS]
+    data = ScoringSet(recs, embedder=embedder)
+    assert all(s.value >= alignment.WEAK_FLOOR for s in alignment.score(data)[:2])
+    assert coherence.score(data)[0].value >= coherence.WEAK_FLOOR
+
+
+def test_a_follow_up_is_read_with_the_question_before_it():
+    from instructune.data.record import Turn
+    from instructune.quality.score import prompt_text
+
+    r = rec("f", "Can you do it the other way around?", "Sure.",
+            history=[Turn("user", "Write Python that prints Rust."), Turn("assistant", "print('fn main(){}')")])
+    assert prompt_text(r) == "Write Python that prints Rust.\n\nCan you do it the other way around?"

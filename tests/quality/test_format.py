@@ -40,3 +40,27 @@ def test_format_golden(record, value, codes, reason):
 def test_score_keeps_record_order():
     data = ScoringSet([rec("a", "Say hi.", "Hi"), rec("b", "Say hi.", "Hi<|im_end|>")])
     assert [s.value for s in score(data)] == [1.0, 0.3]
+
+
+WEEK = "\n".join(f"{day}:\nWarm-up: 10 minutes of light cardio\nSquats: 3 sets of 8" for day in ("Mon", "Wed", "Fri"))
+
+
+@pytest.mark.parametrize("record, codes", [
+    # Issue 19: a plan repeats its lines per day, a song its chorus: not loops.
+    (rec("plan", "Give me a beginner workout plan.", WEEK), ()),
+    (rec("song", "Write a song.", "Sing it loud and sing it proud tonight.\nWe walk on.\n"
+         "Sing it loud and sing it proud tonight.\nWe run on.\nSing it loud and sing it proud tonight.\n"
+         "Sing it loud and sing it proud tonight."), ()),
+    (rec("loop", "Say why.", "Because " + "it is what it is " * 6 + "and so on."), ("repetition",)),
+    (rec("cut", "Describe Paris.", "Paris is the capital of France and it is known for the"), ("truncated",)),
+    (rec("cut2", "Describe Paris.", "Paris is the capital of France. It is known for its museums, its cafes "
+         "and the long walks along"), ("truncated",)),
+    (rec("bullet", "List fruits.", "- apple\n- pear\n- plum\n- fig\n- green grapes\n-"), ("truncated",)),
+    (rec("title", "Write a headline.", "Local Team Wins the Cup After Forty Years"), ()),
+    (rec("poem", "Write a poem.", "The wind is cold tonight\nThe stars are far away\nI walk along the shore\n"
+         "And wait for the day"), ()),
+    (rec("ai", "Write a joke.", "I apologize, but I must decline this request."), ("refusal",)),
+    (rec("policy", "Write a joke.", "That goes against my guidelines, so no."), ("refusal",)),
+])
+def test_loops_truncation_and_refusals(record, codes):
+    assert check_record(record).codes == codes

@@ -27,6 +27,7 @@ class GenStats:
         requests: generations asked for.
         failures: generations that failed after retries.
         retries: retried HTTP attempts.
+        prompt_tokens: prompt tokens sent (when the backend knows).
         completion_tokens: tokens generated (when the backend knows).
         seconds: wall time spent inside chat/complete.
     """
@@ -34,6 +35,7 @@ class GenStats:
     requests: int = 0
     failures: int = 0
     retries: int = 0
+    prompt_tokens: int = 0
     completion_tokens: int = 0
     seconds: float = 0.0
 

@@ -37,8 +37,24 @@ class Score:
 
 
 def prompt_text(r: Record) -> str:
-    """What the response answers: the instruction, then the context when there is one."""
-    return f"{r.instruction}\n\n{r.context}" if r.context else r.instruction
+    """What the response answers: the instruction, then the context when there is one. In a
+    conversation the previous user turn comes first: a follow-up ("Can you do it the other way
+    around?") means little without the request it follows."""
+    text = f"{r.instruction}\n\n{r.context}" if r.context else r.instruction
+    before = next((t.content for t in reversed(r.history) if t.role == "user"), "")
+    return f"{before}\n\n{text}" if before else text
+
+
+def _flat(text: str) -> str:
+    return " ".join(text.split()).strip(" .!?;:,").lower()
+
+
+def copied_from_context(r: Record) -> bool:
+    """Whether the response is a piece of the record's own context, word for word (case and
+    spacing aside), and shorter than it: "23" out of "23, 12, 17, 23, 23". Such a response is
+    as close to the context as text can be, so its closeness proves nothing about the task."""
+    resp, ctx = _flat(r.response), _flat(r.context)
+    return bool(resp) and len(resp) < len(ctx) and resp in ctx
 
 
 def response_text(r: Record) -> str:
@@ -60,11 +76,13 @@ class ScoringSet:
             (`instructune.embed.Embedder`); needed by the embedding scorers only.
         reference: known-good records for the reference scorer ([] when there are none).
         generator: a `generation.generator.Generator` for the optional LLM judge, or None.
+        judge_cache: a `quality.judge.JudgeCache` for the judge's replies, or None (no cache).
     """
 
     def __init__(self, records: list[Record], embedder=None, reference: list[Record] | None = None,
-                 generator=None):
+                 generator=None, judge_cache=None):
         self.records, self.embedder, self.generator = records, embedder, generator
+        self.judge_cache = judge_cache
         self.reference = reference or []
 
     def __len__(self) -> int:
@@ -84,6 +102,21 @@ class ScoringSet:
     def response_vecs(self) -> np.ndarray:
         """(N, D) unit embeddings of `response_text` of each record."""
         return self._encode([response_text(r) for r in self.records])
+
+    @functools.cached_property
+    def copied(self) -> np.ndarray:
+        """(N,) bool: `copied_from_context` of each record."""
+        return np.array([copied_from_context(r) for r in self.records], dtype=bool)
+
+    @functools.cached_property
+    def instruction_vecs(self) -> np.ndarray:
+        """(N, D) unit embeddings of the instruction alone, for the records whose response is
+        `copied` from their context (zero rows elsewhere: nothing else needs them)."""
+        rows = np.flatnonzero(self.copied)
+        out = np.zeros_like(self.prompt_vecs)
+        if len(rows):
+            out[rows] = self._encode([self.records[i].instruction for i in rows])
+        return out
 
     @functools.cached_property
     def context_vecs(self) -> np.ndarray:

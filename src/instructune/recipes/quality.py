@@ -107,7 +107,7 @@ def refine(cfg: Config, records: list[Record], data: ScoringSet, console: Consol
 def scoring_set(cfg: Config, records: list[Record]) -> ScoringSet:
     """The records plus the embedder, reference records and judge the chosen scorers need."""
     q = cfg.quality
-    embedder = reference = generator = None
+    embedder = reference = generator = judge_cache = None
     if EMBEDDING_SCORERS & set(q.scorers):
         from instructune.embed import load_embedder
 
@@ -117,8 +117,10 @@ def scoring_set(cfg: Config, records: list[Record]) -> ScoringSet:
     if q.judge and "alignment" in q.scorers:
         from instructune.synth.backends import build_generator
 
-        generator = build_generator(cfg)
-    return ScoringSet(records, embedder=embedder, reference=reference, generator=generator)
+        from instructune.quality.judge import JudgeCache
+
+        generator, judge_cache = build_generator(cfg), JudgeCache.default()
+    return ScoringSet(records, embedder=embedder, reference=reference, generator=generator, judge_cache=judge_cache)
 
 
 def _stats(values: list[float]) -> dict[str, float]:
@@ -202,6 +204,7 @@ def main(cfg: Config, inputs: list[str], out_dir: str | Path, console: Console |
         write_jsonl(out / fname, rows)
     seconds["total"] = round(time.perf_counter() - t0, 3)
     report = build_report(cfg, inputs, blocks, bins, order, before, moved, scores, seconds)
+    report["rejects"] = reject_rates(records, blocks)
     if refined is not None:
         report["refine"] = refined
     write_json(out / rundir.RUN_REPORT, report)
@@ -220,6 +223,20 @@ def check_kept(blocks: list[dict[str, Any]], inputs: list[str]) -> None:
     reasons = Counter(c for b in blocks for c in b["codes"]).most_common()
     raise DataError(", ".join(inputs), f"no record accepted or flagged: all {len(blocks)} rejected "
                     f"({', '.join(f'{c}: {n}' for c, n in reasons)}), so nothing was written")
+
+
+def reject_rates(records: list[Record], blocks: list[dict]) -> dict[str, Any]:
+    """The reject share of the whole input, and the false-reject rate where it can be known.
+
+    Whether a rejected record was good is only known on labelled data: a record whose
+    `meta.label` is "clean" (or "damaged"; bench/quality_damage.py writes such sets) counts, and
+    the false-reject rate is rejected clean / clean records. Without labels it is None.
+    """
+    rejected = [b["decision"] == "reject" for b in blocks]
+    clean = [i for i, r in enumerate(records) if r.meta.get("label") == "clean"]
+    return {"share": round(sum(rejected) / len(blocks), 4) if blocks else 0.0,
+            "labelled_clean": len(clean),
+            "false_reject_rate": round(sum(rejected[i] for i in clean) / len(clean), 4) if clean else None}
 
 
 def _with_quality(r: Record, block: dict[str, Any]) -> dict[str, Any]:
@@ -263,6 +280,12 @@ def print_summary(report: dict[str, Any], out_dir: str | Path, console: Console 
     console.print(f"{report['records']} records → accepted {d['accept']}, flagged {d['flag']} for review, "
                   f"deferred {d['defer']} by balancing (deferred.jsonl), rejected {d['reject']}  ({out_dir})",
                   markup=False, highlight=False, soft_wrap=True)
+    rej = report.get("rejects")
+    if rej:
+        known = (f"false-reject rate {100 * rej['false_reject_rate']:.1f}% on {rej['labelled_clean']} records "
+                 f"labelled clean (meta.label)" if rej["false_reject_rate"] is not None
+                 else "false-reject rate unknown: no record carries meta.label = clean")
+        console.print(f"rejected {100 * rej['share']:.1f}% of the input; {known}", markup=False, highlight=False)
     table = Table(title="reasons")
     for col in ("reason", "flagged", "deferred", "rejected"):
         table.add_column(col, justify="left" if col == "reason" else "right")

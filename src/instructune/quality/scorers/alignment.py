@@ -14,8 +14,16 @@ gives the rank of the own instruction and the nearest other one. A response of f
 SHORT_WORDS words ("42", "About 2,300 kilometres.") carries little meaning, so its margin
 counts half (the scale doubles): weak evidence sends a record to review rather than out.
 
-When the set has a generator (`quality.judge=true`), an LLM judge also answers yes/no for each
-record (`quality.judge`) and the score is the mean of the two.
+Floors (issue 19, measured by bench/quality_damage.py): evidence too weak to reject on sends a
+record to review at most, so the value is at least WEAK_FLOOR (above the default reject_below
+0.1, below flag_below 0.3) when the response is short, or when it is still close to its own
+prompt (cosine ≥ ON_TOPIC, 0.1: a grocery list also near another food instruction, a joke
+near another joke request). A
+response copied from its own context (`score.copied_from_context`) is compared with its
+instruction alone: its closeness to the context proves nothing.
+
+When the set has a generator (`quality.judge=true`), the rubric LLM judge (`quality/judge.py`)
+also scores each record, 1-5 mapped to [0, 1], and the score is the mean of the two.
 """
 
 from __future__ import annotations
@@ -28,6 +36,8 @@ from instructune.quality.score import Score, ScoringSet, prompt_text
 
 MARGIN_SCALE = 0.2
 SHORT_WORDS = 5
+WEAK_FLOOR = 0.15
+ON_TOPIC = 0.1
 CHUNK = 1024  # records compared at once: (CHUNK, others) similarities in memory
 
 
@@ -46,6 +56,7 @@ def embedding_scores(data: ScoringSet, max_others: int = 4096, seed: int = 0) ->
     gid = np.array([group.setdefault(prompt_text(r), len(group)) for r in data.records])  # (N,)
     others = _others(n, max_others, seed)
     own = np.maximum(np.einsum("nd,nd->n", responses, prompts), np.einsum("nd,nd->n", responses, contexts))  # (N,)
+    own = np.where(data.copied, np.einsum("nd,nd->n", responses, data.instruction_vecs), own)
     out: list[Score] = []
     for start in range(0, n, CHUNK):
         stop = min(start + CHUNK, n)
@@ -60,12 +71,18 @@ def embedding_scores(data: ScoringSet, max_others: int = 4096, seed: int = 0) ->
                 continue
             best, rank = float(row[j]), int((row > own[i]).sum()) + 1
             margin = float(own[i]) - best
-            scale = MARGIN_SCALE * (2 if len(words(data.records[i].response)) < SHORT_WORDS else 1)
+            short = len(words(data.records[i].response)) < SHORT_WORDS
+            scale = MARGIN_SCALE * (2 if short else 1)
             value = float(np.clip(0.5 + margin / (2 * scale), 0.0, 1.0))
             nearest = data.records[others[j]].id
-            out.append(Score(round(value, 6), (
-                f"own instruction ranks {rank} of {int(np.isfinite(row).sum()) + 1} (cosine {own[i]:.2f}); "
-                f"nearest other {nearest} ({best:.2f}), margin {margin:+.2f}")))
+            why = (f"own instruction ranks {rank} of {int(np.isfinite(row).sum()) + 1} (cosine {own[i]:.2f}); "
+                   f"nearest other {nearest} ({best:.2f}), margin {margin:+.2f}")
+            if data.copied[i]:
+                why = f"response copied from the context, compared with the instruction alone; {why}"
+            if value < WEAK_FLOOR and (short or own[i] >= ON_TOPIC):
+                value, why = WEAK_FLOOR, f"{why}; {'short response' if short else 'still on its own topic'}, " \
+                                         f"raised to {WEAK_FLOOR}"
+            out.append(Score(round(value, 6), why, ("copied",) if data.copied[i] else ()))
     return out
 
 
@@ -76,7 +93,8 @@ def score(data: ScoringSet, max_others: int = 4096, seed: int = 0) -> list[Score
     scores = embedding_scores(data, max_others, seed)
     if data.generator is None:
         return scores
-    verdicts = judge_records(data.generator, data.records)
-    return [Score(round((s.value + v) / 2, 6), f"{s.reason}; judge: {why}",
-                  s.codes + (() if v >= 0.5 else ("judge_no",)))
-            for s, (v, why) in zip(scores, verdicts)]
+    verdicts, _ = judge_records(data.generator, data.records, cache=data.judge_cache)
+    return [Score(round((s.value + j.value) / 2, 6),
+                  f"{s.reason}; judge: " + (f"{j.score}/5: {j.reason}" if j.parsed else j.reason),
+                  s.codes + (() if j.value >= 0.5 else ("judge_no",)))
+            for s, j in zip(scores, verdicts)]

@@ -5,10 +5,17 @@ Score in [0, 1]: 1.0 when nothing is wrong, else the product of one factor per p
 problem found (code) → factor:
 - empty or whitespace-only response (empty) → 0.0
 - the response repeats the instruction or copies the context unchanged (echo) → 0.1
-- degenerate repetition: a line of 4+ words 3+ times, a 6-word phrase 4+ times (repetition) → 0.2
+- degenerate repetition (repetition) → 0.2: the same line of 4+ words 3+ times in a row, or a
+  phrase looping back to back (4+ copies in a row, covering 8+ words). Repeats apart from each
+  other are not loops: a weekly plan repeats "Warm-up: 10 minutes" per day, a song its chorus.
+- the response stops mid-sentence (truncated) → 0.5: 6+ words, and it ends on an empty list
+  marker or a word no sentence ends with ("the", "of", "and", ...); or 12+ words and its last
+  line, of 4+ words and not a list item, heading or table row, ends without closing punctuation in a text
+  whose other lines mostly do close (a poem's lines need not).
 - leftover template / chat tokens: `<|im_end|>`, `</s>`, `[INST]`, `### Response:`,
   `#Rewritten Prompt#`, `{instruction}` (template) → 0.3
-- a refusal: "I'm sorry, but I can't", "As an AI language model" (refusal) → 0.5
+- a refusal: "I'm sorry, but I can't", "As an AI language model", "I must decline",
+  "against my guidelines" (refusal) → 0.5
 - an odd number of ``` fences (code_fence) → 0.5
 - each violated instruction constraint, see `quality.constraints` (word_limit, sentence_count,
   line_count, paragraph_count, item_count, json, yes_no, bullets, numbered, case, fields) → 0.5
@@ -19,10 +26,8 @@ Constraint checks read the final response (not the rationale). The reason lists 
 from __future__ import annotations
 
 import re
-from collections import Counter
-
 from instructune.data.record import Record
-from instructune.quality._text import lines, norm_words
+from instructune.quality._text import lines, norm_words, words
 from instructune.quality.constraints import parse_constraints
 from instructune.quality.score import Score, ScoringSet
 
@@ -30,29 +35,87 @@ _TEMPLATE = re.compile(
     r"<\|[A-Za-z_]+\|>|</?s>|\[/?INST\]|<</?SYS>>|^#{2,3}\s*(?:Instruction|Response|Input|Assistant)\s*:"
     r"|#(?:Rewritten|Given|Created|New) Prompt#|\{\{?\s*(?:instruction|input|response|context)\s*\}?\}",
     re.M | re.I)
+_CANT = r"(?:can(?:no|'|’)?t|am (?:not able|unable)|won(?:'|’)t(?: be able)?|must decline|(?:'|’)d rather not|will not)"
 _REFUSAL = re.compile(
-    r"^\s*(?:I'?m sorry|I am sorry|Sorry),? (?:but )?I (?:can(?:no|')?t|am unable|won't)|\bas an AI(?: language)? model\b"
-    r"|^\s*I (?:can(?:no|')?t|am unable to|won't) (?:help|assist|provide|comply|do that)", re.I)
+    # An apology or regret, then "I can't" within the same sentence; or a refusal opening the response.
+    rf"^\s*(?:I'?m sorry|I am sorry|Sorry|I apologi[sz]e|Unfortunately|I'?m afraid)\b[^.!?\n]{{0,30}}\bI\s*{_CANT}"
+    rf"|\bas an AI(?: language)? model\b|\bagainst my (?:guidelines|policy|policies|programming)\b"
+    rf"|^\s*I\s*{_CANT} (?:help|assist|provide|comply|do|answer|fulfil|fulfill|complete|respond)"
+    rf"|^\s*That(?:'|’)?s not something I(?:'|’)?m able to", re.I)
+_BULLET = re.compile(r"^\s*(?:[-*•+]|\d{1,2}[.)]|[a-zA-Z][.)]|#)\s*")
+# What a finished response may end with: closing punctuation, brackets, quotes, markup, emoji.
+_CLOSED = re.compile(r"[.!?…:;)\]}\"'”’»*`>~_-]\s*$|[\u2600-\u27bf\U0001F000-\U0001FAFF]\s*$")
+# Words no finished sentence, list item or title ends with: a cut right after one is certain.
+_DANGLING = frozenset("""the a an and or nor but of to with for in on at by from that which whose is are was
+were as if so than into onto their his her its my your our whose because while when where whether""".split())
+TRUNCATION_MIN_WORDS = 6  # for a dangling last word
+OPEN_END_MIN_WORDS = 12  # for an unclosed last line: shorter texts are titles, names, labels
 _CONSTRAINT_CODE = {"words": "word_limit", "sentences": "sentence_count", "lines": "line_count",
                     "paragraphs": "paragraph_count", "items": "item_count", "json": "json",
                     "yes_no": "yes_no", "bullets": "bullets", "numbered": "numbered",
                     "uppercase": "case", "lowercase": "case", "fields": "fields"}
 FACTORS = {"empty": 0.0, "echo": 0.1, "repetition": 0.2, "template": 0.3, "refusal": 0.5,
-           "code_fence": 0.5, "constraint": 0.5}
+           "code_fence": 0.5, "truncated": 0.5, "constraint": 0.5}
+LOOP_COPIES, LOOP_WORDS, LOOP_UNIT = 4, 8, 40  # copies in a row, words covered, longest unit
+
+
+def _line_run(text: str) -> tuple[str, int]:
+    """The longest run of the same line (of ≥ 4 words) in a row, blank lines skipped: (line, length)."""
+    best, prev, run = ("", 0), None, 0
+    for ln in (x.strip() for x in lines(text) if x.strip()):
+        run = run + 1 if ln == prev else 1
+        prev = ln
+        if len(ln.split()) >= 4 and run > best[1]:
+            best = (ln, run)
+    return best
+
+
+def loop(w: list[str]) -> tuple[list[str], int] | None:
+    """The back-to-back repeat of `w` covering most words: (unit, copies in a row), or None when
+    no unit of ≤ LOOP_UNIT words repeats LOOP_COPIES+ times in a row over LOOP_WORDS+ words.
+
+    At lag k, `run` counts consecutive positions with w[i] == w[i + k]; a run of r such
+    positions is r // k + 1 copies of a k-word unit. Smallest unit wins a tie.
+    """
+    best: tuple[int, int, int] | None = None  # (covered words, start, unit length)
+    for k in range(1, min(LOOP_UNIT, len(w) // 2) + 1):
+        run = 0
+        for i in range(len(w) - k):
+            run = run + 1 if w[i] == w[i + k] else 0
+            copies, covered = run // k + 1, run + k
+            if copies >= LOOP_COPIES and covered >= LOOP_WORDS and (best is None or covered > best[0]):
+                best = (covered, i - run + 1, k)
+    if best is None:
+        return None
+    covered, start, k = best
+    return w[start:start + k], (covered - k) // k + 1
 
 
 def _repetition(text: str) -> str | None:
-    """A line of ≥ 4 words seen ≥ 3 times, or a 6-word phrase looping ≥ 4 times."""
-    counts = Counter(ln for ln in lines(text) if len(ln.split()) >= 4)
-    line, n = counts.most_common(1)[0] if counts else ("", 0)
+    """The same line 3+ times in a row, or a phrase looping back to back (see `loop`)."""
+    line, n = _line_run(text)
     if n >= 3:
         return f"the line {line[:40]!r} appears {n} times"
-    w = norm_words(text)
-    grams = Counter(tuple(w[i:i + 6]) for i in range(len(w) - 5))
-    gram, n = grams.most_common(1)[0] if grams else ((), 0)
-    if n >= 4:
-        return f"the phrase {' '.join(gram)!r} repeats {n} times"
+    if found := loop(norm_words(text)):
+        unit, n = found
+        return f"the phrase {' '.join(unit)[:60]!r} repeats {n} times"
     return None
+
+
+def _truncated(text: str) -> str | None:
+    """Why `text` looks cut off mid-sentence (see the module docstring), or None."""
+    if len(words(text)) < TRUNCATION_MIN_WORDS or text.count("```") % 2:  # an open fence is its own problem
+        return None
+    body = [ln.strip() for ln in lines(text) if ln.strip()]
+    last = body[-1] if body else ""
+    tail = norm_words(last)
+    if _BULLET.fullmatch(last) or (tail and tail[-1] in _DANGLING and not _CLOSED.search(last)):
+        return f"ends mid-sentence: ...{last[-30:]!r}"
+    if len(words(text)) < OPEN_END_MIN_WORDS or len(last.split()) < 4 or _BULLET.match(last) or "|" in last or _CLOSED.search(last):
+        return None
+    if len(body) >= 3 and sum(not _CLOSED.search(ln) for ln in body[:-1]) * 2 >= len(body) - 1:
+        return None  # a poem, lyrics or a list without bullets: its lines do not close either
+    return f"ends mid-sentence: ...{last[-30:]!r}"
 
 
 def _echo(r: Record) -> str | None:
@@ -77,6 +140,8 @@ def check_record(r: Record) -> Score:
         problems.append(("repetition", f"degenerate repetition: {msg}", FACTORS["repetition"]))
     if m := _TEMPLATE.search(text):
         problems.append(("template", f"leftover template token {m.group(0)!r}", FACTORS["template"]))
+    if msg := _truncated(text):
+        problems.append(("truncated", f"the response {msg}", FACTORS["truncated"]))
     if _REFUSAL.search(text):
         problems.append(("refusal", "the response refuses", FACTORS["refusal"]))
     if text.count("```") % 2:

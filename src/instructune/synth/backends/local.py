@@ -31,6 +31,7 @@ class LocalGenerator(Engine):
         start = time.perf_counter()
         results = super().generate(prompts, params, segments, on_batch)
         self.stats.requests += len(prompts)
+        self.stats.prompt_tokens += sum(len(p) for p in prompts)
         self.stats.completion_tokens += sum(g.completion_tokens for g in results)
         self.stats.seconds += time.perf_counter() - start
         return results

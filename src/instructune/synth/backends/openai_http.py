@@ -178,6 +178,7 @@ class OpenAIGenerator:
         usage = data.get("usage") or {}
         with self._lock:
             self.stats.completion_tokens += int(usage.get("completion_tokens") or 0)
+            self.stats.prompt_tokens += int(usage.get("prompt_tokens") or 0)
         return text or ""
 
     def _wait(self, attempt: int, retry_after: float | None) -> float:
