@@ -45,6 +45,16 @@ REFINED = {
                               {"round": 2, "critique": "NO ISSUES", "revision": None, "score": None, "kept": False}]}}}
 
 
+# A constraint-augmented record (augment/augmenter.py) flagged for review.
+AUGMENTED = {
+    **rec("f-6+constraints", "Name the largest planet. Commas are off limits in your reply.",
+          "Jupiter is the largest planet.").to_dict(),
+    "meta": {
+        "quality": {"decision": "flag", "codes": ["format:short"], "failed": ["short answer"], "scores": {},
+                    "reasons": {}},
+        "augment": {"source": "f-6", "constraints": [{"id": "punctuation:no_comma", "kwargs": {}, "how": "transform"}]}}}
+
+
 def write_flagged(out_dir: Path, rows: list[dict] | None = None) -> Path:
     """A quality output dir holding `rows` (default FLAGGED) as flagged.jsonl."""
     import json

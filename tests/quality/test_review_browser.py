@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 from browser import chrome, missing, require_browser
-from quality_records import REFINED, write_flagged
+from quality_records import AUGMENTED, REFINED, write_flagged
 
 if missing() is None:
     from selenium import webdriver
@@ -171,6 +171,23 @@ def test_review_page_shows_domain_and_refine_history(tmp_path, browser):
         assert texts == ["Draft (score 0.41)", "Yes.", "Round 1 critique", "It gives no reason.",
                          "Round 1 revision (score 0.66, kept)", "Yes: pay the 20% card first.",
                          "Round 2 critique", "NO ISSUES"]
+    finally:
+        server.kill()
+        server.wait(timeout=10)
+
+
+def test_review_page_shows_an_augmented_records_constraints(tmp_path, browser):
+    out = write_flagged(tmp_path / "q", [AUGMENTED])
+    port = free_port()
+    server, url = start_review(out, port)
+    try:
+        load(browser, url, n=1)
+        c = card(browser, "f-6+constraints")
+        summary = c.find_element(By.CSS_SELECTOR, ".augment-summary")
+        assert summary.text == "constraint-augmented from f-6: 1 constraint(s)"
+        summary.click()
+        assert [e.text for e in c.find_elements(By.CSS_SELECTOR, ".augment > li")] == [
+            "punctuation:no_comma (transform) {}"]
     finally:
         server.kill()
         server.wait(timeout=10)

@@ -7,7 +7,8 @@
 Routes:
     GET  /               the page (review_page.html: plain HTML + vanilla JS, nothing fetched
                          from elsewhere); per record it shows the text, what failed, the scores,
-                         the domain (meta.quality.domain) and any Self-Refine history (meta.refine)
+                         the domain (meta.quality.domain), any Self-Refine history
+                         (meta.refine) and an augmented record's constraints (meta.augment)
     GET  /api/state      {"dir", "counts", "records": [{"record", "review"}]}
     POST /api/decision   {"id", "action": approve|reject|edit|reset, ["instruction", "context",
                          "response"]} → {"ok": true, "entry", "counts"}; 400 with {"error"}
