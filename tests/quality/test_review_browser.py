@@ -17,6 +17,7 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -156,13 +157,20 @@ def test_review_page_in_browser(tmp_path, browser):
         ("f-3", "The meeting moved to 3 pm, so bring snacks.", "edit")]
 
 
-def test_review_page_shows_domain_and_refine_history(tmp_path, browser):
-    out = write_flagged(tmp_path / "q", [REFINED])
-    port = free_port()
-    server, url = start_review(out, port)
+@contextmanager
+def one_card(tmp_path, browser, row: dict):
+    """The review page of a quality dir holding `row` alone, loaded; yields its card."""
+    server, url = start_review(write_flagged(tmp_path / "q", [row]), free_port())
     try:
         load(browser, url, n=1)
-        c = card(browser, "f-5")
+        yield card(browser, row["id"])
+    finally:
+        server.kill()
+        server.wait(timeout=10)
+
+
+def test_review_page_shows_domain_and_refine_history(tmp_path, browser):
+    with one_card(tmp_path, browser, REFINED) as c:
         assert c.find_element(By.CSS_SELECTOR, ".domain").text == "· domain: finance"
         summary = c.find_element(By.CSS_SELECTOR, ".refine-summary")
         assert summary.text == "self-refine: 2 round(s), stopped: no_issues, 3 request(s)"
@@ -171,23 +179,12 @@ def test_review_page_shows_domain_and_refine_history(tmp_path, browser):
         assert texts == ["Draft (score 0.41)", "Yes.", "Round 1 critique", "It gives no reason.",
                          "Round 1 revision (score 0.66, kept)", "Yes: pay the 20% card first.",
                          "Round 2 critique", "NO ISSUES"]
-    finally:
-        server.kill()
-        server.wait(timeout=10)
 
 
 def test_review_page_shows_an_augmented_records_constraints(tmp_path, browser):
-    out = write_flagged(tmp_path / "q", [AUGMENTED])
-    port = free_port()
-    server, url = start_review(out, port)
-    try:
-        load(browser, url, n=1)
-        c = card(browser, "f-6+constraints")
+    with one_card(tmp_path, browser, AUGMENTED) as c:
         summary = c.find_element(By.CSS_SELECTOR, ".augment-summary")
         assert summary.text == "constraint-augmented from f-6: 1 constraint(s)"
         summary.click()
         assert [e.text for e in c.find_elements(By.CSS_SELECTOR, ".augment > li")] == [
             "punctuation:no_comma (transform) {}"]
-    finally:
-        server.kill()
-        server.wait(timeout=10)

@@ -1,0 +1,89 @@
+"""Transfer of constraint augmentation: does tuning teach the constraint types it trained on only,
+or types it never saw too? Reads what `instructune eval` wrote into a run dir.
+
+    python bench/augment_transfer.py RUN_DIR [--augmented FILE] [--out FILE.json]
+
+RUN_DIR holds the base and tuned IFEval verdicts (`ifeval_verdicts_base.jsonl`,
+`ifeval_verdicts.jsonl`); the augmented training records (default RUN_DIR/augmented.jsonl, or
+RUN_DIR/data/augmented.jsonl for a quickstart) say which types training saw. Each eval
+instruction is "seen" when its type occurs in the augmented records and "unseen" otherwise
+(types held out with `held_out`, generate-only types in a run without generation, and types
+augmentation does not know). Printed and written: instruction-level strict accuracy of base
+and tuned per group, with the paired bootstrap interval of tuned − base over instructions, and
+the same at the prompt level for prompts whose instructions are all seen / any unseen.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def seen_types(augmented: Path) -> set[str]:
+    return {c["id"] for r in read_jsonl(augmented) for c in r["meta"]["augment"]["constraints"]}
+
+
+def paired(tuned: list[float], base: list[float], seed: int = 0) -> dict:
+    from instructune.evaluate.intervals import paired_bootstrap
+
+    if not tuned:
+        return {"n": 0}
+    d = paired_bootstrap(tuned, base, seed)
+    return {"n": d["n"], "base": sum(base) / len(base), "tuned": sum(tuned) / len(tuned),
+            "diff": d["diff"], "lo": d["lo"], "hi": d["hi"], "significant": d["significant"]}
+
+
+def transfer(run: Path, augmented: Path) -> dict:
+    seen = seen_types(augmented)
+    base = {v["prompt"]: v for v in read_jsonl(run / "ifeval_verdicts_base.jsonl")}
+    tuned = {v["prompt"]: v for v in read_jsonl(run / "ifeval_verdicts.jsonl")}
+    shared = [p for p in tuned if p in base]
+    groups = {"seen": ([], []), "unseen": ([], [])}
+    prompts = {"all seen": ([], []), "any unseen": ([], [])}
+    for p in shared:
+        b, t = base[p], tuned[p]
+        for i, type_id in enumerate(t["instruction_id_list"]):
+            g = groups["seen" if type_id in seen else "unseen"]
+            g[0].append(float(t["follow_instruction_list"][i]))
+            g[1].append(float(b["follow_instruction_list"][i]))
+        g = prompts["all seen" if all(x in seen for x in t["instruction_id_list"]) else "any unseen"]
+        g[0].append(float(t["follow_all_instructions"]))
+        g[1].append(float(b["follow_all_instructions"]))
+    unseen = sorted({x for p in shared for x in tuned[p]["instruction_id_list"] if x not in seen})
+    return {"run": str(run), "seen_types": sorted(seen), "unseen_types": unseen,
+            "instruction_level_strict": {k: paired(*v) for k, v in groups.items()},
+            "prompt_level_strict": {k: paired(*v) for k, v in prompts.items()}}
+
+
+def show(res: dict) -> None:
+    print(f"unseen types in the eval: {', '.join(res['unseen_types']) or 'none'}")
+    print("| level | group | n | base | tuned | tuned − base [95%] |\n|---|---|---|---|---|---|")
+    for level in ("instruction_level_strict", "prompt_level_strict"):
+        for group, d in res[level].items():
+            if d["n"]:
+                print(f"| {level.split('_')[0]} | {group} | {d['n']} | {d['base']:.3f} | {d['tuned']:.3f} | "
+                      f"{d['diff']:+.3f} [{d['lo']:+.3f}, {d['hi']:+.3f}]{'' if d['significant'] else ' n.s.'} |")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("run", help="a run dir that `instructune eval` scored (base and tuned IFEval verdicts)")
+    p.add_argument("--augmented", help="the augmented training records (default: found in the run dir)")
+    p.add_argument("--out", help="write the result as JSON")
+    args = p.parse_args()
+    run = Path(args.run)
+    augmented = Path(args.augmented) if args.augmented else next(
+        (q for q in (run / "augmented.jsonl", run / "data" / "augmented.jsonl") if q.exists()), run / "augmented.jsonl")
+    res = transfer(run, augmented)
+    show(res)
+    if args.out:
+        Path(args.out).write_text(json.dumps(res, indent=2))
+
+
+if __name__ == "__main__":
+    main()
