@@ -20,6 +20,10 @@ class ConfigError(ValueError):
     """A bad config key or value; the message names the key and the allowed values."""
 
 
+class CheckError(ConfigError):
+    """A bad input, model name or run dir, found before anything heavy ran (`recipes/checks.py`)."""
+
+
 class FieldError(ConfigError):
     """A bad value of one field of a section; `loader` prefixes the section's key.
 

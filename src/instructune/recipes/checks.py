@@ -20,8 +20,9 @@ import shlex
 from pathlib import Path
 from typing import Any
 
-from instructune.config import Config, ConfigError, to_dict
+from instructune.config import Config, to_dict
 from instructune.config.diff import differences, flatten
+from instructune.config.errors import CheckError
 from instructune.data.starter import resolve_input
 from instructune.model.load import DEFAULT_MODEL, cache_dir, gguf_location
 from instructune.rundir import RunDir, held, holds_run, saved_config
@@ -42,10 +43,6 @@ RESUME_KEYS = (
     "train.lr", "train.weight_decay", "train.warmup_ratio", "train.max_grad_norm",
     "addons", "objectives",
 )
-
-
-class CheckError(ConfigError):
-    """A bad input, model name or run dir, found before anything heavy ran."""
 
 
 # --- input files ---------------------------------------------------------------------------
