@@ -521,10 +521,11 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = parse(argv)
     try:
-        if VERBS[args.verb].libraries:
-            quiet_libraries(data_progress=args.verb == "prepare")
+        # The config first: a bad key or value is answered before the ML libraries are imported.
         if VERBS[args.verb].config:
             args.cfg = load_config(args.recipe, args.overrides)
+        if VERBS[args.verb].libraries:
+            quiet_libraries(data_progress=args.verb == "prepare")
         if VERBS[args.verb].threads:
             if args.threads is not None:
                 args.cfg.threads = args.threads
