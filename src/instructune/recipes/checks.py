@@ -8,14 +8,18 @@ their verb first:
     check_eval(cfg, tuned=RUN_OR_MODEL, base=None)     # instructune eval
     check_generate(cfg, model=None, input_file=None)   # instructune generate / chat / serve
 
-and the pieces are there for other callers: `check_inputs`, `check_model`, `check_run_dir`.
+and the pieces are there for other callers: `check_inputs`, `check_model`, `check_run_dir`;
+`bind_errors` turns a port in use into the same kind of error (serve, review).
 """
 
 from __future__ import annotations
 
 import difflib
+import errno
 import os
 import shlex
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -141,6 +145,29 @@ def check_model(name: str, key: str) -> None:
     if _offline() and not _in_hub_cache(name):
         raise CheckError(f"{key} {name}: not a local path, and not in the Hugging Face cache "
                          f"(HF_HUB_OFFLINE is set, so it cannot be downloaded)")
+
+
+# --- ports ---------------------------------------------------------------------------------
+
+@contextmanager
+def bind_errors(host: str, port: int, how: str) -> Iterator[None]:
+    """Turn a failed bind inside the block into a one-line `CheckError`.
+
+    Args:
+        host, port: the address being bound (named in the error).
+        how: how this verb chooses another port ("--port N or serve.port=N").
+    Raises:
+        CheckError: the port is in use, or the address cannot be bound (no such local
+            address, a privileged port).
+    """
+    try:
+        yield
+    except OSError as e:
+        if e.errno == errno.EADDRINUSE:
+            raise CheckError(f"port {port} on {host} is in use (another server?); choose another with {how} "
+                             f"(0 picks a free one)") from None
+        raise CheckError(f"cannot listen on {host}:{port}: {e.strerror or e}; choose another address or "
+                         f"port ({how})") from None
 
 
 # --- run dirs ------------------------------------------------------------------------------
