@@ -79,3 +79,11 @@ def test_a_run_dir_renders_prompts_with_its_own_template_and_addons(tiny_model, 
                                            get_template("alpaca"))
     assert seen == {"prompts": [ids], "segments": [segments], "addons": ["segment_embedding", "temperature_head"],
                     "temperature": "auto"}
+
+
+def test_an_empty_input_file_is_named_as_empty(tiny_model, tmp_path, capsys):
+    empty = tmp_path / "prompts.jsonl"
+    empty.write_text("\n")
+    assert cli(["generate", "--model", tiny_model, "--input", str(empty), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"error: {empty}: --input: the file is empty" in err  # was: give --prompt or --input
