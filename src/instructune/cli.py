@@ -244,9 +244,6 @@ def _eval_flags(p):
 
 
 def _eval(args, console) -> int:
-    from instructune.evaluate import ifeval
-    from instructune.evaluate.results_table import print_results
-    from instructune.recipes import evaluate
     from instructune.recipes.checks import check_eval
 
     if args.responses:
@@ -254,6 +251,9 @@ def _eval(args, console) -> int:
             raise ConfigError("eval: --responses scores the ifeval suite only; give --suite ifeval")
         if not args.output:
             raise ConfigError("eval: --responses needs --output DIR")
+        from instructune.evaluate import ifeval
+        from instructune.recipes import evaluate
+
         summary = evaluate.score_responses(args.responses, args.prompts, args.output)
         console.print(ifeval.format_summary(summary))
         say(console, f"wrote {args.output}/ifeval_verdicts.jsonl and ifeval_summary.json")
@@ -266,7 +266,10 @@ def _eval(args, console) -> int:
     tuned = args.tuned or cfg.output_dir
     if not tuned:
         raise ConfigError("eval: give --tuned RUN_DIR (or output_dir=RUN_DIR); eval.json is written there")
-    check_eval(cfg, tuned, args.base)
+    check_eval(cfg, tuned, args.base)  # before the recipe's imports (torch): a bad name is answered at once
+    from instructune.evaluate.results_table import print_results
+    from instructune.recipes import evaluate
+
     results = evaluate.main(cfg, tuned=tuned, base=args.base, out_dir=args.output or tuned, console=console)
     print_results(results, console)
     return 0
@@ -303,18 +306,24 @@ def with_run_template(args) -> None:
 
 
 def _generate(args, console) -> int:
-    from instructune.recipes import generate
+    from instructune.recipes.checks import check_generate
 
     with_run_template(args)
+    check_generate(args.cfg, args.model, args.input)  # before the recipe's imports (torch)
+    from instructune.recipes import generate
+
     generate.main(args.cfg, args.prompt, args.input, args.output, args.model, console,
                   progress=not args.no_progress)
     return 0
 
 
 def _chat(args, console) -> int:
-    from instructune.recipes import generate
+    from instructune.recipes.checks import check_generate
 
     with_run_template(args)
+    check_generate(args.cfg, args.model)  # before the recipe's imports (torch)
+    from instructune.recipes import generate
+
     generate.chat(args.cfg, args.model)
     return 0
 
@@ -330,10 +339,11 @@ def _serve_flags(p):
 
 
 def _serve(args, console) -> int:
-    from instructune.recipes import serve
     from instructune.recipes.checks import check_generate
 
-    check_generate(args.cfg, args.model or args.cfg.serve.model or None)
+    check_generate(args.cfg, args.model or args.cfg.serve.model or None)  # before the recipe's imports (torch)
+    from instructune.recipes import serve
+
     serve.main(args.cfg, args.model, args.host, args.port, announce=lambda s: print(s, flush=True),
                api_key=args.api_key, insecure=args.insecure)
     return 0
