@@ -76,3 +76,13 @@ def test_bad_arguments_are_answered_before_the_ml_libraries_load(argv):
     proc = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, timeout=120)
     assert proc.stdout.split() == ["2"], (proc.stdout, proc.stderr[-2000:])
     assert "Traceback" not in proc.stderr and "error:" in proc.stderr.splitlines()[-1]
+
+
+@pytest.mark.parametrize("verb, flags", [("ingest", ["--output", "out.jsonl"]), ("ingest", ["--explain"]),
+                                         ("stats", []), ("dedup", ["--output", "out.jsonl"]),
+                                         ("quality", ["--output", "q"])])
+def test_a_missing_input_file_names_the_nearest_existing_one(verb, flags, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "data.jsonl").write_text('{"instruction": "a", "response": "b"}\n')
+    assert main([verb, "dta.jsonl", *flags]) == 2  # was: [Errno 2] No such file or directory: 'dta.jsonl'
+    assert capsys.readouterr().err == f"instructune {verb}: error: input: dta.jsonl: no such file (did you mean data.jsonl?)\n"

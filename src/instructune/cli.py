@@ -132,7 +132,16 @@ def _ingest_flags(p):
     add_reader_flags(p)
 
 
+def input_files(args) -> None:
+    """The positional input files exist (a missing one names the nearest existing name), checked
+    before the verb's recipe and its libraries are imported."""
+    from instructune.recipes.checks import check_inputs
+
+    check_inputs(args.inputs, "input")
+
+
 def _ingest(args, console) -> int:
+    input_files(args)
     from instructune.recipes import ingest
 
     if args.explain:
@@ -178,6 +187,7 @@ def _dedup_flags(p):
 
 
 def _dedup(args, console) -> int:
+    input_files(args)
     from instructune.recipes import dedup
 
     fields = tuple(f.strip() for f in args.fields.split(",") if f.strip())
@@ -200,6 +210,7 @@ def _stats_flags(p):
 
 
 def _stats(args, console) -> int:
+    input_files(args)
     from instructune.data.stats import format_stats
     from instructune.recipes import stats
 
@@ -357,6 +368,7 @@ def _quality_flags(p):
 
 
 def _quality(args, console) -> int:
+    input_files(args)
     from instructune.recipes import quality
 
     report = quality.main(args.cfg, args.inputs, args.output, console, refine_first=args.refine)
