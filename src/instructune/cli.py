@@ -14,6 +14,7 @@ import argparse
 import dataclasses
 import difflib
 import json
+import logging
 import os
 import sys
 import warnings
@@ -77,25 +78,30 @@ class Verb:
     threads: bool = False
 
 
-def quiet_libraries(data_progress: bool = False) -> None:
+def quiet_libraries() -> None:
     """Silence what libraries print on every command, so a command shows only its own output.
 
     transformers' FutureWarnings (deprecations inside the libraries, nothing a user can act on),
+    DeepSpeed's accelerator warning,
     its info logs and its own progress bars ("Loading weights", "Writing model shards"), and
-    datasets' per-operation bars ("Filter", "Map"), except where they are the command's progress
-    (`data_progress`: prepare). Hub download bars stay: a download is worth watching.
+    datasets' per-operation bars ("rendering", "Filter", "Saving the dataset": `prepare` says
+    what it tokenizes in its own lines). Hub download bars stay: a download is worth watching.
     """
     warnings.filterwarnings("ignore", category=FutureWarning, module=r"transformers(\.|$)")
+    # DeepSpeed says "Setting accelerator to CPU..." on stdout when it is imported on a machine
+    # without a GPU, and accelerate imports it inside every save_pretrained when it is installed,
+    # DeepSpeed or not. Its logger gets its own handler and level when deepspeed is imported, so
+    # a filter, set before that, is what stays: its errors still show.
+    logging.getLogger("DeepSpeed").addFilter(lambda record: record.levelno >= logging.ERROR)
     from huggingface_hub.utils import enable_progress_bars
     from transformers.utils import logging as hf_logging
 
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()  # this also turns the hub's bars off...
     enable_progress_bars()             # ...which downloads keep
-    if not data_progress:
-        import datasets
+    import datasets
 
-        datasets.disable_progress_bars()
+    datasets.disable_progress_bars()
 
 
 def say(console: Console, text: str) -> None:
@@ -547,7 +553,7 @@ def main(argv: list[str] | None = None) -> int:
         if VERBS[args.verb].config:
             args.cfg = load_config(args.recipe, args.overrides)
         if VERBS[args.verb].libraries:
-            quiet_libraries(data_progress=args.verb == "prepare")
+            quiet_libraries()
         if VERBS[args.verb].threads:
             if args.threads is not None:
                 args.cfg.threads = args.threads

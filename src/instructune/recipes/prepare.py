@@ -41,6 +41,8 @@ def main(cfg: Config, out_dir: str | Path, num_proc: int | None = None,
     for split, names in (("train", cfg.data.train), ("heldout", cfg.data.heldout)):
         if not names:
             continue
+        if log:  # datasets' bars are off: this line says what the wait is for
+            log(f"{split}: preparing {', '.join(names)} ...")
         ds, st = split_for(cfg.data, cfg.template, tokenizer, names, num_proc, log, split)
         save_split(ds, out_dir / split)
         stats[split] = st.as_dict()
