@@ -9,6 +9,10 @@ loaded from there afterwards. Any hub id or local path works in its place.
 
 from __future__ import annotations
 
+import contextlib
+import io
+import sys
+import time
 from pathlib import Path
 
 import torch
@@ -28,8 +32,15 @@ def convert_gguf(folder: Path, gguf_file: str, out: Path) -> Path:
     """
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=gguf_file)
-    quantized = AutoModelForCausalLM.from_pretrained(folder, gguf_file=gguf_file, dtype=torch.float32)
+    # Our one line instead of transformers' bars ("Converting and de-quantizing GGUF tensors",
+    # drawn with tqdm directly, so no logging setting reaches them): their output goes to a
+    # buffer while the GGUF is read; an error still raises as usual.
+    print(f"converting the default model to a float32 checkpoint (first use only) → {out} ...",
+          end="", file=sys.stderr, flush=True)
+    start = time.monotonic()
+    with contextlib.redirect_stderr(io.StringIO()):
+        tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=gguf_file)
+        quantized = AutoModelForCausalLM.from_pretrained(folder, gguf_file=gguf_file, dtype=torch.float32)
     config = quantized.config
     if hasattr(config, "quantization_config"):
         del config.quantization_config
@@ -38,9 +49,10 @@ def convert_gguf(folder: Path, gguf_file: str, out: Path) -> Path:
     model.tie_weights()
     model.generation_config.eos_token_id = tokenizer.eos_token_id
     model.generation_config.pad_token_id = tokenizer.pad_token_id
-    with atomic_dir(out, if_exists="keep") as tmp:  # another process may convert it at once
-        model.save_pretrained(tmp)
+    with atomic_dir(out, if_exists="keep") as tmp, contextlib.redirect_stderr(io.StringIO()):
+        model.save_pretrained(tmp)  # another process may convert it at once: atomic_dir keeps theirs
         tokenizer.save_pretrained(tmp)
+    print(f" done in {time.monotonic() - start:.0f} s", file=sys.stderr, flush=True)
     return out
 
 
