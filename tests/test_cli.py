@@ -58,3 +58,31 @@ def test_a_misspelt_section_or_key_names_the_nearest_one(capsys):
     assert "'tran' in 'tran.lr=1e-4' is not a config section (nearest: train)" in capsys.readouterr().err
     assert main(["config", "train.lrr=1e-4"]) == 2
     assert "unknown key 'train.lrr' (nearest: lr); allowed:" in capsys.readouterr().err
+
+
+HEAVY = ("torch", "transformers", "datasets")
+
+
+@pytest.mark.parametrize("argv", [["train", "--nonsense"], ["eval", "--bogus"], ["train", "train.lrr=1e-4"],
+                                  ["prepare", "--output", "x", "model.nme=y"]])
+def test_bad_arguments_are_answered_before_the_ml_libraries_load(argv):
+    # Bad arguments get their one line before torch / transformers are imported (seconds saved).
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom instructune.cli import main\n"
+            "try:\n    rc = main(sys.argv[1:])\nexcept SystemExit as e:\n    rc = e.code\n"
+            f"print(rc, *[m for m in {HEAVY!r} if m in sys.modules])")
+    proc = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, timeout=120)
+    assert proc.stdout.split() == ["2"], (proc.stdout, proc.stderr[-2000:])
+    assert "Traceback" not in proc.stderr and "error:" in proc.stderr.splitlines()[-1]
+
+
+@pytest.mark.parametrize("verb, flags", [("ingest", ["--output", "out.jsonl"]), ("ingest", ["--explain"]),
+                                         ("stats", []), ("dedup", ["--output", "out.jsonl"]),
+                                         ("quality", ["--output", "q"])])
+def test_a_missing_input_file_names_the_nearest_existing_one(verb, flags, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "data.jsonl").write_text('{"instruction": "a", "response": "b"}\n')
+    assert main([verb, "dta.jsonl", *flags]) == 2  # was: [Errno 2] No such file or directory: 'dta.jsonl'
+    assert capsys.readouterr().err == f"instructune {verb}: error: input: dta.jsonl: no such file (did you mean data.jsonl?)\n"

@@ -40,3 +40,18 @@ def test_default_model_converts_trains_and_exports(tmp_path, monkeypatch):
                                    add_generation_prompt=True, return_tensors="pt", return_dict=True)
     out = tuned.generate(**ids, max_new_tokens=8, do_sample=False)
     assert "Paris" in ttok.decode(out[0, ids["input_ids"].shape[1]:])
+
+
+def test_first_use_conversion_shows_one_line_of_our_own(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "INSTRUCTUNE_CACHE": str(tmp_path / "cache"), "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run([sys.executable, "-m", "instructune", "generate", "--prompt", "Hi", "--no-progress",
+                           "generate.max_new_tokens=1"], capture_output=True, text=True, timeout=600, env=env)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    # was: transformers' "Converting and de-quantizing GGUF tensors" bar, and DeepSpeed's line on stdout
+    assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("converting the default model to a float32 "
+                                                                   "checkpoint (first use only) → ")
+    assert "[WARNING]" not in proc.stdout

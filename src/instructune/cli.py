@@ -14,6 +14,7 @@ import argparse
 import dataclasses
 import difflib
 import json
+import logging
 import os
 import sys
 import warnings
@@ -77,25 +78,30 @@ class Verb:
     threads: bool = False
 
 
-def quiet_libraries(data_progress: bool = False) -> None:
+def quiet_libraries() -> None:
     """Silence what libraries print on every command, so a command shows only its own output.
 
     transformers' FutureWarnings (deprecations inside the libraries, nothing a user can act on),
+    DeepSpeed's accelerator warning,
     its info logs and its own progress bars ("Loading weights", "Writing model shards"), and
-    datasets' per-operation bars ("Filter", "Map"), except where they are the command's progress
-    (`data_progress`: prepare). Hub download bars stay: a download is worth watching.
+    datasets' per-operation bars ("rendering", "Filter", "Saving the dataset": `prepare` says
+    what it tokenizes in its own lines). Hub download bars stay: a download is worth watching.
     """
     warnings.filterwarnings("ignore", category=FutureWarning, module=r"transformers(\.|$)")
+    # DeepSpeed says "Setting accelerator to CPU..." on stdout when it is imported on a machine
+    # without a GPU, and accelerate imports it inside every save_pretrained when it is installed,
+    # DeepSpeed or not. Its logger gets its own handler and level when deepspeed is imported, so
+    # a filter, set before that, is what stays: its errors still show.
+    logging.getLogger("DeepSpeed").addFilter(lambda record: record.levelno >= logging.ERROR)
     from huggingface_hub.utils import enable_progress_bars
     from transformers.utils import logging as hf_logging
 
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()  # this also turns the hub's bars off...
     enable_progress_bars()             # ...which downloads keep
-    if not data_progress:
-        import datasets
+    import datasets
 
-        datasets.disable_progress_bars()
+    datasets.disable_progress_bars()
 
 
 def say(console: Console, text: str) -> None:
@@ -131,7 +137,16 @@ def _ingest_flags(p):
     add_reader_flags(p)
 
 
+def input_files(args) -> None:
+    """The positional input files exist (a missing one names the nearest existing name), checked
+    before the verb's recipe and its libraries are imported."""
+    from instructune.recipes.checks import check_inputs
+
+    check_inputs(args.inputs, "input")
+
+
 def _ingest(args, console) -> int:
+    input_files(args)
     from instructune.recipes import ingest
 
     if args.explain:
@@ -188,6 +203,7 @@ def _on_error_flags(p):
 
 
 def _dedup(args, console) -> int:
+    input_files(args)
     from instructune.recipes import dedup
 
     fields = tuple(f.strip() for f in args.fields.split(",") if f.strip())
@@ -213,6 +229,7 @@ def _stats_flags(p):
 
 
 def _stats(args, console) -> int:
+    input_files(args)
     from instructune.data.stats import format_stats
     from instructune.recipes import stats
 
@@ -266,9 +283,6 @@ def _eval_flags(p):
 
 
 def _eval(args, console) -> int:
-    from instructune.evaluate import ifeval
-    from instructune.evaluate.results_table import print_results
-    from instructune.recipes import evaluate
     from instructune.recipes.checks import check_eval
 
     if args.responses:
@@ -276,6 +290,9 @@ def _eval(args, console) -> int:
             raise ConfigError("eval: --responses scores the ifeval suite only; give --suite ifeval")
         if not args.output:
             raise ConfigError("eval: --responses needs --output DIR")
+        from instructune.evaluate import ifeval
+        from instructune.recipes import evaluate
+
         summary = evaluate.score_responses(args.responses, args.prompts, args.output, overwrite=args.overwrite)
         console.print(ifeval.format_summary(summary))
         say(console, f"wrote {args.output}/ifeval_verdicts.jsonl and ifeval_summary.json")
@@ -288,7 +305,10 @@ def _eval(args, console) -> int:
     tuned = args.tuned or cfg.output_dir
     if not tuned:
         raise ConfigError("eval: give --tuned RUN_DIR (or output_dir=RUN_DIR); eval.json is written there")
-    check_eval(cfg, tuned, args.base)
+    check_eval(cfg, tuned, args.base)  # before the recipe's imports (torch): a bad name is answered at once
+    from instructune.evaluate.results_table import print_results
+    from instructune.recipes import evaluate
+
     results = evaluate.main(cfg, tuned=tuned, base=args.base, out_dir=args.output or tuned, console=console,
                             overwrite=args.overwrite)
     print_results(results, console)
@@ -326,18 +346,24 @@ def with_run_template(args) -> None:
 
 
 def _generate(args, console) -> int:
-    from instructune.recipes import generate
+    from instructune.recipes.checks import check_generate
 
     with_run_template(args)
+    check_generate(args.cfg, args.model, args.input)  # before the recipe's imports (torch)
+    from instructune.recipes import generate
+
     generate.main(args.cfg, args.prompt, args.input, args.output, args.model, console,
                   progress=not args.no_progress)
     return 0
 
 
 def _chat(args, console) -> int:
-    from instructune.recipes import generate
+    from instructune.recipes.checks import check_generate
 
     with_run_template(args)
+    check_generate(args.cfg, args.model)  # before the recipe's imports (torch)
+    from instructune.recipes import generate
+
     generate.chat(args.cfg, args.model)
     return 0
 
@@ -353,10 +379,11 @@ def _serve_flags(p):
 
 
 def _serve(args, console) -> int:
-    from instructune.recipes import serve
     from instructune.recipes.checks import check_generate
 
-    check_generate(args.cfg, args.model or args.cfg.serve.model or None)
+    check_generate(args.cfg, args.model or args.cfg.serve.model or None)  # before the recipe's imports (torch)
+    from instructune.recipes import serve
+
     serve.main(args.cfg, args.model, args.host, args.port, announce=lambda s: print(s, flush=True),
                api_key=args.api_key, insecure=args.insecure)
     return 0
@@ -372,6 +399,7 @@ def _quality_flags(p):
 
 
 def _quality(args, console) -> int:
+    input_files(args)
     from instructune.recipes import quality
 
     report = quality.main(args.cfg, args.inputs, args.output, console, refine_first=args.refine,
@@ -575,10 +603,11 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = parse(argv)
     try:
-        if VERBS[args.verb].libraries:
-            quiet_libraries(data_progress=args.verb == "prepare")
+        # The config first: a bad key or value is answered before the ML libraries are imported.
         if VERBS[args.verb].config:
             args.cfg = load_config(args.recipe, args.overrides)
+        if VERBS[args.verb].libraries:
+            quiet_libraries()
         if VERBS[args.verb].threads:
             if args.threads is not None:
                 args.cfg.threads = args.threads

@@ -39,3 +39,16 @@ def test_field_docs_joins_continuation_lines():
     docs = field_docs(ReaderConfig)
     assert docs["languages"] == ("keep only OpenAssistant messages whose `lang` is in this list (e.g. [en, de]); "
                                  "[] keeps every language.")
+
+
+def test_explain_says_how_the_forgetting_corpus_is_split(capsys, tmp_path):
+    assert cli(["config", "--explain"]) == 0
+    doc = next(line for line in capsys.readouterr().out.split("\neval.forgetting_corpus: null\n")[1].splitlines())
+    assert "How it is split: the eval scores the leading documents" in doc
+    assert "documents taken from the end (objectives.ewc.take=last)" in doc
+    # the separator it names is the one load_corpus reads (it said "blank lines")
+    from instructune.evaluate.text_corpus import load_corpus
+
+    assert "a line holding only ---" in doc
+    (tmp_path / "c.txt").write_text("one\n\nstill one\n---\ntwo\n")
+    assert load_corpus(tmp_path / "c.txt") == ["one\n\nstill one", "two"]

@@ -223,3 +223,19 @@ def test_insecure_needs_no_token(tmp_path):
     finally:
         srv.shutdown()
         srv.server_close()
+
+
+def test_review_on_a_port_in_use_is_one_line_naming_it(tmp_path, capsys):
+    import socket
+
+    from instructune.cli import main
+
+    d = write_flagged(tmp_path / "q")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        assert main(["review", str(d), "--port", str(port)]) == 2
+    err = capsys.readouterr().err
+    assert err == (f"instructune review: error: port {port} on 127.0.0.1 is in use (another server?); "
+                   f"choose another with --port N (0 picks a free one)\n")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from instructune.cli import main as cli
+from instructune.model import hub
 from instructune.recipes import checks
 from instructune.recipes.checks import CheckError
 
@@ -56,7 +57,26 @@ def test_a_hub_id_offline_must_be_in_the_hub_cache(tmp_path, monkeypatch):
     (snap / "snapshots" / "abc" / "config.json").write_text("{}")
     checks.check_model("someorg/some-model", "model.name")  # cached: fine offline
     monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    monkeypatch.setattr(hub, "hub_reachable", lambda: True)
     checks.check_model("otherorg/other-model", "model.name")  # online: it may be downloaded
+
+
+def test_a_hub_id_without_a_network_must_be_in_the_hub_cache_whatever_hf_hub_offline_says(tmp_path, monkeypatch):
+    # No network and HF_HUB_OFFLINE unset: transformers retried for ~54 s, then a traceback.
+    import huggingface_hub.constants
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.delenv("TRANSFORMERS_OFFLINE", raising=False)
+    for proxy in ("https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(proxy, raising=False)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.setattr(huggingface_hub.constants, "ENDPOINT", "http://127.0.0.1:9")  # refused at once
+    with pytest.raises(CheckError) as e:
+        checks.check_model("some-org/some-model", "model.name")
+    assert str(e.value).startswith("model.name some-org/some-model: not a local path, and some-org/some-model is "
+                                   "not in the Hugging Face cache")
+    assert "cannot be reached (127.0.0.1:9)" in str(e.value) and "hf download some-org/some-model" in str(e.value)
 
 
 def test_missing_input_files_name_the_key_and_the_nearest_file(tmp_path):

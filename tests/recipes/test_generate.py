@@ -96,3 +96,10 @@ def test_a_run_dir_renders_prompts_with_its_own_template_and_addons(tiny_model, 
     want = [predict_temperatures(fwd, [p], [sg], tok.pad_token_id).item() for p, sg in rendered]
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["temperature"] for r in rows] == [pytest.approx(t, abs=1e-4) for t in want]
+
+def test_an_empty_input_file_is_named_as_empty(tiny_model, tmp_path, capsys):
+    empty = tmp_path / "prompts.jsonl"
+    empty.write_text("\n")
+    assert cli(["generate", "--model", tiny_model, "--input", str(empty), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"error: {empty}: --input: the file is empty" in err  # was: give --prompt or --input

@@ -67,7 +67,8 @@ def test_the_key_never_appears_in_logs(url, caplog, capfd):
 
 
 class Loaded(Exception):
-    """Raised instead of loading a model: `main` got past its checks."""
+    """Raised instead of binding the port (the step before the model loads) or loading a
+    model: `main` got past its checks."""
 
 
 @pytest.fixture
@@ -76,6 +77,7 @@ def no_load(monkeypatch):
         raise Loaded()
 
     monkeypatch.setattr(server.Engine, "load", load)
+    monkeypatch.setattr(serve_recipe, "bind", load)
     monkeypatch.delenv(server.API_KEY_ENV, raising=False)
 
 

@@ -170,3 +170,30 @@ def test_bind_turns_off_nagle_so_small_replies_are_not_held_40ms():
         assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
     finally:
         sock.close()
+
+
+@pytest.mark.parametrize("field, value", [
+    ("max_tokens", "5"), ("max_tokens", True), ("max_tokens", 5.0), ("n", "1"), ("n", True), ("seed", "7"),
+    ("seed", False), ("top_p", "0.5"), ("top_p", True), ("temperature", "0.5"), ("temperature", True),
+    ("stream", "true"), ("stream", 1), ("stream_options", {"include_usage": "yes"}),
+])
+def test_numbers_and_booleans_are_not_coerced_from_other_json_types(field, value):
+    # These were read as 5, 1, 0.5, True...; a form field sent as text is the client's mistake.
+    from instructune.serve.api_errors import ApiError
+    from instructune.serve.requests import ChatRequest, CompletionRequest, parse_request
+
+    for model, body in ((CompletionRequest, {"prompt": "hi"}), (ChatRequest, CHAT)):
+        with pytest.raises(ApiError) as e:
+            parse_request(json.dumps({**body, field: value}).encode(), model)
+        assert e.value.status == 400 and e.value.param.split(".")[0] == field, (e.value.param, e.value.message)
+    wrong = json.dumps({**CHAT, "max_completion_tokens": "5"}).encode()
+    with pytest.raises(ApiError, match="max_completion_tokens"):
+        parse_request(wrong, ChatRequest)
+
+
+def test_json_numbers_of_the_right_kind_are_accepted():
+    from instructune.serve.requests import CompletionRequest, parse_request
+
+    req = parse_request(json.dumps({"prompt": "hi", "max_tokens": 5, "top_p": 1, "temperature": 0, "seed": 3,
+                                    "n": 1, "stream": True}).encode(), CompletionRequest)
+    assert (req.max_tokens, req.top_p, req.temperature, req.seed, req.stream) == (5, 1.0, 0.0, 3, True)

@@ -218,3 +218,18 @@ def test_batch_worker_groups_queued_jobs_by_sampling_parameters():
         "4@0.5", "5@0.0", "1@0.0"]
     assert [call[:2] for call in calls] == [([1], 0.0), ([2, 3, 5], 0.0), ([4], 0.5)]
     assert calls[1][2] == 1 and isinstance(calls[2][2], int)  # an unseeded batch gets a drawn seed
+
+
+def test_a_port_in_use_is_one_line_naming_it_before_the_model_loads(tiny_model, capsys):
+    import socket
+
+    from instructune.cli import main
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        assert main(["serve", "--model", tiny_model, "--port", str(port)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert f"port {port} on 127.0.0.1 is in use" in err and "--port N or serve.port=N" in err

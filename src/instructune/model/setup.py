@@ -5,8 +5,11 @@ Functions take plain arguments; `recipes/builders.py` turns config sections into
 
 from __future__ import annotations
 
+import re
+
 from torch import nn
 
+from instructune.config import ConfigError
 from instructune.model.load import load_model, load_tokenizer
 from instructune.model.vocab import add_template_tokens
 
@@ -32,15 +35,46 @@ def load_for_template(name: str, special_tokens: list[str], dtype: str = "auto",
 
 def apply_lora(model: nn.Module, new_token_ids: list[int], *, r: int, alpha: float, dropout: float,
                target_modules: str | list[str]) -> nn.Module:
-    """Wrap `model` with a peft LoRA adapter; rows of newly added tokens are trained too."""
+    """Wrap `model` with a peft LoRA adapter; rows of newly added tokens are trained too.
+
+    Raises:
+        ConfigError: an entry of `target_modules` matches no module of `model`.
+    """
     from peft import LoraConfig, get_peft_model
 
+    check_targets(model, target_modules)
     lcfg = LoraConfig(
         r=r, lora_alpha=alpha, lora_dropout=dropout, target_modules=target_modules, task_type="CAUSAL_LM",
         # New template tokens start from a mean init; let their embedding rows learn.
         trainable_token_indices=list(new_token_ids) or None,
     )
     return get_peft_model(model, lcfg)
+
+
+def check_targets(model: nn.Module, target_modules: str | list[str]) -> None:
+    """Every entry of `target_modules` names a module of `model`, the way peft matches them: a
+    list entry is a module name or its dotted tail ("q_proj", "self_attn.q_proj"); a string
+    other than "all-linear" is a regular expression over whole module names.
+
+    peft alone drops a misspelt entry silently when another entry matches (training then adapts
+    fewer layers than asked), and fails with a traceback when none does.
+
+    Raises:
+        ConfigError: naming the first entry that matches nothing and the Linear layers' names.
+    """
+    if target_modules == "all-linear":
+        return
+    names = [n for n, _ in model.named_modules() if n]
+    entries = [target_modules] if isinstance(target_modules, str) else list(target_modules)
+    for entry in entries:
+        if isinstance(target_modules, str):
+            hit = any(re.fullmatch(entry, n) for n in names)
+        else:
+            hit = any(n == entry or n.endswith("." + entry) for n in names)
+        if not hit:
+            linear = dict.fromkeys(n.rsplit(".", 1)[-1] for n, m in model.named_modules() if isinstance(m, nn.Linear))
+            raise ConfigError(f"lora.target_modules: {entry!r} matches no module; the model has "
+                              f"{', '.join(linear)} (or use all-linear)")
 
 
 def enable_activation_checkpointing(model: nn.Module) -> None:

@@ -9,14 +9,17 @@ their verb first:
     check_generate(cfg, model=None, input_file=None)   # instructune generate / chat / serve
     check_output_dir("synth", DIR, resume, overwrite)  # any verb that writes a dir (rundir.py)
 
-and the pieces are there for other callers: `check_inputs`, `check_model`, `check_run_dir`.
+and the pieces are there for other callers: `check_inputs`, `check_model`, `check_run_dir`;
+`bind_errors` turns a port in use into the same kind of error (serve, review).
 """
 
 from __future__ import annotations
 
 import difflib
-import os
+import errno
 import shlex
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +27,8 @@ from instructune.config import Config, to_dict
 from instructune.config.diff import differences, flatten
 from instructune.config.errors import CheckError
 from instructune.data.starter import resolve_input
-from instructune.model.load import DEFAULT_MODEL, cache_dir, gguf_location
+from instructune.model.hub import (DEFAULT_MODEL, ModelUnavailable, cached_snapshot, default_model_dir, gguf_location,
+                                   hub_model, is_hub_id)
 from instructune.rundir import RunDir, held, holds_run, saved_config
 
 # Keys a resumed run must share with the run it continues: they fix the weights' shapes, the
@@ -75,29 +79,6 @@ def check_inputs(names: list[str], key: str) -> None:
 
 # --- models --------------------------------------------------------------------------------
 
-def _offline() -> bool:
-    """Whether the Hugging Face hub may not be reached (read now, not at import; transformers
-    still honours the older TRANSFORMERS_OFFLINE too)."""
-    return any(os.environ.get(v, "").strip().upper() in ("1", "ON", "YES", "TRUE")
-               for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
-
-
-def _is_hub_id(name: str) -> bool:
-    from huggingface_hub.utils import HFValidationError, validate_repo_id
-
-    try:
-        validate_repo_id(name)
-    except HFValidationError:
-        return False
-    return True
-
-
-def _in_hub_cache(name: str) -> bool:
-    from huggingface_hub import try_to_load_from_cache
-
-    return isinstance(try_to_load_from_cache(name, "config.json"), str)
-
-
 def _check_model_dir(path: Path, name: str, key: str) -> None:
     """An existing path must be a model folder or a run dir whose training finished."""
     if (path / "config.json").exists() or RunDir(path).has_export():
@@ -112,7 +93,8 @@ def _check_model_dir(path: Path, name: str, key: str) -> None:
 
 def check_model(name: str, key: str) -> None:
     """`name` can be loaded without surprises: the default alias, a model folder, a finished run
-    dir, or a hub id (offline: only one already in the Hugging Face cache).
+    dir, or a hub id (without a reachable hub, or with HF_HUB_OFFLINE: only one already in the
+    Hugging Face cache).
 
     A name that does not exist locally but looks like a path (absolute, ./ or ~/, more than one
     slash, or its first part is a local folder: `runs/typo`) is an error, not a hub lookup.
@@ -124,7 +106,7 @@ def check_model(name: str, key: str) -> None:
         CheckError: with what was wrong.
     """
     if name == DEFAULT_MODEL:
-        if not (cache_dir() / "models" / "SmolLM2-135M-Instruct" / "config.json").exists():
+        if not (default_model_dir() / "config.json").exists():
             try:
                 gguf_location()
             except FileNotFoundError as e:
@@ -134,11 +116,35 @@ def check_model(name: str, key: str) -> None:
     if path.exists():
         return _check_model_dir(path, name, key)
     partial = "/" in name and Path(name.split("/")[0]).expanduser().is_dir()
-    if not _is_hub_id(name) or (partial and not _in_hub_cache(name)):
+    if not is_hub_id(name) or (partial and not cached_snapshot(name)):
         raise CheckError(f"{key} {name}: no such file or directory")
-    if _offline() and not _in_hub_cache(name):
-        raise CheckError(f"{key} {name}: not a local path, and not in the Hugging Face cache "
-                         f"(HF_HUB_OFFLINE is set, so it cannot be downloaded)")
+    try:
+        hub_model(name)
+    except ModelUnavailable as e:
+        raise CheckError(f"{key} {name}: not a local path, and {e}") from None
+
+
+# --- ports ---------------------------------------------------------------------------------
+
+@contextmanager
+def bind_errors(host: str, port: int, how: str) -> Iterator[None]:
+    """Turn a failed bind inside the block into a one-line `CheckError`.
+
+    Args:
+        host, port: the address being bound (named in the error).
+        how: how this verb chooses another port ("--port N or serve.port=N").
+    Raises:
+        CheckError: the port is in use, or the address cannot be bound (no such local
+            address, a privileged port).
+    """
+    try:
+        yield
+    except OSError as e:
+        if e.errno == errno.EADDRINUSE:
+            raise CheckError(f"port {port} on {host} is in use (another server?); choose another with {how} "
+                             f"(0 picks a free one)") from None
+        raise CheckError(f"cannot listen on {host}:{port}: {e.strerror or e}; choose another address or "
+                         f"port ({how})") from None
 
 
 # --- run dirs ------------------------------------------------------------------------------

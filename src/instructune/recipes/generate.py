@@ -19,6 +19,7 @@ from typing import TextIO
 from rich.console import Console
 
 from instructune.config import Config, ConfigError
+from instructune.data.errors import DataError
 from instructune.data.jsonio import write_jsonl
 from instructune.data.prompts import load_prompts
 from instructune.data.record import Record, Turn
@@ -68,6 +69,15 @@ def generate(cfg: Config, records: list[Record], model: str | None = None,
     return gens
 
 
+def empty_input(path: str) -> str:
+    """Why an --input file gave no prompts: it is empty (or blank), or none of its rows is one."""
+    with open(path, encoding="utf-8", errors="replace") as f:
+        blank = not f.read(1 << 16).strip()
+    if blank:
+        return "--input: the file is empty; give one prompt per row (any training format, or {\"prompt\": ...})"
+    return "--input: the file holds no prompts (no rows); give one prompt per row"
+
+
 def main(cfg: Config, prompts: list[str], input_file: str | None = None, output: str | None = None,
          model: str | None = None, console: Console | None = None, progress: bool = True) -> list[dict]:
     """Answer `prompts` and the records of `input_file`; write JSONL to `output` or print.
@@ -82,7 +92,10 @@ def main(cfg: Config, prompts: list[str], input_file: str | None = None, output:
     check_generate(cfg, model, input_file)
     records = [Record(id=f"prompt-{i}", instruction=p, response="") for i, p in enumerate(prompts)]
     if input_file:
-        records += load_prompts([input_file])  # prompt-only rows too (no response needed)
+        from_file = load_prompts([input_file])  # prompt-only rows too (no response needed)
+        if not from_file:
+            raise DataError(input_file, empty_input(input_file))
+        records += from_file
     if not records:
         raise ConfigError("give --prompt TEXT (repeatable) or --input FILE")
     with progress_bar(len(records), progress) as on_batch:

@@ -43,6 +43,8 @@ def main(cfg: Config, out_dir: str | Path, num_proc: int | None = None,
     done = {}
     for split, names in (("train", cfg.data.train), ("heldout", cfg.data.heldout)):
         if names:
+            if log:  # datasets' bars are off: this line says what the wait is for
+                log(f"{split}: preparing {', '.join(names)} ...")
             done[split] = split_for(cfg.data, cfg.template, tokenizer, names, num_proc, log, split)
     for split, (_, st) in done.items():  # every split is checked before any is written
         check_kept(split, st, getattr(cfg.data, split))

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from instructune.quality.review_app import make_server
 from instructune.quality.review_store import LOG_NAME, OUT_NAME, ReviewStore
+from instructune.recipes.checks import bind_errors
 
 
 def main(out_dir: str | Path, host: str = "127.0.0.1", port: int = 8765,
@@ -22,9 +23,11 @@ def main(out_dir: str | Path, host: str = "127.0.0.1", port: int = 8765,
 
     Raises:
         FileNotFoundError: `out_dir` has no flagged.jsonl.
+        CheckError: the port is in use.
     """
     store = ReviewStore(out_dir)
-    server = make_server(store, host, port, insecure=insecure)
+    with bind_errors(host, port, "--port N"):
+        server = make_server(store, host, port, insecure=insecure)
     c = store.counts()
     announce(f"review: {server.url} ({len(store.records)} flagged, {c['pending']} pending); "
              f"decisions → {Path(out_dir) / LOG_NAME}, approved → {Path(out_dir) / OUT_NAME}")

@@ -11,6 +11,7 @@ from dataclasses import replace
 
 from instructune.config import Config
 from instructune.generation.engine import Engine
+from instructune.recipes.checks import bind_errors
 from instructune.serve.auth import check_exposure, resolve_api_key
 from instructune.serve.server import bind, create_app
 
@@ -29,7 +30,8 @@ def main(cfg: Config, model: str | None = None, host: str | None = None, port: i
             environment variable `INSTRUCTUNE_API_KEY`.
         insecure: allow binding beyond loopback without a key.
     Raises:
-        ConfigError: a bind beyond loopback without a key or `insecure` (before anything loads).
+        ConfigError: a bind beyond loopback without a key or `insecure`, or a port in use (before
+            anything loads).
     """
     import uvicorn
 
@@ -37,8 +39,10 @@ def main(cfg: Config, model: str | None = None, host: str | None = None, port: i
     key = resolve_api_key(api_key)
     check_exposure(scfg.host, key, insecure)
     name = model or scfg.model or cfg.model.name
+    # Bound before the model loads: a port in use is answered at once, not after the load.
+    with bind_errors(scfg.host, scfg.port, "--port N or serve.port=N"):
+        sock = bind(scfg.host, scfg.port)
     gen = Engine.load(name, dtype=cfg.model.dtype, batch_size=scfg.batch_size)
-    sock = bind(scfg.host, scfg.port)
     bound_host, bound_port = sock.getsockname()[:2]
     shown = f"[{bound_host}]" if ":" in bound_host else bound_host
     access = " (API key required: Authorization: Bearer <key>)" if key else ""

@@ -8,7 +8,8 @@ import json
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+from pydantic import (BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, TypeAdapter, ValidationError,
+                      field_validator)
 from pydantic_core import PydanticCustomError
 
 from instructune.config import ServeConfig
@@ -22,26 +23,29 @@ SEED_MIN, SEED_MAX = -(2**63), 2**64 - 1  # what torch.manual_seed accepts
 _SURROGATE = re.compile("[\ud800-\udfff]")
 MAX_TEMPERATURE = 2.0
 TEMPERATURES = f'a number from 0 to {MAX_TEMPERATURE:g}, or "auto" (the model\'s temperature head predicts one)'
-_FLOAT = TypeAdapter(float)
+# Numbers and booleans are strict: "5" or true for max_tokens, "0.5" for top_p are a client's
+# mistake (often a form field sent as text), answered with a 400 naming the field rather than
+# read as 5 or 1. A JSON integer still counts as a float.
+_FLOAT = TypeAdapter(StrictFloat)
 
 
 class _StreamOptions(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    include_usage: bool = False
+    include_usage: StrictBool = False
 
 
 class Sampling(BaseModel):
     model_config = ConfigDict(extra="ignore")  # other OpenAI fields (user, presence_penalty, ...) are ignored
 
     model: str | None = None
-    max_tokens: int | None = Field(None, ge=1)
+    max_tokens: StrictInt | None = Field(None, ge=1)
     temperature: float | Literal["auto"] | None = None  # None: "auto" with a temperature head, else 1
-    top_p: float = Field(1.0, gt=0.0, le=1.0)
-    seed: int | None = Field(None, ge=SEED_MIN, le=SEED_MAX)
+    top_p: StrictFloat = Field(1.0, gt=0.0, le=1.0)
+    seed: StrictInt | None = Field(None, ge=SEED_MIN, le=SEED_MAX)
     stop: str | list[str] | None = None
-    n: int = 1
-    stream: bool = False
+    n: StrictInt = 1
+    stream: StrictBool = False
     stream_options: _StreamOptions | None = None
 
     @field_validator("temperature", mode="before")
@@ -73,7 +77,7 @@ class _Message(BaseModel):
 
 class ChatRequest(Sampling):
     messages: list[_Message] = Field(min_length=1)
-    max_completion_tokens: int | None = Field(None, ge=1)
+    max_completion_tokens: StrictInt | None = Field(None, ge=1)
 
 
 class CompletionRequest(Sampling):
