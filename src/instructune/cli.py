@@ -419,6 +419,7 @@ def _augment_flags(p):
 
 
 def _augment(args, console) -> int:
+    input_files(args)
     from instructune.recipes import augment
 
     res = augment.main(args.inputs, args.output, args.cfg.data.augment.constraints, args.cfg.synth, args.format,

@@ -23,14 +23,37 @@ def _cell(m: dict | None, key: str) -> str:
     return f"{v:.4f}"
 
 
+class _Rows:
+    """Collects rows as `Table.add_row` would, so one walk over the results feeds both layouts."""
+
+    def __init__(self):
+        self.rows: list[tuple[str, ...]] = []
+
+    def add_row(self, *cells: str) -> None:
+        self.rows.append(cells)
+
+
+def columns(results: dict[str, Any]) -> list[str]:
+    """The column heads after the row label: each model evaluated, then tuned − base."""
+    return [*(k for k in ("base", "tuned", "tuned_plain") if k in results), "tuned − base"]
+
+
 def results_table(results: dict[str, Any]) -> Table:
     """Rows: every figure; columns: base, tuned, tuned − base with its paired interval."""
-    labels = [k for k in ("base", "tuned", "tuned_plain") if k in results]
-    comp = results.get("comparison", {})
     table = Table(title="evaluation (95% intervals)")
     table.add_column("", justify="left", no_wrap=True)
-    for col in (*labels, "tuned − base"):
+    for col in columns(results):
         table.add_column(col, justify="right")
+    for row in result_rows(results):
+        table.add_row(*row)
+    return table
+
+
+def result_rows(results: dict[str, Any]) -> list[tuple[str, ...]]:
+    """(label, one cell per model, the tuned − base cell) per figure of an eval.json."""
+    labels = [k for k in ("base", "tuned", "tuned_plain") if k in results]
+    comp = results.get("comparison", {})
+    table = _Rows()
 
     def diff(key: str) -> str:
         d = comp.get(key)
@@ -64,8 +87,27 @@ def results_table(results: dict[str, Any]) -> Table:
     cells = [_cell(results[k].get("forgetting"), "perplexity") for k in labels]
     if any(cells):
         table.add_row("general-text ppl", *cells, diff("forgetting.relative_change") + " rel.")
-    return table
+    return table.rows
+
+
+def result_lines(results: dict[str, Any]) -> list[str]:
+    """The same figures one per line ("label: base X | tuned Y | tuned − base Z"), for a pipe or
+    a log, where a table wider than the page would be cut or folded."""
+    heads = columns(results)
+    return [f"{row[0]}: " + " | ".join(f"{h} {c}" for h, c in zip(heads, row[1:]) if c)
+            for row in result_rows(results)]
+
+
+# A table narrower than this wraps its cells into several lines each; below it, one line per figure.
+TABLE_MIN_WIDTH = 110
 
 
 def print_results(results: dict[str, Any], console: Console | None = None) -> None:
-    (console or Console()).print(results_table(results))
+    """The table on a terminal wide enough for it; otherwise (piped, or narrow) one line per figure."""
+    console = console or Console()
+    if console.is_terminal and console.width >= TABLE_MIN_WIDTH:
+        console.print(results_table(results))
+        return
+    console.print("evaluation (95% intervals)")
+    for line in result_lines(results):
+        console.print(line, soft_wrap=True, markup=False, highlight=False)
