@@ -1,6 +1,6 @@
 """The README's ablation tables, printed from the committed ablation summaries.
 
-    python bench/readme_tables.py [--table forgetting|objectives|addons ...] [--results DIR]
+    python bench/readme_tables.py [--table forgetting|objectives|addons ...] [--text NAME ...] [--results DIR]
 
 Each table is printed as the README holds it: a marker line `<!-- readme_tables: NAME -->`,
 then the markdown table. Every cell of an ablation column comes from an `ablation.json` that
@@ -8,6 +8,9 @@ then the markdown table. Every cell of an ablation column comes from an `ablatio
 <metric>.{mean,lo,hi}` for the baseline row, `arms.<arm>.vs_baseline.<metric>.{diff,lo,hi,
 significant}` (the difference from the baseline paired by seed, Student-t interval over seeds)
 for the others. tests/test_readme_figures.py checks that the README's tables equal this output.
+
+`--text NAME` prints a figure the README gives in its prose (the synth runs' counts), written
+from its result file; the test checks that the README holds that text and names the file.
 
 The add-on table also has two throughput columns:
 - "H200 tok/s": non-pad tokens/s of `bench/gpu_throughput.py` (`bench/results/gpu_h200_run5.json`),
@@ -242,20 +245,45 @@ def build(table: Table, results: Path = RESULTS) -> tuple[list[str], bool]:
     return lines, pending
 
 
+def synth_text(report: dict) -> str:
+    """A synth run's counts and cost, from the report.json `instructune synth` writes."""
+    reasons = ", ".join(f"{k} {v}" for k, v in sorted(report["reasons"].items(), key=lambda kv: (-kv[1], kv[0])))
+    session = report["this_session"]
+    return (f"{report['records']} records, {report['rejected']} rejected ({reasons}), "
+            f"{report['requests']} requests in {session['seconds']:.0f} s, {session['records_per_minute']:.1f} records/min")
+
+
+# Figures the README gives in its prose: name -> (the files under bench/results, text from them).
+TEXTS = {
+    "synth-self-instruct": ("synth/self_instruct_report.json", synth_text),
+    "synth-evol": ("synth/evol_report.json", synth_text),
+}
+
+
+def text(name: str, results: Path = RESULTS) -> str:
+    source, fn = TEXTS[name]
+    return fn(json.loads((results / source).read_text()))
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--table", action="append", choices=sorted(TABLES),
                     help="a table to print (repeatable; default: all, in README order)")
+    ap.add_argument("--text", action="append", choices=sorted(TEXTS),
+                    help="a figure of the README's prose to print (repeatable; default: all, after the tables)")
     ap.add_argument("--results", type=Path, default=RESULTS,
                     help="the bench/results dir (ablations/*.json, gpu_h200_run5.json, cpu_throughput/)")
     args = ap.parse_args(argv)
-    for i, name in enumerate(args.table or list(TABLES)):
+    names = args.table or ([] if args.text else list(TABLES))
+    for i, name in enumerate(names):
         lines, pending = build(TABLES[name], args.results)
         if i:
             print()
         print(f"{name}: from " + ", ".join(f"bench/results/{f}" for f in TABLES[name].sources())
               + (f"; CPU step time {PENDING_NOTE}" if pending else ""), file=sys.stderr)
         print("\n".join(lines))
+    for name in args.text or ([] if args.table else list(TEXTS)):
+        print(f"\n{name} (bench/results/{TEXTS[name][0]}): {text(name, args.results)}")
     return 0
 
 

@@ -110,3 +110,14 @@ def test_a_readme_table_is_what_the_formatter_prints(name):
         assert f"bench/results/{source}" in text, f"{name}: the caption does not name {source}"
     if pending:
         assert tables.PENDING_NOTE in text, f"{name}: figures without a file, and the caption does not say so"
+
+
+@pytest.mark.parametrize("name", list(tables.TEXTS))
+def test_a_prose_figure_is_what_its_file_gives(name):
+    text = README.read_text(encoding="utf-8")
+    flat = " ".join(text.split())  # the README wraps its prose
+    want = tables.text(name)
+    assert want in flat, f"{name}: the README does not hold {want!r} (from {tables.TEXTS[name][0]})"
+    i = flat.index(want)
+    assert f"bench/results/{tables.TEXTS[name][0]}" in flat[i:i + len(want) + 400], \
+        f"{name}: the file is not named next to the figure"
