@@ -1,6 +1,7 @@
-"""The README's ablation tables, printed from the committed ablation summaries.
+"""The README's measured tables, printed from the committed result files.
 
-    python bench/readme_tables.py [--table forgetting|objectives|addons ...] [--text NAME ...] [--results DIR]
+    python bench/readme_tables.py [--table quickstart|forgetting|objectives|addons ...] [--text NAME ...]
+        [--results DIR]
 
 Each table is printed as the README holds it: a marker line `<!-- readme_tables: NAME -->`,
 then the markdown table. Every cell of an ablation column comes from an `ablation.json` that
@@ -11,6 +12,10 @@ for the others. tests/test_readme_figures.py checks that the README's tables equ
 
 `--text NAME` prints a figure the README gives in its prose (the synth runs' counts), written
 from its result file; the test checks that the README holds that text and names the file.
+
+The quickstart table comes from the `eval.json` of one `instructune quickstart` run
+(`bench/results/quickstart/eval.json`): base and tuned figures with their intervals, and tuned −
+base paired over the same items.
 
 The add-on table also has two throughput columns:
 - "H200 tok/s": non-pad tokens/s of `bench/gpu_throughput.py` (`bench/results/gpu_h200_run5.json`),
@@ -245,6 +250,59 @@ def build(table: Table, results: Path = RESULTS) -> tuple[list[str], bool]:
     return lines, pending
 
 
+QUICKSTART_FILE = "quickstart/eval.json"
+QUICKSTART_HEADER = ("", "base", "tuned", "tuned − base (paired)")
+
+
+def _interval(v: dict) -> str:
+    point = v.get("accuracy", v.get("mean"))
+    return f"{plain(point, 3)} [{plain(v['lo'], 2)}, {plain(v['hi'], 2)}]"
+
+
+def _paired(d: dict, dp: int = 3, scale: float = 1.0, unit: str = "", bound_dp: int = 2) -> str:
+    text = (f"{signed(d['diff'] * scale, dp)}{unit} "
+            f"[{signed(d['lo'] * scale, bound_dp)}{unit}, {signed(d['hi'] * scale, bound_dp)}{unit}]")
+    return text if d["significant"] else text + ", no difference"
+
+
+def quickstart_lines(results: Path = RESULTS) -> list[str]:
+    """The quickstart's base / tuned table from the eval.json `instructune quickstart` wrote."""
+    ev = json.loads((results / QUICKSTART_FILE).read_text())
+    base, tuned, comp = ev["base"], ev["tuned"], ev["comparison"]
+    hb, ht = base["sets"]["heldout"], tuned["sets"]["heldout"]
+    rows = [("held-out response loss", plain(hb["response_loss"], 4), plain(ht["response_loss"], 4),
+             _paired(comp["sets.heldout.response_loss"])),
+            ("held-out ROUGE-L", _interval(hb["rouge_l"]), _interval(ht["rouge_l"]),
+             _paired(comp["sets.heldout.rouge_l"])),
+            ("held-out exact match", _interval(hb["exact_match"]), _interval(ht["exact_match"]),
+             _paired(comp["sets.heldout.exact_match"]))]
+    n = comp["ifeval.prompt_level_strict"]["n"]
+    for level, label in (("prompt_level_strict", f"IFEval prompt strict ({n} prompts)"),
+                         ("instruction_level_strict", "IFEval instruction strict")):
+        rows.append((label, _interval(base["ifeval"][level]), _interval(tuned["ifeval"][level]),
+                     _paired(comp[f"ifeval.{level}"])))
+    meta = ev.get("meta", {})
+    docs = (f" ({meta['forgetting_documents']} of {meta['forgetting_corpus_documents']} documents)"
+            if "forgetting_documents" in meta and "forgetting_corpus_documents" in meta else "")
+    rows.append((f"general-text perplexity{docs}", plain(base["forgetting"]["perplexity"], 2),
+                 plain(tuned["forgetting"]["perplexity"], 2),
+                 _paired(comp["forgetting.relative_change"], dp=1, scale=100, unit="%", bound_dp=0)))
+    lines = ["<!-- readme_tables: quickstart -->", "|" + "".join(f" {h} |" if h else " |" for h in QUICKSTART_HEADER),
+             "|" + "---|" * len(QUICKSTART_HEADER)]
+    return lines + ["| " + " | ".join(r) + " |" for r in rows]
+
+
+def table(name: str, results: Path = RESULTS) -> tuple[list[str], list[str], bool]:
+    """Any README table by name: (its lines, the files under bench/results it reads, pending CPU figures?)."""
+    if name == "quickstart":
+        return quickstart_lines(results), [QUICKSTART_FILE], False
+    lines, pending = build(TABLES[name], results)
+    return lines, TABLES[name].sources(), pending
+
+
+TABLE_NAMES = ("quickstart", *TABLES)
+
+
 def synth_text(report: dict) -> str:
     """A synth run's counts and cost, from the report.json `instructune synth` writes."""
     reasons = ", ".join(f"{k} {v}" for k, v in sorted(report["reasons"].items(), key=lambda kv: (-kv[1], kv[0])))
@@ -267,19 +325,19 @@ def text(name: str, results: Path = RESULTS) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--table", action="append", choices=sorted(TABLES),
+    ap.add_argument("--table", action="append", choices=TABLE_NAMES,
                     help="a table to print (repeatable; default: all, in README order)")
     ap.add_argument("--text", action="append", choices=sorted(TEXTS),
                     help="a figure of the README's prose to print (repeatable; default: all, after the tables)")
     ap.add_argument("--results", type=Path, default=RESULTS,
                     help="the bench/results dir (ablations/*.json, gpu_h200_run5.json, cpu_throughput/)")
     args = ap.parse_args(argv)
-    names = args.table or ([] if args.text else list(TABLES))
+    names = args.table or ([] if args.text else list(TABLE_NAMES))
     for i, name in enumerate(names):
-        lines, pending = build(TABLES[name], args.results)
+        lines, sources, pending = table(name, args.results)
         if i:
             print()
-        print(f"{name}: from " + ", ".join(f"bench/results/{f}" for f in TABLES[name].sources())
+        print(f"{name}: from " + ", ".join(f"bench/results/{f}" for f in sources)
               + (f"; CPU step time {PENDING_NOTE}" if pending else ""), file=sys.stderr)
         print("\n".join(lines))
     for name in args.text or ([] if args.table else list(TEXTS)):
