@@ -10,8 +10,8 @@ then the markdown table. Every cell of an ablation column comes from an `ablatio
 significant}` (the difference from the baseline paired by seed, Student-t interval over seeds)
 for the others. tests/test_readme_figures.py checks that the README's tables equal this output.
 
-`--text NAME` prints a figure the README gives in its prose (the synth runs' counts), written
-from its result file; the test checks that the README holds that text and names the file.
+`--text NAME` prints a figure the README gives in its prose (the synth runs' counts, Self-Refine's
+gain), written from its result file; the test checks that the README holds that text and names the file.
 
 The quickstart table comes from the `eval.json` of one `instructune quickstart` run
 (`bench/results/quickstart/eval.json`): base and tuned figures with their intervals, and tuned −
@@ -311,10 +311,20 @@ def synth_text(report: dict) -> str:
             f"{report['requests']} requests in {session['seconds']:.0f} s, {session['records_per_minute']:.1f} records/min")
 
 
+def refine_text(r: dict) -> str:
+    """Self-Refine's gain and cost, from `bench/refine_gain.py --out`."""
+    before, after = r["drafts"], r["refined"]
+    return (f"acceptance {before['acceptance']:.0%} → {after['acceptance']:.0%}, mean quality "
+            f"{before['combined']:.3f} → {after['combined']:.3f}, +{r['refine_requests']} requests "
+            f"({r['refine_requests'] / r['draft_requests']:.1f}× the drafts), {r['improved']} of {r['records']} "
+            f"records kept a revision")
+
+
 # Figures the README gives in its prose: name -> (the files under bench/results, text from them).
 TEXTS = {
     "synth-self-instruct": ("synth/self_instruct_report.json", synth_text),
     "synth-evol": ("synth/evol_report.json", synth_text),
+    "refine": ("refine/refine_gain.json", refine_text),
 }
 
 

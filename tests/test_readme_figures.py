@@ -119,5 +119,5 @@ def test_a_prose_figure_is_what_its_file_gives(name):
     want = tables.text(name)
     assert want in flat, f"{name}: the README does not hold {want!r} (from {tables.TEXTS[name][0]})"
     i = flat.index(want)
-    assert f"bench/results/{tables.TEXTS[name][0]}" in flat[i:i + len(want) + 400], \
-        f"{name}: the file is not named next to the figure"
+    near = flat[max(0, i - 300):i + len(want) + 300]
+    assert f"bench/results/{tables.TEXTS[name][0]}" in near, f"{name}: the file is not named next to the figure"
