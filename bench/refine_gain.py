@@ -2,6 +2,7 @@
 
     python bench/refine_gain.py [--model smollm2-135m-instruct] [--records 30] [--rounds 2]
         [--max-new-tokens 128] [--min-gain 0.01] [--batch-size 8] [--device cpu] [--threads N] [--show 3]
+        [--out result.json]
 
 The job: the first `--records` instructions of the shipped starter set (`starter:train`), each
 answered once by the local generator (greedy, `--max-new-tokens`): these drafts are a small synth
@@ -15,11 +16,14 @@ Printed: per set (drafts, refined) the decisions under the default thresholds of
 combined score; then the refine cost (critique and revision requests, against the drafts'
 requests), how each record stopped, how many kept a revision, and wall times. `--show N` prints
 N refined records (those that kept a revision first) with their critiques and revisions.
+`--out FILE` also writes the printed figures (and the arguments, load average and versions) as
+JSON.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import time
 from collections import Counter
@@ -72,6 +76,50 @@ def summary(scorer: Scorer, records) -> dict:
             "combined": sum(combined) / len(combined)}
 
 
+def _version(package: str) -> str | None:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return None
+
+
+def write_result(args, n: int, before: dict, after: dict, draft_requests: int, draft_seconds: float,
+                 stats, load_before: float) -> None:
+    """The printed figures as JSON at `args.out` (written whole, then renamed)."""
+    from pathlib import Path
+
+    def side(s: dict) -> dict:
+        return {"decisions": {d: s["decisions"][d] for d in ("accept", "flag", "reject")},
+                "acceptance": s["decisions"]["accept"] / n, "combined": s["combined"], "means": s["means"]}
+
+    result = {
+        "args": {k: v for k, v in vars(args).items() if k != "out"},
+        "records": n,
+        "drafts": side(before),
+        "refined": side(after),
+        "draft_requests": draft_requests,
+        "refine_requests": stats.requests,
+        "critique_requests": stats.critique_requests,
+        "revision_requests": stats.revision_requests,
+        "rounds_run": stats.rounds_run,
+        "improved": stats.improved,
+        "stopped": dict(stats.stopped),
+        "draft_seconds": draft_seconds,
+        "refine_seconds": stats.seconds,
+        "load_average": {"start": load_before, "end": os.getloadavg()[0]},
+        "cpus": os.cpu_count(),
+        "versions": {p: _version(p) for p in ("torch", "transformers")},
+    }
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".tmp")
+    tmp.write_text(json.dumps(result, indent=2) + "\n")
+    os.replace(tmp, out)
+    print(f"\nresults written to {out}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--model", default="smollm2-135m-instruct")
@@ -83,6 +131,7 @@ def main() -> None:
     ap.add_argument("--device", default="cpu", help="torch device of the generator and the embedder")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     ap.add_argument("--show", type=int, default=3, help="refined records to print with their history")
+    ap.add_argument("--out", help="also write the figures as JSON here")
     args = ap.parse_args()
 
     import dataclasses
@@ -107,6 +156,7 @@ def main() -> None:
     print(f"model {args.model} on {args.device}, {len(chosen)} starter records, {args.rounds} round(s), "
           f"max_new_tokens {args.max_new_tokens}, min_gain {args.min_gain}, torch threads {torch.get_num_threads()}, "
           f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
+    load_before = os.getloadavg()[0]
 
     t = time.perf_counter()
     params = GenParams(max_new_tokens=args.max_new_tokens, temperature=0.0)
@@ -133,6 +183,8 @@ def main() -> None:
     print(f"{'seconds':<22} {draft_seconds:>8.0f} {'+' + format(stats.seconds, '.0f'):>8}")
     print(f"\nrounds run {stats.rounds_run}; records that kept a revision {stats.improved}/{n}; "
           f"stopped: {dict(stats.stopped)}")
+    if args.out:
+        write_result(args, n, before, after, draft_requests, draft_seconds, stats, load_before)
     # Records that kept a revision first: those are what refining changed.
     shown = sorted((r for r in refined if r.meta["refine"]["rounds"]),
                    key=lambda r: not any(h["kept"] for h in r.meta["refine"]["rounds"]))

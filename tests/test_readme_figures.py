@@ -1,0 +1,123 @@
+"""Every figure the README publishes traces to a committed file.
+
+- every `bench/results/...` path and `docs/*.svg` the README cites exists;
+- every table `bench/readme_tables.py` prints (the ablation tables and the quickstart table) is in
+  the README cell for cell, under a caption that names the files it comes from and the command;
+- figures still waiting for their file (the CPU step times) say so in their caption.
+
+Fast: reads JSON and the README, loads no model.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+CITED = re.compile(r"bench/results/[A-Za-z0-9_.*/\-]*|docs/[A-Za-z0-9_./\-]+\.svg")
+
+
+def _formatter():
+    spec = importlib.util.spec_from_file_location("readme_tables", ROOT / "bench" / "readme_tables.py")
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod  # its dataclasses look their module up
+    spec.loader.exec_module(mod)
+    return mod
+
+
+tables = _formatter()
+
+
+def cited_paths(text: str) -> list[str]:
+    """The bench/results paths (globs included) and docs/*.svg files a text names."""
+    return sorted({m.group(0).rstrip(".,") for m in CITED.finditer(text)})
+
+
+def missing(text: str, root: Path = ROOT) -> list[str]:
+    """Cited paths with nothing behind them (a glob must match at least one file)."""
+    out = []
+    for path in cited_paths(text):
+        found = list(root.glob(path)) if "*" in path else [root / path] if (root / path).exists() else []
+        if not found:
+            out.append(path)
+    return out
+
+
+def block_after(lines: list[str], marker: str) -> tuple[list[str], list[str]]:
+    """(the paragraph before the marker line, the marker and the table lines after it)."""
+    hits = [i for i, line in enumerate(lines) if line.strip() == marker]
+    assert len(hits) == 1, f"README holds {marker!r} {len(hits)} times (want once)"
+    i = hits[0]
+    j = i + 1
+    while j < len(lines) and lines[j].startswith("|"):
+        j += 1
+    k = i - 1
+    while k >= 0 and lines[k].strip() == "":  # the blank line between caption and table
+        k -= 1
+    start = k
+    while start > 0 and lines[start - 1].strip() != "":
+        start -= 1
+    return lines[start:k + 1], lines[i:j]
+
+
+def test_the_readme_cites_results():
+    cited = cited_paths(README.read_text(encoding="utf-8"))
+    assert any(p.startswith("bench/results/ablations/") for p in cited)
+    assert any(p.startswith("docs/") for p in cited)
+
+
+def test_every_cited_file_exists():
+    gaps = missing(README.read_text(encoding="utf-8"))
+    # The one path allowed to be missing: the file the pending CPU figures wait for, while the
+    # formatter still shows them as pending (and the caption says so: see the table test).
+    waiting = f"bench/results/{tables.CPU_FILE}"
+    if tables.throughput(tables.RESULTS)[2]:
+        gaps = [g for g in gaps if g != waiting]
+    assert gaps == []
+
+
+def test_a_missing_file_is_reported(tmp_path):
+    (tmp_path / "bench" / "results").mkdir(parents=True)
+    (tmp_path / "bench" / "results" / "a_run1.json").write_text("{}")
+    text = ("figures in `bench/results/a_run1.json`, `bench/results/a_run*.json` and "
+            "bench/results/gone.json; plot docs/gone.svg.")
+    assert missing(text, tmp_path) == ["bench/results/gone.json", "docs/gone.svg"]
+
+
+def test_every_ablation_summary_is_cited():
+    text = README.read_text(encoding="utf-8")
+    for path in sorted((ROOT / "bench" / "results" / "ablations").glob("*.json")):
+        assert f"bench/results/ablations/{path.name}" in text, f"{path.name} is committed but not cited"
+
+
+@pytest.mark.parametrize("name", tables.TABLE_NAMES)
+def test_a_readme_table_is_what_the_formatter_prints(name):
+    lines = README.read_text(encoding="utf-8").splitlines()
+    want, sources, pending = tables.table(name)
+    caption, got = block_after(lines, want[0])
+    assert got[:2] == want[:2], f"{name}: the header differs"
+    assert len(got) == len(want), f"{name}: README has {len(got) - 3} rows, the JSON gives {len(want) - 3}"
+    for g, w in zip(got, want):
+        assert g == w, f"{name}: README row\n  {g}\nthe JSON gives\n  {w}"
+    text = " ".join(caption)
+    assert f"python bench/readme_tables.py --table {name}" in text, f"{name}: the caption names no command"
+    for source in sources:
+        assert f"bench/results/{source}" in text, f"{name}: the caption does not name {source}"
+    if pending:
+        assert tables.PENDING_NOTE in text, f"{name}: figures without a file, and the caption does not say so"
+
+
+@pytest.mark.parametrize("name", list(tables.TEXTS))
+def test_a_prose_figure_is_what_its_file_gives(name):
+    text = README.read_text(encoding="utf-8")
+    flat = " ".join(text.split())  # the README wraps its prose
+    want = tables.text(name)
+    assert want in flat, f"{name}: the README does not hold {want!r} (from {tables.TEXTS[name][0]})"
+    i = flat.index(want)
+    near = flat[max(0, i - 300):i + len(want) + 300]
+    assert f"bench/results/{tables.TEXTS[name][0]}" in near, f"{name}: the file is not named next to the figure"
