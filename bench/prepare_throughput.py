@@ -208,7 +208,7 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="prepare-bench-"))
     # A private cache for the prepared splits; the converted default model is found through a
     # link to the usual cache, so it is not converted again.
-    from instructune.model.load import cache_dir
+    from instructune.cache import cache_dir
 
     real_cache = cache_dir()
     (work / "cache").mkdir()
