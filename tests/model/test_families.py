@@ -224,3 +224,45 @@ def test_varlen_refuses_a_softcap_rather_than_dropping_it():
     with pytest.raises(ValueError, match="soft-cap"):
         varlen_attention_forward(torch.nn.Module(), q, kv, kv, None, softcap=50.0,
                                  cu_seq_lens_q=torch.tensor([0, 6], dtype=torch.int32), max_length_q=6)
+
+
+# --- fused LoRA --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_fused_lora_gives_peft_logits_and_gradients(family_dir, family):
+    """`lora.fuse_adapters` on every linear of the family (Phi-3's fused qkv_proj / gate_up_proj
+    alone, Qwen2's biased q/k/v as a group, the MoE's router and attention): the logits and
+    every adapter gradient are peft's own."""
+    from instructune.model.lora_fusion import fuse_lora_linears
+    from instructune.model.setup import apply_lora
+
+    torch.manual_seed(0)
+    model = apply_lora(load_model(family_dir(family), "float32", attention(family), device="cpu"), [], r=4,
+                       alpha=8, dropout=0.0, target_modules="all-linear")
+    g = torch.Generator().manual_seed(1)
+    with torch.no_grad():  # non-zero B, so every lora_A gradient shows
+        for name, p in model.named_parameters():
+            if "lora_B" in name:
+                p.copy_(torch.randn(p.shape, generator=g) * 0.05)
+    ids = ids_for()
+    w = torch.randn(2, 20, model.config.vocab_size, generator=torch.Generator().manual_seed(2))
+
+    def run():
+        model.zero_grad(set_to_none=True)
+        logits = model(input_ids=ids).logits
+        (logits * w).sum().backward()
+        return logits.detach(), {n: p.grad.clone() for n, p in model.named_parameters() if p.requires_grad}
+
+    want, want_grads = run()
+    assert fuse_lora_linears(model) > 0
+    got, grads = run()
+    assert relative_error(got, want) <= 1e-6
+    assert grads.keys() == want_grads.keys()
+    for n in want_grads:
+        assert relative_error(grads[n], want_grads[n]) <= 1e-5, n
+
+
+def relative_error(got: torch.Tensor, want: torch.Tensor) -> float:
+    """The largest difference relative to the largest value: sums taken in another order differ
+    in their last bits relative to the sum, not to each element."""
+    return (got - want).abs().max().item() / max(want.abs().max().item(), 1e-30)
