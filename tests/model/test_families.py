@@ -266,3 +266,34 @@ def relative_error(got: torch.Tensor, want: torch.Tensor) -> float:
     """The largest difference relative to the largest value: sums taken in another order differ
     in their last bits relative to the sum, not to each element."""
     return (got - want).abs().max().item() / max(want.abs().max().item(), 1e-30)
+
+
+# --- each family's own chat format ---------------------------------------------------------------
+
+OWN_FORMAT = {"llama3": "llama3", "qwen2": "chat", "qwen3": "chat", "mistral": "inst", "gemma2": "gemma",
+              "gemma3": "gemma", "phi3": "phi3", "qwen3_moe": "chat"}  # Qwen's is ChatML: the tiny tokenizer's
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_trains_in_its_own_chat_format_and_the_export_prompts_as_trained(family_dir, family, tmp_path):
+    """LoRA with the family's turn format: the markers the tokenizer lacks are added (rows
+    mean-initialised and trained), and the export's chat template gives the prompt training saw."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from instructune.data.record import Record
+    from instructune.data.render import render_prompt
+    from instructune.data.templates import get_template
+
+    name = OWN_FORMAT[family]
+    cfg = family_cfg(family_dir(family), tmp_path, f"template.name={name}", "train.max_steps=2")
+    run, _ = trained(cfg)
+    template = get_template(name)
+    tok = AutoTokenizer.from_pretrained(tmp_path / "export")
+    assert all(m in tok.get_vocab() for m in template.special_tokens)
+    rec = Record(id="r", instruction="Name a colour.", response="Blue.", system="Be brief.")
+    prompt = tok.apply_chat_template([{"role": "system", "content": "Be brief."},
+                                      {"role": "user", "content": "Name a colour."}],
+                                     tokenize=False, add_generation_prompt=True)
+    assert prompt == tok.decode(render_prompt(rec, tok, template))
+    model = AutoModelForCausalLM.from_pretrained(tmp_path / "export")
+    assert model.get_input_embeddings().num_embeddings == len(tok)
