@@ -308,8 +308,8 @@ def check_train(cfg: Config, resume: bool = False, overwrite: bool = False, proc
     what the model's family cannot train with (`check_family`)."""
     check_run_dir(cfg, resume, overwrite, processes)
     check_model(cfg.model.name, "model.name")
-    check_family(cfg)
     check_data(cfg)
+    check_family(cfg)  # the one check that imports transformers: after those that need nothing
 
 
 def check_eval(cfg: Config, tuned: str | None, base: str | None = None) -> None:
