@@ -228,3 +228,62 @@ def test_record_whose_final_response_cannot_fit_is_dropped_though_history_would(
     rec = Record(id="d", instruction="word " * 200, response="Short.", history=HISTORY2[:2])
     out = render(rec, tok, t, max_length=80)
     assert out.truncated and out.dropped
+
+
+# --- the families' own turn formats (llama3, gemma, phi3) ------------------------------------
+
+def family_tokenizer(tiny_model, name):
+    from instructune.model.load import load_tokenizer
+
+    tok = load_tokenizer(tiny_model)
+    assert add_template_tokens(None, tok, get_template(name).special_tokens)  # the tiny tokenizer lacks them
+    return tok
+
+
+def test_llama3_turns_token_by_token(tiny_model):
+    tok = family_tokenizer(tiny_model, "llama3")
+    rec = Record(id="r", instruction="Summarize the text.", context="Cats sleep a lot.", response="Cats nap.",
+                 system="Be brief.")
+    out = render(rec, tok, get_template("llama3"))
+    check(out, expected(tok, [
+        ("<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nBe brief.<|eot_id|>"
+         "<|start_header_id|>user<|end_header_id|>\n\n", TEMPLATE, 0), ("Summarize the text.", INSTRUCTION, 0),
+        ("\n\n", TEMPLATE, 0), ("Cats sleep a lot.", CONTEXT, 0),
+        ("<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n", TEMPLATE, 0), ("Cats nap.", RESPONSE, -1),
+        ("<|eot_id|>", TEMPLATE, 1),
+    ]))
+    for marker in get_template("llama3").special_tokens:  # each marker is one token
+        assert tok.convert_tokens_to_ids(marker) in out.input_ids
+
+
+@pytest.mark.parametrize("name, end", [("llama3", "<|eot_id|>"), ("gemma", "<end_of_turn>"), ("phi3", "<|end|>")])
+@pytest.mark.parametrize("rec", [REC, MULTI, Record(id="s", instruction="Hi", response="Yo", system="Be brief.")])
+def test_family_turns_match_their_chat_template_and_train_the_end_of_turn(tiny_model, name, end, rec):
+    """The rendered ids are the text the template's own Jinja (what the export carries)
+    renders; every response and its end-of-turn marker, and nothing else, is trained; the
+    generation prompt ends with the assistant marker."""
+    tok = family_tokenizer(tiny_model, name)
+    template = get_template(name)
+    out = render(rec, tok, template)
+    msgs = ([{"role": "system", "content": rec.system}] if rec.system else []) + \
+        [{"role": t.role, "content": t.content} for t in rec.history] + \
+        [{"role": "user", "content": rec.instruction + ("\n\n" + rec.context if rec.context else "")},
+         {"role": "assistant", "content": rec.response}]
+    jinja = template.chat_template(tok)
+    assert tok.decode(out.input_ids) == tok.apply_chat_template(msgs, chat_template=jinja, tokenize=False)
+    trained = [i for i, lab in zip(out.input_ids, out.labels) if lab != IGNORE]
+    answers = [t.content for t in rec.history if t.role == "assistant"] + [rec.response]
+    assert tok.decode(trained) == "".join(a + end for a in answers)
+    prompt = tok.decode(render_prompt(rec, tok, template))
+    assert prompt == tok.apply_chat_template(msgs[:-1], chat_template=jinja, tokenize=False,
+                                             add_generation_prompt=True)
+    assert prompt.endswith(template.assistant_open)
+
+
+def test_gemma_has_no_system_role_the_system_prompt_opens_the_first_user_turn(tiny_model):
+    tok = family_tokenizer(tiny_model, "gemma")
+    rec = Record(id="s", instruction="Hi", response="Yo", system="Be brief.",
+                 history=[Turn("user", "One"), Turn("assistant", "Two")])
+    text = tok.decode(render(rec, tok, get_template("gemma")).input_ids)
+    assert text == ("<start_of_turn>user\nBe brief.\n\nOne<end_of_turn>\n<start_of_turn>model\nTwo<end_of_turn>\n"
+                    "<start_of_turn>user\nHi<end_of_turn>\n<start_of_turn>model\nYo<end_of_turn>\n")

@@ -8,13 +8,17 @@ pieces; nothing else depends on a template's text. Templates:
            that every message's content keeps its segment;
 - `inst`   `[INST] instruction\\n\\ncontext [/INST] response</s>` with `[INST]`/`[/INST]`
            added to the vocabulary as special tokens;
-- `alpaca` the Alpaca prompt ("### Instruction: / ### Input: / ### Response:").
+- `alpaca` the Alpaca prompt ("### Instruction: / ### Input: / ### Response:");
+- `llama3`, `gemma`, `phi3`: those families' own turn formats (`TurnTemplate`), for a base
+  model of the family whose tokenizer carries no chat template; their marker tokens are added
+  to the vocabulary when missing. Mistral's format is `inst`.
 
 The end-of-turn token after every response is trained, so the model learns to stop.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 
@@ -204,6 +208,82 @@ class InstTemplate:
         return out
 
 
+@dataclass(frozen=True)
+class TurnTemplate:
+    """A family's turn format: markers around each role's text, the end-of-turn marker trained
+    after every response (up to and including its first end-of-turn token).
+
+    Attributes:
+        name: the template's name (`template.name`).
+        special_tokens: marker tokens added to the vocabulary when the tokenizer lacks them.
+        user_open, user_close: around a user turn (instruction, then context).
+        assistant_open: before a response; also the generation prompt's end.
+        end: after a response (its first end-of-turn token is trained).
+        system_open, system_close: around a system turn; None: the family has no system role,
+            and the system prompt opens the first user turn, followed by a blank line.
+        bos: text the conversation starts with; None: the tokenizer's BOS when it adds one.
+    """
+
+    name: str
+    special_tokens: list[str]
+    user_open: str
+    user_close: str
+    assistant_open: str
+    end: str
+    system_open: str | None = None
+    system_close: str = ""
+    bos: str | None = None
+
+    def start(self, tokenizer) -> str:
+        return bos_text(tokenizer) if self.bos is None else self.bos
+
+    def pieces(self, record: Record, tokenizer, opts: TemplateOptions, generation: bool = False) -> list[Piece]:
+        """Pieces for training, or with `generation` the prompt up to the assistant marker."""
+        out = [Piece(self.start(tokenizer), TEMPLATE)] if self.start(tokenizer) else []
+        if record.system and self.system_open is not None:
+            out.append(Piece(self.system_open + record.system + self.system_close, TEMPLATE))
+        pairs = exchanges(record, opts)
+        for i, (user, assistant) in enumerate(pairs):
+            out.append(Piece(self.user_open, TEMPLATE))
+            if i == 0 and record.system and self.system_open is None:
+                out.append(Piece(record.system + "\n\n", TEMPLATE))
+            out += [*user, Piece(self.user_close + self.assistant_open, TEMPLATE)]
+            if generation and i == len(pairs) - 1:
+                break
+            if assistant is not None:
+                out += [*assistant, Piece(self.end, TEMPLATE, stop_trained=True)]
+        return out
+
+    def chat_template(self, tokenizer) -> str:
+        """The Jinja chat template that renders a conversation as `pieces` does (the export
+        carries it, so plain transformers prompts the model as it was trained)."""
+        q = json.dumps
+        system = ("{% set ns.system = m['content'] + '\\n\\n' %}" if self.system_open is None
+                  else "{{ " + q(self.system_open) + " + m['content'] + " + q(self.system_close) + " }}")
+        return ("{% set ns = namespace(system='') %}{{ " + q(self.start(tokenizer)) + " }}"
+                "{% for m in messages %}{% if m['role'] == 'system' %}" + system +
+                "{% elif m['role'] == 'user' %}{{ " + q(self.user_open) + " + ns.system + m['content'] + "
+                + q(self.user_close) + " }}{% set ns.system = '' %}"
+                "{% else %}{{ " + q(self.assistant_open) + " + m['content'] + " + q(self.end) + " }}{% endif %}"
+                "{% endfor %}{% if add_generation_prompt %}{{ " + q(self.assistant_open) + " }}{% endif %}")
+
+
+LLAMA3 = TurnTemplate(
+    "llama3", ["<|begin_of_text|>", "<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>"],
+    user_open="<|start_header_id|>user<|end_header_id|>\n\n", user_close="<|eot_id|>",
+    assistant_open="<|start_header_id|>assistant<|end_header_id|>\n\n", end="<|eot_id|>",
+    system_open="<|start_header_id|>system<|end_header_id|>\n\n", system_close="<|eot_id|>",
+    bos="<|begin_of_text|>")
+GEMMA = TurnTemplate(
+    "gemma", ["<start_of_turn>", "<end_of_turn>"],
+    user_open="<start_of_turn>user\n", user_close="<end_of_turn>\n", assistant_open="<start_of_turn>model\n",
+    end="<end_of_turn>\n")
+PHI3 = TurnTemplate(
+    "phi3", ["<|system|>", "<|user|>", "<|assistant|>", "<|end|>"],
+    user_open="<|user|>\n", user_close="<|end|>\n", assistant_open="<|assistant|>\n", end="<|end|>\n",
+    system_open="<|system|>\n", system_close="<|end|>\n")
+
+
 def bos_text(tokenizer) -> str:
     """The BOS token's text if the tokenizer adds one by default, else ''."""
     if tokenizer.bos_token_id is None:
@@ -212,7 +292,7 @@ def bos_text(tokenizer) -> str:
     return tokenizer.bos_token if ids and ids[0] == tokenizer.bos_token_id else ""
 
 
-TEMPLATES = {t.name: t for t in (ChatTemplate(), InstTemplate(), AlpacaTemplate())}
+TEMPLATES = {t.name: t for t in (ChatTemplate(), InstTemplate(), AlpacaTemplate(), LLAMA3, GEMMA, PHI3)}
 
 
 def get_template(name: str):

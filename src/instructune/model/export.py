@@ -10,6 +10,7 @@ from pathlib import Path
 
 from torch import nn
 
+from instructune.data.templates import get_template
 from instructune.rundir import RunDir
 
 # Chat templates for the non-chat layouts, so the export's apply_chat_template reproduces
@@ -37,8 +38,10 @@ def export_run(model: nn.Module, tokenizer, run_dir: str | Path, template_name: 
     """
     run = RunDir(run_dir)
     out = {"adapter": "", "export": str(run.export)}
-    if template_name != "chat" and template_name in JINJA:
+    if template_name in JINJA:
         tokenizer.chat_template = JINJA[template_name]
+    elif hasattr(get_template(template_name), "chat_template"):  # a family's turn format
+        tokenizer.chat_template = get_template(template_name).chat_template(tokenizer)
     if hasattr(model, "merge_and_unload"):
         model.save_pretrained(run.adapter)
         tokenizer.save_pretrained(run.adapter)

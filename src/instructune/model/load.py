@@ -84,6 +84,13 @@ def load_tokenizer(name: str):
     return tokenizer
 
 
+def model_config(name: str):
+    """The transformers config of `name` (its config.json only: no weight is read)."""
+    from transformers import AutoConfig
+
+    return AutoConfig.from_pretrained(resolve_model(name))
+
+
 def default_device() -> torch.device:
     """The first accelerator (CUDA, XPU, MPS), else the CPU."""
     if torch.cuda.is_available():
@@ -141,7 +148,8 @@ def load_model(name: str, dtype: str = "auto", attn_implementation: str | None =
         name: model name.
         dtype: "auto" (`resolve_dtype`) or one of DTYPES.
         attn_implementation: "auto" / "varlen" / a transformers backend ("sdpa", "eager", ...);
-            see `model.attention.resolve_attention`.
+            see `model.attention.resolve_attention` (which reads the model's config: "auto"
+            is "eager" for a model SDPA cannot compute).
         device: "auto" (the first accelerator, else CPU), a device, or None for "auto".
         training: choose the attention for the training loop rather than for inference.
     """
@@ -151,8 +159,10 @@ def load_model(name: str, dtype: str = "auto", attn_implementation: str | None =
 
     device = resolve_device(device)
     dtype = resolve_dtype(dtype, device)
-    attn = resolve_attention(attn_implementation or "auto", device, training)
+    path = resolve_model(name)
+    config = model_config(path)
+    attn = resolve_attention(attn_implementation or "auto", device, training, config)
     # Load straight onto an accelerator (no CPU copy of a large model first).
     where = {"device_map": str(device)} if device.type != "cpu" else {}
-    return AutoModelForCausalLM.from_pretrained(
-        resolve_model(name), dtype=DTYPES[dtype], attn_implementation=attn, **where)
+    return AutoModelForCausalLM.from_pretrained(path, config=config, dtype=DTYPES[dtype], attn_implementation=attn,
+                                                **where)

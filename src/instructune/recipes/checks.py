@@ -276,11 +276,40 @@ def check_data(cfg: Config) -> None:
     check_inputs(cfg.data.heldout, "data.heldout")
 
 
+def check_family(cfg: Config) -> None:
+    """What the model's family cannot train with these settings, read from its config.json
+    (no weight loads): an attention that cannot compute the family's scores
+    (`model/attention.py: attention_limit`), an add-on that cannot run on it (`Addon.refusal`).
+    The default model (a Llama, and maybe not converted yet) has no such limit.
+
+    Raises:
+        CheckError: one line naming the family, the setting and what works instead.
+    """
+    from instructune.config import ConfigError
+    from instructune.model.addons import check_addons
+    from instructune.model.attention import resolve_attention
+    from instructune.model.load import model_config
+
+    if cfg.model.name == DEFAULT_MODEL:
+        return
+    try:
+        config = model_config(cfg.model.name)
+    except (OSError, ValueError):  # not a plain model folder (a run dir): its loader says what is wrong
+        return
+    try:
+        resolve_attention(cfg.model.attn_implementation, "cpu", training=True, config=config)
+        check_addons(cfg.addons.enabled(), config)
+    except ConfigError as e:
+        raise CheckError(str(e)) from None
+
+
 def check_train(cfg: Config, resume: bool = False, overwrite: bool = False, processes: int | None = None) -> None:
-    """Everything `instructune train` needs, before the model loads: run dir, model, data."""
+    """Everything `instructune train` needs, before the model loads: run dir, model, data, and
+    what the model's family cannot train with (`check_family`)."""
     check_run_dir(cfg, resume, overwrite, processes)
     check_model(cfg.model.name, "model.name")
     check_data(cfg)
+    check_family(cfg)  # the one check that imports transformers: after those that need nothing
 
 
 def check_eval(cfg: Config, tuned: str | None, base: str | None = None) -> None:

@@ -21,7 +21,7 @@ from instructune.model.addons import build_addons
 from instructune.model.attention import resolve_attention
 from instructune.model.forward import InstructForward, base_causal_lm
 from instructune.model.kernels import apply_fused_kernels
-from instructune.model.load import resolve_device
+from instructune.model.load import model_config, resolve_device
 from instructune.model.lora_fusion import fuse_lora_linears, resolve_fuse
 from instructune.model.setup import apply_lora, compile_layers, enable_activation_checkpointing, load_for_template
 from instructune.objectives.term import LossTerm
@@ -42,7 +42,7 @@ def load_for_training(m: ModelConfig, template: TemplateConfig, t: TrainConfig, 
     host copy)."""
     device = resolve_device(device)
     prec = prec or precision(m, t, device)
-    attn = resolve_attention(m.attn_implementation, device, training=True)
+    attn = resolve_attention(m.attn_implementation, device, training=True, config=model_config(m.name))
     model, tokenizer, new_ids = load_for_template(m.name, get_template(template.name).special_tokens,
                                                   prec.weights, attn, device=load_on or device, training=True)
     apply_fused_kernels(model, t.fused_kernels, device)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from instructune.config import ConfigError
 from instructune.model.addons.base import Addon
 from instructune.model.addons.instruction_attention import InstructionAttention
 from instructune.model.addons.reasoning_head import ReasoningHead
@@ -27,10 +28,27 @@ ADDONS: dict[str, type[Addon]] = {
 }
 
 
-def build_addons(sections: dict[str, Any], lm_config, **resources: Any) -> dict[str, Addon]:
-    """{name: new Addon} for the enabled sections ({name: config section}), sized for `lm_config`;
-    `resources` (tokenizer, embed) go to the add-ons that need them."""
+def check_addons(sections: dict[str, Any], lm_config) -> None:
+    """Refuse an enabled add-on that cannot run on the model of `lm_config` (from its config
+    alone, so the `train` checks call it before the weights load).
+
+    Raises:
+        ValueError: an unknown add-on name. ConfigError: the first add-on's refusal (`Addon.refusal`).
+    """
     unknown = sorted(set(sections) - set(ADDONS))
     if unknown:
         raise ValueError(f"unknown add-on(s) {unknown}; allowed: {', '.join(ADDONS)}")
+    for name, section in sections.items():
+        if why := ADDONS[name].refusal(section, lm_config):
+            raise ConfigError(why)
+
+
+def build_addons(sections: dict[str, Any], lm_config, **resources: Any) -> dict[str, Addon]:
+    """{name: new Addon} for the enabled sections ({name: config section}), sized for `lm_config`;
+    `resources` (tokenizer, embed) go to the add-ons that need them.
+
+    Raises:
+        ValueError / ConfigError: as `check_addons`.
+    """
+    check_addons(sections, lm_config)
     return {name: ADDONS[name].from_config(section, lm_config, **resources) for name, section in sections.items()}

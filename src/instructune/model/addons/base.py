@@ -45,6 +45,12 @@ class Addon(LossHooks):
         resources an add-on may need (`tokenizer`, `embed`: a sentence embedder)."""
         raise NotImplementedError
 
+    @classmethod
+    def refusal(cls, section: Any, lm_config: Any) -> str | None:
+        """Why this add-on, as `section` configures it, cannot run on the model of `lm_config`
+        (one line naming the family and the setting), or None. Read before any weight loads."""
+        return None
+
     def bind(self, lm: nn.Module, state) -> None:
         """Attach to the transformers model `lm` (peft-unwrapped) and its segment state."""
         self.state = state

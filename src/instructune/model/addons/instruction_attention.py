@@ -28,6 +28,7 @@ from torch import nn
 
 from instructune.data.templates import INSTRUCTION
 from instructune.model.addons.base import Addon
+from instructune.model.attention import attention_limit
 
 ATTR = "_instructune_guidance"  # set on each attention module; not an nn.Module attribute
 NAMES = {"sdpa": "instructune_guided_sdpa", "eager": "instructune_guided_eager"}
@@ -78,6 +79,16 @@ class InstructionAttention(Addon):
         nn.init.zeros_(self.gate.bias)
         self.attention, self.max_gate = attention, max_gate
         self._previous: str | None = None
+
+    @classmethod
+    def refusal(cls, section, lm_config) -> str | None:
+        """The SDPA kernel on a model whose attention SDPA cannot compute (Gemma 2's soft-capped
+        scores): the eager kernel wraps the model's own, soft-capping included."""
+        limit = attention_limit(lm_config)
+        if limit and section.attention == "sdpa":
+            return (f"addons.instruction_attention.attention=sdpa: {lm_config.model_type} {limit}, which SDPA "
+                    f"cannot compute; set addons.instruction_attention.attention=eager")
+        return None
 
     @classmethod
     def from_config(cls, section, lm_config, **resources) -> "InstructionAttention":
