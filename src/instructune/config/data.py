@@ -6,7 +6,10 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from instructune.config.augment import DataAugmentConfig
-from instructune.config.errors import UNIT, at_least, check_ranges
+from instructune.config.errors import UNIT, at_least, check_ranges, require
+
+# What a ShareGPT dataset's own role tag may stand for (LLaMA-Factory's names).
+TAG_ROLES = ("user", "assistant", "system", "function_call", "observation")
 
 
 @dataclass
@@ -23,6 +26,9 @@ class ReaderConfig:
         keep_unreviewed: keep OpenAssistant messages whose `review_result` is false.
         max_chars: a record whose text (all turns, context and rationale included) is longer
             than this many characters is a bad row; 0 for no limit.
+        role_tags: a ShareGPT dataset's own speaker tags → what they stand for (user,
+            assistant, system, function_call, observation), e.g. {patient: user, doctor:
+            assistant}; added to the built-in tags (human, gpt, ...).
     """
 
     oasst_paths: Literal["best", "all"] = "best"
@@ -30,9 +36,12 @@ class ReaderConfig:
     keep_deleted: bool = False
     keep_unreviewed: bool = False
     max_chars: int = 100_000
+    role_tags: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         check_ranges(self, {"max_chars": at_least(0)})
+        for tag, role in self.role_tags.items():
+            require(role in TAG_ROLES, f"role_tags.{tag}", f"got {role!r}; allowed: {', '.join(TAG_ROLES)}")
 
 
 @dataclass

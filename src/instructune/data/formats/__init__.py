@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 
 from instructune.config import ReaderConfig
 from instructune.data.errors import DataError
-from instructune.data.formats import (alpaca, dolly, flan, flan_cot, oasst_messages, oasst_tree,
-                                      openai_messages, p3, records, self_instruct, sharegpt)
+from instructune.data.formats import (alpaca, dolly, flan, flan_cot, input_output, oasst_messages, oasst_tree,
+                                      openai_messages, p3, prompt_response, question_answer, records,
+                                      self_instruct, sharegpt)
 from instructune.data.formats._checks import UniqueIds, check_size
 from instructune.data.formats._format import Format, registry
 from instructune.data.formats._outcome import Outcome, reason_of
@@ -36,10 +37,13 @@ FORMATS: dict[str, Format] = registry([
     dolly.FORMAT,
     flan.FORMAT,
     flan_cot.FORMAT,
+    input_output.FORMAT,
     oasst_messages.FORMAT,
     oasst_tree.FORMAT,
     openai_messages.FORMAT,
     p3.FORMAT,
+    prompt_response.FORMAT,
+    question_answer.FORMAT,
     records.FORMAT,
     self_instruct.FORMAT,
     sharegpt.FORMAT,

@@ -43,6 +43,8 @@ class Format:
         reads: the top-level fields `to_records` reads (besides the id fields); a row's other
             fields are reported as unread (`Outcome.unread`), so nothing is dropped silently.
             None: the format keeps every field (in `meta`) or reads whole files.
+        takes_options: `to_records` is called as `to_records(row, reader options)` (a row-wise
+            format with settings, e.g. ShareGPT's role tags).
     """
 
     name: str
@@ -53,6 +55,7 @@ class Format:
     to_records: Callable[[Row], list[Record]] | None = None
     iter_file: Callable[[str, ReaderConfig], Iterator[Outcome]] | None = None
     reads: frozenset[str] | None = None
+    takes_options: bool = False
 
     def __post_init__(self):
         if (self.detect is None) == (self.detect_file is None):
@@ -75,7 +78,7 @@ class Format:
         """One `Outcome` per input unit of `path` (a row, or what `iter_file` reads as one)."""
         if self.iter_file is not None:
             return self.iter_file(path, opts)
-        return _iter_rows(path, self)
+        return _iter_rows(path, self, opts)
 
 
 def registry(formats: Iterable[Format]) -> dict[str, Format]:
@@ -120,7 +123,7 @@ def unread_fields(obj: Any, reads: frozenset[str] | None) -> list[str]:
     return [k for k in obj if k not in reads and k not in _OWN_ID_KEYS]
 
 
-def _iter_rows(path: str, fmt: Format) -> Iterator[Outcome]:
+def _iter_rows(path: str, fmt: Format, opts: ReaderConfig) -> Iterator[Outcome]:
     """The row-wise reader: one `Outcome` per JSON row, through `fmt.to_records`. A row marked
     as a negative example is rejected."""
     for raw in iter_raw_rows(path):
@@ -133,7 +136,8 @@ def _iter_rows(path: str, fmt: Format) -> Iterator[Outcome]:
                 raise DataError(path, f"negative example ({marker}: false): a response marked as one not to "
                                       f"imitate is not instruction data; remove such rows, or pass --on-error "
                                       f"skip to leave them out", field=marker, **raw.loc)
-            out.records = fmt.to_records(Row(path, raw.loc, raw.value))
+            row = Row(path, raw.loc, raw.value)
+            out.records = fmt.to_records(row, opts) if fmt.takes_options else fmt.to_records(row)
             out.own_ids = _has_own_id(raw.value)
             out.unread = unread_fields(raw.value, fmt.reads)
         except DataError as e:
