@@ -25,7 +25,7 @@ from instructune.data.formats import (alpaca, dolly, flan, flan_cot, input_outpu
 from instructune.data.formats._checks import UniqueIds, check_size
 from instructune.data.formats._format import Format, registry
 from instructune.data.formats._outcome import Outcome, reason_of
-from instructune.data.jsonio import iter_raw_rows
+from instructune.data.rows import iter_raw_rows
 from instructune.data.record import Record
 
 __all__ = ["FORMATS", "Detection", "Format", "Outcome", "UniqueIds", "detect", "explain", "get_format",

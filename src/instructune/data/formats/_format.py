@@ -21,7 +21,7 @@ from instructune.config import ReaderConfig
 from instructune.data.errors import DataError
 from instructune.data.formats._fields import Row
 from instructune.data.formats._outcome import Outcome
-from instructune.data.jsonio import iter_raw_rows
+from instructune.data.rows import iter_raw_rows
 from instructune.data.record import Record
 
 _OWN_ID_KEYS = ("id", "uid", "message_id")  # as `Row.record_id` reads them
@@ -73,6 +73,10 @@ class Format:
         if self.detect_file is not None:
             return self.detect_file(path)
         return self.detect(keys) if keys is not None else None
+
+    def read_row(self, row: Row, opts: ReaderConfig) -> list[Record]:
+        """`to_records` of one row, with the reader options when the format takes them."""
+        return self.to_records(row, opts) if self.takes_options else self.to_records(row)
 
     def outcomes(self, path: str, opts: ReaderConfig) -> Iterator[Outcome]:
         """One `Outcome` per input unit of `path` (a row, or what `iter_file` reads as one)."""
@@ -136,8 +140,7 @@ def _iter_rows(path: str, fmt: Format, opts: ReaderConfig) -> Iterator[Outcome]:
                 raise DataError(path, f"negative example ({marker}: false): a response marked as one not to "
                                       f"imitate is not instruction data; remove such rows, or pass --on-error "
                                       f"skip to leave them out", field=marker, **raw.loc)
-            row = Row(path, raw.loc, raw.value)
-            out.records = fmt.to_records(row, opts) if fmt.takes_options else fmt.to_records(row)
+            out.records = fmt.read_row(Row(path, raw.loc, raw.value), opts)
             out.own_ids = _has_own_id(raw.value)
             out.unread = unread_fields(raw.value, fmt.reads)
         except DataError as e:

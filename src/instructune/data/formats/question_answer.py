@@ -19,8 +19,12 @@ GSM8K_MARK = "\n#### "
 
 
 def detect(keys: set[str]) -> str | None:
-    """Why this format fits a row with these keys, or None."""
-    return "has 'question' and 'answer'" if {"question", "answer"} <= keys else None
+    """Why this format fits a row with these keys, or None. Rows that also have a `rationale`
+    are FLAN CoT's columns (a TSV with a header, `flan_cot`, which decodes FLAN's escapes);
+    `--format question_answer` reads them here."""
+    if {"question", "answer"} <= keys and "rationale" not in keys:
+        return "has 'question' and 'answer'"
+    return None
 
 
 def split_gsm8k(answer: str) -> tuple[str, str]:
@@ -46,5 +50,6 @@ def to_records(row: Row) -> list[Record]:
 
 
 # After `p3` (100): none of the earlier formats reads 'question'.
-FORMAT = Format(NAME, priority=110, detect=detect, to_records=to_records, needs="'question' and 'answer'",
+FORMAT = Format(NAME, priority=110, detect=detect, to_records=to_records,
+                needs="'question' and 'answer' (and no 'rationale')",
                 reads=frozenset(("question", "answer", "rationale", "context")))
