@@ -7,6 +7,7 @@ from typing import Literal
 
 from instructune.config.augment import DataAugmentConfig
 from instructune.config.errors import UNIT, at_least, check_ranges, require
+from instructune.config.source import SourceConfig, check_weights
 
 # What a ShareGPT dataset's own role tag may stand for (LLaMA-Factory's names).
 TAG_ROLES = ("user", "assistant", "system", "function_call", "observation")
@@ -69,8 +70,12 @@ class DataConfig:
     """Training and held-out data.
 
     Attributes:
-        train: input files (any supported format) or "starter:train" for the shipped set.
-        heldout: held-out files, or "starter:heldout".
+        train: input files (any supported format) or "starter:train" for the shipped set;
+            an entry may instead be a mapping {path, format, columns, weight, max_records}
+            (see `SourceConfig`: column mapping, a cap, a share of a weighted mixture).
+        heldout: held-out files, or "starter:heldout" (entries as in `train`).
+        mix_seed: seeds the draws of a mixture (entries with max_records or weight): the same
+            seed gives the same records in every process and run.
         format: force an input format (see `instructune ingest --help`); None detects it.
         max_length: cap on tokens per record; longer ones are cut (context first) or dropped.
         prepared: a directory written by `instructune prepare`; when set, train reads its
@@ -95,8 +100,9 @@ class DataConfig:
             constraints); see `DataAugmentConfig`.
     """
 
-    train: list[str] = field(default_factory=lambda: ["starter:train"])
-    heldout: list[str] = field(default_factory=lambda: ["starter:heldout"])
+    train: list[str | SourceConfig] = field(default_factory=lambda: ["starter:train"])
+    heldout: list[str | SourceConfig] = field(default_factory=lambda: ["starter:heldout"])
+    mix_seed: int = 0
     format: str | None = None
     max_length: int = 512
     prepared: str | None = None
@@ -110,3 +116,5 @@ class DataConfig:
 
     def __post_init__(self) -> None:
         check_ranges(self, {"max_length": at_least(1), "pack_length": at_least(0)})
+        check_weights(self.train, "train")
+        check_weights(self.heldout, "heldout")

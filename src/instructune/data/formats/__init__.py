@@ -119,13 +119,13 @@ def get_format(name: str) -> Format:
     return FORMATS[name]
 
 
-def iter_outcomes(path: str, fmt: str | None = None, options: ReaderConfig | None = None,
+def iter_outcomes(path: str, fmt: str | Format | None = None, options: ReaderConfig | None = None,
                   ids: UniqueIds | None = None) -> Iterator[Outcome]:
     """Stream one `Outcome` per input unit of `path`: its records, or why it is rejected.
 
     Args:
         path: the input file.
-        fmt: a format name; None detects it.
+        fmt: a format name, or a `Format` built for this read (a column mapping); None detects it.
         options: reader options (OpenAssistant paths and filters, size limit); defaults if None.
         ids: the files and ids seen so far in this run, to reject repeats across files (and
             a file given twice); None: no check.
@@ -137,7 +137,8 @@ def iter_outcomes(path: str, fmt: str | None = None, options: ReaderConfig | Non
     if ids is not None:
         ids.add_file(path)
     opts = options or ReaderConfig()
-    for out in get_format(fmt or detect(path)[0]).outcomes(path, opts):
+    chosen = fmt if isinstance(fmt, Format) else get_format(fmt or detect(path)[0])
+    for out in chosen.outcomes(path, opts):
         out = check_size(out, opts.max_chars)
         yield ids.check(out) if ids is not None else out
 
