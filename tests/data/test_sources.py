@@ -68,6 +68,16 @@ def test_weights_are_shares_of_the_mixture(files):
     assert "25.0%" in table and "75.0%" in table
 
 
+def test_a_cap_holds_under_weights_and_the_realised_share_says_so(files):
+    quiz, small = files
+    entries = [SourceConfig(quiz, columns={"instruction": "q", "response": "a"}, weight=3, max_records=6),
+               SourceConfig(small, weight=1)]
+    recs, plans = load_mixture(entries)  # total 10: 7.5 asked of quiz, capped at 6
+    assert [(p.planned, p.taken) for p in plans] == [(6, 6), (2, 2)]
+    assert [p.planned_share for p in plans] == [0.75, 0.25]
+    assert "75.0%       6  75.0%" in "\n".join(format_mixture(plans))
+
+
 def test_largest_remainder_adds_up():
     assert largest_remainder(10, [1, 1, 1]) == [4, 3, 3]
     assert sum(largest_remainder(1001, [0.3, 2, 5.5])) == 1001

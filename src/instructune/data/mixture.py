@@ -5,9 +5,11 @@ Two ways to mix, as FLAN mixes its tasks:
 
 - examples-proportional (no weights): each input gives all its records, or `max_records` of
   them when it has more (the cap keeps one large input from drowning the others);
-- weighted: the split keeps the size the capped inputs add up to, and each input gets
+- weighted: the plan keeps the size the capped inputs add up to, and gives each input
   `weight / sum(weights)` of it; an input with fewer records than its share is repeated
-  (whole passes, then a draw for the rest), one with more is drawn from.
+  (whole passes, then a draw for the rest), one with more is drawn from. A cap still holds:
+  an input never gives more than `max_records`, so where a cap binds the realised shares
+  differ from the planned ones (both are reported).
 
 Draws use `random.Random(f"{seed}:{i}:{path}")` per input: string seeds hash the same in
 every process (no PYTHONHASHSEED), so N processes reading the same config get the same
@@ -33,8 +35,8 @@ class SourcePlan:
         read: records read from it.
         max_records: its cap (0: none).
         weight: its weight, or None (examples-proportional).
-        planned: records the plan asks of it.
-        planned_share: its share of the split by the plan (weight share, or planned / total).
+        planned: records the plan asks of it (its share of the total, within its cap).
+        planned_share: its share of the split by the plan (weight share, or capped size / total).
         taken: records it gave the split.
     """
 
@@ -68,8 +70,8 @@ def plan(paths: list[str], sizes: list[int], caps: list[int], weights: list[floa
         counts = capped
         shares = [c / total if total else 0.0 for c in capped]
     else:
-        counts = largest_remainder(total, weights)
         shares = [w / sum(weights) for w in weights]
+        counts = [min(k, c) if c else k for k, c in zip(largest_remainder(total, weights), caps)]
     return [SourcePlan(p, n, c, w, k, s) for p, n, c, w, k, s in zip(paths, sizes, caps, weights, counts, shares)]
 
 
