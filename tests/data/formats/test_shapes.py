@@ -7,7 +7,7 @@ import pytest
 
 from instructune.config import ReaderConfig
 from instructune.data.errors import DataError
-from instructune.data.formats import detect, iter_outcomes, load_records
+from instructune.data.formats import detect, iter_outcomes, load_records, reason_of
 from instructune.data.record import Turn
 
 
@@ -58,9 +58,9 @@ def test_a_non_text_part_names_row_turn_and_field_and_is_counted_when_skipped(wr
     with pytest.raises(DataError) as e:
         load_records(path)
     assert (e.value.path, e.value.line, e.value.field) == (path, 2, "messages[0].content[1].type")
-    assert "non-text part of type 'image_url'" in e.value.message
+    assert "non-text part (type 'image_url')" in e.value.message
     outs = list(iter_outcomes(path))
-    assert [bool(o.error) for o in outs] == [False, True]
+    assert [bool(o.error) for o in outs] == [False, True] and reason_of(outs[1].error) == "non-text part"
 
 
 def test_an_untrained_assistant_turn_is_refused(write):

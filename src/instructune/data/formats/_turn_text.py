@@ -48,7 +48,7 @@ def parts_text(row: Row, parts: list[Any], label: str) -> str:
             raise row.error(f"expected a content part object, got {type(part).__name__}", where)
         kind = part.get("type", "text")
         if kind != "text":
-            raise row.error(f"non-text part of type {kind!r}: only text parts can be trained on", f"{where}.type")
+            raise row.error(f"non-text part (type {kind!r}): only text parts can be trained on", f"{where}.type")
         key = "text" if "text" in part else "value"
         texts.append(row.text(key, where=part, label=f"{where}.{key}"))
     return "\n".join(texts)
