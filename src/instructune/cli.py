@@ -225,15 +225,23 @@ def _dedup(args, console) -> int:
 def _stats_flags(p):
     p.add_argument("--output", help="also write DIR/stats.json and DIR/lengths.png")
     p.add_argument("--tokenizer", help="model whose tokenizer counts tokens (default smollm2-135m-instruct)")
+    p.add_argument("--recipe", help="instead of INPUTs: a recipe (YAML or shipped name) whose data.train entries "
+                                    "(column mappings, caps, weights) are read and mixed; prints the mixture first")
     _format_flag(p)
 
 
 def _stats(args, console) -> int:
-    input_files(args)
+    from instructune.recipes.checks import check_inputs
+
+    if bool(args.inputs) == bool(args.recipe):
+        raise ConfigError("stats: give INPUT files or --recipe, one of the two")
+    cfg = load_config(args.recipe) if args.recipe else None
+    check_inputs(cfg.data.train if cfg else args.inputs, "data.train" if cfg else "input")
     from instructune.data.stats import format_stats
     from instructune.recipes import stats
 
-    st = stats.main(args.inputs, args.output, args.tokenizer, args.format)
+    st = (stats.mixture_main(cfg.data, args.output, args.tokenizer) if cfg
+          else stats.main(args.inputs, args.output, args.tokenizer, args.format))
     say(console, format_stats(st))
     for name, path in st.get("files", {}).items():
         say(console, f"wrote {name}: {path}")
@@ -528,7 +536,7 @@ VERBS: dict[str, Verb] = {
     "prepare": Verb("records → tokenized dataset on disk", _prepare, _prepare_flags),
     "dedup": Verb("drop exact and near-duplicate records", _dedup, _dedup_flags, _FILES, 1, config=False,
                   libraries=False),
-    "stats": Verb("counts, token-length histograms and shares of a dataset", _stats, _stats_flags, _FILES, 1,
+    "stats": Verb("counts, token-length histograms and shares of a dataset", _stats, _stats_flags, _FILES, 0,
                   config=False),
     "train": Verb("train (LoRA or full)", _train, _train_flags, threads=True),
     "eval": Verb("compare base and tuned on held-out records", _eval, _eval_flags, threads=True),

@@ -97,9 +97,10 @@ def test_openai_errors_name_the_message(tmp_path):
 
 
 def test_unknown_format_lists_fields_and_formats(tmp_path):
-    path = write(tmp_path / "x.jsonl", [{"question": "q", "answer": "a"}])
-    with pytest.raises(DataError, match=r"fields seen: \['answer', 'question'\].*formats tried: oasst_tree, oasst_messages, dolly, records, alpaca, openai, "
-                                        r"sharegpt, self_instruct, flan, p3, flan_cot$"):
+    path = write(tmp_path / "x.jsonl", [{"query": "q", "reply": "a"}])
+    with pytest.raises(DataError, match=r"fields seen: \['query', 'reply'\].*formats tried: oasst_tree, oasst_messages, dolly, records, alpaca, openai, "
+                                        r"sharegpt, self_instruct, flan, p3, question_answer, prompt_response, "
+                                        r"input_output, flan_cot$"):
         detect(path)
 
 

@@ -29,6 +29,7 @@ from instructune.config.quality import (BalanceConfig, FlagBelowConfig, QualityC
 from instructune.config.refine import RefineConfig
 from instructune.config.run import Config
 from instructune.config.serve import ServeConfig
+from instructune.config.source import SourceConfig, entry_label, entry_path
 from instructune.config.synth import EvolConfig, SelfInstructConfig, SynthConfig
 from instructune.config.template import TemplateConfig
 from instructune.config.train import TrainConfig
@@ -37,5 +38,5 @@ __all__ = ["RECIPES_DIR", "AblationConfig", "AddonsConfig", "BalanceConfig", "Co
            "ConstraintAugmentConfig", "DataAugmentConfig", "DataConfig", "EvalConfig", "EvolConfig", "EWCConfig",
            "FieldError", "FlagBelowConfig", "GenerateConfig", "InstructionMaskingConfig", "L2SPConfig", "LoraConfig",
            "ModelConfig", "ObjectivesConfig", "QualityConfig", "ReaderConfig", "RefineConfig", "RejectAboveConfig", "RejectBelowConfig", "SelfInstructConfig",
-           "ServeConfig", "SynthConfig", "TemplateConfig", "TrainConfig", "apply_override", "from_dict",
-           "list_recipes", "load_config", "recipe_path", "save_config", "to_dict"]
+           "ServeConfig", "SourceConfig", "SynthConfig", "TemplateConfig", "TrainConfig", "apply_override", "from_dict",
+           "entry_label", "entry_path", "list_recipes", "load_config", "recipe_path", "save_config", "to_dict"]

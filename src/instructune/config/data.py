@@ -6,7 +6,11 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from instructune.config.augment import DataAugmentConfig
-from instructune.config.errors import UNIT, at_least, check_ranges
+from instructune.config.errors import UNIT, at_least, check_ranges, require
+from instructune.config.source import SourceConfig, check_weights
+
+# What a ShareGPT dataset's own role tag may stand for (LLaMA-Factory's names).
+TAG_ROLES = ("user", "assistant", "system", "function_call", "observation")
 
 
 @dataclass
@@ -23,6 +27,9 @@ class ReaderConfig:
         keep_unreviewed: keep OpenAssistant messages whose `review_result` is false.
         max_chars: a record whose text (all turns, context and rationale included) is longer
             than this many characters is a bad row; 0 for no limit.
+        role_tags: a ShareGPT dataset's own speaker tags → what they stand for (user,
+            assistant, system, function_call, observation), e.g. {patient: user, doctor:
+            assistant}; added to the built-in tags (human, gpt, ...).
     """
 
     oasst_paths: Literal["best", "all"] = "best"
@@ -30,9 +37,12 @@ class ReaderConfig:
     keep_deleted: bool = False
     keep_unreviewed: bool = False
     max_chars: int = 100_000
+    role_tags: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         check_ranges(self, {"max_chars": at_least(0)})
+        for tag, role in self.role_tags.items():
+            require(role in TAG_ROLES, f"role_tags.{tag}", f"got {role!r}; allowed: {', '.join(TAG_ROLES)}")
 
 
 @dataclass
@@ -60,8 +70,12 @@ class DataConfig:
     """Training and held-out data.
 
     Attributes:
-        train: input files (any supported format) or "starter:train" for the shipped set.
-        heldout: held-out files, or "starter:heldout".
+        train: input files (any supported format) or "starter:train" for the shipped set;
+            an entry may instead be a mapping {path, format, columns, weight, max_records}
+            (see `SourceConfig`: column mapping, a cap, a share of a weighted mixture).
+        heldout: held-out files, or "starter:heldout" (entries as in `train`).
+        mix_seed: seeds the draws of a mixture (entries with max_records or weight): the same
+            seed gives the same records in every process and run.
         format: force an input format (see `instructune ingest --help`); None detects it.
         max_length: cap on tokens per record; longer ones are cut (context first) or dropped.
         prepared: a directory written by `instructune prepare`; when set, train reads its
@@ -86,8 +100,9 @@ class DataConfig:
             constraints); see `DataAugmentConfig`.
     """
 
-    train: list[str] = field(default_factory=lambda: ["starter:train"])
-    heldout: list[str] = field(default_factory=lambda: ["starter:heldout"])
+    train: list[str | SourceConfig] = field(default_factory=lambda: ["starter:train"])
+    heldout: list[str | SourceConfig] = field(default_factory=lambda: ["starter:heldout"])
+    mix_seed: int = 0
     format: str | None = None
     max_length: int = 512
     prepared: str | None = None
@@ -101,3 +116,5 @@ class DataConfig:
 
     def __post_init__(self) -> None:
         check_ranges(self, {"max_length": at_least(1), "pack_length": at_least(0)})
+        check_weights(self.train, "train")
+        check_weights(self.heldout, "heldout")

@@ -28,6 +28,8 @@ def _describe(tp: Any) -> str:
     if origin is dict:
         k, v = typing.get_args(tp)
         return f"a mapping of {_describe(k)} to {_describe(v)}"
+    if dataclasses.is_dataclass(tp):
+        return "a mapping {" + ", ".join(f.name for f in dataclasses.fields(tp)) + "}"
     return {type(None): "null"}.get(tp, getattr(tp, "__name__", str(tp)))
 
 
@@ -38,6 +40,9 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
         if value in typing.get_args(tp):
             return value
     elif origin in (typing.Union, types.UnionType):
+        mappings = [a for a in typing.get_args(tp) if dataclasses.is_dataclass(a)]
+        if isinstance(value, dict) and len(mappings) == 1:  # its own errors name the bad key
+            return from_dict(mappings[0], value, f"{key}.")
         for arg in typing.get_args(tp):
             try:
                 return _coerce(value, arg, key)
@@ -50,6 +55,9 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
         if isinstance(value, dict):
             k_tp, v_tp = typing.get_args(tp)
             return {_coerce(k, k_tp, f"{key}.{k}"): _coerce(v, v_tp, f"{key}.{k}") for k, v in value.items()}
+    elif dataclasses.is_dataclass(tp):
+        if isinstance(value, dict):
+            return from_dict(tp, value, f"{key}.")
     elif tp is type(None):
         if value is None:
             return None

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from instructune.atomic import atomic_path
+from instructune.data.compression import open_bytes
 from instructune.data.errors import DataError
 
 CHUNK_BYTES = 1 << 20  # bytes read at a time from a JSON array
@@ -48,7 +49,7 @@ class RawRow:
 
 def first_char(path: str | Path) -> str:
     """The first non-whitespace character of a file, after any UTF-8 BOM ('' when empty)."""
-    with open(path, "rb") as f:
+    with open_bytes(path) as f:
         while chunk := f.read(4096):
             stripped = chunk.removeprefix(codecs.BOM_UTF8).lstrip()
             if stripped:
@@ -107,7 +108,7 @@ def parse_row(path: str, text: str, loc: dict[str, int], maybe_bad_utf8: bool = 
 
 
 def _iter_jsonl(path: str) -> Iterator[RawRow]:
-    with open(path, "rb") as f:
+    with open_bytes(path) as f:
         for n, raw in enumerate(f, start=1):
             if n == 1:
                 raw = raw.removeprefix(codecs.BOM_UTF8)
@@ -178,7 +179,7 @@ def _decode_one(buf: _Buffer, path: str, index: int) -> tuple[Any, str]:
 
 
 def _iter_array(path: str) -> Iterator[RawRow]:
-    with open(path, "rb") as f:
+    with open_bytes(path) as f:
         buf = _Buffer(f)
         buf.skip_ws()
         buf.pos += 1  # the '['
@@ -204,8 +205,9 @@ def _iter_array(path: str) -> Iterator[RawRow]:
             raise DataError(path, "invalid JSON: extra data after the closing ']'")
 
 
-def iter_raw_rows(path: str | Path) -> Iterator[RawRow]:
-    """Stream the rows of a JSON array or JSONL file as `RawRow`s.
+def iter_json_raw_rows(path: str | Path) -> Iterator[RawRow]:
+    """Stream the rows of a JSON array or JSONL file (`.gz` / `.zst` too) as `RawRow`s.
+    (`data/rows.py: iter_raw_rows` reads every kind of input file, tables included.)
 
     A file whose first character is `[` is a JSON array; anything else is JSONL (blank lines
     are skipped). A row's own problem (bad JSON on a JSONL line, invalid UTF-8) comes back in
@@ -224,7 +226,7 @@ def iter_json_rows(path: str | Path) -> Iterator[tuple[dict[str, int], Any]]:
     Raises:
         DataError: the first row with invalid UTF-8 or invalid JSON, naming the line or index.
     """
-    for row in iter_raw_rows(path):
+    for row in iter_json_raw_rows(path):
         if row.error:
             raise row.error
         yield row.loc, row.value

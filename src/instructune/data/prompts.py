@@ -22,7 +22,7 @@ from instructune.config import ReaderConfig
 from instructune.data.errors import DataError
 from instructune.data.formats import explain, get_format, iter_records
 from instructune.data.formats._fields import Row
-from instructune.data.jsonio import iter_raw_rows
+from instructune.data.rows import iter_raw_rows
 from instructune.data.record import ROLES, Record, Turn
 from instructune.data.starter import resolve_input
 
@@ -99,7 +99,7 @@ def iter_prompts(name: str, fmt: str | None = None, reader: ReaderConfig | None 
         row = Row(path, raw.loc, raw.value)
         if mod is not None:
             try:
-                yield from mod.to_records(row)
+                yield from mod.read_row(row, reader or ReaderConfig())
                 continue
             except DataError as full:
                 if not ({"messages", "instruction", "prompt"} & set(row.obj)):

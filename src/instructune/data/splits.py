@@ -17,9 +17,10 @@ from typing import Any
 
 from datasets import Dataset, load_from_disk
 
-from instructune.config import DataConfig, TemplateConfig
+from instructune.config import DataConfig, TemplateConfig, entry_path
 from instructune.data.errors import DataError
-from instructune.data.inputs import load_inputs
+from instructune.data.inputs import as_source, load_mixture
+from instructune.data.mixture import format_mixture
 from instructune.atomic import atomic_dir
 from instructune.data.prepare_cache import CacheInfo, cached_tokenize
 from instructune.data.templates import TemplateOptions, get_template, template_options
@@ -34,21 +35,23 @@ def describe(split: str, stats: PrepareStats, info: CacheInfo) -> str:
     return f"{split}: tokenized {stats.records} records{where}"
 
 
-def split_for(d: DataConfig, t: TemplateConfig, tokenizer, names: list[str], num_proc: int | None = None,
+def split_for(d: DataConfig, t: TemplateConfig, tokenizer, names: list, num_proc: int | None = None,
               log: Callable[[str], None] | None = None, name: str = "data") -> tuple[Dataset, PrepareStats]:
     """`tokenize_split` of the inputs `names` with the `data` and `template` sections' settings."""
     return tokenize_split(names, tokenizer, get_template(t.name), template_options(t), max_length=d.max_length,
-                          fmt=d.format, reader=d.reader, num_proc=num_proc, use_cache=d.cache, log=log, split=name)
+                          fmt=d.format, reader=d.reader, num_proc=num_proc, use_cache=d.cache, log=log, split=name,
+                          seed=d.mix_seed)
 
 
-def tokenize_split(names: list[str], tokenizer, template, options: TemplateOptions, *,
+def tokenize_split(names: list, tokenizer, template, options: TemplateOptions, *,
                    max_length: int, fmt: str | None = None, reader: Any = None, num_proc: int | None = None,
-                   use_cache: bool = True, log: Callable[[str], None] | None = None, split: str = "data"
-                   ) -> tuple[Dataset, PrepareStats]:
+                   use_cache: bool = True, log: Callable[[str], None] | None = None, split: str = "data",
+                   seed: int = 0) -> tuple[Dataset, PrepareStats]:
     """Load and tokenize one split's inputs, or reuse the cached result.
 
     Args:
-        names: the split's input files (any supported format) or starter:SPLIT names.
+        names: the split's input files (any supported format), starter:SPLIT names, or
+            `SourceConfig` entries (column mapping, cap, weight).
         tokenizer: the tokenizer with the template's special tokens added.
         template: the template object (`templates.get_template`).
         options: template options.
@@ -59,18 +62,29 @@ def tokenize_split(names: list[str], tokenizer, template, options: TemplateOptio
         use_cache: reuse / write `$INSTRUCTUNE_CACHE/prepared/` entries.
         log: called with one line saying whether the cache was used.
         split: the split's name, for that line.
+        seed: seeds the draws of a mixture (`data.mix_seed`).
     Returns:
         (dataset, counts).
     """
+    paths = [entry_path(n) for n in names]
+
     def load():
-        records = load_inputs(names, fmt, reader)
+        records, plans = load_mixture(names, fmt, reader, seed)
         if not records:  # a file of blank lines read with a forced format: say so, not an IndexError
-            raise DataError(", ".join(names), f"{split}: the inputs hold no record")
+            raise DataError(", ".join(paths), f"{split}: the inputs hold no record")
+        if log and any(p.weight is not None or p.max_records for p in plans):
+            log(f"{split}: mixture (records per input: read, cap, weight, planned, realised)")
+            for line in format_mixture(plans):
+                log(line)
         return records
 
+    # Each entry's settings change what is read; its path does not (only the bytes count).
+    sources = [{k: v for k, v in dataclasses.asdict(as_source(n)).items() if k != "path"} for n in names]
     key = {"max_length": max_length, "format": fmt,
            "reader": dataclasses.asdict(reader) if reader is not None else None}
-    ds, stats, info = cached_tokenize(load, names, tokenizer, template, options, key, num_proc,
+    if not all(isinstance(n, str) for n in names):
+        key.update(sources=sources, mix_seed=seed)
+    ds, stats, info = cached_tokenize(load, paths, tokenizer, template, options, key, num_proc,
                                       use_cache=use_cache)
     if log:
         log(describe(split, stats, info))

@@ -16,6 +16,7 @@ import statistics
 from collections import Counter
 from pathlib import Path
 
+from instructune.data.mixture import SourcePlan, format_mixture
 from instructune.data.record import Record
 
 LENGTH_FIELDS = ("instruction", "context", "response")
@@ -102,7 +103,11 @@ def shown_bins(st: dict) -> int:
 
 def format_stats(st: dict) -> str:
     """The statistics as terminal text (counts, shares, one histogram per field)."""
-    lines = [f"records: {st['records']}", "tasks:"]
+    lines = []
+    if st.get("mixture"):
+        lines.append("mixture (records per input: read, cap, weight, planned, realised):")
+        lines += format_mixture([SourcePlan(**p) for p in st["mixture"]])
+    lines += [f"records: {st['records']}", "tasks:"]
     lines += [f"  {k}: {v}" for k, v in st["tasks"].items()]
     lines.append("sources:")
     lines += [f"  {k}: {v}" for k, v in st["sources"].items()]

@@ -109,7 +109,7 @@ def trained_on(cfg: Config, path: Path) -> Config:
 
 def augment_training_data(cfg: Config, path: Path) -> dict:
     """Augment `cfg`'s training records into `path` (and the files beside it); the summary."""
-    records = load_inputs(cfg.data.train, cfg.data.format, cfg.data.reader)
+    records = load_inputs(cfg.data.train, cfg.data.format, cfg.data.reader, cfg.data.mix_seed)
     outcomes, seconds = augment_records(records, cfg.data.augment.constraints, cfg.synth)
     summary = write(outcomes, path, seconds)
     if not summary["kept"]:

@@ -35,7 +35,7 @@ def heldout_sets(cfg: Config) -> dict[str, list[Record]]:
     for name, files in names.items():
         if not files:
             continue
-        records = load_inputs(files, cfg.data.format, cfg.data.reader)
+        records = load_inputs(files, cfg.data.format, cfg.data.reader, cfg.data.mix_seed)
         out[name] = records[:cfg.eval.max_records] if cfg.eval.max_records else records
     return out
 

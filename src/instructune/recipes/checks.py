@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from instructune.config import Config, to_dict
+from instructune.config import Config, entry_path, to_dict
 from instructune.config.diff import differences, flatten
 from instructune.config.errors import CheckError
 from instructune.data.starter import resolve_input
@@ -60,16 +60,16 @@ def _nearest_sibling(path: Path) -> str:
     return f" (did you mean {parent / near[0] if str(path.parent) != '.' else near[0]}?)" if near else ""
 
 
-def check_inputs(names: list[str], key: str) -> None:
+def check_inputs(names: list, key: str) -> None:
     """Every input of `names` (files or "starter:SPLIT") exists and is a file.
 
     Args:
-        names: the inputs as given.
+        names: the inputs as given (strings or `SourceConfig` entries).
         key: the flag or config key they came from (named in the error).
     Raises:
         CheckError: a missing file or a folder; DataError: an unknown starter split.
     """
-    for name in names:
+    for name in map(entry_path, names):
         path = Path(resolve_input(name)).expanduser()
         if path.is_dir():
             raise CheckError(f"{key}: {name} is a folder; give the data files in it")

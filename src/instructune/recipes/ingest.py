@@ -154,6 +154,9 @@ def add_reader_flags(parser: argparse.ArgumentParser) -> None:
         elif typing.get_origin(tp) is list:
             parser.add_argument(flag, dest=f.name, metavar="A,B", help=help_ + ' Comma-separated, or a list: "[a, b]".',
                                 type=list_flag)
+        elif typing.get_origin(tp) is dict:
+            parser.add_argument(flag, dest=f.name, metavar="K=V,K=V", help=help_ + " Comma-separated key=value pairs.",
+                                type=dict_flag)
         else:
             parser.add_argument(flag, dest=f.name, type=tp, help=help_)
 
@@ -165,6 +168,21 @@ def list_flag(text: str) -> list[str]:
         text = text[1:-1]
     # quotes are allowed around items, as YAML allows them in the list form
     return [x.strip().strip("'\"") for x in text.split(",") if x.strip().strip("'\"")]
+
+
+def dict_flag(text: str) -> dict[str, str]:
+    """A mapping-valued flag: "patient=user,doctor=assistant" → {"patient": "user", "doctor": "assistant"}.
+
+    Raises:
+        argparse.ArgumentTypeError: an item without '=' (argparse shows it as a usage error).
+    """
+    out = {}
+    for item in (x.strip() for x in text.split(",") if x.strip()):
+        key, eq, value = item.partition("=")
+        if not eq or not key.strip() or not value.strip():
+            raise argparse.ArgumentTypeError(f"{item!r} is not key=value")
+        out[key.strip()] = value.strip()
+    return out
 
 
 def reader_from_args(args: argparse.Namespace) -> ReaderConfig:

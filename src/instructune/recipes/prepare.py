@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from instructune.config import Config
+from instructune.config import Config, entry_label, entry_path
 from instructune.data.errors import DataError
 from instructune.data.jsonio import write_json
 from instructune.data.splits import save_split, split_for
@@ -44,7 +44,7 @@ def main(cfg: Config, out_dir: str | Path, num_proc: int | None = None,
     for split, names in (("train", cfg.data.train), ("heldout", cfg.data.heldout)):
         if names:
             if log:  # datasets' bars are off: this line says what the wait is for
-                log(f"{split}: preparing {', '.join(names)} ...")
+                log(f"{split}: preparing {', '.join(map(entry_label, names))} ...")
             done[split] = split_for(cfg.data, cfg.template, tokenizer, names, num_proc, log, split)
     for split, (_, st) in done.items():  # every split is checked before any is written
         check_kept(split, st, getattr(cfg.data, split))
@@ -55,7 +55,7 @@ def main(cfg: Config, out_dir: str | Path, num_proc: int | None = None,
     return stats
 
 
-def check_kept(split: str, st: PrepareStats, names: list[str]) -> None:
+def check_kept(split: str, st: PrepareStats, names: list) -> None:
     """A split that keeps no record would train or evaluate on nothing: an error saying why.
 
     Raises:
@@ -63,5 +63,5 @@ def check_kept(split: str, st: PrepareStats, names: list[str]) -> None:
             truncation to data.max_length).
     """
     if not st.kept:
-        raise DataError(", ".join(names), f"{split}: no record kept, so nothing was written: all {st.records} "
+        raise DataError(", ".join(map(entry_path, names)), f"{split}: no record kept, so nothing was written: all {st.records} "
                         f"dropped, no trained token left within data.max_length (raise it)")

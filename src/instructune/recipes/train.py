@@ -30,7 +30,7 @@ from pathlib import Path
 import torch
 from accelerate import PartialState
 
-from instructune.config import Config, ConfigError, save_config
+from instructune.config import Config, ConfigError, entry_label, save_config
 from instructune.data.batching import layout_shares
 from instructune.data.jsonio import write_json
 from instructune.data.render import render_prompt_segments
@@ -104,7 +104,7 @@ def settings_lines(cfg: Config, processes: int, threads: int, parallel: str = ""
     held = ("none during or after training (train.eval_every=0; `instructune eval` scores a run)"
             if not t.eval_every else
             "none (data.heldout is empty)" if not (d.heldout or d.prepared) else
-            f"{', '.join(d.heldout) if not d.prepared else d.prepared + '/heldout'}: "
+            f"{', '.join(map(entry_label, d.heldout)) if not d.prepared else d.prepared + '/heldout'}: "
             f"every {t.eval_every} steps and at the end")
     return [
         "settings",
@@ -117,7 +117,7 @@ def settings_lines(cfg: Config, processes: int, threads: int, parallel: str = ""
         *([f"  parallel     {parallel}"] if parallel else []),
         f"  max_length   {d.max_length} tokens",
         f"  template     {cfg.template.name}",
-        f"  data         {d.prepared or ', '.join(d.train)}",
+        f"  data         {d.prepared or ', '.join(map(entry_label, d.train))}",
         f"  held-out     {held}",
         f"  threads      {threads} per process",
         f"  output dir   {cfg.output_dir}",

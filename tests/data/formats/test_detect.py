@@ -20,6 +20,9 @@ FIRST_ROWS = {
     "self_instruct": {"id": "s", "instruction": "i", "instances": [{"input": "", "output": "o"}]},
     "flan": {"inputs": "i", "targets": "t"},
     "p3": {"prompt": "p", "completion": "c<|endoftext|>"},
+    "question_answer": {"question": "q", "answer": "a"},
+    "prompt_response": {"prompt": "p", "response": "r"},
+    "input_output": {"input": "i", "output": "o"},
 }
 
 

@@ -9,7 +9,8 @@ import pytest
 
 from instructune.data import jsonio
 from instructune.data.errors import DataError
-from instructune.data.jsonio import iter_json_rows, iter_raw_rows
+from instructune.data.jsonio import iter_json_rows
+from instructune.data.rows import iter_raw_rows
 
 VALUES = [
     {"instruction": "Café ☕ — naïve \"quotes\" and \\ backslash", "output": "ok"},

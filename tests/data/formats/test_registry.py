@@ -18,7 +18,8 @@ def _read(row):
 
 def test_detection_order_is_the_priority_order():
     assert list(FORMATS) == ["oasst_tree", "oasst_messages", "dolly", "records", "alpaca", "openai",
-                             "sharegpt", "self_instruct", "flan", "p3", "flan_cot"]
+                             "sharegpt", "self_instruct", "flan", "p3", "question_answer", "prompt_response",
+                            "input_output", "flan_cot"]
     assert [f.priority for f in FORMATS.values()] == sorted(f.priority for f in FORMATS.values())
 
 

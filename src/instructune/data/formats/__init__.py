@@ -19,12 +19,13 @@ from dataclasses import dataclass, field
 
 from instructune.config import ReaderConfig
 from instructune.data.errors import DataError
-from instructune.data.formats import (alpaca, dolly, flan, flan_cot, oasst_messages, oasst_tree,
-                                      openai_messages, p3, records, self_instruct, sharegpt)
+from instructune.data.formats import (alpaca, dolly, flan, flan_cot, input_output, oasst_messages, oasst_tree,
+                                      openai_messages, p3, prompt_response, question_answer, records,
+                                      self_instruct, sharegpt)
 from instructune.data.formats._checks import UniqueIds, check_size
 from instructune.data.formats._format import Format, registry
 from instructune.data.formats._outcome import Outcome, reason_of
-from instructune.data.jsonio import iter_raw_rows
+from instructune.data.rows import iter_raw_rows
 from instructune.data.record import Record
 
 __all__ = ["FORMATS", "Detection", "Format", "Outcome", "UniqueIds", "detect", "explain", "get_format",
@@ -36,10 +37,13 @@ FORMATS: dict[str, Format] = registry([
     dolly.FORMAT,
     flan.FORMAT,
     flan_cot.FORMAT,
+    input_output.FORMAT,
     oasst_messages.FORMAT,
     oasst_tree.FORMAT,
     openai_messages.FORMAT,
     p3.FORMAT,
+    prompt_response.FORMAT,
+    question_answer.FORMAT,
     records.FORMAT,
     self_instruct.FORMAT,
     sharegpt.FORMAT,
@@ -115,13 +119,13 @@ def get_format(name: str) -> Format:
     return FORMATS[name]
 
 
-def iter_outcomes(path: str, fmt: str | None = None, options: ReaderConfig | None = None,
+def iter_outcomes(path: str, fmt: str | Format | None = None, options: ReaderConfig | None = None,
                   ids: UniqueIds | None = None) -> Iterator[Outcome]:
     """Stream one `Outcome` per input unit of `path`: its records, or why it is rejected.
 
     Args:
         path: the input file.
-        fmt: a format name; None detects it.
+        fmt: a format name, or a `Format` built for this read (a column mapping); None detects it.
         options: reader options (OpenAssistant paths and filters, size limit); defaults if None.
         ids: the files and ids seen so far in this run, to reject repeats across files (and
             a file given twice); None: no check.
@@ -133,7 +137,8 @@ def iter_outcomes(path: str, fmt: str | None = None, options: ReaderConfig | Non
     if ids is not None:
         ids.add_file(path)
     opts = options or ReaderConfig()
-    for out in get_format(fmt or detect(path)[0]).outcomes(path, opts):
+    chosen = fmt if isinstance(fmt, Format) else get_format(fmt or detect(path)[0])
+    for out in chosen.outcomes(path, opts):
         out = check_size(out, opts.max_chars)
         yield ids.check(out) if ids is not None else out
 

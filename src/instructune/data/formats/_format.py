@@ -21,7 +21,7 @@ from instructune.config import ReaderConfig
 from instructune.data.errors import DataError
 from instructune.data.formats._fields import Row
 from instructune.data.formats._outcome import Outcome
-from instructune.data.jsonio import iter_raw_rows
+from instructune.data.rows import iter_raw_rows
 from instructune.data.record import Record
 
 _OWN_ID_KEYS = ("id", "uid", "message_id")  # as `Row.record_id` reads them
@@ -43,6 +43,8 @@ class Format:
         reads: the top-level fields `to_records` reads (besides the id fields); a row's other
             fields are reported as unread (`Outcome.unread`), so nothing is dropped silently.
             None: the format keeps every field (in `meta`) or reads whole files.
+        takes_options: `to_records` is called as `to_records(row, reader options)` (a row-wise
+            format with settings, e.g. ShareGPT's role tags).
     """
 
     name: str
@@ -53,6 +55,7 @@ class Format:
     to_records: Callable[[Row], list[Record]] | None = None
     iter_file: Callable[[str, ReaderConfig], Iterator[Outcome]] | None = None
     reads: frozenset[str] | None = None
+    takes_options: bool = False
 
     def __post_init__(self):
         if (self.detect is None) == (self.detect_file is None):
@@ -71,11 +74,15 @@ class Format:
             return self.detect_file(path)
         return self.detect(keys) if keys is not None else None
 
+    def read_row(self, row: Row, opts: ReaderConfig) -> list[Record]:
+        """`to_records` of one row, with the reader options when the format takes them."""
+        return self.to_records(row, opts) if self.takes_options else self.to_records(row)
+
     def outcomes(self, path: str, opts: ReaderConfig) -> Iterator[Outcome]:
         """One `Outcome` per input unit of `path` (a row, or what `iter_file` reads as one)."""
         if self.iter_file is not None:
             return self.iter_file(path, opts)
-        return _iter_rows(path, self)
+        return _iter_rows(path, self, opts)
 
 
 def registry(formats: Iterable[Format]) -> dict[str, Format]:
@@ -120,7 +127,7 @@ def unread_fields(obj: Any, reads: frozenset[str] | None) -> list[str]:
     return [k for k in obj if k not in reads and k not in _OWN_ID_KEYS]
 
 
-def _iter_rows(path: str, fmt: Format) -> Iterator[Outcome]:
+def _iter_rows(path: str, fmt: Format, opts: ReaderConfig) -> Iterator[Outcome]:
     """The row-wise reader: one `Outcome` per JSON row, through `fmt.to_records`. A row marked
     as a negative example is rejected."""
     for raw in iter_raw_rows(path):
@@ -133,7 +140,7 @@ def _iter_rows(path: str, fmt: Format) -> Iterator[Outcome]:
                 raise DataError(path, f"negative example ({marker}: false): a response marked as one not to "
                                       f"imitate is not instruction data; remove such rows, or pass --on-error "
                                       f"skip to leave them out", field=marker, **raw.loc)
-            out.records = fmt.to_records(Row(path, raw.loc, raw.value))
+            out.records = fmt.read_row(Row(path, raw.loc, raw.value), opts)
             out.own_ids = _has_own_id(raw.value)
             out.unread = unread_fields(raw.value, fmt.reads)
         except DataError as e:

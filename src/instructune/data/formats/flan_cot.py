@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from instructune.config import ReaderConfig
+from instructune.data.compression import base_suffix, open_bytes
 from instructune.data.errors import DataError
 from instructune.data.formats._fields import derived_id
 from instructune.data.formats._format import Format
@@ -38,7 +39,7 @@ def unescape(cell: str) -> str:
 
 
 def _first_line(path: str) -> str:
-    with open(path, "rb") as f:
+    with open_bytes(path) as f:
         for raw in f:
             if raw.strip():
                 return raw.decode("utf-8", errors="replace").rstrip("\r\n").lstrip("\ufeff")
@@ -53,6 +54,8 @@ def _header(line: str) -> tuple[str, ...] | None:
 def detect_file(path: str) -> str | None:
     """Why `path` is in this format, or None: its first line has exactly 3 tab-separated
     columns (or is a header naming them) and is not JSON."""
+    if base_suffix(path) in (".parquet", ".csv"):
+        return None
     line = _first_line(path)
     if not line or line.lstrip()[:1] in ("{", "["):
         return None
@@ -99,7 +102,7 @@ def iter_file(path: str, opts: ReaderConfig | None = None) -> Iterator[Outcome]:
     """One `Outcome` per non-blank line (a header line gives none)."""
     path = str(path)
     columns, first = COLUMNS, True
-    with open(Path(path), "rb") as f:
+    with open_bytes(Path(path)) as f:
         for n, raw in enumerate(f, start=1):
             text, maybe_bad = _decode(raw.removeprefix(b"\xef\xbb\xbf") if n == 1 else raw)
             text = text.rstrip("\r\n")

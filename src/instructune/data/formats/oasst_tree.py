@@ -17,7 +17,7 @@ from instructune.data.formats._fields import Row
 from instructune.data.formats._format import Format
 from instructune.data.formats._oasst import Message, tree_records
 from instructune.data.formats._outcome import Outcome
-from instructune.data.jsonio import iter_raw_rows
+from instructune.data.rows import iter_raw_rows
 
 NAME = "oasst_tree"
 

@@ -1,0 +1,123 @@
+"""Per-source entries of data.train / data.heldout: column mapping, caps, weighted mixtures
+(deterministic under the seed), and the config that types and checks them."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from instructune.config import ConfigError, SourceConfig, load_config
+from instructune.data.errors import DataError
+from instructune.data.inputs import load_inputs, load_mixture
+from instructune.data.mixture import format_mixture, largest_remainder
+
+
+def _jsonl(path, rows):
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return str(path)
+
+
+@pytest.fixture
+def files(tmp_path):
+    quiz = _jsonl(tmp_path / "quiz.jsonl", [{"q": f"Question {i}?", "a": i, "passage": f"p{i}", "kind": "qa"}
+                                            for i in range(10)])
+    small = _jsonl(tmp_path / "small.jsonl", [{"instruction": f"Do {i}.", "output": f"done {i}"} for i in range(4)])
+    return quiz, small
+
+
+def test_column_mapping_reads_any_schema(files):
+    quiz, _ = files
+    src = SourceConfig(quiz, columns={"instruction": "q", "response": "a", "context": "passage", "task": "kind"})
+    recs = load_inputs([src])
+    assert [(r.instruction, r.response, r.context, r.task) for r in recs[:2]] == [
+        ("Question 0?", "0", "p0", "qa"), ("Question 1?", "1", "p1", "qa")]
+    assert recs[0].source["format"] == "columns"
+
+
+def test_a_mapped_column_that_is_missing_names_file_line_and_column(tmp_path):
+    path = _jsonl(tmp_path / "x.jsonl", [{"q": "a?", "a": "b"}, {"q": "c?"}])
+    with pytest.raises(DataError) as e:
+        load_inputs([SourceConfig(path, columns={"instruction": "q", "response": "a"})])
+    assert (e.value.path, e.value.line, e.value.field) == (path, 2, "a")
+    assert e.value.message == "missing (mapped to response)"
+
+
+def test_caps_draw_the_same_records_for_the_same_seed(files):
+    quiz, small = files
+    entries = [SourceConfig(quiz, columns={"instruction": "q", "response": "a"}, max_records=3), small]
+    recs, plans = load_mixture(entries, seed=7)
+    assert [p.taken for p in plans] == [3, 4]
+    again = load_inputs(entries, seed=7)
+    assert [r.id for r in recs] == [r.id for r in again]
+    others = {tuple(r.id for r in load_inputs(entries, seed=s)[:3]) for s in range(8)}
+    assert len(others) > 1  # the seed decides which three
+
+
+def test_weights_are_shares_of_the_mixture(files):
+    quiz, small = files
+    entries = [SourceConfig(quiz, columns={"instruction": "q", "response": "a"}, weight=1),
+               SourceConfig(small, weight=3)]
+    recs, plans = load_mixture(entries)
+    assert len(recs) == 14 and [p.planned for p in plans] == [4, 10]  # 14 × 1/4, 14 × 3/4
+    assert sum(r.instruction.startswith("Do ") for r in recs) == 10  # 4 records, repeated
+    table = "\n".join(format_mixture(plans))
+    assert "25.0%" in table and "75.0%" in table
+
+
+def test_a_cap_holds_under_weights_and_the_realised_share_says_so(files):
+    quiz, small = files
+    entries = [SourceConfig(quiz, columns={"instruction": "q", "response": "a"}, weight=3, max_records=6),
+               SourceConfig(small, weight=1)]
+    recs, plans = load_mixture(entries)  # total 10: 7.5 asked of quiz, capped at 6
+    assert [(p.planned, p.taken) for p in plans] == [(6, 6), (2, 2)]
+    assert [p.planned_share for p in plans] == [0.75, 0.25]
+    assert "75.0%       6  75.0%" in "\n".join(format_mixture(plans))
+
+
+def test_largest_remainder_adds_up():
+    assert largest_remainder(10, [1, 1, 1]) == [4, 3, 3]
+    assert sum(largest_remainder(1001, [0.3, 2, 5.5])) == 1001
+
+
+def test_the_mixture_is_the_same_in_other_processes(files):
+    quiz, small = files
+    code = ("import sys; from instructune.config import SourceConfig; from instructune.data.inputs import load_inputs;"
+            f"e=[SourceConfig({quiz!r}, columns={{'instruction': 'q', 'response': 'a'}}, weight=2, max_records=5),"
+            f" SourceConfig({small!r}, weight=1)];"
+            "print(','.join(r.id for r in load_inputs(e, seed=3)))")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    runs = {subprocess.run([sys.executable, "-c", code], env={**env, "PYTHONHASHSEED": str(h)},
+                           capture_output=True, text=True, check=True).stdout for h in (1, 2)}
+    assert len(runs) == 1
+
+
+def test_config_types_entries_and_keeps_plain_strings():
+    cfg = load_config(None, ["data.train=[a.jsonl, {path: b.parquet, columns: {instruction: question, "
+                             "response: answer}, max_records: 100}]"])
+    assert cfg.data.train[0] == "a.jsonl"
+    assert cfg.data.train[1] == SourceConfig("b.parquet", columns={"instruction": "question", "response": "answer"},
+                                             max_records=100)
+
+
+@pytest.mark.parametrize("entry, words", [
+    ("{path: b.csv, colums: {}}", "unknown key 'data.train[0].colums' (nearest: columns); allowed: path, format, "
+                                  "columns, weight, max_records"),
+    ("{path: b.csv, columns: {prompt: q, response: a}}", "data.train[0].columns.prompt: not a record field; "
+                                                         "allowed: id, instruction"),
+    ("{path: b.csv, columns: {instruction: q}}", "data.train[0].columns: map response too"),
+    ("{path: b.csv, weight: 0}", "data.train[0].weight: got 0"),
+    ("{path: b.csv, max_records: -1}", "data.train[0].max_records: got -1"),
+])
+def test_bad_entries_name_the_key_and_what_is_allowed(entry, words):
+    with pytest.raises(ConfigError) as e:
+        load_config(None, [f"data.train=[{entry}]"])
+    assert words in str(e.value)
+
+
+def test_weights_on_some_entries_only_are_refused():
+    with pytest.raises(ConfigError, match=r"data.train\[1\].weight: missing"):
+        load_config(None, ["data.train=[{path: a.jsonl, weight: 1}, b.jsonl]"])
