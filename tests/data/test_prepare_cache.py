@@ -52,7 +52,8 @@ def run(env, *overrides):
                              "data.max_length=128", *overrides])
     lines = []
     stats = prepare.main(cfg, env["out"], log=lines.append)
-    return stats, lines
+    assert lines[0] == f"train: preparing {env['data']} ..."  # said before the wait
+    return stats, [line for line in lines if not line.endswith(" ...")]
 
 
 def entries(env):
@@ -69,7 +70,7 @@ def test_second_run_reuses_the_cache(env, monkeypatch):
         raise AssertionError("tokenized again")
 
     monkeypatch.setattr(prepare_cache, "tokenize_records", no_tokenizing)
-    monkeypatch.setattr(splits, "load_inputs", no_tokenizing)  # not even read
+    monkeypatch.setattr(splits, "load_mixture", no_tokenizing)  # not even read
     again, lines = run(env)
     assert again == stats and lines == [f"train: reused cached tokenization of 8 records "
                                         f"({env['root'] / entries(env)[0]})"]

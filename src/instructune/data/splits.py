@@ -17,11 +17,11 @@ from typing import Any
 
 from datasets import Dataset, load_from_disk
 
+from instructune.atomic import atomic_dir
 from instructune.config import DataConfig, TemplateConfig, entry_path
 from instructune.data.errors import DataError
 from instructune.data.inputs import as_source, load_mixture
 from instructune.data.mixture import format_mixture
-from instructune.atomic import atomic_dir
 from instructune.data.prepare_cache import CacheInfo, cached_tokenize
 from instructune.data.templates import TemplateOptions, get_template, template_options
 from instructune.data.tokenized import PrepareStats
