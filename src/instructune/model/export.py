@@ -1,12 +1,15 @@
 """Export a trained run: the adapter, and a merged HF checkpoint that plain transformers loads.
 
     run/adapter/   peft adapter (adapter_config.json + adapter_model.safetensors) + tokenizer
-    run/export/    merged weights + tokenizer + chat template
+    run/export/    merged weights + tokenizer + chat template + generation_config.json (the run's
+                   sampling defaults); the model card (README.md) is written after by
+                   `evaluate/card.py`, which reads the run's other files
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from torch import nn
 
@@ -30,8 +33,29 @@ JINJA = {
 }
 
 
-def export_run(model: nn.Module, tokenizer, run_dir: str | Path, template_name: str) -> dict[str, str]:
-    """Save `adapter/` (peft models only) and `export/` (merged) under `run_dir`.
+def generation_config(model_config, sampling: dict[str, Any]):
+    """A `GenerationConfig` of the run's `generate` section, with the model's special tokens.
+
+    Temperature 0 is greedy (no sampling keys, so transformers does not warn about unused
+    ones); "auto" needs the temperature head, an add-on the export does not carry, so it is
+    greedy here too.
+    """
+    from transformers import GenerationConfig
+
+    temp = sampling.get("temperature", 0.0)
+    sample = isinstance(temp, (int, float)) and temp > 0
+    kw: dict[str, Any] = {"max_new_tokens": sampling.get("max_new_tokens"), "do_sample": sample,
+                          "repetition_penalty": sampling.get("repetition_penalty", 1.0)}
+    if sample:
+        kw.update(temperature=float(temp), top_p=sampling.get("top_p", 1.0), top_k=sampling.get("top_k", 0))
+    ids = {k: getattr(model_config, k, None) for k in ("bos_token_id", "eos_token_id", "pad_token_id")}
+    return GenerationConfig(**kw, **{k: v for k, v in ids.items() if v is not None})
+
+
+def export_run(model: nn.Module, tokenizer, run_dir: str | Path, template_name: str,
+               sampling: dict[str, Any] | None = None) -> dict[str, str]:
+    """Save `adapter/` (peft models only) and `export/` (merged) under `run_dir`; `sampling`
+    (the `generate` section as a dict) becomes export/generation_config.json.
 
     Returns:
         {"adapter": path or "", "export": path}
@@ -50,6 +74,8 @@ def export_run(model: nn.Module, tokenizer, run_dir: str | Path, template_name: 
     else:
         merged = model
     merged.config.use_cache = True
+    if sampling is not None:
+        merged.generation_config = generation_config(merged.config, sampling)
     merged.save_pretrained(run.export)
     tokenizer.save_pretrained(run.export)
     return out

@@ -39,6 +39,7 @@ from instructune.config import Config
 from instructune.data.jsonio import write_json, write_jsonl
 from instructune.data.record import Record
 from instructune.evaluate import ifeval
+from instructune.evaluate.card import write_cards
 from instructune.evaluate.compare import compare
 from instructune.evaluate.harness import ModelEval, changes_forward
 from instructune.evaluate.text_corpus import load_corpus
@@ -103,6 +104,8 @@ def main(cfg: Config, tuned: str | None = None, base: str | None = None, out_dir
     clear(out, "eval")  # only now: a failed eval leaves the earlier results as they were
     write_outputs(out, results, evals, sets)
     say(f"wrote {RunDir(out).eval}")
+    if RunDir(out).has_export() and RunDir(out).summary.exists():  # a trained run: its card gets the table
+        say("updated the model card: " + ", ".join(str(p) for p in write_cards(out)))
     return results
 
 

@@ -12,7 +12,8 @@ Setup: check → run dir and config.yaml → `train/assemble.py: assemble` (prec
 device, model + LoRA + add-ons, tokenized data, loss terms, optimizer, schedule) → optional
 resume from the newest checkpoint. Loop: `TrainingRun.fit`, with the held-out evaluation
 (`evaluate/heldout.py`) and the generation probe (`evaluate/probe.py`) built here. Finish: the
-final held-out pass, export of the adapter and merged model, `train_summary.json`.
+final held-out pass, export of the adapter and merged model, `train_summary.json`, the model
+card (export/README.md, `evaluate/card.py`).
 
 Each optimizer step divides the window's summed NLL by its trained-token count (over all
 processes), so a step is the same whether it is 8 records × 1 micro-batch or 2 × 4.
@@ -35,6 +36,7 @@ from instructune.data.batching import layout_shares
 from instructune.data.jsonio import write_json
 from instructune.data.render import render_prompt_segments
 from instructune.data.templates import get_template, template_options
+from instructune.evaluate.card import write_cards
 from instructune.evaluate.heldout import heldout_metrics
 from instructune.model.lora_fusion import fused_lora_count
 from instructune.recipes import builders
@@ -290,7 +292,9 @@ def main(cfg: Config, resume: bool = False, overwrite: bool = False) -> dict:
                "parameters": run.parameters,
                **({"objectives": run.objective_info} if run.objective_info else {}),
                "seconds_per_step": result.seconds / max(result.step - start.step, 1),
-               "nonpad_share": {**shares, "this_run": result.real_tokens / max(result.slot_tokens, 1)}}
+               "nonpad_share": {**shares, "this_run": result.real_tokens / max(result.slot_tokens, 1)},
+               "data": {"train_records": len(run.data.ds), "heldout_records": {k: len(v) for k, v in run.heldout.items()}}}
     if run.accelerator.is_main_process:
         write_json(RunDir(run_dir).summary, summary)
+        write_cards(run_dir)  # after the summary: the card reads it
     return summary

@@ -18,6 +18,7 @@ builders it calls (`build.py`, `data/splits.py`) each take the sections they rea
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable
 from pathlib import Path
@@ -175,6 +176,7 @@ def assemble(cfg: Config, penalties: Penalties | None = None, embed=None) -> Tra
         settings=settings, precision=prec, loss_impl=loss_impl,
         sharded=accelerator.distributed_type in (DistributedType.FSDP, DistributedType.DEEPSPEED),
         keep_checkpoints=t.keep_checkpoints, tensorboard=t.tensorboard, template_name=cfg.template.name,
+        sampling=dataclasses.asdict(cfg.generate),
         addon_sections=cfg.addons.enabled(), parameters={"trainable": trained, "total": total,
                                                          "added": total - base_params},
         objective_info=info,

@@ -58,6 +58,7 @@ class TrainingRun:
         keep_checkpoints: checkpoints kept on disk.
         tensorboard: also log to TensorBoard.
         template_name: the chat template the export carries.
+        sampling: the `generate` section as a dict: export/generation_config.json.
         addon_sections: {add-on name: config section}, saved beside the add-ons' weights.
         parameters: {"trainable", "total", "added"} parameter counts.
         objective_info: what building the extra objectives cost (EWC's Fisher...).
@@ -82,6 +83,7 @@ class TrainingRun:
     keep_checkpoints: int
     tensorboard: bool
     template_name: str
+    sampling: dict[str, Any]
     addon_sections: dict[str, Any]
     parameters: dict[str, int]
     objective_info: dict = field(default_factory=dict)
@@ -169,7 +171,7 @@ class TrainingRun:
                 model.load_state_dict({k.removeprefix("model.model."): v for k, v in trained.items()}, strict=False)
         if not acc.is_main_process:
             return {}
-        paths = export_run(model, self.tokenizer, self.run_dir, self.template_name)
+        paths = export_run(model, self.tokenizer, self.run_dir, self.template_name, self.sampling)
         paths["addons"] = save_addons(self.forward, self.addon_sections, self.run_dir)
         return paths
 
