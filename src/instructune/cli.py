@@ -511,6 +511,19 @@ def _report(args, console) -> int:
     return 0
 
 
+def _export_flags(p):
+    p.add_argument("--gguf", required=True, choices=["f16", "q8_0"],
+                   help="write the run's merged export/ as one GGUF file in this precision (llama, mistral, qwen2)")
+    p.add_argument("--output", help="the .gguf file (default RUN/model-<quant>.gguf)")
+
+
+def _export(args, console) -> int:
+    from instructune.recipes import export
+
+    export.main(args.inputs[0], args.gguf, args.output, say=lambda s: say(console, s))
+    return 0
+
+
 def _config_flags(p):
     p.add_argument("--explain", action="store_true", help="print each field's value and what it means")
 
@@ -555,6 +568,8 @@ VERBS: dict[str, Verb] = {
                    _ablate_flags, threads=True),
     "report": Verb("run dirs → one self-contained HTML report", _report, _report_flags, "run dirs", 1,
                    config=False),
+    "export": Verb("a run's merged model → one GGUF file (f16 or q8_0) for llama.cpp", _export, _export_flags,
+                   "a run dir (or a merged checkpoint dir)", 1, config=False),
     "config": Verb("print the resolved config (--explain: with each field's documentation)", _config,
                    _config_flags, libraries=False),
 }

@@ -7,6 +7,7 @@
     eval      eval.json, eval_generations.jsonl, ifeval_verdicts.jsonl, ifeval_verdicts_<model>.jsonl,
               ifeval_summary.json (eval --responses)
     report    report.html
+    export    model-<quant>.gguf (`instructune export --gguf`)
     synth     config.yaml, records.jsonl, rejects.jsonl, rounds.jsonl / generations.jsonl,
               report.json, refined.jsonl
     quality   accepted.jsonl, flagged.jsonl, deferred.jsonl, rejected.jsonl, report.json
@@ -53,6 +54,7 @@ SUMMARY, TENSORBOARD = "train_summary.json", "tensorboard"
 AUGMENTED = "augmented.jsonl"  # the constraint-augmented training records, with the two files beside it
 EVAL, GENERATIONS, VERDICTS = "eval.json", "eval_generations.jsonl", "ifeval_verdicts.jsonl"
 REPORT = "report.html"
+GGUF = "model-*.gguf"  # `instructune export --gguf`: model-f16.gguf, model-q8_0.gguf
 IFEVAL_SUMMARY = "ifeval_summary.json"
 # synth (Self-Instruct's steps log is rounds.jsonl, Evol-Instruct's generations.jsonl)
 RECORDS, REJECTS = "records.jsonl", "rejects.jsonl"
@@ -79,6 +81,7 @@ LAYOUT = (
     Entry("ifeval_verdicts_*.jsonl", "eval"),  # the base model's, and the tuned one without add-ons
     Entry(IFEVAL_SUMMARY, "eval"),
     Entry(REPORT, "report"),
+    Entry(GGUF, "export"),
     Entry(CONFIG, "synth"),
     Entry(RECORDS, "synth"),
     Entry(REJECTS, "synth"),
@@ -100,7 +103,7 @@ MARKERS = tuple(e.pattern for e in LAYOUT if e.marks_run)
 RUNS = {"quickstart": ("train", "eval", "report")}
 # Outputs made from a verb's outputs: replacing the verb's makes them stale, so its --overwrite
 # removes them too (an eval.json of a replaced model would be read as the new one's).
-STALE = {"train": ("eval", "report"), "eval": ("report",)}
+STALE = {"train": ("eval", "report", "export"), "eval": ("report",)}
 
 
 class RunDir:
@@ -128,6 +131,11 @@ class RunDir:
     def has_export(self) -> bool:
         """Whether a finished training run's merged model is here."""
         return (self.export / "config.json").exists()
+
+
+def gguf_name(quant: str) -> str:
+    """The default file name of a run's GGUF in `quant` ("f16", "q8_0")."""
+    return GGUF.replace("*", quant)
 
 
 def model_path(name: str) -> str:
