@@ -2,7 +2,7 @@
 (docs/architecture.md §7).
 
     train     config.yaml, metrics.jsonl, checkpoints/, adapter/, export/, addons/,
-              train_summary.json, tensorboard/, augmented.jsonl (+ .dropped.jsonl, .summary.json:
+              train_summary.json, tensorboard/, wandb/, mlruns/, augmented.jsonl (+ .dropped.jsonl, .summary.json:
               data.augment.constraints)
     eval      eval.json, eval_generations.jsonl, ifeval_verdicts.jsonl, ifeval_verdicts_<model>.jsonl,
               ifeval_summary.json (eval --responses)
@@ -51,6 +51,7 @@ class Entry:
 CONFIG, METRICS, CHECKPOINTS = "config.yaml", "metrics.jsonl", "checkpoints"
 ADAPTER, EXPORT, ADDONS = "adapter", "export", "addons"
 SUMMARY, TENSORBOARD = "train_summary.json", "tensorboard"
+WANDB, MLRUNS = "wandb", "mlruns"  # train.report_to's offline wandb runs and MLflow file store
 AUGMENTED = "augmented.jsonl"  # the constraint-augmented training records, with the two files beside it
 EVAL, GENERATIONS, VERDICTS = "eval.json", "eval_generations.jsonl", "ifeval_verdicts.jsonl"
 REPORT = "report.html"
@@ -74,6 +75,8 @@ LAYOUT = (
     Entry(ADDONS, "train", marks_run=True),
     Entry(SUMMARY, "train", marks_run=True),
     Entry(TENSORBOARD, "train"),
+    Entry(WANDB, "train"),
+    Entry(MLRUNS, "train"),
     Entry("augmented.*", "train"),
     Entry(EVAL, "eval"),
     Entry(GENERATIONS, "eval"),

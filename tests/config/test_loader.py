@@ -37,10 +37,10 @@ def test_shipped_recipes_exist():
 
 def test_overrides_are_typed():
     cfg = load_config("quickstart", ["train.lr=1e-4", "train.batch_size=2", "lora.target_modules=[q_proj, v_proj]",
-                                     "template.name=alpaca", "data.format=null", "train.tensorboard=true"])
+                                     "template.name=alpaca", "data.format=null", "train.report_to=[tensorboard]"])
     assert cfg.train.lr == 1e-4 and isinstance(cfg.train.lr, float)
     assert cfg.train.batch_size == 2 and cfg.lora.target_modules == ["q_proj", "v_proj"]
-    assert cfg.template.name == "alpaca" and cfg.data.format is None and cfg.train.tensorboard is True
+    assert cfg.template.name == "alpaca" and cfg.data.format is None and cfg.train.report_to == ["tensorboard"]
 
 
 @pytest.mark.parametrize("override, words", [
@@ -48,7 +48,8 @@ def test_overrides_are_typed():
     ("nope.x=1", "unknown key 'nope'"),
     ("template.name=chatml", "template.name: got 'chatml'; expected one of chat, inst, alpaca"),
     ("train.batch_size=two", "train.batch_size: got 'two'; expected int"),
-    ("train.tensorboard=3", "train.tensorboard: got 3; expected bool"),
+    ("train.report_to=[neptune]", "train.report_to[0]: got 'neptune'; expected one of"),
+    ("train.tensorboard=true", "train.tensorboard was replaced by train.report_to (train.report_to=[tensorboard]"),
     ("train.lr", "must look like section.key=value"),
 ])
 def test_bad_keys_and_values_are_named(override, words):

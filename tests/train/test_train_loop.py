@@ -75,7 +75,7 @@ def test_loop_batch8_acc1_equals_batch2_acc4(tiny_model, tmp_path):
 def test_run_dir_layout_checkpoints_and_export(tiny_model, tmp_path):
     run = tmp_path / "run"
     summary = train.main(tiny_cfg(tiny_model, run, "train.max_steps=4", "train.checkpoint_every=2",
-                                  "train.eval_every=2", "train.batch_size=4", "train.tensorboard=true"))
+                                  "train.eval_every=2", "train.batch_size=4", "train.report_to=[tensorboard]"))
     for name in ("config.yaml", "metrics.jsonl", "adapter/adapter_config.json", "export/config.json",
                  "export/model.safetensors", "export/tokenizer.json", "train_summary.json"):
         assert (run / name).exists(), name

@@ -81,6 +81,11 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
     raise ConfigError(f"{key}: got {value!r}; expected {_describe(tp)}")
 
 
+# Keys that were replaced: a config that still uses one is told what took its place.
+REPLACED = {"train.tensorboard": "train.tensorboard was replaced by train.report_to "
+                                 "(train.report_to=[tensorboard]; also wandb, mlflow)"}
+
+
 def from_dict(cls: type, data: dict[str, Any], prefix: str = "") -> Any:
     """Build dataclass `cls` from a nested dict, validating every key and value."""
     if not isinstance(data, dict):
@@ -89,6 +94,8 @@ def from_dict(cls: type, data: dict[str, Any], prefix: str = "") -> Any:
     names = [f.name for f in dataclasses.fields(cls)]
     kwargs = {}
     for key, value in data.items():
+        if f"{prefix}{key}" in REPLACED:
+            raise ConfigError(REPLACED[f"{prefix}{key}"])
         if key not in names:
             near = difflib.get_close_matches(str(key), names, n=1)
             raise ConfigError(f"unknown key '{prefix}{key}'" + (f" (nearest: {near[0]})" if near else "")

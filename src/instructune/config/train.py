@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from instructune.config.errors import UNIT, above, at_least, check_ranges, require
@@ -40,7 +40,10 @@ class TrainConfig:
         eval_every: optimizer steps between held-out evaluations, and one at the last step; 0:
             no held-out pass during or after training (`instructune eval` scores a run).
         log_every: optimizer steps between metric lines.
-        tensorboard: also log to TensorBoard under the run dir.
+        report_to: experiment trackers that also get the config and every metrics row:
+            [tensorboard, wandb, mlflow] or any of them; [] for metrics.jsonl alone. Each is
+            local by default (TensorBoard under the run dir, wandb offline, MLflow to RUN/mlruns;
+            `train/trackers.py`); wandb and mlflow are extras (pip install instructune[wandb]).
         mixed_precision: "auto" (bf16 autocast on GPUs that support it, none on CPUs), "no",
             "bf16" or "fp16" (with loss scaling), through accelerate. Trained parameters and
             optimizer state stay float32 (LoRA adapters; master weights for full fine-tuning).
@@ -79,7 +82,7 @@ class TrainConfig:
     keep_checkpoints: int = 2
     eval_every: int = 100
     log_every: int = 1
-    tensorboard: bool = False
+    report_to: list[Literal["tensorboard", "wandb", "mlflow"]] = field(default_factory=list)
     # YAML reads a bare `no` as false; it is taken to mean "no".
     mixed_precision: Literal["auto", "no", "bf16", "fp16"] | bool = "auto"
     activation_checkpointing: bool = False

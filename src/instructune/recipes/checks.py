@@ -30,6 +30,7 @@ from instructune.data.starter import resolve_input
 from instructune.model.hub import (DEFAULT_MODEL, ModelUnavailable, cached_snapshot, default_model_dir, gguf_location,
                                    hub_model, is_hub_id)
 from instructune.rundir import RunDir, held, holds_run, saved_config
+from instructune.train.trackers import check_trackers
 
 # Keys a resumed run must share with the run it continues: they fix the weights' shapes, the
 # tokens trained on and their order, and the optimizer state the checkpoint restores (a new
@@ -307,6 +308,7 @@ def check_train(cfg: Config, resume: bool = False, overwrite: bool = False, proc
     """Everything `instructune train` needs, before the model loads: run dir, model, data, and
     what the model's family cannot train with (`check_family`)."""
     check_run_dir(cfg, resume, overwrite, processes)
+    check_trackers(cfg.train.report_to)
     check_model(cfg.model.name, "model.name")
     check_data(cfg)
     check_family(cfg)  # the one check that imports transformers: after those that need nothing

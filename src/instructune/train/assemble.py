@@ -28,7 +28,7 @@ from accelerate import Accelerator, PartialState
 from accelerate.utils import DistributedType, set_seed
 from torch import nn
 
-from instructune.config import Config, ConfigError, DataConfig, EvalConfig, TemplateConfig, TrainConfig
+from instructune.config import Config, ConfigError, DataConfig, EvalConfig, TemplateConfig, TrainConfig, to_dict
 from instructune.data.masking import build_masker
 from instructune.data.pack import pack_rows
 from instructune.data.splits import load_prepared, split_for
@@ -45,6 +45,7 @@ from instructune.train.optim import build_optimizer, warmup_cosine
 from instructune.train.precision import Precision
 from instructune.train.run import TrainingRun
 from instructune.train.schedule import total_steps
+from instructune.train.trackers import init_trackers
 
 # (model, tokenizer, log) -> ({name: term taken once per step}, {what building them cost}):
 # EWC / L2-SP, built by the caller on the pretrained weights (`recipes/builders.regularizers`).
@@ -96,21 +97,20 @@ def train_data(d: DataConfig, seed: int, model, tokenizer, train_ds, accelerator
     return TrainData(train_ds, lengths, packs, tokenizer.pad_token_id, padding_free, masker)
 
 
-def build_accelerator(t: TrainConfig, run_dir: Path, mixed: str, model) -> Accelerator:
+def build_accelerator(t: TrainConfig, run_dir: Path, mixed: str, model, config: dict | None = None) -> Accelerator:
     """The run's Accelerator: autocast mode, trackers, and FSDP2 when `train.distributed` says so."""
     plugin = fsdp_plugin(model) if t.distributed == "fsdp" else None
     # Without an accelerator, accelerate only joins a torchrun/`accelerate launch` process
     # group when told it is on the CPU; otherwise every process would train alone. A DeepSpeed
     # launch is the exception: `cpu=True` would drop DeepSpeed (its CPU accelerator uses gloo).
-    accelerator = Accelerator(log_with="tensorboard" if t.tensorboard else None, project_dir=str(run_dir),
+    accelerator = Accelerator(log_with=list(t.report_to) or None, project_dir=str(run_dir),
                               cpu=not has_accelerator() and not deepspeed_launch(), mixed_precision=mixed,
                               **({"fsdp_plugin": plugin} if plugin else {}))
     if plugin is not None and accelerator.distributed_type == DistributedType.MULTI_CPU:
         use_fsdp_on_cpu(accelerator, plugin)
     if accelerator.distributed_type == DistributedType.DEEPSPEED:
         configure_deepspeed(accelerator, t.batch_size, t.max_grad_norm, accelerator.print)
-    if t.tensorboard:
-        accelerator.init_trackers("tensorboard")
+    init_trackers(accelerator, t.report_to, run_dir, config or {})
     return accelerator
 
 
@@ -148,7 +148,7 @@ def assemble(cfg: Config, penalties: Penalties | None = None, embed=None) -> Tra
     fwd = with_addons(cfg.addons, t, model, tokenizer)
     if process.is_main_process:
         run_dir.mkdir(parents=True, exist_ok=True)
-    accelerator = build_accelerator(t, run_dir, prec.mixed, model)
+    accelerator = build_accelerator(t, run_dir, prec.mixed, model, to_dict(cfg))
     train_ds, heldout = load_data(cfg.data, cfg.template, cfg.eval, tokenizer)
     if len(train_ds) == 0:
         raise ValueError("no training records left after tokenization (all dropped?)")
@@ -175,7 +175,7 @@ def assemble(cfg: Config, penalties: Penalties | None = None, embed=None) -> Tra
         optimizer=optimizer, scheduler=scheduler, tokenizer=tokenizer, data=data, heldout=heldout,
         settings=settings, precision=prec, loss_impl=loss_impl,
         sharded=accelerator.distributed_type in (DistributedType.FSDP, DistributedType.DEEPSPEED),
-        keep_checkpoints=t.keep_checkpoints, tensorboard=t.tensorboard, template_name=cfg.template.name,
+        keep_checkpoints=t.keep_checkpoints, trackers=bool(t.report_to), template_name=cfg.template.name,
         sampling=dataclasses.asdict(cfg.generate),
         addon_sections=cfg.addons.enabled(), parameters={"trainable": trained, "total": total,
                                                          "added": total - base_params},

@@ -5,7 +5,7 @@
     result = run.fit(start, evaluate=..., probe=...)
     paths = run.export()                      # adapter/, export/, addons/
 
-`fit` writes metrics.jsonl (and TensorBoard) and the checkpoints in the run dir on the loop's
+`fit` writes metrics.jsonl (and the trackers of train.report_to) and the checkpoints in the run dir on the loop's
 schedule; evaluation and the generation probe come in as callables, built above this package
 (`evaluate/`), so `train` never imports them.
 """
@@ -56,7 +56,7 @@ class TrainingRun:
         loss_impl: the next-token loss's implementation.
         sharded: every process writes and reads its own checkpoint shards (FSDP, DeepSpeed).
         keep_checkpoints: checkpoints kept on disk.
-        tensorboard: also log to TensorBoard.
+        trackers: also log to the trackers of `train.report_to` (`trackers.py`).
         template_name: the chat template the export carries.
         sampling: the `generate` section as a dict: export/generation_config.json.
         addon_sections: {add-on name: config section}, saved beside the add-ons' weights.
@@ -81,7 +81,7 @@ class TrainingRun:
     loss_impl: str
     sharded: bool
     keep_checkpoints: int
-    tensorboard: bool
+    trackers: bool
     template_name: str
     sampling: dict[str, Any]
     addon_sections: dict[str, Any]
@@ -121,7 +121,7 @@ class TrainingRun:
     def log(self, row: dict) -> None:
         """Write a metrics row to metrics.jsonl and the trackers."""
         self.metrics.write(row)
-        if self.tensorboard:
+        if self.trackers:
             self.accelerator.log({k: v for k, v in row.items() if k != "step"}, step=row["step"])
 
     def save(self, at: Position) -> None:
