@@ -524,6 +524,20 @@ def _export(args, console) -> int:
     return 0
 
 
+def _push_flags(p):
+    p.add_argument("--repo", required=True, help="the hub repo to upload to (NAME or ORG/NAME; created if missing)")
+    p.add_argument("--private", action="store_true", help="create the repo private")
+    p.add_argument("--adapter", action="store_true", help="upload the LoRA adapter alone (adapter/), not export/")
+
+
+def _push(args, console) -> int:
+    from instructune.recipes import push
+
+    res = push.main(args.inputs[0], args.repo, args.private, args.adapter)
+    say(console, f"uploaded {len(res['files'])} files of {res['folder']} → {res['url']}")
+    return 0
+
+
 def _config_flags(p):
     p.add_argument("--explain", action="store_true", help="print each field's value and what it means")
 
@@ -570,6 +584,8 @@ VERBS: dict[str, Verb] = {
                    config=False),
     "export": Verb("a run's merged model → one GGUF file (f16 or q8_0) for llama.cpp", _export, _export_flags,
                    "a run dir (or a merged checkpoint dir)", 1, config=False),
+    "push": Verb("upload a run's export/ (or adapter) with its model card to the Hugging Face hub", _push,
+                 _push_flags, "a run dir", 1, config=False),
     "config": Verb("print the resolved config (--explain: with each field's documentation)", _config,
                    _config_flags, libraries=False),
 }
