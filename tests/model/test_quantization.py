@@ -11,8 +11,9 @@ import torch
 
 from instructune.cli import main
 from instructune.config import ConfigError, load_config
+from instructune.config.errors import CheckError
 from instructune.recipes import train
-from instructune.recipes.checks import check_quantization
+from instructune.recipes.checks import check_quantization, check_run_dir
 from instructune.train.metrics_log import read_metrics
 
 from assembled import trained
@@ -54,6 +55,21 @@ def test_quantized_lora_trains_with_finite_changing_loss(tiny_model, tmp_path, q
         assert p.dtype == torch.float32
     assert not base.model.norm.weight.requires_grad
     assert base.is_activation_checkpointing  # activation checkpointing on the quantized base
+
+
+def test_bf16_weights_compute_in_bf16_with_float32_norms_and_head(tiny_model, tmp_path):
+    """With model.dtype=bfloat16 the 4-bit matmuls compute in bf16 (the run's precision) while
+    peft's k-bit preparation lifts what stays unquantized (norms, embeddings, head) to float32."""
+    run, _ = trained(qcfg(tiny_model, tmp_path / "run", "4bit", "train.max_steps=2", "model.dtype=bfloat16"),
+                     export=False)
+    base = base_of(run)
+    layer = base.model.layers[0]
+    assert layer.self_attn.q_proj.base_layer.compute_dtype == torch.bfloat16
+    for p in (layer.input_layernorm.weight, layer.post_attention_layernorm.weight, base.model.norm.weight,
+              base.lm_head.weight):
+        assert p.dtype == torch.float32
+    losses = [r["loss"] for r in read_metrics(tmp_path / "run" / "metrics.jsonl") if "loss" in r]
+    assert all(math.isfinite(x) for x in losses)
 
 
 def logits(model, ids):
@@ -99,6 +115,9 @@ def test_checkpoint_and_exact_resume_on_a_4bit_base(tiny_model, tmp_path, monkey
     assert [r["step"] for r in resumed] == [1, 2, 3, 4, 5, 6]
     for a, b in zip(resumed, full):
         assert a["loss"] == pytest.approx(b["loss"], rel=1e-5), a["step"]
+    # The quantization fixes the weights the adapter was trained on: a resume must keep it.
+    with pytest.raises(CheckError, match=r"model.quantization \(saved '4bit', now '8bit'\)"):
+        check_run_dir(qcfg(tiny_model, part, "8bit", *common), resume=True, overwrite=False)
 
 
 def test_an_addon_trains_on_a_4bit_base(tiny_model, tmp_path):
@@ -111,7 +130,7 @@ def test_an_addon_trains_on_a_4bit_base(tiny_model, tmp_path):
 
 REFUSED = [
     ("train.method=full", "train.method=full: a model.quantization=4bit base cannot be fully fine-tuned"),
-    ("lora.fuse_adapters=true", "lora.fuse_adapters=true: the fused LoRA linears"),
+    ("lora.fuse_adapters=true", "lora.fuse_adapters=true: the fused LoRA linears compute over float"),
     ("objectives.ewc.weight=0.1", "objectives.ewc.weight: EWC's Fisher needs gradients"),
     ("train.distributed=fsdp", "train.distributed=fsdp: FSDP cannot shard"),
 ]

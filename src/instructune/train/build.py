@@ -49,8 +49,8 @@ def quantization_refusal(m: ModelConfig, t: TrainConfig, lo: LoraConfig, o: Obje
         return (f"train.method={t.method}: {base} cannot be fully fine-tuned (its weights are stored "
                 f"quantized and get no gradient); use train.method=lora, or model.quantization=none")
     if lo.fuse_adapters is True:
-        return (f"lora.fuse_adapters=true: the fused LoRA linears read the base weight as a float matrix, "
-                f"which {base} stores packed; use lora.fuse_adapters=auto (off on it) or false")
+        return (f"lora.fuse_adapters=true: the fused LoRA linears compute over float base weights, not the "
+                f"bitsandbytes layers of {base}, so nothing would be fused; use lora.fuse_adapters=auto or false")
     if o.ewc.weight > 0:
         return (f"objectives.ewc.weight: EWC's Fisher needs gradients of the base weights, which {base} "
                 f"cannot take; switch EWC off (objectives.ewc.weight=0) or use objectives.l2sp instead")
@@ -81,8 +81,8 @@ def trainable(t: TrainConfig, lo: LoraConfig, model: nn.Module, new_ids: list[in
     `lora.fuse_adapters` decided for the device the weights are on (a host copy that FSDP
     shards later counts as the host), trained parameters in float32 whatever the weights dtype,
     then `train.activation_checkpointing` and `train.compile`. A quantized base (`model.quantization`)
-    gets peft's k-bit preparation first, and never the fused LoRA linears (they read the base
-    weight as a float matrix; `recipes/checks.py` refuses lora.fuse_adapters=true with it)."""
+    gets peft's k-bit preparation first, and never the fused LoRA linears (they cover peft's
+    float Linear layers, not its bitsandbytes ones; `quantization_refusal` refuses "true")."""
     quantized = is_quantized(model)
     if quantized:
         model = prepare_quantized(model)
