@@ -14,8 +14,8 @@ norms and the LM head stay float (transformers skips the output embeddings, and 
 preparation casts the half-precision ones to float32 so they are not a precision bottleneck).
 
 What a quantized base cannot train with is refused before the model loads
-(`train/build.py: quantization_refusal`, run by `recipes/checks.py` and by `assemble`): full fine-tuning, lora.fuse_adapters=true (the fused LoRA linears cover
-float base weights only), EWC (its Fisher needs the base weights' gradients) and FSDP.
+(`train/build.py: quantization_refusal`, run by `recipes/checks.py` and by `assemble`): full
+fine-tuning, lora.fuse_adapters=true (the fused LoRA linears cover float base weights only), EWC (its Fisher needs the base weights' gradients) and FSDP.
 """
 
 from __future__ import annotations
