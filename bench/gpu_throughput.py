@@ -8,8 +8,8 @@ output; lengths drawn from log-normal distributions shaped like Alpaca's, words 
 tokenizer's vocabulary, seed 0), the model's chat template (SmolLM2's tokenizer), loss on the
 response only, max_length 1024, LoRA r=16 / alpha=32 / dropout 0 on all linear layers, lr 2e-4,
 constant LR (no warmup), bf16 mixed precision, no gradient checkpointing unless said. Models
-are built from a config with random weights in the shapes of SmolLM2-135M / SmolLM2-1.7B
-(`--shape`) and saved once, so every contender loads the same weights from disk.
+are built from a config with random weights in the shapes of SmolLM2-135M / SmolLM2-1.7B or a
+Llama-2-7B-like decoder (`--shape 7b`, for the QLoRA contenders: ~13.5 GB of bf16 on disk) and saved once, so every contender loads the same weights from disk.
 
 Contenders (each in its own fresh subprocess; `--parts` picks):
 - `instructune`         instructune defaults on the GPU (varlen attention, fused/chunked loss, bf16
@@ -29,10 +29,17 @@ Contenders (each in its own fresh subprocess; `--parts` picks):
 - `lora-micro`          one decoder layer's seven adapted linears alone, --rows x --max-length
                         tokens, forward + backward: the base linears without LoRA (the floor),
                         peft, fused one linear at a time, fused with shared inputs;
+- `instructune-qlora`   the same LoRA job on a 4-bit base (`model.quantization=4bit`: NF4, double
+                        quantization, bf16 compute; norms and head in fp32): against `instructune`
+                        (bf16 LoRA) it is what 4 bits cost in speed and save in memory;
+- `instructune-qlora-ckpt`  the same with activation checkpointing (what a 24 GB card needs at 7B);
 - `trl`                 TRL `SFTTrainer` with its defaults (8 padded rows per step, gradient
                         checkpointing on);
 - `trl-best`            TRL with its own packing (bfd, padding-free), liger-kernel when installed, no
                         checkpointing, --rows x --accum packed rows per step (equal tokens per step);
+- `trl-qlora`           TRL + peft QLoRA at their defaults: the model loaded with transformers'
+                        `BitsAndBytesConfig` (NF4, double quantization, bf16 compute), SFTTrainer's
+                        defaults otherwise (its k-bit preparation, gradient checkpointing on);
 - `full-bf16` / `full-fp32`  full fine-tuning, 20 steps, 4 packed rows: bf16 autocast over fp32
                         master weights vs an all-fp32 reference (TF32 off): the loss curves must
                         agree within 1%;
@@ -67,9 +74,11 @@ SHAPES = {  # hidden, layers, heads, kv heads, intermediate
     "tiny": (64, 2, 4, 2, 128),
     "135m": (576, 30, 9, 3, 1536),
     "1.7b": (2048, 24, 32, 32, 8192),
+    "7b": (4096, 32, 32, 32, 11008),  # Llama-2-7B's decoder (the 4-bit-on-24-GB case)
 }
 LORA_PARTS = ("instructune", "instructune-ckpt", "instructune-compile", "instructune-nofused", "instructune-unfused",
-              "instructune-fused", "instructune-2xrows", "trl", "trl-best")
+              "instructune-fused", "instructune-2xrows", "instructune-qlora", "instructune-qlora-ckpt", "trl", "trl-best",
+              "trl-qlora")
 FULL_PARTS = ("full-bf16", "full-fp32", "full-mfu")
 TAG = "[gpu-bench]"
 
@@ -194,8 +203,10 @@ def instructune_overrides(args, name: str, workdir: Path) -> tuple[list[str], in
     extra = ["train.method=lora", "lora.r=16", "lora.alpha=32", "lora.dropout=0.0", "lora.target_modules=all-linear",
              "train.lr=2e-4", f"train.batch_size={rows}", f"train.grad_accum={accum}",
              f"train.max_steps={args.steps}"]
-    if name == "instructune-ckpt":
+    if name in ("instructune-ckpt", "instructune-qlora-ckpt"):
         extra.append("train.activation_checkpointing=true")
+    if name.startswith("instructune-qlora"):
+        extra.append("model.quantization=4bit")
     if name == "instructune-compile":
         extra.append("train.compile=true")
     if name == "instructune-nofused":
@@ -270,8 +281,15 @@ def run_trl(args, name: str, workdir: Path) -> dict:
     set_seed(0)
     tok = AutoTokenizer.from_pretrained(args.model_dir)
     on_gpu = torch.cuda.is_available()
-    model = AutoModelForCausalLM.from_pretrained(args.model_dir, dtype=torch.bfloat16 if on_gpu else torch.float32,
-                                                 attn_implementation="sdpa")
+    dtype = torch.bfloat16 if on_gpu else torch.float32
+    quantized = {}
+    if name == "trl-qlora":  # the QLoRA recipe as transformers / peft document it (fp32 compute on a CPU)
+        from transformers import BitsAndBytesConfig
+
+        quantized = {"quantization_config": BitsAndBytesConfig(
+            load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True, bnb_4bit_compute_dtype=dtype),
+            **({"device_map": {"": 0}} if on_gpu else {})}
+    model = AutoModelForCausalLM.from_pretrained(args.model_dir, dtype=dtype, attn_implementation="sdpa", **quantized)
     fields = {f.name for f in dataclasses.fields(SFTConfig)}
     kw = dict(output_dir=str(workdir / name), learning_rate=2e-4, max_steps=args.steps, lr_scheduler_type="constant",
               max_length=args.max_length, logging_steps=1, save_strategy="no", report_to=[], seed=0,

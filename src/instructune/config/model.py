@@ -29,11 +29,19 @@ class ModelConfig:
             ("sdpa", "eager", "flex_attention", "flash_attention_2", a hub kernel, ...).
             Packing / padding-free batches are refused at start when the chosen backend would
             let records attend to each other (`data/pack.py`).
+        quantization: "none", "4bit" or "8bit": load the frozen base weights quantized through
+            bitsandbytes for LoRA training (QLoRA). "4bit" is NF4 with double quantization,
+            computing in the run's weights dtype (bf16 on GPUs that have it, float32 on CPUs,
+            where bf16 is far slower); "8bit" is LLM.int8. Norms, embeddings and the LM head
+            stay unquantized, in float32 (peft's k-bit preparation). Refused with full
+            fine-tuning, lora.fuse_adapters=true, EWC and weight-split training
+            (`model/quantize.py`); the export is dequantized with the adapter merged.
     """
 
     name: str = "smollm2-135m-instruct"
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
     attn_implementation: str = "auto"
+    quantization: Literal["none", "4bit", "8bit"] = "none"
 
     def __post_init__(self) -> None:
         a = self.attn_implementation

@@ -14,6 +14,7 @@ from typing import Any
 from torch import nn
 
 from instructune.data.templates import get_template
+from instructune.model.quantize import dequantized_merge, is_quantized
 from instructune.rundir import RunDir
 
 # Chat templates for the non-chat layouts, so the export's apply_chat_template reproduces
@@ -53,9 +54,13 @@ def generation_config(model_config, sampling: dict[str, Any]):
 
 
 def export_run(model: nn.Module, tokenizer, run_dir: str | Path, template_name: str,
-               sampling: dict[str, Any] | None = None) -> dict[str, str]:
+               sampling: dict[str, Any] | None = None, dtype: str = "float32") -> dict[str, str]:
     """Save `adapter/` (peft models only) and `export/` (merged) under `run_dir`; `sampling`
     (the `generate` section as a dict) becomes export/generation_config.json.
+
+    A LoRA model over a quantized base (`model.quantization`) is exported as a plain float
+    checkpoint in `dtype` (the run's weights dtype): the base dequantized, then the adapter
+    merged (`quantize.dequantized_merge`); this consumes `model`. Other models keep their dtype.
 
     Returns:
         {"adapter": path or "", "export": path}
@@ -70,7 +75,7 @@ def export_run(model: nn.Module, tokenizer, run_dir: str | Path, template_name: 
         model.save_pretrained(run.adapter)
         tokenizer.save_pretrained(run.adapter)
         out["adapter"] = str(run.adapter)
-        merged = model.merge_and_unload()
+        merged = dequantized_merge(model, run.adapter, dtype) if is_quantized(model) else model.merge_and_unload()
     else:
         merged = model
     merged.config.use_cache = True

@@ -138,7 +138,7 @@ def model_device(model) -> torch.device:
 
 
 def load_model(name: str, dtype: str = "auto", attn_implementation: str | None = "auto",
-               device: str | torch.device | None = "auto", training: bool = False):
+               device: str | torch.device | None = "auto", training: bool = False, quantization: str = "none"):
     """A causal LM from `name` (the default alias, a local path or a hub id), placed on `device`.
 
     Serving, synthesis, evaluation and generation call this with the defaults and get the
@@ -152,10 +152,13 @@ def load_model(name: str, dtype: str = "auto", attn_implementation: str | None =
             is "eager" for a model SDPA cannot compute).
         device: "auto" (the first accelerator, else CPU), a device, or None for "auto".
         training: choose the attention for the training loop rather than for inference.
+        quantization: "none", "4bit" or "8bit" (`model.quantize`): the Linear layers loaded
+            through bitsandbytes, the 4-bit ones computing in `dtype`.
     """
     from transformers import AutoModelForCausalLM
 
     from instructune.model.attention import resolve_attention
+    from instructune.model.quantize import quantization_config
 
     device = resolve_device(device)
     dtype = resolve_dtype(dtype, device)
@@ -164,5 +167,8 @@ def load_model(name: str, dtype: str = "auto", attn_implementation: str | None =
     attn = resolve_attention(attn_implementation or "auto", device, training, config)
     # Load straight onto an accelerator (no CPU copy of a large model first).
     where = {"device_map": str(device)} if device.type != "cpu" else {}
+    quantized = quantization_config(quantization, dtype)
+    if quantized is not None:
+        where["quantization_config"] = quantized
     return AutoModelForCausalLM.from_pretrained(path, config=config, dtype=DTYPES[dtype], attn_implementation=attn,
                                                 **where)

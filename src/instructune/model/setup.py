@@ -15,7 +15,8 @@ from instructune.model.vocab import add_template_tokens
 
 
 def load_for_template(name: str, special_tokens: list[str], dtype: str = "auto",
-                      attn_implementation: str = "auto", device="auto", training: bool = False):
+                      attn_implementation: str = "auto", device="auto", training: bool = False,
+                      quantization: str = "none"):
     """(model, tokenizer, new token ids) with the template's special tokens added.
 
     Args:
@@ -26,9 +27,10 @@ def load_for_template(name: str, special_tokens: list[str], dtype: str = "auto",
         attn_implementation: attention backend, or "auto" (`model.attention.resolve_attention`).
         device: where to load the model ("auto": the first accelerator).
         training: choose the attention for training rather than inference.
+        quantization: "none" | "4bit" | "8bit" (`model.quantize`).
     """
     tokenizer = load_tokenizer(name)
-    model = load_model(name, dtype, attn_implementation, device=device, training=training)
+    model = load_model(name, dtype, attn_implementation, device=device, training=training, quantization=quantization)
     new_ids = add_template_tokens(model, tokenizer, special_tokens)
     return model, tokenizer, new_ids
 

@@ -39,7 +39,7 @@ from instructune.train.trackers import check_trackers
 # longer), the log / eval / checkpoint cadence, data.heldout, data.cache, output_dir, and the
 # sections training does not read (eval, generate, serve, synth, quality, ...).
 RESUME_KEYS = (
-    "model.name", "model.dtype",
+    "model.name", "model.dtype", "model.quantization",
     "template",
     "data.train", "data.format", "data.max_length", "data.prepared", "data.reader", "data.packing",
     "data.pack_length", "data.padding_free", "data.instruction_masking", "data.augment",
@@ -304,11 +304,23 @@ def check_family(cfg: Config) -> None:
         raise CheckError(str(e)) from None
 
 
+def check_quantization(cfg: Config) -> None:
+    """What `model.quantization` cannot train with (`train/build.py: quantization_refusal`) as a
+    one-line `CheckError`, before any model loads."""
+    from instructune.train.build import quantization_refusal
+
+    why = quantization_refusal(cfg.model, cfg.train, cfg.lora, cfg.objectives)
+    if why:
+        raise CheckError(why)
+
+
 def check_train(cfg: Config, resume: bool = False, overwrite: bool = False, processes: int | None = None) -> None:
-    """Everything `instructune train` needs, before the model loads: run dir, model, data, and
-    what the model's family cannot train with (`check_family`)."""
+    """Everything `instructune train` needs, before the model loads: run dir, what a quantized
+    base cannot train with (`check_quantization`), model, data, and what the model's family
+    cannot train with (`check_family`)."""
     check_run_dir(cfg, resume, overwrite, processes)
     check_trackers(cfg.train.report_to)
+    check_quantization(cfg)
     check_model(cfg.model.name, "model.name")
     check_data(cfg)
     check_family(cfg)  # the one check that imports transformers: after those that need nothing

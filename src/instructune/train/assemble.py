@@ -37,7 +37,8 @@ from instructune.model.setup import count_parameters
 from instructune.objectives.linear_ce import resolve_loss_impl
 from instructune.objectives.objective import TrainingObjective
 from instructune.objectives.term import LossTerm
-from instructune.train.build import load_for_training, loss_terms, model_for_training, precision, trainable, with_addons
+from instructune.train.build import (load_for_training, loss_terms, model_for_training, precision, quantization_refusal,
+                                     trainable, with_addons)
 from instructune.train.device import has_accelerator
 from instructune.train.distributed import configure_deepspeed, deepspeed_launch, fsdp_launch, fsdp_plugin, use_fsdp_on_cpu
 from instructune.train.loop import LoopSettings, TrainData
@@ -134,6 +135,8 @@ def assemble(cfg: Config, penalties: Penalties | None = None, embed=None) -> Tra
         ValueError: no training record is left after tokenization.
     """
     t = cfg.train
+    if why := quantization_refusal(cfg.model, t, cfg.lora, cfg.objectives):
+        raise ConfigError(why)
     run_dir = Path(cfg.output_dir)
     process = PartialState(cpu=not has_accelerator())
     set_seed(t.seed)

@@ -22,6 +22,7 @@ from instructune.model.attention import resolve_attention
 from instructune.model.forward import InstructForward, base_causal_lm
 from instructune.model.kernels import apply_fused_kernels
 from instructune.model.load import model_config, resolve_device
+from instructune.model.quantize import is_quantized, prepare_quantized
 from instructune.model.lora_fusion import fuse_lora_linears, resolve_fuse
 from instructune.model.setup import apply_lora, compile_layers, enable_activation_checkpointing, load_for_template
 from instructune.objectives.term import LossTerm
@@ -34,6 +35,31 @@ def precision(m: ModelConfig, t: TrainConfig, device) -> Precision:
     return resolve_precision(m.dtype, t.mixed_precision, t.method, device)
 
 
+def quantization_refusal(m: ModelConfig, t: TrainConfig, lo: LoraConfig, o: ObjectivesConfig) -> str | None:
+    """Why `model.quantization` cannot train with these sections, as one line naming the key at
+    fault, or None when it can (or the base is not quantized). What works on a
+    quantized base: LoRA (peft's k-bit layers), activation checkpointing, the add-ons, the fused
+    decoder kernels (they touch norms, activations and rotary, not the Linear layers), L2-SP
+    and the other objectives."""
+    q = m.quantization
+    if q == "none":
+        return None
+    base = f"a model.quantization={q} base"
+    if t.method != "lora":
+        return (f"train.method={t.method}: {base} cannot be fully fine-tuned (its weights are stored "
+                f"quantized and get no gradient); use train.method=lora, or model.quantization=none")
+    if lo.fuse_adapters is True:
+        return (f"lora.fuse_adapters=true: the fused LoRA linears compute over float base weights, not the "
+                f"bitsandbytes layers of {base}, so nothing would be fused; use lora.fuse_adapters=auto or false")
+    if o.ewc.weight > 0:
+        return (f"objectives.ewc.weight: EWC's Fisher needs gradients of the base weights, which {base} "
+                f"cannot take; switch EWC off (objectives.ewc.weight=0) or use objectives.l2sp instead")
+    if t.distributed == "fsdp":
+        return (f"train.distributed=fsdp: FSDP cannot shard {base} here; use train.distributed=ddp "
+                f"(one copy per GPU), or model.quantization=none")
+    return None
+
+
 def load_for_training(m: ModelConfig, template: TemplateConfig, t: TrainConfig, device="auto",
                       prec: Precision | None = None, load_on=None) -> tuple[nn.Module, object, list[int], Precision]:
     """(base model with the template's tokens, tokenizer, new token ids, precision), loaded for
@@ -44,7 +70,8 @@ def load_for_training(m: ModelConfig, template: TemplateConfig, t: TrainConfig, 
     prec = prec or precision(m, t, device)
     attn = resolve_attention(m.attn_implementation, device, training=True, config=model_config(m.name))
     model, tokenizer, new_ids = load_for_template(m.name, get_template(template.name).special_tokens,
-                                                  prec.weights, attn, device=load_on or device, training=True)
+                                                  prec.weights, attn, device=load_on or device, training=True,
+                                                  quantization=m.quantization)
     apply_fused_kernels(model, t.fused_kernels, device)
     return model, tokenizer, new_ids, prec
 
@@ -53,13 +80,18 @@ def trainable(t: TrainConfig, lo: LoraConfig, model: nn.Module, new_ids: list[in
     """The loaded model made ready to train for `train.method`: LoRA-wrapped (or as is) and
     `lora.fuse_adapters` decided for the device the weights are on (a host copy that FSDP
     shards later counts as the host), trained parameters in float32 whatever the weights dtype,
-    then `train.activation_checkpointing` and `train.compile`."""
+    then `train.activation_checkpointing` and `train.compile`. A quantized base (`model.quantization`)
+    gets peft's k-bit preparation first, and never the fused LoRA linears (they cover peft's
+    float Linear layers, not its bitsandbytes ones; `quantization_refusal` refuses "true")."""
+    quantized = is_quantized(model)
+    if quantized:
+        model = prepare_quantized(model)
     if t.method == "lora":
         model = apply_lora(model, new_ids, r=lo.r, alpha=lo.alpha, dropout=lo.dropout,
                            target_modules=lo.target_modules)
         if prec.mixed != "no":
             autocast_adapter_inputs(model)
-        if resolve_fuse(lo.fuse_adapters, next(model.parameters()).device, t.compile):
+        if not quantized and resolve_fuse(lo.fuse_adapters, next(model.parameters()).device, t.compile):
             fuse_lora_linears(model)
     keep_trainable_fp32(model)
     model.config.use_cache = False

@@ -171,7 +171,8 @@ class TrainingRun:
                 model.load_state_dict({k.removeprefix("model.model."): v for k, v in trained.items()}, strict=False)
         if not acc.is_main_process:
             return {}
-        paths = export_run(model, self.tokenizer, self.run_dir, self.template_name, self.sampling)
+        paths = export_run(model, self.tokenizer, self.run_dir, self.template_name, self.sampling,
+                           self.precision.weights)
         paths["addons"] = save_addons(self.forward, self.addon_sections, self.run_dir)
         return paths
 
