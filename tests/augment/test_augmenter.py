@@ -99,3 +99,16 @@ def test_without_a_generator_every_record_takes_the_rewrite_path():
     settings = ConstraintAugmentConfig(generate=1.0)
     outcomes = Augmenter(settings).augment_all(SAMPLES)
     assert all(o.calls == 0 for o in outcomes) and any(o.record for o in outcomes)
+
+
+def test_copies_draw_anew_and_keep_their_own_ids():
+    settings = ConstraintAugmentConfig(copies=3)
+    outcomes = Augmenter(settings).augment_all(SAMPLES)
+    assert len(outcomes) == 3 * len(SAMPLES)
+    assert [o.source for o in outcomes] == [r.id for r in SAMPLES] * 3
+    first = outcomes[0].record
+    assert first.id == "prose+constraints" and outcomes[len(SAMPLES)].record.id == "prose+constraints2"
+    assert first == Augmenter(ConstraintAugmentConfig()).augment_all(SAMPLES)[0].record  # copy 1 as before
+    kept = [o.record for o in outcomes if o.record]
+    assert len({r.id for r in kept}) == len(kept)
+    assert len({r.instruction for r in kept if r.meta["augment"]["source"] == "prose"}) > 1  # new draws

@@ -49,7 +49,7 @@ def test_train_adds_the_augmented_records_beside_the_originals(tiny_model, tmp_p
                 "train.eval_every=0", "data.augment.constraints.enabled=true"]) == 0
     out = capsys.readouterr().out
     kept = len(list(read_jsonl(run / "augmented.jsonl")))
-    assert f"constraint augmentation: {kept} of 160 training records augmented" in out
+    assert f"constraint augmentation: {kept} augmented records from 160 training records" in out
     assert f"data         starter:train, {run / 'augmented.jsonl'}" in out  # beside the originals
     saved = (run / "config.yaml").read_text()
     assert "enabled: true" in saved and "augmented.jsonl" not in saved  # the run's own settings, rerunnable

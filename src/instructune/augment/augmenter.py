@@ -82,8 +82,9 @@ class Augmenter:
         self.rewrite_types = [t for t in drawable if TYPES[t].how != "generate"]
         self.generate_types = [t for t in drawable if TYPES[t].how == "generate"]
 
-    def rng(self, record: Record) -> random.Random:
-        return random.Random(f"{self.settings.seed}:{record.id}")
+    def rng(self, record: Record, copy: int = 0) -> random.Random:
+        """The draw of one copy of one record: seeded by the seed, the record id and the copy."""
+        return random.Random(f"{self.settings.seed}:{record.id}" + (f":{copy}" if copy else ""))
 
     def choose(self, pool: list[str], rng: random.Random) -> list[str]:
         """Up to k (min..max) mutually compatible types from `pool`, in random order."""
@@ -165,30 +166,40 @@ class Augmenter:
 
     def augment_all(self, records: list[Record], generator: Generator | None = None,
                     on_record: Callable[[Outcome], None] | None = None) -> list[Outcome]:
-        """One `Outcome` per record, in input order.
+        """One `Outcome` per record and copy (`settings.copies`), in input order: every
+        record's first copy, then every record's second, ...
 
         Args:
-            records: the records to augment (each gives at most one augmented record).
+            records: the records to augment (each gives at most `copies` augmented records, each
+                with its own draw: ids `ID+constraints`, `ID+constraints2`, ...).
             generator: answers the generate path; None sends every record down the rewrite path.
             on_record: called with each outcome as it is decided (progress).
         """
-        outcomes: list[Outcome | None] = [None] * len(records)
+        units = [(r, k) for k in range(self.settings.copies) for r in records]
+        outcomes: list[Outcome | None] = [None] * len(units)
         pending, where = [], []
-        for i, r in enumerate(records):
-            rng = self.rng(r)
+        for i, (r, k) in enumerate(units):
+            rng = self.rng(r, k)
             if generator is not None and r.instruction.strip() and self.wants_generation(r, rng):
                 pending.append((r, rng))
                 where.append(i)
                 continue
-            outcomes[i] = self.rewrite(r, rng)
+            outcomes[i] = numbered(self.rewrite(r, rng), k)
             if on_record:
                 on_record(outcomes[i])
         if pending:
             for i, o in zip(where, self.generate(pending, generator)):
-                outcomes[i] = o
+                outcomes[i] = numbered(o, units[i][1])
                 if on_record:
                     on_record(o)
         return outcomes
+
+
+def numbered(outcome: Outcome, copy: int) -> Outcome:
+    """Copy `copy` (0-based) of a record keeps its own id: ID+constraints, ID+constraints2, ..."""
+    if copy and outcome.record:
+        outcome.record = replace(outcome.record, id=f"{outcome.source}+constraints{copy + 1}")
+    return outcome
 
 
 def conversation(record: Record) -> list[dict[str, str]]:

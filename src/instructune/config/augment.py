@@ -35,6 +35,8 @@ class ConstraintAugmentConfig:
             constraint no rewrite can meet (another language, two answers, placeholders); the
             rest are met by rewriting or by drawing from the response. 0 needs no generator.
         max_attempts: generations per record before it is dropped as failing its constraints.
+        copies: augmented versions of each record, each with its own draw of constraints
+            (more constraint examples from the same responses).
         keep_original: train on the original records as well as their augmented copies.
         seed: seeds the draws (per record, so one record's draw does not depend on the others).
     """
@@ -46,12 +48,13 @@ class ConstraintAugmentConfig:
     max_constraints: int = 3
     generate: float = 0.0
     max_attempts: int = 3
+    copies: int = 1
     keep_original: bool = True
     seed: int = 0
 
     def __post_init__(self) -> None:
         check_ranges(self, {"min_constraints": at_least(1), "max_constraints": at_least(1), "generate": UNIT,
-                            "max_attempts": at_least(1)})
+                            "max_attempts": at_least(1), "copies": at_least(1)})
         require(self.max_constraints >= self.min_constraints, "max_constraints",
                 f"got {self.max_constraints}; expected >= min_constraints ({self.min_constraints})")
         for name in ("types", "held_out"):

@@ -39,7 +39,9 @@ def summarize(outcomes: list[Outcome], seconds: float) -> dict:
     generated = [o for o in kept if any(c["how"] == "generate" for c in o.record.meta["augment"]["constraints"])]
     calls = sum(o.calls for o in outcomes)
     return {
-        "records": len(outcomes), "kept": len(kept), "dropped": len(outcomes) - len(kept),
+        # records: augmentations tried (sources × copies); sources: distinct input records.
+        "records": len(outcomes), "sources": len({o.source for o in outcomes}), "kept": len(kept),
+        "dropped": len(outcomes) - len(kept),
         "reasons": dict(Counter(o.dropped for o in outcomes if o.dropped).most_common()),
         # Per type: drawn for a record; in a kept record; left out of a kept record (it did not
         # fit the response); and the share of its draws whose record was dropped.

@@ -176,7 +176,7 @@ def with_augmented_data(cfg: Config, run_dir: Path, process, resume: bool) -> Co
     path = RunDir(run_dir).augmented
     if process.is_main_process and not (resume and path.exists()):
         s = augment_training_data(cfg, path)
-        process.print(f"constraint augmentation: {s['kept']} of {s['records']} training records augmented → {path}"
+        process.print(f"constraint augmentation: {s['kept']} augmented records from {s['sources']} training records → {path}"
                       + (f" (dropped {s['dropped']}: {s['reasons']})" if s["dropped"] else ""))
     process.wait_for_everyone()
     return trained_on(cfg, path)
