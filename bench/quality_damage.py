@@ -197,7 +197,8 @@ def run_judge(clean: list, damaged: list, n: int, blocks: list[dict]) -> dict:
     gen = build_generator(Config().synth)
     verdicts, cost = judge_records(gen, [records[i] for i in picked], cache=JudgeCache.default())
     sub_clean = [blocks[i]["decision"] for i in picked if i < len(clean)]
-    caught_j = {i: v.score < 3 for i, v in zip(picked, verdicts)}
+    # A reply with no score is no opinion: it catches nothing (counted under "unparsed").
+    caught_j = {i: v.score is not None and v.score < 3 for i, v in zip(picked, verdicts)}
     caught_h = {i: blocks[i]["decision"] != "accept" for i in picked}
     out = {"model": gen.name, "records": len(picked), "cost": cost.to_dict(), "clean": {}, "per_damage": {}}
     out["unparsed"] = sum(v.score is None or not v.parsed for v in verdicts)
