@@ -25,17 +25,13 @@ from instructune.data.formats import UniqueIds, detect, iter_outcomes
 from instructune.data.jsonio import write_jsonl
 from instructune.data.record import Record
 from instructune.data.starter import resolve_input
-from instructune.recipes.ingest import ON_ERROR, reject_row, rejects_path
+from instructune.recipes.ingest import ON_ERROR, beside, reject_row, rejects_path
 
 
 def removed_path(output: str | Path, removed: str | Path | None) -> Path:
     """Where the removals go: `removed`, or `<output stem>.removed.jsonl` beside `output`
     (`kept.jsonl` → `kept.removed.jsonl`)."""
-    if removed:
-        return Path(removed)
-    p = Path(output)
-    stem = p.name[: -len(".jsonl")] if p.name.endswith(".jsonl") else p.name
-    return p.with_name(f"{stem}.removed.jsonl")
+    return Path(removed) if removed else beside(output, "removed.jsonl")
 
 
 def read_inputs(inputs: list[str], fmt: str | None, on_error: str) -> tuple[list[Record], list[dict[str, Any]]]:

@@ -32,11 +32,18 @@ from instructune.data.starter import resolve_input
 ON_ERROR = ("fail", "skip")
 
 
-def rejects_path(output: str | Path) -> Path:
-    """The default rejects file beside `output`: `records.jsonl` → `records.rejects.jsonl`."""
+def beside(output: str | Path, suffix: str) -> Path:
+    """A file written next to an output file, named after it: `beside("kept.jsonl",
+    "removed.jsonl")` → `kept.removed.jsonl` (an output not ending in .jsonl keeps its whole
+    name: `out.txt` → `out.txt.removed.jsonl`). ingest, dedup and augment name theirs so."""
     p = Path(output)
     stem = p.name[: -len(".jsonl")] if p.name.endswith(".jsonl") else p.name
-    return p.with_name(f"{stem}.rejects.jsonl")
+    return p.with_name(f"{stem}.{suffix}")
+
+
+def rejects_path(output: str | Path) -> Path:
+    """The default rejects file beside `output`: `records.jsonl` → `records.rejects.jsonl`."""
+    return beside(output, "rejects.jsonl")
 
 
 def reject_row(out: Outcome) -> dict[str, Any]:

@@ -76,6 +76,10 @@ class Row:
             raise self.error("empty", name)
         return value
 
+    def task(self) -> str | None:
+        """The row's task category: its "category" field, else its "task" field, else None."""
+        return self.text("category", required=False) or self.text("task", required=False) or None
+
     def items(self, key: str) -> list[Any]:
         """The list at `key`; raises `DataError` when missing, not a list, or empty."""
         value = self.obj.get(key)

@@ -22,13 +22,12 @@ def detect(keys: set[str]) -> str | None:
 
 def to_records(row: Row) -> list[Record]:
     """One record per row."""
-    task = row.text("category", required=False) or row.text("task", required=False) or None
     return [Record(
         id=row.record_id(NAME),
         instruction=row.text("instruction", nonempty=True),
         context=row.text("input", required=False),
         response=row.text("output", nonempty=True),
-        task=task,
+        task=row.task(),
         source=row.source(NAME),
     )]
 
