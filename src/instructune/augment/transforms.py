@@ -91,20 +91,24 @@ def apply_no_comma(response: str, kwargs: dict, record: Record) -> str:
 
 # --- layout ---------------------------------------------------------------------------------
 
-def draw_bullets(response: str, record: Record, rng: random.Random) -> dict | None:
-    """As many bullets as the response has list items, or (prose) sentences, 2 to 8."""
+def _bullet_items(response: str) -> list[str]:
+    """What becomes the bullets: the items of a response that is a list (every non-empty line
+    an item), else its sentences."""
     lines = [ln for ln in response.splitlines() if ln.strip()]
     items = [m.group(1) for ln in lines if (m := _ITEM.match(ln))]
-    n = len(items) if items and len(items) == len(lines) else len(sentences(response))
+    if items and len(items) == len(lines):
+        return items
+    return [s.strip() for s in sentences(response) if s.strip()]
+
+
+def draw_bullets(response: str, record: Record, rng: random.Random) -> dict | None:
+    """As many bullets as the response has list items, or (prose) sentences, 2 to 8."""
+    n = len(_bullet_items(response))
     return {"num_bullets": n} if 2 <= n <= 8 and "*" not in response.replace("* ", "") else None
 
 
 def apply_bullets(response: str, kwargs: dict, record: Record) -> str:
-    lines = [ln for ln in response.splitlines() if ln.strip()]
-    items = [m.group(1) for ln in lines if (m := _ITEM.match(ln))]
-    if not (items and len(items) == len(lines)):
-        items = [s.strip() for s in sentences(response) if s.strip()]
-    return "\n".join(f"* {item}" for item in items)
+    return "\n".join(f"* {item}" for item in _bullet_items(response))
 
 
 def draw_sections(response: str, record: Record, rng: random.Random) -> dict | None:

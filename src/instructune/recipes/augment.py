@@ -22,11 +22,12 @@ from instructune.config import Config, ConfigError, ConstraintAugmentConfig, Rea
 from instructune.data.inputs import load_inputs
 from instructune.data.jsonio import write_json, write_jsonl
 from instructune.data.record import Record
+from instructune.recipes.ingest import beside
 
 
 def side_paths(output: Path) -> tuple[Path, Path]:
     """(dropped records, summary) beside `output`."""
-    return output.with_name(output.stem + ".dropped.jsonl"), output.with_name(output.stem + ".summary.json")
+    return beside(output, "dropped.jsonl"), beside(output, "summary.json")
 
 
 def summarize(outcomes: list[Outcome], seconds: float) -> dict:
@@ -118,3 +119,10 @@ def augment_training_data(cfg: Config, path: Path) -> dict:
         raise ConfigError(f"data.augment.constraints: kept 0 of {len(records)} training records "
                           f"(reasons: {summary['reasons']}); see {summary['dropped_path']}")
     return summary
+
+
+def augmentation_line(summary: dict, path: Path) -> str:
+    """What train and quickstart print once the training records are augmented."""
+    dropped = f" (dropped {summary['dropped']}: {summary['reasons']})" if summary["dropped"] else ""
+    return (f"constraint augmentation: {summary['kept']} augmented records from {summary['sources']} "
+            f"training records → {path}{dropped}")

@@ -49,10 +49,9 @@ def main(cfg: Config, console: Console | None = None, n_examples: int = 4, overw
     cfg = dataclasses.replace(cfg, data=dataclasses.replace(
         cfg.data, train=[str(data / "train.jsonl")], heldout=[str(data / "heldout.jsonl")], format="records"))
     if cfg.data.augment.constraints.enabled:  # before prepare: the prepared splits hold them
-        s = augment.augment_training_data(cfg, data / "augmented.jsonl")
-        console.print(f"constraint augmentation: {s['kept']} augmented records from {s['sources']} train records → "
-                      f"{data / 'augmented.jsonl'}  dropped {s['reasons'] or 0}")
-        cfg = augment.trained_on(cfg, data / "augmented.jsonl")
+        path = data / "augmented.jsonl"
+        console.print(augment.augmentation_line(augment.augment_training_data(cfg, path), path))
+        cfg = augment.trained_on(cfg, path)
 
     console.rule("2/4 prepare")
     stats = prepare.main(cfg, data / "prepared")

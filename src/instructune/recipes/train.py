@@ -40,7 +40,7 @@ from instructune.evaluate.card import write_cards
 from instructune.evaluate.heldout import heldout_metrics
 from instructune.model.lora_fusion import fused_lora_count
 from instructune.recipes import builders
-from instructune.recipes.augment import augment_training_data, trained_on
+from instructune.recipes.augment import augment_training_data, augmentation_line, trained_on
 from instructune.recipes.checks import CheckError, check_train, resume_command
 from instructune.rundir import RunDir, clear, holds_run
 from instructune.train.assemble import assemble
@@ -175,9 +175,7 @@ def with_augmented_data(cfg: Config, run_dir: Path, process, resume: bool) -> Co
         return cfg
     path = RunDir(run_dir).augmented
     if process.is_main_process and not (resume and path.exists()):
-        s = augment_training_data(cfg, path)
-        process.print(f"constraint augmentation: {s['kept']} augmented records from {s['sources']} training records → {path}"
-                      + (f" (dropped {s['dropped']}: {s['reasons']})" if s["dropped"] else ""))
+        process.print(augmentation_line(augment_training_data(cfg, path), path))
     process.wait_for_everyone()
     return trained_on(cfg, path)
 
