@@ -320,11 +320,19 @@ def refine_text(r: dict) -> str:
             f"records kept a revision")
 
 
+def domain_text(r: dict) -> str:
+    """The domain scorer's precision / recall rows, from `bench/domain_scorer.py --out`
+    (the README's table, its lines joined as the README's text is read: by single spaces)."""
+    label = {"needs review": "needs review (any of the three)"}
+    return " ".join(f"| {label.get(d, d)} | {v['precision']:.2f} | {v['recall']:.2f} |" for d, v in r["rows"].items())
+
+
 # Figures the README gives in its prose: name -> (the files under bench/results, text from them).
 TEXTS = {
     "synth-self-instruct": ("synth/self_instruct_report.json", synth_text),
     "synth-evol": ("synth/evol_report.json", synth_text),
     "refine": ("refine/refine_gain.json", refine_text),
+    "domain": ("quality/domain_scorer.json", domain_text),
 }
 
 
