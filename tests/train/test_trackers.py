@@ -18,7 +18,7 @@ from instructune.train.trackers import check_trackers, flat_config, init_kwargs
 
 
 def train_args(tiny_model, out, *extra):
-    """3 steps, held-out pass every 2: steps 2 and 3 (the final pass, after the loop) log eval metrics."""
+    """3 steps, held-out pass every 2: eval metrics at step 2 and at the last step, 3."""
     return ["train", f"model.name={tiny_model}", f"output_dir={out}", "train.max_steps=3", "train.eval_every=2",
             "eval.max_records=3", "objectives.instruction_tokens.weight=0.1", *extra]
 

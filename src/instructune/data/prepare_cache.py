@@ -157,14 +157,24 @@ def save_entry(path: Path, ds: Dataset, stats: PrepareStats, parts: dict[str, An
         (tmp / "stats.json").write_text(to_json(stats.as_dict(), indent=2) + "\n")
 
 
-def cached_tokenize(load: Callable[[], list[Record]], names: list[str], tokenizer, template,
+def _tokenize(load: Callable[[], tuple[list[Record], list[dict[str, Any]]]], tokenizer, template,
+              opts: TemplateOptions, config: dict[str, Any], num_proc: int | None) -> tuple[Dataset, PrepareStats]:
+    """Read the split and tokenize it; its mixture plan goes into the counts."""
+    records, mixture = load()
+    ds, stats = tokenize_records(records, tokenizer, template, config["max_length"], opts, num_proc)
+    stats.mixture = mixture
+    return ds, stats
+
+
+def cached_tokenize(load: Callable[[], tuple[list[Record], list[dict[str, Any]]]], names: list[str], tokenizer, template,
                     opts: TemplateOptions, config: dict[str, Any], num_proc: int | None = None,
                     use_cache: bool = True, root: Path | None = None
                     ) -> tuple[Dataset, PrepareStats, CacheInfo]:
     """Tokenize a split, or reuse the cached result of an identical earlier run.
 
     Args:
-        load: reads the split's records (called only on a miss).
+        load: reads the split: (its records, its mixture plan per input or []); called only
+            on a miss. The plan is kept in the entry's counts.
         names: the input names `load` reads (their bytes go into the key).
         tokenizer: HF tokenizer with the template's special tokens added.
         template: template object.
@@ -179,7 +189,7 @@ def cached_tokenize(load: Callable[[], list[Record]], names: list[str], tokenize
     """
     key, parts = split_key(names, tokenizer, template, opts, config)
     if not use_cache:
-        ds, stats = tokenize_records(load(), tokenizer, template, config["max_length"], opts, num_proc)
+        ds, stats = _tokenize(load, tokenizer, template, opts, config, num_proc)
         return ds, stats, CacheInfo(key, None, False)
     path = (root or prepared_root()) / key
     found = load_entry(path)
@@ -187,7 +197,7 @@ def cached_tokenize(load: Callable[[], list[Record]], names: list[str], tokenize
         return *found, CacheInfo(key, path, True)
     if path.exists():  # damaged by hand (renames never leave a half entry): rebuild it
         shutil.rmtree(path, ignore_errors=True)
-    ds, stats = tokenize_records(load(), tokenizer, template, config["max_length"], opts, num_proc)
+    ds, stats = _tokenize(load, tokenizer, template, opts, config, num_proc)
     save_entry(path, ds, stats, parts)
     found = load_entry(path)
     if found is None:

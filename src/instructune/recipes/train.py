@@ -291,7 +291,8 @@ def main(cfg: Config, resume: bool = False, overwrite: bool = False) -> dict:
                **({"objectives": run.objective_info} if run.objective_info else {}),
                "seconds_per_step": result.seconds / max(result.step - start.step, 1),
                "nonpad_share": {**shares, "this_run": result.real_tokens / max(result.slot_tokens, 1)},
-               "data": {"train_records": len(run.data.ds), "heldout_records": {k: len(v) for k, v in run.heldout.items()}}}
+               "data": {"train_records": len(run.data.ds), "heldout_records": {k: len(v) for k, v in run.heldout.items()},
+                        **({"mixture": run.mixture} if run.mixture else {})}}
     if run.accelerator.is_main_process:
         write_json(RunDir(run_dir).summary, summary)
         write_cards(run_dir)  # after the summary: the card reads it
