@@ -21,8 +21,6 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-import pyarrow as pa
-
 from instructune.data.errors import DataError
 from instructune.data.jsonio import RawRow, readable
 
@@ -129,6 +127,8 @@ def open_saved(path: str):
 def _arrow_batches(path: str) -> Iterator[pa.RecordBatch]:
     """The record batches of an Arrow IPC file, memory-mapped: stream format first (what
     `datasets` writes), else file format (Feather v2, `pyarrow.ipc.new_file`)."""
+    import pyarrow as pa  # here, not at the top: reading a JSON file should not pay for it
+
     try:
         source = pa.memory_map(path)
     except OSError as e:
