@@ -1,6 +1,6 @@
 """Peak Python memory and time of reading a capped input of a mixture (`load_mixture`).
 
-    PYTHONPATH=src python bench/mixture_memory.py FILE --cap 100 [--repeat 3]
+    PYTHONPATH=src python bench/mixture_memory.py FILE --cap 100 [--repeat 3] [--label NAME]
 
 Prints, per cap, the records taken, the peak memory traced while reading (tracemalloc: Python
 objects only, which is what holding records costs) and the best wall time of --repeat reads.
@@ -38,9 +38,10 @@ def main() -> None:
     ap.add_argument("file")
     ap.add_argument("--cap", type=int, action="append", required=True, help="max_records; repeatable")
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--label", default="", help="names the checkout measured, in each line")
     args = ap.parse_args()
     for cap in args.cap:
-        print(json.dumps({"file": args.file, **measure(args.file, cap, args.repeat)}))
+        print(json.dumps({"label": args.label, "file": args.file, **measure(args.file, cap, args.repeat)}))
 
 
 if __name__ == "__main__":
