@@ -31,14 +31,18 @@ def test_with_one_seed_it_is_the_item_bootstrap_of_the_paired_differences():
     assert hi == pytest.approx(d.mean() + 1.96 * se, abs=0.08 * se)
 
 
-def test_with_items_that_agree_it_is_the_seed_bootstrap():
-    # Every item of a seed scores the seed's value: only the seed draw moves the mean, and the
-    # SE is sd_pop(seed values) / sqrt(seeds).
+def test_with_items_that_agree_it_is_the_t_interval_over_seeds():
+    # Every item of a seed scores the seed's value: only the seed draw moves the mean. S − 1 draws
+    # of S make the SE the unbiased s / sqrt(S), and Satterthwaite's df is S − 1: the interval is
+    # the Student-t interval over seeds.
     seed_values = [0.2, 0.5, 0.9, 0.4]
-    grid = ItemGrid.stack([scores([v] * 30) for v in seed_values])
-    r = two_way(grid, None, seed=1, n_boot=20000)
-    assert r.estimate == pytest.approx(np.mean(seed_values))
-    assert r.se == pytest.approx(np.std(seed_values) / 2, rel=0.03)
+    r = two_way(ItemGrid.stack([scores([v] * 30) for v in seed_values]), None, seed=1, n_boot=20000)
+    s = np.std(seed_values, ddof=1) / 2
+    assert r.estimate == pytest.approx(np.mean(seed_values)) and r.seed_var == pytest.approx(s ** 2)
+    assert r.se == pytest.approx(s, rel=0.03) and r.df == pytest.approx(3, rel=0.1)
+    lo, hi = r.interval(0.95)
+    half = 3.182446 * s  # t(0.975, 3 df)
+    assert lo == pytest.approx(r.estimate - half, rel=0.05) and hi == pytest.approx(r.estimate + half, rel=0.05)
 
 
 def test_three_identical_seeds_still_have_an_interval_from_the_items():
@@ -71,11 +75,17 @@ def test_the_same_seed_gives_the_same_draws():
     assert not np.array_equal(two_way(a, b, seed=5, n_boot=300).draws, two_way(a, b, seed=6, n_boot=300).draws)
 
 
-def test_the_p_value_counts_the_far_side_with_the_plus_one_correction():
-    draws = np.array([-0.1, 0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8])  # 2 of 9 at or below 0
-    assert Resampled(0.4, draws, 3, 10).p_value() == pytest.approx(2 * (1 + 2) / 10)
-    assert Resampled(-0.4, -draws, 3, 10).p_value() == pytest.approx(0.6)
-    assert Resampled(0.4, np.linspace(0.1, 0.9, 99), 3, 10).p_value() == pytest.approx(2 / 100)
+def test_the_p_value_is_the_t_test_the_interval_inverts():
+    draws = np.array([0.0, 0.2, 0.4, 0.6, 0.8])  # se = sqrt(0.1)
+    se = math.sqrt(0.1)
+    items_only = Resampled(0.4, draws, 1, 10)  # one seed: df = inf, a z test
+    assert items_only.p_value() == pytest.approx(2 * 0.5 * math.erfc(0.4 / se / math.sqrt(2)))
+    seeds_only = Resampled(0.4, draws, 3, 10, seed_var=0.1)  # the seeds carry it all: df = 2
+    assert seeds_only.df == pytest.approx(2)
+    z = 0.4 / se
+    assert seeds_only.p_value() == pytest.approx(1 - z / math.sqrt(2 + z * z))  # t with 2 df, in closed form
+    lo, hi = seeds_only.interval(1 - seeds_only.p_value())  # the interval at level 1 − p touches 0
+    assert lo == pytest.approx(0.0, abs=1e-9)
 
 
 def test_the_mde_is_z_alpha_plus_z_power_times_the_se():

@@ -171,12 +171,14 @@ def paired_difference(arm: dict[int, float], baseline: dict[int, float], confide
 
 def bootstrap_test(a: ItemGrid, b: ItemGrid, diffs: list[float], confidence: float, seed: int,
                    n_boot: int) -> Test:
-    """arm − baseline resampled over seeds and items; the seed-only t interval kept beside it."""
+    """arm − baseline resampled over seeds and items; the seed-only t interval kept beside it.
+    "df" is the interval's Satterthwaite degrees of freedom (None: the items carry all the spread)."""
     r = two_way(a, b, seed, n_boot)
     lo, hi = r.interval(confidence)
     t = t_interval(diffs, confidence)
     fields = {"diff": r.estimate, "lo": lo, "hi": hi, "n": r.seeds, "n_items": r.items, "method": TWO_WAY,
-              "significant": excludes_zero(lo, hi), "p": r.p_value(), "se": r.se, "mde": r.mde(1 - confidence),
+              "significant": excludes_zero(lo, hi), "p": r.p_value(), "se": r.se,
+              "df": r.df if math.isfinite(r.df) else None, "mde": r.mde(1 - confidence),
               "seed_t": {"lo": t["lo"], "hi": t["hi"]}}
     return Test(fields, r.interval, r.mde)
 
@@ -212,7 +214,9 @@ def arm_interval(values: dict[int, float], grid: ItemGrid | None, confidence: fl
     iv = {**t_interval(list(values.values()), confidence), "values": values, "method": SEED_T}
     if grid is not None:
         r = two_way(grid, None, seed, n_boot)
-        iv["lo"], iv["hi"] = r.interval(confidence)
+        lo, hi = r.interval(confidence)
+        # The items' sums give the cells' figures again up to rounding: keep the mean inside.
+        iv["lo"], iv["hi"] = min(lo, iv["mean"]), max(hi, iv["mean"])
         iv.update(method=TWO_WAY, n_items=r.items)
     return iv
 

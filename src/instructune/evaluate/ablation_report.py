@@ -102,8 +102,8 @@ def ablation_page(summary: dict[str, Any], title: str, setup: list[tuple[str, st
     note = (f"Mean over {seeds} seeds with a {summary['confidence']:.0%} interval: 'bootstrap over seeds x items' "
             "resamples the seeds and, independently, the evaluation items (records, prompts, documents); "
             "'t over seeds' is a Student-t interval over the seeds alone (figures without per-item scores). "
-            "Differences are paired by seed (same data order and init) and by item. p: two-sided, from the "
-            "same resamples. Holm: adjusted over the headline family (" + ", ".join(summary.get("holm", {}).get(
+            "Differences are paired by seed (same data order and init) and by item. p: two-sided, the t test "
+            "on the bootstrap standard error. Holm: adjusted over the headline family (" + ", ".join(summary.get("holm", {}).get(
                 "metrics", [])) + f" for every arm). Green: the difference holds (after Holm where adjusted). "
             f"Grey: not found; the MDE is the smallest difference the test finds with {summary.get('power', 0.8):.0%} "
             "power, so 'nothing larger than ±X' is what was ruled out.")

@@ -9,11 +9,20 @@ An ablation's figure varies with two things drawn at random: the training seed (
 order) and the evaluation items (which held-out records, prompts or documents were scored).
 An interval over seeds alone misses the second: with three seeds that agree it has zero width,
 although a different draw of prompts could move every seed's score the same way. Here each
-resample draws S seeds with replacement from the S seeds and, independently, I items with
-replacement from the I items (Davison & Hinkley's two-stage scheme, crossed rather than
-nested, since every seed is scored on the same items), and recomputes the figure of every drawn
-seed on the drawn items. A difference is paired twice: the arm and the baseline get the same
-seeds (same init and data order) and the same items, so what makes an item hard for both cancels.
+resample draws seeds with replacement from the S seeds and, independently, I items with
+replacement from the I items (crossed, since every seed is scored on the same items), and
+recomputes the figure of every drawn seed on the drawn items. A difference is paired twice: the
+arm and the baseline get the same seeds (same init and data order) and the same items, so what
+makes an item hard for both cancels.
+
+Few seeds need two corrections, or the seed part of the interval is too narrow:
+- a resample draws S − 1 seeds, not S (S ≥ 2): the variance of a mean of S draws from S values
+  is (S − 1)/S of the unbiased s²/S, and of S − 1 draws it is exactly s²/S;
+- the interval is estimate ± t_ν · se, se the standard deviation of the resampled values, with
+  Satterthwaite's degrees of freedom ν = se⁴ / ((s²/S)² / (S − 1)), s² the variance of the
+  per-seed values on all items: ν = S − 1 when the seeds carry all the spread (the interval is
+  then the t interval over seeds), ν → ∞ when the items carry it (a normal interval from the
+  item bootstrap's se). The p-value and the MDE use the same t_ν (see `Resampled`).
 
 A figure is a ratio of sums over items, Σnum / Σden (`evaluate/item_scores.py`), seen through a
 link: "ratio" (a mean, an accuracy, a token-weighted loss), "exp" (a perplexity) or "relative"
@@ -136,12 +145,15 @@ class Resampled:
         estimate: the figure (or difference) on the seeds and items as measured.
         draws: (n_boot,) its value on each resample.
         seeds, items: how many of each were resampled.
+        seed_var: s² / S, the variance of the seed mean from the per-seed values on all items
+            (0 with one seed): the part of se² that only S − 1 degrees of freedom estimate.
     """
 
     estimate: float
     draws: np.ndarray
     seeds: int
     items: int
+    seed_var: float = 0.0
 
     @property
     def se(self) -> float:
@@ -149,32 +161,42 @@ class Resampled:
         return float(np.std(self.draws, ddof=1)) if len(self.draws) > 1 else 0.0
 
     @property
+    def df(self) -> float:
+        """Satterthwaite's degrees of freedom of se² (inf when the seeds add no spread)."""
+        if self.seeds < 2 or self.seed_var <= 0 or self.se == 0:
+            return math.inf
+        return max(float(self.seeds - 1), self.se ** 4 / (self.seed_var ** 2 / (self.seeds - 1)))
+
+    def _q(self, prob: float) -> float:
+        return float(stats.norm.ppf(prob) if math.isinf(self.df) else stats.t.ppf(prob, self.df))
+
+    @property
     def degenerate(self) -> bool:
         """Every resample gave the same value (up to rounding): no spread, so no interval and no test."""
         return not has_width(float(self.draws.min()), float(self.draws.max()))
 
     def interval(self, level: float) -> tuple[float, float]:
-        """Percentile interval of coverage `level`."""
-        tail = (1 - level) / 2
-        lo, hi = np.quantile(self.draws, [tail, 1 - tail])
-        return float(lo), float(hi)
+        """estimate ± t_ν((1 + level) / 2) · se."""
+        if self.degenerate:
+            return self.estimate, self.estimate
+        half = self._q((1 + level) / 2) * self.se
+        return self.estimate - half, self.estimate + half
 
     def p_value(self) -> float:
-        """Two-sided bootstrap p-value of "no difference": twice the share of resampled values on
-        the far side of 0 from the estimate (0 itself counted as far), with the +1 correction
-        that counts the observed sample as one of the resamples:
-        p = min(1, 2 (1 + #{far}) / (B + 1)). It inverts the percentile interval: the level-(1−α)
-        interval excludes 0 about when p < α. 1.0 when the estimate is 0 or the draws are
-        degenerate (every resample the same: nothing to test against)."""
-        if self.degenerate or self.estimate == 0:
+        """Two-sided p-value of "no difference" from the bootstrap standard error:
+        2 · P(T_ν > |estimate| / se), T_ν Student's t with Satterthwaite's ν (the test the
+        interval inverts: the level-(1 − α) interval excludes 0 exactly when p < α). 1.0 when the
+        draws are degenerate (every resample the same: nothing to test against)."""
+        if self.degenerate:
             return 1.0
-        far = int(np.sum(self.draws <= 0)) if self.estimate > 0 else int(np.sum(self.draws >= 0))
-        return min(1.0, 2 * (1 + far) / (len(self.draws) + 1))
+        z = abs(self.estimate) / self.se
+        return float(2 * (stats.norm.sf(z) if math.isinf(self.df) else stats.t.sf(z, self.df)))
 
     def mde(self, alpha: float, power: float = POWER) -> float:
         """Minimum detectable effect: the true difference a two-sided level-`alpha` test finds
-        with probability `power`, (z_{1−α/2} + z_power) · se (normal approximation)."""
-        return float((stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power)) * self.se)
+        with probability `power`, (t_ν(1 − α/2) + t_ν(power)) · se ((z_{0.975} + z_{0.8}) · se
+        = 2.80 se when the items carry the spread)."""
+        return (self._q(1 - alpha / 2) + self._q(power)) * self.se
 
 
 def _counts(rng: np.random.Generator, n: int, rows: int) -> np.ndarray:
@@ -193,7 +215,8 @@ def two_way(arm: ItemGrid, base: ItemGrid | None = None, seed: int = 0, n_boot: 
         seed: seed of the resampling (the same seed gives the same draws).
         n_boot: resamples.
     Returns:
-        `Resampled` with estimate = mean_s [f_arm(s) − f_base(s)] on every item and seed.
+        `Resampled` with estimate = mean_s [f_arm(s) − f_base(s)] on every item and seed, and
+        seed_var = the variance of that mean over seeds, s² / S.
     Raises:
         ValueError: `base` has other items or another number of seeds.
     """
@@ -205,8 +228,11 @@ def two_way(arm: ItemGrid, base: ItemGrid | None = None, seed: int = 0, n_boot: 
     def per_seed(counts: np.ndarray) -> np.ndarray:  # (B, S)
         return arm.values(counts) - (base.values(counts) if base is not None else 0.0)
 
-    estimate = float(per_seed(np.ones((1, n_items))).mean())
-    seed_w = _counts(rng, n_seeds, n_boot) / n_seeds  # (B, S): weights of the drawn seeds
+    measured = per_seed(np.ones((1, n_items)))[0]  # (S,) each seed's figure on every item
+    estimate = float(measured.mean())
+    seed_var = float(np.var(measured, ddof=1) / n_seeds) if n_seeds > 1 else 0.0
+    drawn = max(1, n_seeds - 1)  # S − 1 draws: an unbiased seed variance (module docstring)
+    seed_w = rng.multinomial(drawn, np.full(n_seeds, 1.0 / n_seeds), size=n_boot) / drawn  # (B, S) weights
     draws = np.empty(n_boot)
     rows = max(1, _BLOCK_CELLS // n_items)
     for start in range(0, n_boot, rows):
@@ -214,9 +240,4 @@ def two_way(arm: ItemGrid, base: ItemGrid | None = None, seed: int = 0, n_boot: 
         draws[start:stop] = (per_seed(_counts(rng, n_items, stop - start)) * seed_w[start:stop]).sum(axis=1)
     if not np.all(np.isfinite(draws)):  # a resample with no tokens (den 0): the interval is unknown
         raise ValueError("a resample gave a non-finite figure (items with zero weight)")
-    return Resampled(estimate, draws, n_seeds, n_items)
-
-
-def z_mde(se: float, alpha: float, power: float = POWER) -> float:
-    """(z_{1−α/2} + z_power) · se: the minimum detectable effect of a normal test."""
-    return float((stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power)) * se) if math.isfinite(se) else math.nan
+    return Resampled(estimate, draws, n_seeds, n_items, seed_var)
