@@ -30,3 +30,11 @@ def test_an_old_summary_without_method_still_renders_as_t_over_seeds():
         "b": {"seeds": [0], "metrics": {"heldout.response_loss": {"mean": 0.9, "lo": 0.9, "hi": 0.9, "n": 1}},
               "vs_baseline": {"heldout.response_loss": old}}}}
     assert "t over seeds" in ablation_page(summary, "t", [])
+
+
+def test_an_exact_difference_is_neither_significant_nor_no_difference():
+    same = {"diff": 8192.0, "lo": 8192.0, "hi": 8192.0, "n": 3, "method": "t over seeds", "significant": False,
+            "p": 1.0, "se": 0.0, "mde": 0.0}
+    cell = difference_cell(same, 0)
+    assert 'class="nosig"' in cell and "the same at every seed: no spread to test" in cell
+    assert "no difference" not in cell

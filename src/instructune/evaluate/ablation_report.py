@@ -10,6 +10,7 @@ from typing import Any
 
 from instructune.evaluate import html as H
 from instructune.evaluate.plots import scatter_with_errors
+from instructune.evaluate.two_way_bootstrap import has_width
 
 # (metric key, label, lower is better), in the order the page shows them
 LEARNING = [("heldout.response_loss", "held-out response loss", True),
@@ -60,6 +61,8 @@ def difference_cell(d: dict | None, digits: int = 4) -> str:
     elif holm and d.get("significant"):
         mde = f": nothing larger than ±{_num(holm['mde'], digits)}" if holm.get("mde") else ""
         verdict = "n.s. after Holm" + mde
+    elif not has_width(d["lo"], d["hi"]) and d["diff"] != 0:
+        verdict = "the same at every seed: no spread to test"
     elif d.get("mde"):
         verdict = f"n.s.: nothing larger than ±{_num(d['mde'], digits)}"
     else:
