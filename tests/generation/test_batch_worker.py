@@ -35,6 +35,7 @@ def test_requests_arriving_mid_batch_join_it_and_finish(varied, prompts, monkeyp
                                    emit=lambda e: (events.append(e), e[0] == "end" and done.set())))
     assert [g.text for g in late.result(60)] == [g.text for g in alone[:3]]
     assert done.wait(60) and "".join(e[2] for e in events if e[0] == "text") == alone[5].text
+    assert len([e for e in events if e[0] == "text"]) > 2  # streamed token by token, not all at the end
     assert [e[2].text for e in events if e[0] == "done"] == [alone[5].text]
     assert long.result(120)[0].completion_tokens > 8
     assert worker.batches == 1 and max(sizes) >= 4  # one running batch, the late rows inside it
