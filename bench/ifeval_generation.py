@@ -15,7 +15,7 @@ the whole suite's, labelled as one. Each cap's batches print their time as they 
 
 Printed (and written to --out as JSON): the caps used, tokens generated (the decoded replies
 re-tokenized, so ±1 a reply), generation wall time and tok/s, scoring time, the suite's wall
-time and the prompt-level accuracies; the load average, since on a shared machine wall time is
+time (wall and this process's CPU) and the prompt-level accuracies; the load average, since on a shared machine wall time is
 not the code's alone.
 """
 
@@ -71,9 +71,9 @@ def main(argv: list[str] | None = None) -> None:
         return out
 
     ev.generate = timed_generate
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     ev.ifeval(prompts)
-    suite_s = time.perf_counter() - t0
+    suite_s, suite_cpu_s = time.perf_counter() - t0, time.process_time() - c0
     tokens = sum(len(ev.tokenizer(v.response, add_special_tokens=False)["input_ids"]) for v in ev.verdicts)
     gen_s = timings["generate"]
     summary = ev.metrics["ifeval"]
@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> None:
         "cap_tokens": sum(caps), "generated_tokens": tokens, "batch_size": args.batch_size,
         "threads": args.threads, "device": str(next(ev.model.parameters()).device), "torch": torch.__version__,
         "load_s": round(load_s, 1), "generate_s": round(gen_s, 1), "score_s": round(suite_s - gen_s, 2),
-        "suite_s": round(suite_s, 1), "tokens_per_s": round(tokens / gen_s, 1),
+        "suite_s": round(suite_s, 1), "suite_cpu_s": round(suite_cpu_s, 1), "tokens_per_s": round(tokens / gen_s, 1),
         "prompt_level_strict": summary["prompt_level_strict"]["accuracy"],
         "prompt_level_loose": summary["prompt_level_loose"]["accuracy"],
         "load_average": os.getloadavg()[0], "cpus": os.cpu_count(),
@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{len(prompts)} prompts, caps {result['caps']} ({sum(caps)} tokens at most), batch {args.batch_size}, "
           f"{args.threads} thread(s) on {result['device']}")
     print(f"generated {tokens} tokens in {gen_s:.1f} s: {tokens / gen_s:.1f} tok/s; scoring {suite_s - gen_s:.2f} s; "
-          f"the suite {suite_s:.1f} s wall (model load {load_s:.1f} s apart)")
+          f"the suite {suite_s:.1f} s wall, {suite_cpu_s:.1f} s CPU (model load {load_s:.1f} s apart)")
     if args.every > 1:
         result["suite_s_estimate"] = round(suite_s * args.every, 1)
         print(f"estimate for the whole set (every {args.every}th prompt run): {suite_s * args.every / 60:.1f} min")
