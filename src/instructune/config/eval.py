@@ -33,7 +33,11 @@ class EvalConfig:
         ifeval_prompts: an IFEval-format prompts file (Google's input_data.jsonl works); null
             uses the shipped set.
         ifeval_max_prompts: score at most this many prompts (the first ones); 0 for all.
-        ifeval_max_new_tokens: generation length for the verifiable-instruction prompts.
+        ifeval_max_new_tokens: generation cap for the verifiable-instruction prompts. 0 (the
+            default) fits each prompt: what its instructions need (e.g. "at least 300 words" at
+            ~1.8 tokens a word, evaluate/ifeval/length_budget.py), at least 192, rounded up to
+            64, prompts batched by cap; N > 0 gives every prompt N tokens (what figures before
+            fitted caps used: 96, 128 or 192), and eval says how many prompts N cuts short.
         forgetting_corpus: general text for the forgetting perplexity: a .txt file (documents
             separated by a line holding only ---), a .jsonl file with a `text` field, or a
             saved HF dataset dir; null uses the shipped reference corpus (50 documents). How
@@ -64,7 +68,7 @@ class EvalConfig:
     batch_size: int = 8
     ifeval_prompts: str | None = None
     ifeval_max_prompts: int = 0
-    ifeval_max_new_tokens: int = 192
+    ifeval_max_new_tokens: int = 0
     forgetting_corpus: str | None = None
     forgetting_max_length: int = 512
     forgetting_max_tokens: int = 8192
@@ -76,7 +80,7 @@ class EvalConfig:
 
     def __post_init__(self) -> None:
         check_ranges(self, {"max_records": at_least(0), "max_new_tokens": at_least(1), "batch_size": at_least(1),
-                            "ifeval_max_prompts": at_least(0), "ifeval_max_new_tokens": at_least(1),
+                            "ifeval_max_prompts": at_least(0), "ifeval_max_new_tokens": at_least(0),
                             "forgetting_max_length": at_least(2), "forgetting_max_tokens": at_least(0),
                             "generate_every": at_least(0),
                             "generate_records": at_least(1), "bootstrap": at_least(100), "seed": at_least(0)})

@@ -10,6 +10,7 @@ models to load and where the files go.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -20,6 +21,7 @@ from instructune.data.templates import get_template, template_options
 from instructune.data.tokenized import tokenize_records
 from instructune.evaluate import ifeval
 from instructune.evaluate.forgetting import corpus_perplexity
+from instructune.evaluate.ifeval.length_budget import prompt_caps, short_of
 from instructune.evaluate.intervals import mean_ci_bootstrap, wilson
 from instructune.evaluate.loss import response_loss
 from instructune.evaluate.metrics import exact_match, final_answer, rouge_l
@@ -95,10 +97,27 @@ class ModelEval:
         self.generations[name] = texts
         self.ids[f"sets.{name}"] = [r.id for r in records]
 
+    def generate_by_cap(self, records: list[Record], caps: list[int]) -> list[str]:
+        """`generate` with a cap per record: records sharing a cap are batched together (a batch
+        runs until its longest row stops, so mixing caps would spend the largest on all)."""
+        texts = [""] * len(records)
+        for cap in sorted(set(caps)):
+            idx = [i for i, c in enumerate(caps) if c == cap]
+            for i, text in zip(idx, self.generate([records[i] for i in idx], cap)):
+                texts[i] = text
+        return texts
+
     def ifeval(self, prompts: list) -> None:
         records = [Record(id=f"ifeval-{p.key}", instruction=p.prompt, response="") for p in prompts]
-        texts = self.generate(records, self.eval.ifeval_max_new_tokens)
+        fixed = self.eval.ifeval_max_new_tokens
+        caps = prompt_caps(prompts, fixed)
+        if short := short_of(prompts, caps):
+            self.say(f"  {len(short)} of {len(prompts)} verifiable prompts need more than eval.ifeval_max_new_tokens="
+                     f"{fixed} new tokens (e.g. key {short[0].key}); 0 gives each prompt what it needs")
+        texts = self.generate_by_cap(records, caps)
         self.verdicts, summary = ifeval.score(prompts, {p.prompt: t for p, t in zip(prompts, texts)})
+        summary["new_tokens"] = {"fixed": fixed or None, "caps": dict(sorted(Counter(caps).items())),
+                                 "below_need": len(short)}
         self.metrics["ifeval"] = summary
         self.items["ifeval.prompt_level_strict"] = [float(v.follow_all_instructions) for v in self.verdicts]
         self.items["ifeval.prompt_level_loose"] = [float(v.follow_all_instructions_loose) for v in self.verdicts]

@@ -1,8 +1,9 @@
-"""Language verdicts: bit-identical to seeded langdetect, deterministic, and without touching
-langdetect's global state."""
+"""Language verdicts: those of plain seeded langdetect, text for text, deterministic, cached
+without changing an answer, and without touching langdetect's global state."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -11,8 +12,7 @@ from langdetect import DetectorFactory
 from langdetect.detector_factory import PROFILES_DIRECTORY
 from langdetect.lang_detect_exception import LangDetectException
 
-from instructune.evaluate.ifeval.language import (_language_of, _prepared, detect_language, extract_ngrams,
-                                                  language_probabilities)
+from instructune.evaluate.ifeval.language import detect_language, response_language
 
 # Short, mixed text on which unseeded langdetect answers "so" about 3 times in 4 and "fr" otherwise.
 AMBIGUOUS = "Hola amigo bon jour"
@@ -36,48 +36,49 @@ TEXTS = [
     "**Bold** start, *stars* inside, and a [placeholder] at https://example.com/x?y=1 or me@example.org.",
     "NASA and ESA fly; I LOVE well-known songs 123 456.",
     "Mixed: bonjour my friend, wie geht es dir today? Muy bien.",
+    "Sure! Here it is:\nLa lune brille sur le lac et les barques dorment.",
+    "Dzień dobry, jak się masz?",
+    "Ok merci",
+    "ciao",
     AMBIGUOUS,
     "a",
     "  Leading spaces, double  spaces,, commas... and a trailing space ",
     "Ok " * 400,
     ("A long one. " * 120) + "Bien sûr que oui, c'est la vie.",
+    "123 456 !!!",
+    "",
 ]
 
 
-def stock_detector():
-    factory = DetectorFactory()
-    factory.load_profile(PROFILES_DIRECTORY)
-    factory.set_seed(0)
-    return factory
+def plain_langdetect(texts: list[str]) -> list[str | None]:
+    """What `langdetect.detect` answers with the documented seeding (`DetectorFactory.seed = 0`),
+    in a fresh interpreter so that this process's global factory is left alone; None where it
+    raises (no features)."""
+    code = ("import json, sys\nfrom langdetect import DetectorFactory, detect\n"
+            "from langdetect.lang_detect_exception import LangDetectException\nDetectorFactory.seed = 0\n"
+            "def one(t):\n    try:\n        return detect(t)\n    except LangDetectException:\n        return None\n"
+            "print(json.dumps([one(t) for t in json.load(sys.stdin)]))")
+    out = subprocess.run([sys.executable, "-c", code], input=json.dumps(texts), capture_output=True, text=True,
+                         check=True).stdout
+    return json.loads(out)
 
 
-@pytest.fixture(scope="module")
-def stock():
-    return stock_detector()
+def test_verdicts_are_plain_seeded_langdetects():
+    detect_language.cache_clear()
+    assert [detect_language(t) for t in TEXTS] == plain_langdetect(TEXTS)
 
 
-@pytest.mark.parametrize("text", TEXTS)
-def test_bit_identical_to_seeded_langdetect(stock, text):
-    d = stock.create()
-    d.append(text)
-    d.cleaning_text()
-    ngrams = extract_ngrams(_prepared(text).text)
-    assert ngrams == d._extract_ngrams()
-    d = stock.create()
-    d.append(text)
-    try:
-        expected = d.detect()
-    except LangDetectException:
-        assert detect_language(text) is None
-        return
-    assert language_probabilities(tuple(ngrams)) == d.langprob  # exact floats, every language
-    assert detect_language(text) == expected
+def test_the_cache_changes_no_verdict():
+    detect_language.cache_clear()
+    fresh = [detect_language(t) for t in TEXTS]
+    assert [detect_language(t) for t in TEXTS] == fresh  # now answered from the cache
+    assert detect_language.cache_info().hits >= len(set(TEXTS))
 
 
 def test_same_text_same_language_every_time():
     first = detect_language(AMBIGUOUS)
     for _ in range(20):
-        _language_of.cache_clear()  # detect afresh, not from the cache
+        detect_language.cache_clear()  # detect afresh, not from the cache
         assert detect_language(AMBIGUOUS) == first
 
 
@@ -87,6 +88,23 @@ def test_same_language_in_a_fresh_process():
     assert out == detect_language(AMBIGUOUS)
 
 
-def test_undetectable_text_and_global_seed_untouched():
+def test_undetectable_text_passes_and_global_seed_untouched():
     assert detect_language("123 456 !!!") is None
+    assert response_language("123 456 !!!", language="fr")  # as in IFEval
+    assert response_language(TEXTS[1], language="fr") and not response_language(TEXTS[1], language="de")
     assert DetectorFactory.seed is None  # the seed lives on instructune's own factory
+
+
+def test_a_stock_factory_agrees_in_process():
+    """The same answers from a second private factory built the documented way."""
+    factory = DetectorFactory()
+    factory.load_profile(PROFILES_DIRECTORY)
+    factory.set_seed(0)
+    for text in TEXTS[:8]:
+        d = factory.create()
+        d.append(text)
+        try:
+            expected = d.detect()
+        except LangDetectException:
+            expected = None
+        assert detect_language(text) == expected, text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 
 from instructune.evaluate.ifeval import INSTRUCTIONS, SHIPPED_PROMPTS, load_prompts
@@ -9,7 +10,7 @@ from instructune.evaluate.ifeval import INSTRUCTIONS, SHIPPED_PROMPTS, load_prom
 
 def test_shipped_set_loads_and_covers_every_type_at_least_four_times():
     prompts = load_prompts()  # validates every id and every kwargs set against its checker
-    assert len(prompts) >= 110
+    assert len(prompts) >= 300
     counts = Counter(iid for p in prompts for iid in p.instruction_id_list)
     assert set(counts) == set(INSTRUCTIONS)
     assert min(counts.values()) >= 4, counts.most_common()[-3:]
@@ -27,3 +28,14 @@ def test_repeat_prompt_arguments_are_the_request_itself():
         for iid, kwargs in zip(p.instruction_id_list, p.kwargs):
             if iid == "combination:repeat_prompt":
                 assert p.prompt.startswith(kwargs["prompt_to_repeat"] + "\n"), p.key
+
+
+# sha256 of the set's first 129 lines: the set every published IF figure was measured on (its
+# prompts are taken first, so eval.ifeval_max_prompts=N keeps meaning what it meant). Add prompts
+# at the end; never edit, drop or reorder these.
+FIRST_129 = "d5b19a824f2d2a3c88d90fbfefce03cc1d2b3e3c94b48cd28e01480122864187"
+
+
+def test_the_first_129_prompts_are_the_measured_set_unchanged():
+    lines = SHIPPED_PROMPTS.read_bytes().splitlines(keepends=True)
+    assert hashlib.sha256(b"".join(lines[:129])).hexdigest() == FIRST_129

@@ -78,3 +78,17 @@ def test_format_summary(scored):
     assert "prompt-level strict       0.333 [0.06, 0.79] (n=3)" in text
     assert "startend:end_checker" in text and "0.000 / 1.000 (n=1)" in text
     assert "startend:end_checker" not in format_summary(scored[1], per_instruction=False)
+
+
+def test_worker_processes_give_the_same_verdicts_in_order():
+    from instructune.evaluate.ifeval import load_prompts
+    from instructune.evaluate.ifeval.check import CHUNK
+
+    shipped = load_prompts()
+    replies = ["Le marché est plein de couleurs.", "MY ANSWER IS YES.", "*a* and *b*\n\n***\nP.S. fine",
+               '"the end."', "Sure:\nEl mercado está lleno de colores y de voces.\nThanks!"]
+    responses = {p.prompt: replies[i % len(replies)] + f" {i}" for i, p in enumerate(shipped)}
+    assert len(responses) >= 2 * CHUNK  # enough for the workers to be used
+    alone, summary = score(shipped, responses)
+    spread, summary2 = score(shipped, responses, workers=2)
+    assert spread == alone and summary2 == summary

@@ -1,7 +1,10 @@
-"""`check`: the strict and loose verdicts of one response on one prompt."""
+"""`check`: the strict and loose verdicts of one response on one prompt; `check_all` for many."""
 
 from __future__ import annotations
 
+import multiprocessing
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,3 +78,32 @@ def check(prompt: Prompt, response: str) -> Verdict:
         strict.append(ok)
         loose.append(ok or any(follows(v, **kwargs) for v in variants or ()))
     return Verdict(prompt.key, prompt.prompt, response, prompt.instruction_id_list, tuple(strict), tuple(loose))
+
+
+CHUNK = 64  # pairs a worker process takes at a time
+
+
+def _check_pair(pair: tuple[Prompt, str]) -> Verdict:
+    return check(*pair)
+
+
+def check_all(pairs: Sequence[tuple[Prompt, str]], workers: int = 1) -> list[Verdict]:
+    """`check` on every (prompt, response), in order.
+
+    Language detection (langdetect, pure Python) is most of the cost of checking, so a large set
+    can be spread over processes: the verdicts are the same, since each is a function of its
+    prompt and response alone.
+
+    Args:
+        pairs: (prompt, response) pairs.
+        workers: processes to check in; 1 (or fewer than 2 × `CHUNK` pairs): this process.
+            Workers are spawned, so each imports the checks and loads langdetect's profiles once
+            (about a second).
+
+    Returns:
+        One verdict per pair, in order.
+    """
+    if workers <= 1 or len(pairs) < 2 * CHUNK:
+        return [check(p, r) for p, r in pairs]
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return list(pool.map(_check_pair, pairs, chunksize=CHUNK))

@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from instructune.evaluate.ifeval.check import Verdict, check
+from instructune.evaluate.ifeval.check import Verdict, check_all
 from instructune.evaluate.ifeval.prompt import Prompt
 from instructune.evaluate.ifeval.registry import GROUPS, INSTRUCTIONS
 from instructune.evaluate.intervals import wilson
@@ -63,12 +63,14 @@ def summarize(verdicts: Sequence[Verdict]) -> dict[str, Any]:
     }
 
 
-def score(prompts: Sequence[Prompt], responses: Mapping[str, str]) -> tuple[list[Verdict], dict[str, Any]]:
+def score(prompts: Sequence[Prompt], responses: Mapping[str, str],
+          workers: int = 1) -> tuple[list[Verdict], dict[str, Any]]:
     """Check every prompt that has a response and summarise.
 
     Args:
         prompts: the prompt set (e.g. `load_prompts()`).
         responses: prompt text → response (e.g. `load_responses(path)`).
+        workers: processes to check in (`check_all`); 1 checks in this one.
 
     Returns:
         (verdicts in prompt order, summary). The summary is `summarize`'s plus "prompts" (in the
@@ -76,13 +78,8 @@ def score(prompts: Sequence[Prompt], responses: Mapping[str, str]) -> tuple[list
         accuracy; at most 50 keys listed) and "unmatched_responses" (responses to prompts not in
         the set, ignored).
     """
-    verdicts, missing = [], []
-    for p in prompts:
-        response = responses.get(p.prompt)
-        if response is None:
-            missing.append(p.key)
-        else:
-            verdicts.append(check(p, response))
+    missing = [p.key for p in prompts if p.prompt not in responses]
+    verdicts = check_all([(p, responses[p.prompt]) for p in prompts if p.prompt in responses], workers)
     known = {p.prompt for p in prompts}
     summary = {
         "prompts": len(prompts),

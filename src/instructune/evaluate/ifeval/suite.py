@@ -15,7 +15,7 @@ VERDICTS_FILE, SUMMARY_FILE = VERDICTS, IFEVAL_SUMMARY  # names in the run dir l
 
 
 def run_suite(responses: str | Path, prompts: str | Path | None = None,
-              output_dir: str | Path | None = None) -> tuple[list[Verdict], dict[str, Any]]:
+              output_dir: str | Path | None = None, workers: int = 1) -> tuple[list[Verdict], dict[str, Any]]:
     """Score a responses file against a prompt set, and write the results.
 
     Args:
@@ -23,6 +23,7 @@ def run_suite(responses: str | Path, prompts: str | Path | None = None,
         prompts: IFEval-style prompts file; None for the shipped set.
         output_dir: where to write `ifeval_verdicts.jsonl` and `ifeval_summary.json` (created if
             needed); None to write nothing.
+        workers: processes to check in (`check_all`); 1 checks in this one.
 
     Returns:
         (verdicts, summary) as from `score`; the summary also names its inputs.
@@ -32,7 +33,7 @@ def run_suite(responses: str | Path, prompts: str | Path | None = None,
             that answers a prompt of the set (nothing to score: written nowhere).
     """
     prompt_set = load_prompts(prompts)
-    verdicts, summary = score(prompt_set, load_responses(responses))
+    verdicts, summary = score(prompt_set, load_responses(responses), workers)
     if not verdicts:
         raise DataError(str(responses), f"no response answers a prompt of the set "
                         f"({'shipped' if prompts is None else prompts}, {len(prompt_set)} prompts): a response "
