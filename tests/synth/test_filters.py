@@ -77,6 +77,8 @@ def test_copied_prompt_and_refusal():
     assert copied_prompt_check("#Rewritten Prompt#: write more") == Reject("copied_prompt", "#rewritten prompt#")
     assert copied_prompt_check("Make the given prompt harder.") == Reject("copied_prompt", "given prompt")
     assert copied_prompt_check("Name: *New Prompt* Email: *New Prompt*") == Reject("copied_prompt", "new prompt")
+    assert copied_prompt_check("Original task: Write a poem.") == Reject("copied_prompt", "original task")
+    assert copied_prompt_check("Write a poem. Harder task: a sonnet.") == Reject("copied_prompt", "harder task")
     assert copied_prompt_check("Write a poem.") is None
     assert refusal_check("I'm sorry, but I can't help with that.") == Reject("refusal", "i'm sorry")
     assert refusal_check("As an AI, I have no opinions.") == Reject("refusal", "as an ai")

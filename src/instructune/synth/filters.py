@@ -23,8 +23,12 @@ from dataclasses import dataclass
 # The project's one ROUGE-L (also used by evaluation and dedup), so thresholds agree.
 from instructune.data.rouge import RougeIndex, rouge_l_tokens, tokens
 
-COPIED_WORDING = ("#rewritten prompt#", "#given prompt#", "#created prompt#", "given prompt",
-                  "rewritten prompt", "created prompt", "new prompt", "original prompt")
+# The scaffolding of our rewriting prompts (synth/prompts.py: "Original task:", "Harder task:",
+# "New task:") and the headers other Evol-Instruct prompts use, which models trained on their
+# output repeat.
+COPIED_WORDING = ("original task", "harder task", "new task:", "#rewritten prompt#", "#given prompt#",
+                  "#created prompt#", "given prompt", "rewritten prompt", "created prompt", "new prompt",
+                  "original prompt")
 REFUSALS = ("i'm sorry", "i am sorry", "as an ai", "as a language model", "i cannot", "i can't",
             "i am unable", "i'm unable", "i apologize", "i'm not able", "i am not able")
 # Words that carry no content: a response made only of these (and punctuation) is nonsense.
