@@ -114,6 +114,8 @@ def test_task_and_context_carry_over_and_complicate_input_rewrites_the_input(tmp
 @pytest.mark.parametrize("evolve, answer, reason", [
     ("Rewritten prompt: Rewrite the #Given Prompt# about the sea.", ANSWER, "copied_prompt"),
     ("Harder task: Make the original task about the sea longer.", ANSWER, "copied_prompt"),
+    # the request's own words echoed back (a run of 4 words of it that the parent lacks)
+    ("Harder task: Write a poem about the sea, and it may grow by 20 words at most.", ANSWER, "copied_prompt"),
     ("I'm sorry, but I cannot rewrite this.", ANSWER, "refusal"),
     ("Rewritten prompt: Write a poem about the sea.", ANSWER, "no_new_info"),
     ("Rewritten prompt: Write a poem about the sea today.", ANSWER, "no_new_info"),  # 1 new word

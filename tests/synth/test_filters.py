@@ -7,7 +7,7 @@ import random
 import pytest
 from rouge_score import rouge_scorer
 
-from instructune.synth.filters import (InstructionFilter, Reject, RougePool, blocklist_check,
+from instructune.synth.filters import (InstructionFilter, Reject, RougePool, blocklist_check, echoed_request_check,
                                        blocklist_pattern, copied_prompt_check, length_check,
                                        no_new_info_check, refusal_check, response_check,
                                        rouge_l_tokens, start_check, tokens)
@@ -71,6 +71,15 @@ def test_instruction_filter_order_and_pool():
     r = f.check("Write a short poem about the blue sea.")
     assert r == Reject("rouge", "0.933 vs 'Write a short poem about the sea.'")
     assert f.check("List three ideas for a rainy weekend.") is None
+
+
+def test_echoed_request():
+    request = "Make this task harder with one change: add a limit.\n\nOriginal task: Write a poem about the sea."
+    parent = "Write a poem about the sea."
+    assert echoed_request_check("Write a poem about the sea in 8 lines.", request, parent) is None  # parent's words
+    assert echoed_request_check("Make this task harder: a sea poem.", request, parent) == \
+        Reject("copied_prompt", "make this task harder")
+    assert echoed_request_check("Make this task short.", request, parent) is None  # 3 words only
 
 
 def test_copied_prompt_and_refusal():
