@@ -80,6 +80,10 @@ def test_echoed_request():
     assert echoed_request_check("Make this task harder: a sea poem.", request, parent) == \
         Reject("copied_prompt", "make this task harder")
     assert echoed_request_check("Make this task short.", request, parent) is None  # 3 words only
+    # runs are taken within lines: the end of an instruction and the start of its context are no run
+    req = "Sort the mail harder with one change."
+    assert echoed_request_check("Sort the mail\nharder with one", req, "x") is None
+    assert echoed_request_check("Sort the mail harder with one", req, "x") == Reject("copied_prompt", "mail harder with one")
 
 
 def test_copied_prompt_and_refusal():

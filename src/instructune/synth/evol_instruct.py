@@ -66,6 +66,11 @@ def _prompt_text(r: dict) -> str:
     return f"{r['instruction']} {r['context']}".strip()
 
 
+def _fields(r: dict) -> str:
+    """Instruction and context on lines of their own (word runs are not to cross them)."""
+    return f"{r['instruction']}\n{r['context']}"
+
+
 def _child_context(op: str, parent: dict, parsed: str | None) -> str:
     """The child's input: new for in-breadth (none), the rewritten one for complicate_input
     (the parent's when the reply gave none), the parent's otherwise."""
@@ -89,7 +94,7 @@ def check_evolved(parent: dict, child: dict, cfg: EvolConfig, known: set[str], r
     if not child["instruction"]:
         return Reject("unparsed", "no prompt in the reply")
     text = _prompt_text(child)
-    return (copied_prompt_check(text) or echoed_request_check(text, request, _prompt_text(parent))
+    return (copied_prompt_check(text) or echoed_request_check(_fields(child), request, _fields(parent))
             or refusal_check(text)
             or length_check(child["instruction"], cfg.min_words, cfg.max_words)
             or no_new_info_check(_prompt_text(parent), text, cfg.max_parent_rouge, cfg.min_new_words)

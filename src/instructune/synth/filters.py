@@ -164,14 +164,17 @@ def echoed_request_check(text: str, request: str, parent: str, n: int = ECHO_WOR
     follows whatever the prompt says, so a reworded prompt is checked as strictly as the old one.
 
     Args:
-        text: the evolved prompt (instruction and context).
+        text: the evolved prompt (instruction, then context on a line of its own).
         request: the user message that asked for it (`synth/prompts.py`).
-        parent: the parent's instruction and context (words it already had are not an echo).
+        parent: the parent's instruction and context, likewise (words it had are no echo).
         n: words in a run.
     """
-    def runs(t: str) -> set[tuple[str, ...]]:
-        toks = tokens(t)
-        return {tuple(toks[i:i + n]) for i in range(len(toks) - n + 1)}
+    def runs(t: str) -> set[tuple[str, ...]]:  # within a line: a run across two fields is no echo
+        out = set()
+        for line in t.splitlines():
+            toks = tokens(line)
+            out.update(tuple(toks[i:i + n]) for i in range(len(toks) - n + 1))
+        return out
 
     hit = (runs(text) & runs(request)) - runs(parent)
     return Reject("copied_prompt", " ".join(min(hit))) if hit else None
