@@ -1,7 +1,7 @@
 """Domain scorer: precision and recall on the hand-labelled set, and refitting its calibration.
 
     python bench/domain_scorer.py [--labelled tests/quality/fixtures/domains_labelled.jsonl]
-        [--min-confidence 0.25] [--review finance,law,health] [--errors]
+        [--min-confidence 0.25] [--review finance,law,health] [--errors] [--out FILE.json]
     python bench/domain_scorer.py --fit        # refit the calibration block of quality/domains.yaml
 
 Evaluation: every record of the labelled set (its "domain" field is the hand label: finance,
@@ -46,7 +46,7 @@ def prf(gold: list[bool], pred: list[bool]) -> tuple[int, int, int, float, float
     return tp, fp, fn, tp / (tp + fp) if tp + fp else 1.0, tp / (tp + fn) if tp + fn else 1.0
 
 
-def evaluate(path: Path, min_confidence: float, review: list[str], errors: bool) -> None:
+def evaluate(path: Path, min_confidence: float, review: list[str], errors: bool, out: Path | None = None) -> None:
     from instructune.quality.decide import decide
     from instructune.embed import load_embedder
     from instructune.quality.score import ScoringSet
@@ -60,11 +60,19 @@ def evaluate(path: Path, min_confidence: float, review: list[str], errors: bool)
     print(f"{len(records)} records ({', '.join(f'{d} {labels.count(d)}' for d in dict.fromkeys(labels))}), "
           f"min_confidence {min_confidence}, review {','.join(review)}")
     print(f"{'domain':<14} {'tp':>3} {'fp':>3} {'fn':>3} {'precision':>9} {'recall':>7}")
+    rows = {}
     for d in domain.domain_names():
-        tp, fp, fn, p, r = prf([x == d for x in labels], [x == d for x in pred])
+        rows[d] = prf([x == d for x in labels], [x == d for x in pred])
+    rows["needs review"] = prf([x in review for x in labels], flagged)
+    for d, (tp, fp, fn, p, r) in rows.items():
         print(f"{d:<14} {tp:>3} {fp:>3} {fn:>3} {p:>9.2f} {r:>7.2f}")
-    tp, fp, fn, p, r = prf([x in review for x in labels], flagged)
-    print(f"{'needs review':<14} {tp:>3} {fp:>3} {fn:>3} {p:>9.2f} {r:>7.2f}")
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps({
+            "labelled": str(path.name), "records": len(records), "min_confidence": min_confidence,
+            "review": review,
+            "rows": {d: dict(zip(("tp", "fp", "fn", "precision", "recall"), v)) for d, v in rows.items()},
+        }, indent=2) + "\n", encoding="utf-8")
     if errors:
         for rec, gold, got, s in zip(records, labels, pred, scores):
             if gold != got:
@@ -105,11 +113,12 @@ def main() -> None:
     ap.add_argument("--review", default="finance,law,health", help="comma-separated domains sent to review")
     ap.add_argument("--errors", action="store_true", help="list the misclassified records")
     ap.add_argument("--fit", action="store_true", help="refit the calibration instead of evaluating")
+    ap.add_argument("--out", type=Path, help="also write the table as JSON (bench/results/quality/domain_scorer.json)")
     args = ap.parse_args()
     if args.fit:
         fit()
     else:
-        evaluate(args.labelled, args.min_confidence, [d for d in args.review.split(",") if d], args.errors)
+        evaluate(args.labelled, args.min_confidence, [d for d in args.review.split(",") if d], args.errors, args.out)
 
 
 if __name__ == "__main__":

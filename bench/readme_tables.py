@@ -7,8 +7,12 @@ Each table is printed as the README holds it: a marker line `<!-- readme_tables:
 then the markdown table. Every cell of an ablation column comes from an `ablation.json` that
 `instructune ablate` wrote (committed under `bench/results/ablations/`): `arms.<arm>.metrics.
 <metric>.{mean,lo,hi}` for the baseline row, `arms.<arm>.vs_baseline.<metric>.{diff,lo,hi,
-significant}` (the difference from the baseline paired by seed, Student-t interval over seeds)
-for the others. tests/test_readme_figures.py checks that the README's tables equal this output.
+significant}` (the difference from the baseline paired by seed) for the others. The interval is
+what the file says in `method`: the committed files predate per-item scores and have no such
+field, so they are read as they were written, Student-t intervals over seeds ("t over seeds");
+files from an ablation whose cells kept eval_items.json say "bootstrap over seeds x items". A
+table's caption must name the kind of interval its cells hold (the test checks it).
+tests/test_readme_figures.py checks that the README's tables equal this output.
 
 `--text NAME` prints a figure the README gives in its prose (the synth runs' counts, Self-Refine's
 gain), written from its result file; the test checks that the README holds that text and names the file.
@@ -119,6 +123,23 @@ TABLES = {t.name: t for t in (
            Row("+ temperature head", "addons.json", "temperature_head", settings=False)),
           "full", extra=(GPU_FILE,)),
 )}
+
+
+SEED_T = "t over seeds"  # the interval of a file written before ablation.json said its method
+# What a caption must say for the intervals a table holds.
+METHOD_WORDS = {SEED_T: "t interval", "bootstrap over seeds x items": "seeds × items"}
+
+
+def method(d: dict) -> str:
+    """How a difference's interval was made; files without `method` hold t intervals over seeds."""
+    return d.get("method", SEED_T)
+
+
+def interval_methods(table: Table, results: Path = RESULTS) -> list[str]:
+    """The kinds of interval the table's difference cells hold, sorted."""
+    metrics = (LOSS, IF_PROMPT, IF_INSTR, PPL)
+    return sorted({method(load(results, r.file)["arms"][r.arm]["vs_baseline"][m])
+                   for r in table.rows for m in metrics})
 
 
 def signed(x: float, dp: int) -> str:
@@ -337,6 +358,13 @@ def prompts_text(r: dict) -> str:
     return out
 
 
+def domain_text(r: dict) -> str:
+    """The domain scorer's precision / recall rows, from `bench/domain_scorer.py --out`
+    (the README's table, its lines joined as the README's text is read: by single spaces)."""
+    label = {"needs review": "needs review (any of the three)"}
+    return " ".join(f"| {label.get(d, d)} | {v['precision']:.2f} | {v['recall']:.2f} |" for d, v in r["rows"].items())
+
+
 # Figures the README gives in its prose: name -> (the files under bench/results, text from them).
 TEXTS = {
     "synth-self-instruct": ("synth/self_instruct_report.json", synth_text),
@@ -344,6 +372,7 @@ TEXTS = {
     "refine": ("refine/refine_gain.json", refine_text),
     "synth-prompts-evol": ("synth/prompts_evol.json", prompts_text),
     "synth-prompts-self-instruct": ("synth/prompts_self_instruct.json", prompts_text),
+    "domain": ("quality/domain_scorer.json", domain_text),
 }
 
 
@@ -366,7 +395,9 @@ def main(argv: list[str] | None = None) -> int:
         lines, sources, pending = table(name, args.results)
         if i:
             print()
+        kinds = interval_methods(TABLES[name], args.results) if name in TABLES else []
         print(f"{name}: from " + ", ".join(f"bench/results/{f}" for f in sources)
+              + (f"; intervals: {', '.join(kinds)}" if kinds else "")
               + (f"; CPU step time {PENDING_NOTE}" if pending else ""), file=sys.stderr)
         print("\n".join(lines))
     for name in args.text or ([] if args.table else list(TEXTS)):

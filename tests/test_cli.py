@@ -64,7 +64,10 @@ HEAVY = ("torch", "transformers", "datasets")
 
 
 @pytest.mark.parametrize("argv", [["train", "--nonsense"], ["eval", "--bogus"], ["train", "train.lrr=1e-4"],
-                                  ["prepare", "--output", "x", "model.nme=y"]])
+                                  ["prepare", "--output", "x", "model.nme=y"],
+                                  # a bad model name or a missing data file: checked before train's recipe imports
+                                  ["train", "model.name=no-such-model-xyz", "output_dir=runs/never"],
+                                  ["train", "data.train=[no_such_file.jsonl]", "output_dir=runs/never"]])
 def test_bad_arguments_are_answered_before_the_ml_libraries_load(argv):
     # Bad arguments get their one line before torch / transformers are imported (seconds saved).
     import subprocess

@@ -112,6 +112,21 @@ def test_a_readme_table_is_what_the_formatter_prints(name):
         assert tables.PENDING_NOTE in text, f"{name}: figures without a file, and the caption does not say so"
 
 
+@pytest.mark.parametrize("name", list(tables.TABLES))
+def test_a_table_caption_names_the_kind_of_interval_its_cells_hold(name):
+    lines = README.read_text(encoding="utf-8").splitlines()
+    caption, _ = block_after(lines, f"<!-- readme_tables: {name} -->")
+    text = " ".join(caption)
+    for kind in tables.interval_methods(tables.TABLES[name]):
+        assert tables.METHOD_WORDS[kind] in text, f"{name}: {kind} intervals, and the caption does not say so"
+
+
+def test_a_file_without_a_method_holds_t_intervals_over_seeds():
+    # the committed ablation files predate per-item scores: read as they were written
+    assert tables.method({"diff": 0.1, "lo": 0.0, "hi": 0.2}) == tables.SEED_T
+    assert tables.method({"method": "bootstrap over seeds x items"}) == "bootstrap over seeds x items"
+
+
 @pytest.mark.parametrize("name", list(tables.TEXTS))
 def test_a_prose_figure_is_what_its_file_gives(name):
     text = README.read_text(encoding="utf-8")

@@ -65,6 +65,9 @@ class Verb:
         libraries: uses transformers / datasets: their warnings and progress bars are quieted
             at start (the verbs that do not, skip the import this costs).
         threads: runs a model with torch: takes `--threads N` (the `threads` key), applied at start.
+        precheck: (parsed args) → None, raising on a bad input; run before the ML libraries and
+            the verb's recipe are imported, so that a bad model name or data file is answered in
+            a fraction of a second rather than after seconds of imports.
     """
 
     help: str
@@ -76,6 +79,7 @@ class Verb:
     recipe: str | None = None
     libraries: bool = True
     threads: bool = False
+    precheck: Callable[[argparse.Namespace], None] | None = None
 
 
 def quiet_libraries() -> None:
@@ -261,6 +265,15 @@ def _train_flags(p):
     run_dir_flags(p, resume="continue the run in output_dir from its newest checkpoint (its config.yaml must agree)",
                   overwrite="replace the run in output_dir (its outputs, and eval's and the report made from "
                             "them, are removed first; other files stay)")
+
+
+def _train_precheck(args) -> None:
+    """The model and the data, checked before torch and the train recipe load; `train.main`
+    checks them again with the run dir (which needs the number of processes)."""
+    from instructune.recipes.checks import check_data, check_model
+
+    check_model(args.cfg.model.name, "model.name")
+    check_data(args.cfg)
 
 
 def _train(args, console) -> int:
@@ -565,7 +578,7 @@ VERBS: dict[str, Verb] = {
                   libraries=False),
     "stats": Verb("counts, token-length histograms and shares of a dataset", _stats, _stats_flags, _FILES, 0,
                   config=False),
-    "train": Verb("train (LoRA or full)", _train, _train_flags, threads=True),
+    "train": Verb("train (LoRA or full)", _train, _train_flags, threads=True, precheck=_train_precheck),
     "eval": Verb("compare base and tuned on held-out records", _eval, _eval_flags, threads=True),
     "generate": Verb("batched generation", _generate, _generate_flags, threads=True),
     "chat": Verb("interactive chat", _chat, _model_flag, threads=True),
@@ -646,6 +659,8 @@ def main(argv: list[str] | None = None) -> int:
         # The config first: a bad key or value is answered before the ML libraries are imported.
         if VERBS[args.verb].config:
             args.cfg = load_config(args.recipe, args.overrides)
+        if VERBS[args.verb].precheck is not None:
+            VERBS[args.verb].precheck(args)
         if VERBS[args.verb].libraries:
             quiet_libraries()
         if VERBS[args.verb].threads:

@@ -4,7 +4,7 @@
     train     config.yaml, metrics.jsonl, checkpoints/, adapter/, export/, addons/,
               train_summary.json, tensorboard/, wandb/, mlruns/, augmented.jsonl (+ .dropped.jsonl, .summary.json:
               data.augment.constraints)
-    eval      eval.json, eval_generations.jsonl, ifeval_verdicts.jsonl, ifeval_verdicts_<model>.jsonl,
+    eval      eval.json, eval_generations.jsonl, eval_items.json, ifeval_verdicts.jsonl, ifeval_verdicts_<model>.jsonl,
               ifeval_summary.json (eval --responses)
     report    report.html
     export    model-<quant>.gguf (`instructune export --gguf`)
@@ -54,6 +54,7 @@ SUMMARY, TENSORBOARD = "train_summary.json", "tensorboard"
 WANDB, MLRUNS = "wandb", "mlruns"  # train.report_to's offline wandb runs and MLflow file store
 AUGMENTED = "augmented.jsonl"  # the constraint-augmented training records, with the two files beside it
 EVAL, GENERATIONS, VERDICTS = "eval.json", "eval_generations.jsonl", "ifeval_verdicts.jsonl"
+ITEMS = "eval_items.json"  # per-item scores of each evaluated model (evaluate/item_scores.py)
 REPORT = "report.html"
 GGUF = "model-*.gguf"  # `instructune export --gguf`: model-f16.gguf, model-q8_0.gguf
 IFEVAL_SUMMARY = "ifeval_summary.json"
@@ -80,6 +81,7 @@ LAYOUT = (
     Entry("augmented.*", "train"),
     Entry(EVAL, "eval"),
     Entry(GENERATIONS, "eval"),
+    Entry(ITEMS, "eval"),
     Entry(VERDICTS, "eval"),
     Entry("ifeval_verdicts_*.jsonl", "eval"),  # the base model's, and the tuned one without add-ons
     Entry(IFEVAL_SUMMARY, "eval"),
@@ -125,6 +127,7 @@ class RunDir:
     augmented = property(lambda self: self.root / AUGMENTED)
     eval = property(lambda self: self.root / EVAL)
     generations = property(lambda self: self.root / GENERATIONS)
+    items = property(lambda self: self.root / ITEMS)
     report = property(lambda self: self.root / REPORT)
 
     def verdicts(self, model: str = "tuned") -> Path:

@@ -4,8 +4,8 @@ streamed with errors located by file, row and column."""
 from __future__ import annotations
 
 import gzip
-import importlib.util
 import json
+import sys
 import tracemalloc
 
 import pyarrow as pa
@@ -98,13 +98,24 @@ def test_gzip_json_and_jsonl(tmp_path, name, array):
     assert recs[1].source.get("index" if array else "line") == (1 if array else 2)
 
 
-def test_zst_without_zstandard_says_so(tmp_path):
-    if importlib.util.find_spec("zstandard") is not None:
-        pytest.skip("zstandard is installed")
+@pytest.mark.parametrize("name", ["qa.jsonl.zst", "qa.csv.zst"])
+def test_zst_json_and_csv(tmp_path, name):
+    zstandard = pytest.importorskip("zstandard")  # in the dev extra: CI has it
+    text = ("question,answer\n" + "".join(f"{r['question']},{r['answer']}\n" for r in QA) if ".csv" in name
+            else "".join(json.dumps(r) + "\n" for r in QA))
+    path = tmp_path / name
+    path.write_bytes(zstandard.ZstdCompressor().compress(text.encode()))
+    assert [r.response for r in load_records(str(path))] == ["0", "2", "4", "6", "8"]
+
+
+def test_zst_without_zstandard_names_the_extra(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "zstandard", None)  # as if not installed: the import fails
     path = tmp_path / "a.jsonl.zst"
     path.write_bytes(b"\x28\xb5\x2f\xfd")
-    with pytest.raises(DataError, match="needs the zstandard package"):
+    with pytest.raises(DataError) as e:
         list(iter_raw_rows(path))
+    assert str(e.value) == (f"{path}: reading a .zst file needs the zstandard package, which is not installed; "
+                            "pip install instructune[zstd], or decompress it first (zstd -d)")
 
 
 def _peak_while_reading(path) -> int:
@@ -138,3 +149,12 @@ def test_reading_streams_parquet(tmp_path):
         if i % 500 == 0:
             top = max(top, pa.total_allocated_bytes())
     assert top < 20_000 * 400 / 3  # a few row groups at most, never the whole table
+
+
+def test_reading_streams_zst(tmp_path):
+    zstandard = pytest.importorskip("zstandard")
+    path = tmp_path / "big.jsonl.zst"
+    with open(path, "wb") as raw, zstandard.ZstdCompressor().stream_writer(raw) as f:
+        for _ in range(20_000):
+            f.write((json.dumps(ROW) + "\n").encode())
+    assert _peak_while_reading(path) < 20_000 * 400 / 10

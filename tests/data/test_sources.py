@@ -1,5 +1,6 @@
 """Per-source entries of data.train / data.heldout: column mapping, caps, weighted mixtures
-(deterministic under the seed), and the config that types and checks them."""
+(deterministic under the seed, capped inputs streamed), prepare and train on a mixture end to
+end, and the config that types and checks them."""
 
 from __future__ import annotations
 
@@ -7,13 +8,16 @@ import json
 import os
 import subprocess
 import sys
+from collections import Counter
 
 import pytest
 
+from instructune.cli import main as cli
 from instructune.config import ConfigError, SourceConfig, load_config
 from instructune.data.errors import DataError
 from instructune.data.inputs import load_inputs, load_mixture
 from instructune.data.mixture import format_mixture, largest_remainder
+from instructune.data.splits import load_prepared
 
 
 def _jsonl(path, rows):
@@ -121,3 +125,71 @@ def test_bad_entries_name_the_key_and_what_is_allowed(entry, words):
 def test_weights_on_some_entries_only_are_refused():
     with pytest.raises(ConfigError, match=r"data.train\[1\].weight: missing"):
         load_config(None, ["data.train=[{path: a.jsonl, weight: 1}, b.jsonl]"])
+
+
+def test_streamed_draws_are_the_in_memory_draws(files):
+    """load_mixture keeps only the chosen records of a capped / weighted input; the records are
+    the ones `mix` draws from all of them in memory (same seed, same order)."""
+    from instructune.data.mixture import mix
+
+    quiz, small = files
+    cols = {"instruction": "q", "response": "a"}
+    for entries in ([SourceConfig(quiz, columns=cols, max_records=3), small],
+                    [SourceConfig(quiz, columns=cols, weight=1), SourceConfig(small, weight=3)],
+                    [SourceConfig(quiz, columns=cols, weight=3, max_records=6), SourceConfig(small, weight=1)]):
+        streamed, plans = load_mixture(entries, seed=5)
+        whole = [load_inputs([SourceConfig(e.path, columns=e.columns) if isinstance(e, SourceConfig) else e])
+                 for e in entries]  # every record of each input, in memory
+        assert [r.id for r in streamed] == [r.id for r in mix(whole, plans, seed=5)]
+
+
+def test_a_capped_input_is_not_held_whole(tmp_path):
+    import tracemalloc
+
+    big = _jsonl(tmp_path / "big.jsonl", [{"instruction": f"Say {i}. " + "x" * 400, "output": "y" * 400}
+                                          for i in range(5_000)])
+    tracemalloc.start()
+    recs, _ = load_mixture([SourceConfig(big, max_records=10)])
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert len(recs) == 10
+    assert peak < 5_000 * 800 / 10  # a tenth of the file's text: never all 5,000 records
+
+
+def _tasks(rows, task, keys=("instruction", "output", "category")):
+    """`rows` records of one task, under the given (instruction, response, task) keys."""
+    return [dict(zip(keys, (f"{task} question {i}?", f"{task} answer {i}.", task))) for i in range(rows)]
+
+
+def test_prepare_and_train_hold_the_planned_mixture(tiny_model, tmp_path, capsys):
+    """prepare with per-source entries: the prepared split holds each source's planned count
+    (told apart by their task); a second prepare hits the cache and still prints the table;
+    train's summary and model card carry the per-source counts."""
+    a = _jsonl(tmp_path / "alpha.jsonl", _tasks(12, "alpha"))
+    b = _jsonl(tmp_path / "beta.jsonl", _tasks(5, "beta", ("instruction", "response", "category")))
+    c = _jsonl(tmp_path / "gamma.jsonl", _tasks(30, "gamma", ("q", "a", "kind")))
+    train = (f"data.train=[{{path: {a}, weight: 1}}, {{path: {b}, weight: 2, format: dolly}}, "
+             f"{{path: {c}, weight: 1, max_records: 4, columns: {{instruction: q, response: a, task: kind}}}}]")
+    args = ["prepare", f"model.name={tiny_model}", "data.heldout=[]", "data.max_length=64", train, "data.mix_seed=3"]
+    # sizes 12 + 5 + 4 (capped) = 21; weights 1:2:1 share it 5, 11 (5 records, repeated), 5 (capped: 4)
+    assert cli([*args, "--output", str(tmp_path / "prep")]) == 0
+    first = capsys.readouterr().out
+    assert "train: mixture (records per input" in first and "train: tokenized 20 records" in first
+    held = Counter(load_prepared(tmp_path / "prep" / "train")["task"])
+    assert held == {"alpha": 5, "beta": 11, "gamma": 4}
+    stats = json.loads((tmp_path / "prep" / "stats.json").read_text())["train"]["mixture"]
+    assert [(p["planned"], p["taken"]) for p in stats] == [(5, 5), (11, 11), (4, 4)]
+    assert cli([*args, "--output", str(tmp_path / "again")]) == 0
+    again = capsys.readouterr().out
+    assert "train: reused cached tokenization of 20 records" in again
+    table = [line for line in first.splitlines() if line.startswith("  ")]
+    assert table and table == [line for line in again.splitlines() if line.startswith("  ")]
+
+    run = tmp_path / "run"
+    assert cli(["train", f"model.name={tiny_model}", f"output_dir={run}", "train.max_steps=1", "train.eval_every=0",
+                "data.heldout=[]", "data.max_length=64", train, "data.mix_seed=3"]) == 0
+    summary = json.loads((run / "train_summary.json").read_text())["data"]
+    assert [p["taken"] for p in summary["mixture"]] == [5, 11, 4] and summary["train_records"] == 20
+    card = (run / "export" / "README.md").read_text()
+    assert f"| train | `{c}` (cap 4, weight 1) | 4 of 30 read; share 25.0% planned, 20.0% realised |" in card
+    assert f"| train | `{b}` (weight 2) | 11 of 5 read; share 50.0% planned, 55.0% realised |" in card

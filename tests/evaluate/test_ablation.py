@@ -1,11 +1,14 @@
-"""Ablation bookkeeping: grid, done cells, t intervals over seeds, paired differences."""
+"""Ablation bookkeeping: grid, done cells, intervals over seeds (t) and over seeds × items
+(bootstrap), paired differences, Holm's family and the minimum detectable effect."""
 
 import json
 import math
 
 import pytest
 
-from instructune.evaluate.ablation import DONE, cells, finished, paired_difference, summarize, t_interval
+from instructune.evaluate.ablation import (DONE, SEED_T, TWO_WAY, cell_items, cells, finished, paired_difference,
+                                           summarize, t_interval)
+from instructune.evaluate.two_way_bootstrap import ItemScores
 
 
 def test_t_interval_matches_the_textbook_value():
@@ -21,13 +24,94 @@ def test_one_seed_has_no_spread_and_no_significance():
 
 
 def test_differences_are_paired_by_seed():
-    # the arm is 0.1 better at every seed while seeds vary a lot: pairing sees it
+    # the arm is about 0.1 better at every seed while seeds vary a lot: pairing sees it
     base = {0: 1.0, 1: 2.0, 2: 3.0}
-    arm = {0: 1.1, 1: 2.1, 2: 3.1}
+    arm = {0: 1.1, 1: 2.12, 2: 3.09}
     d = paired_difference(arm, base)
-    assert d["diff"] == pytest.approx(0.1) and d["lo"] == pytest.approx(0.1) and d["significant"]
+    assert d["diff"] == pytest.approx(0.07 + 0.1 / 3) and d["lo"] > 0 and d["significant"]
+    assert d["method"] == SEED_T and 0 < d["p"] < 0.05
     noisy = paired_difference({0: 1.2, 1: 1.9, 2: 3.2}, base)
-    assert not noisy["significant"] and noisy["lo"] < 0 < noisy["hi"]
+    assert not noisy["significant"] and noisy["lo"] < 0 < noisy["hi"] and noisy["p"] > 0.05
+
+
+def test_a_zero_width_interval_is_never_significant():
+    # the same difference at every seed (up to rounding: 0.1 + 1e-16 noise): the t interval has
+    # no width, so it tests nothing
+    d = paired_difference({0: 1.1, 1: 2.2, 2: 3.3}, {0: 1.0, 1: 2.1, 2: 3.2})
+    assert 0 < d["se"] < 1e-15
+    assert d["lo"] == pytest.approx(d["hi"]) and d["significant"] is False and d["p"] == 1.0
+
+
+def items(values):
+    return ItemScores(tuple(f"p{i}" for i in range(len(values))), tuple(map(float, values)), (1.0,) * len(values))
+
+
+BASE_ITEMS = [1, 0, 0, 1, 0, 1, 0, 0, 1, 0]  # 0.4
+ARM_ITEMS = [1, 1, 0, 1, 0, 1, 1, 0, 1, 0]  # 0.6
+
+
+def three_identical_seeds():
+    results = {"a": {s: {"acc": 0.4} for s in range(3)}, "b": {s: {"acc": 0.6} for s in range(3)}}
+    scores = {"a": {s: {"acc": items(BASE_ITEMS)} for s in range(3)},
+              "b": {s: {"acc": items(ARM_ITEMS)} for s in range(3)}}
+    return results, scores
+
+
+def test_three_identical_seeds_get_their_interval_from_the_items():
+    results, scores = three_identical_seeds()
+    seeds_only = summarize(results, "a")["arms"]["b"]["vs_baseline"]["acc"]
+    assert seeds_only["lo"] == pytest.approx(seeds_only["hi"]) and seeds_only["significant"] is False
+    both = summarize(results, "a", items=scores, headline=["acc"])["arms"]["b"]["vs_baseline"]["acc"]
+    assert both["method"] == TWO_WAY and both["n"] == 3 and both["n_items"] == 10
+    assert both["diff"] == pytest.approx(0.2) and both["hi"] - both["lo"] > 0.1
+    assert both["seed_t"]["lo"] == pytest.approx(both["seed_t"]["hi"])  # the old interval, kept beside
+    # two items of ten moved: nothing near significance, and the MDE says what could have been seen
+    assert not both["significant"] and both["p"] > 0.1 and both["mde"] > 0.2
+    assert both["mde"] == pytest.approx((1.959964 + 0.841621) * both["se"], rel=1e-6)
+
+
+def test_a_zero_width_bootstrap_interval_is_never_significant():
+    results, scores = three_identical_seeds()
+    scores["b"] = {s: {"acc": items([v + 0.2 for v in BASE_ITEMS])} for s in range(3)}  # +0.2 on every item
+    d = summarize(results, "a", items=scores, headline=["acc"])["arms"]["b"]["vs_baseline"]["acc"]
+    assert d["method"] == TWO_WAY and d["lo"] == pytest.approx(d["hi"]) == pytest.approx(0.2)
+    assert d["significant"] is False and d["holm"]["significant"] is False and d["p"] == 1.0
+
+
+def test_holm_adjusts_the_headline_family_and_keeps_the_unadjusted_beside():
+    # three arms against a baseline on one headline metric and one other: the family is 3 tests
+    results = {"base": {0: {"m": 0.0, "other": 0.0}, 1: {"m": 0.0, "other": 0.0}, 2: {"m": 0.0, "other": 0.0}}}
+    shifts = {"x": [0.5, 0.52, 0.49], "y": [0.1, -0.1, 0.12], "z": [0.3, 0.1, 0.35]}
+    for arm, vals in shifts.items():
+        results[arm] = {s: {"m": v, "other": v} for s, v in enumerate(vals)}
+    s = summarize(results, "base", headline=["m"])
+    assert s["holm"]["family"] == ["x: m", "y: m", "z: m"] and s["holm"]["alpha"] == 0.05
+    ps = {a: s["arms"][a]["vs_baseline"]["m"]["p"] for a in shifts}
+    order = sorted(ps, key=ps.get)  # by hand: 3p, 2p, 1p with the running maximum
+    want = {}
+    running = 0.0
+    for j, arm in enumerate(order):
+        running = max(running, min(1.0, (3 - j) * ps[arm]))
+        want[arm] = running
+    for arm in shifts:
+        d = s["arms"][arm]["vs_baseline"]["m"]
+        assert d["holm"]["p"] == pytest.approx(want[arm]) and d["p"] == pytest.approx(ps[arm])
+        if d["holm"]["multiplier"] > 1:  # adjusted intervals are wider, at level 1 − α / multiplier
+            assert d["holm"]["hi"] - d["holm"]["lo"] > d["hi"] - d["lo"]
+            assert d["holm"]["level"] == pytest.approx(1 - 0.05 / d["holm"]["multiplier"])
+    assert "holm" not in s["arms"]["x"]["vs_baseline"]["other"]  # outside the family: unadjusted only
+    assert s["arms"]["x"]["vs_baseline"]["m"]["holm"]["multiplier"] == 3
+
+
+def test_cell_items_names_them_as_the_cell_json_metrics():
+    e = {"ids": ["d0", "d1"], "num": [4.0, 6.0], "den": [2.0, 3.0]}
+    got = cell_items({"sets.heldout.response_loss": e, "ifeval.prompt_level_loose": e, "forgetting": e},
+                     {"forgetting": {"ids": ["d0", "d1"], "num": [2.0, 3.0], "den": [2.0, 3.0]}})
+    assert set(got) == {"heldout.response_loss", "heldout.perplexity", "ifeval.prompt_level_loose",
+                        "forgetting.perplexity", "forgetting.relative_change"}
+    assert got["heldout.response_loss"].value() == pytest.approx(2.0)
+    assert got["forgetting.relative_change"].value() == pytest.approx(math.exp(2.0) / math.exp(1.0) - 1)
+    assert "forgetting.relative_change" not in cell_items({"forgetting": e})  # no base: no relative change
 
 
 def test_summarize_has_every_metric_per_arm_and_differences_off_the_baseline():

@@ -56,6 +56,13 @@ WEEK = "\n".join(f"{day}:\nWarm-up: 10 minutes of light cardio\nSquats: 3 sets o
     (rec("cut2", "Describe Paris.", "Paris is the capital of France. It is known for its museums, its cafes "
          "and the long walks along"), ("truncated",)),
     (rec("bullet", "List fruits.", "- apple\n- pear\n- plum\n- fig\n- green grapes\n-"), ("truncated",)),
+    (rec("code", "Fetch the price.", "import requests\n\ndef price(url):\n    response = requests.get(url)\n"
+         "    data ="), ("truncated",)),
+    (rec("items", "Give tips.", "Try these:\n1. Sleep eight hours.\n2. Drink water.\n3. Walk daily.\n"
+         "4. Spend time with friends who make you"), ("truncated",)),
+    (rec("menu", "List dishes.", "- Ragu alla Bolognese\n- Risotto\n- Lasagne\n- Tiramisu"), ()),
+    (rec("table", "Tabulate the scores.", "Here are the scores of the three teams this season:\n\n"
+         "| team | wins |\n|---|---|\n| Ajax | 12 |"), ()),
     (rec("title", "Write a headline.", "Local Team Wins the Cup After Forty Years"), ()),
     (rec("poem", "Write a poem.", "The wind is cold tonight\nThe stars are far away\nI walk along the shore\n"
          "And wait for the day"), ()),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from tiny import FAST_EVAL
 
 from instructune.cli import main as cli
@@ -24,16 +25,34 @@ def test_two_arms_two_seeds_then_a_rerun_skips_finished_cells(tiny_model, tmp_pa
     assert r8["seeds"] == [0, 1] and r8["metrics"]["heldout.response_loss"]["n"] == 2
     # rank 8 adapters have twice the trainable parameters of rank 4, at every seed
     assert r8["metrics"]["params.trainable"]["mean"] == 2 * summary["arms"]["r4"]["metrics"]["params.trainable"]["mean"]
-    d = r8["vs_baseline"]["params.trainable"]  # the same at every seed: an exact, real difference
-    assert d["lo"] == d["hi"] == d["diff"] > 0 and d["significant"] is True
+    d = r8["vs_baseline"]["params.trainable"]  # the same at every seed: exact; a zero-width interval tests nothing
+    assert d["lo"] == d["hi"] == d["diff"] > 0 and d["significant"] is False and d["method"] == "t over seeds"
+    # evaluated figures are resampled over seeds and items (eval_items.json of every cell and the base)
+    assert (out / "base" / "eval_items.json").exists()
+    assert all((c / "eval_items.json").exists() for c in out.glob("cells/*/seed-*"))
+    for metric, n_items in (("heldout.response_loss", 3), ("forgetting.relative_change", 1)):  # records, documents
+        d = r8["vs_baseline"][metric]
+        assert d["method"] == "bootstrap over seeds x items" and d["n"] == 2 and d["n_items"] == n_items
+        means = [summary["arms"][a]["metrics"][metric]["mean"] for a in ("r8", "r4")]
+        assert d["diff"] == pytest.approx(means[0] - means[1])
+        assert d["lo"] < d["hi"] and "holm" in d and d["mde"] > 0 and 0 < d["p"] <= 1
+    assert summary["holm"]["family"] == ["r8: forgetting.relative_change", "r8: heldout.response_loss"]
     assert "forgetting.relative_change" in r8["metrics"] and "time.step_s" in r8["metrics"]
     page = (out / "report.html").read_text()
-    assert "What each arm bought" in page and "r8 − r4" in page
+    assert "What each arm bought" in page and "r8 − r4" in page and "Holm p" in page
     # seeds differ, arms differ: four distinct cells with their own adapters
     cells = sorted(out.glob("cells/*/seed-*/cell.json"))
     assert len(cells) == 4
     # finished cells keep their model, not their checkpoints (a cell is never resumed)
     assert all((c.parent / "adapter").is_dir() and not (c.parent / "checkpoints").exists() for c in cells)
+    capsys.readouterr()
+
+    # a cell made before eval kept per-item scores: its figures fall back to the t interval over seeds
+    (cells[0].parent / "eval_items.json").rename(cells[0].parent / "eval_items.json.bak")
+    assert ablate(tiny_model, out, "--summary-only") == 0
+    old = json.loads((out / "ablation.json").read_text())["arms"]["r8"]["vs_baseline"]["heldout.response_loss"]
+    assert old["method"] == "t over seeds" and "seed_t" not in old
+    (cells[0].parent / "eval_items.json.bak").rename(cells[0].parent / "eval_items.json")
     capsys.readouterr()
 
     (cells[0]).unlink()  # a killed cell: no marker → redone; the others are skipped

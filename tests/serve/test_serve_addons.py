@@ -66,7 +66,8 @@ def run_url(start_app, run_engine):
 
 @pytest.fixture
 def calls(monkeypatch):
-    """Every `generate_ids` call of the engine (prompts, gcfg, segments, streamed?), run for real."""
+    """Every `generate_ids` call of the engine (prompts, gcfg, segments, streamed?) and every
+    running batch it starts (gcfg only), run for real."""
     seen, real = [], engine_mod.generate_ids
 
     def recorded(model, tokenizer, prompts, gcfg, **kw):
@@ -75,6 +76,13 @@ def calls(monkeypatch):
         return real(model, tokenizer, prompts, gcfg, **kw)
 
     monkeypatch.setattr(engine_mod, "generate_ids", recorded)
+    real_batch = engine_mod.Engine.running_batch
+
+    def batch(self, gcfg):  # a plain model's requests run on a running batch (no prompts known yet)
+        seen.append({"prompts": None, "gcfg": gcfg, "segments": None, "streamed": None})
+        return real_batch(self, gcfg)
+
+    monkeypatch.setattr(engine_mod.Engine, "running_batch", batch)
     return seen
 
 
@@ -133,11 +141,17 @@ def test_a_raw_completion_on_a_run_is_all_instruction(run_url, run_engine, calls
     assert calls[-1]["prompts"] == run_engine.complete_ids(["Hello"]) and calls[-1]["segments"] is None
 
 
-def test_a_plain_model_keeps_its_chat_template_and_no_segments(start_app, engine, calls):
+def test_a_plain_model_keeps_its_chat_template_and_no_segments(start_app, engine, monkeypatch):
+    """A plain model's requests join the running batch (no segments there): its rows are the
+    chat template's ids."""
+    from instructune.generation.running_batch import RunningBatch
+
+    added, real = [], RunningBatch.add
+    monkeypatch.setattr(RunningBatch, "add", lambda self, rows: added.extend(r.prompt for r in rows) or real(self, rows))
     url = start_app()
     r = post(url, "/chat/completions", {"messages": MESSAGES, "max_tokens": 2, "temperature": 0})
     assert r.status_code == 200, r.text
-    assert calls[-1]["prompts"] == engine.chat_ids([MESSAGES]) and calls[-1]["segments"] is None
+    assert added[-1:] == engine.chat_ids([MESSAGES])
 
 
 def test_a_chat_that_does_not_end_with_a_user_turn_is_400_on_a_run(run_url):

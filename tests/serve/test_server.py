@@ -147,7 +147,7 @@ def test_http_backend_matches_local_backend(served, local, tiny_model):
     convs = [[{"role": "user", "content": p}] for p in PROMPTS[:3]]
     # concurrency 1: each request runs alone on the server, like one-by-one local calls
     assert gen.chat(convs, sampled) == [local.chat([c], sampled)[0] for c in convs]
-    assert gen.chat(convs[:1], sampled) == ["Formnsiv squ grine"]
+    assert gen.chat(convs[:1], sampled) == ["cookem blQsh o"]  # each row its own RNG (row_seed)
     stop = GenParams(max_new_tokens=6, temperature=0, stop=["ol", "::"])
     assert gen.complete(PROMPTS[:5], stop) == local.complete(PROMPTS[:5], stop) == [
         "l", " of of of of of of", "lelelelelele", "aaaaaa", ""]

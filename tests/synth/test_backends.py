@@ -75,7 +75,7 @@ def test_local_sampling_is_seeded(local):
     b = local.chat(convs, GenParams(max_new_tokens=6, temperature=1.0, seed=5))
     c = local.chat(convs, GenParams(max_new_tokens=6, temperature=1.0, seed=6))
     assert a == b and a != c
-    assert local.chat(convs[:1], GenParams(max_new_tokens=6, temperature=1.0, seed=5)) == ["Formnsiv squ grine"]
+    assert local.chat(convs[:1], GenParams(max_new_tokens=6, temperature=1.0, seed=5)) == ["cookem blQsh o"]  # each row its own RNG (row_seed)
 
 
 def test_local_chat_needs_a_chat_template(local):

@@ -1,7 +1,8 @@
 """Opening an input file as a byte stream whatever it is compressed with, by its suffix.
 
 `data.jsonl.gz` / `data.json.gz` / `data.csv.gz` are read through `gzip` as a stream (never
-decompressed whole); `.zst` needs the `zstandard` package, and says so when it is missing.
+decompressed whole); `.zst` needs the `zstandard` package (the `zstd` extra), and says so
+when it is missing.
 `base_suffix` is the suffix under the compression (`.jsonl` for `a.jsonl.gz`), which decides
 how the bytes are parsed (`data/rows.py`).
 """
@@ -30,7 +31,7 @@ def open_bytes(path: str | Path) -> BinaryIO:
     """`path` opened for reading bytes, decompressed on the fly for `.gz` and `.zst`.
 
     Raises:
-        DataError: a `.zst` file without the `zstandard` package installed.
+        DataError: a `.zst` file without the `zstandard` package installed (naming the extra).
     """
     suffix = Path(path).suffix.lower()
     if suffix == ".gz":
@@ -40,6 +41,6 @@ def open_bytes(path: str | Path) -> BinaryIO:
             import zstandard
         except ImportError:
             raise DataError(str(path), "reading a .zst file needs the zstandard package, which is not "
-                                       "installed; decompress it first (zstd -d) or install zstandard") from None
+                                       "installed; pip install instructune[zstd], or decompress it first (zstd -d)") from None
         return io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(open(path, "rb"), closefd=True))
     return open(path, "rb")

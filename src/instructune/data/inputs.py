@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from instructune.config import ReaderConfig, SourceConfig
 from instructune.data.formats import Outcome, UniqueIds, iter_outcomes
 from instructune.data.formats._columns import column_format
-from instructune.data.mixture import SourcePlan, mix, plan
+from instructune.data.mixture import SourcePlan, pick, plan, source_rng
 from instructune.data.record import Record
 from instructune.data.starter import resolve_input
 
@@ -30,20 +30,43 @@ def source_outcomes(entry: Entry, fmt: str | None = None, reader: ReaderConfig |
     return iter_outcomes(resolve_input(src.path), chosen, reader, ids)
 
 
-def _records(entry: Entry, fmt: str | None, reader: ReaderConfig | None, ids: UniqueIds) -> list[Record]:
-    out = []
+def _records(entry: Entry, fmt: str | None, reader: ReaderConfig | None, ids: UniqueIds | None) -> Iterator[Record]:
+    """The records of one entry, in order, streamed; the first bad one raises."""
     for o in source_outcomes(entry, fmt, reader, ids):
         if o.error:
             raise o.error
-        out.extend(o.records)
+        yield from o.records
+
+
+def drawn(src: SourceConfig, p: SourcePlan, rng, fmt: str | None, reader: ReaderConfig | None,
+          ids: UniqueIds) -> list[Record]:
+    """The planned draw of one capped or weighted input, read as a stream that keeps only the
+    chosen records (all of them when the draw repeats the input). The same records, in the
+    same order, as `mixture.draw` over all of them."""
+    passes, keep = pick(p.read, p.planned, rng)
+    if passes:
+        records = list(_records(src, fmt, reader, ids))
+        return records * passes + [records[i] for i in keep]
+    wanted, out = set(keep), []
+    for i, rec in enumerate(_records(src, fmt, reader, ids)):
+        if i in wanted:
+            out.append(rec)
     return out
+
+
+def mixes(src: SourceConfig) -> bool:
+    """Whether an entry gives a draw rather than all its records (a cap or a weight)."""
+    return bool(src.max_records) or src.weight is not None
 
 
 def load_mixture(names: list[Entry], fmt: str | None = None, reader: ReaderConfig | None = None,
                  seed: int = 0) -> tuple[list[Record], list[SourcePlan]]:
     """The records of the named inputs, mixed as their entries ask, and the mixture's plan.
 
-    Plain entries (no weight, no cap) give all their records, in order, as before.
+    Plain entries (no weight, no cap) are read whole, in order, as before. A capped or
+    weighted entry is read twice as a stream: once to count its records (the plan needs every
+    input's size), then to keep only the records its draw picks, so a cap of 1,000 on a file of
+    millions holds 1,000 records, not the file.
 
     Raises:
         DataError: a bad row (file, line, field), or an id used twice across `names`.
@@ -51,10 +74,16 @@ def load_mixture(names: list[Entry], fmt: str | None = None, reader: ReaderConfi
     """
     ids = UniqueIds()
     sources = [as_source(n) for n in names]
-    read = [_records(s, fmt, reader, ids) for s in sources]
-    plans = plan([s.path for s in sources], [len(r) for r in read], [s.max_records for s in sources],
-                 [s.weight for s in sources])
-    return mix(read, plans, seed), plans
+    # Counting checks no ids (the keeping pass does, once); plain entries are read whole here.
+    read = [None if mixes(s) else list(_records(s, fmt, reader, ids)) for s in sources]
+    sizes = [sum(1 for _ in _records(s, fmt, reader, None)) if r is None else len(r) for s, r in zip(sources, read)]
+    plans = plan([s.path for s in sources], sizes, [s.max_records for s in sources], [s.weight for s in sources])
+    out: list[Record] = []
+    for i, (s, r, p) in enumerate(zip(sources, read, plans)):
+        picked = r if r is not None else drawn(s, p, source_rng(seed, i, p.path), fmt, reader, ids)
+        p.taken = len(picked)
+        out.extend(picked)
+    return out, plans
 
 
 def load_inputs(names: list[Entry], fmt: str | None = None, reader: ReaderConfig | None = None,

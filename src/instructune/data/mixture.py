@@ -13,7 +13,9 @@ Two ways to mix, as FLAN mixes its tasks:
 
 Draws use `random.Random(f"{seed}:{i}:{path}")` per input: string seeds hash the same in
 every process (no PYTHONHASHSEED), so N processes reading the same config get the same
-records, and a record keeps its input's order.
+records, and a record keeps its input's order. A draw depends only on how many records an
+input holds (`pick`), so a capped or weighted input is counted in one streamed pass and only
+its chosen records are kept in a second (`inputs.load_mixture`).
 """
 
 from __future__ import annotations
@@ -75,12 +77,23 @@ def plan(paths: list[str], sizes: list[int], caps: list[int], weights: list[floa
     return [SourcePlan(p, n, c, w, k, s) for p, n, c, w, k, s in zip(paths, sizes, caps, weights, counts, shares)]
 
 
+def source_rng(seed: int, i: int, path: str) -> random.Random:
+    """The draw's generator for input `i` (see the module doc: the same in every process)."""
+    return random.Random(f"{seed}:{i}:{path}")
+
+
+def pick(size: int, n: int, rng: random.Random) -> tuple[int, list[int]]:
+    """A draw of `n` from `size` records as (whole passes over all of them, sorted indices of
+    the rest): it needs only the count, so a reader can keep just the chosen records."""
+    if size <= 0 or n <= 0:
+        return 0, []
+    passes, rest = divmod(n, size)
+    return passes, sorted(rng.sample(range(size), rest))
+
+
 def draw(records: list[Record], n: int, rng: random.Random) -> list[Record]:
     """`n` of `records`, in their order: a seeded subset, or whole passes plus a subset."""
-    if not records or n <= 0:
-        return []
-    passes, rest = divmod(n, len(records))
-    keep = sorted(rng.sample(range(len(records)), rest))
+    passes, keep = pick(len(records), n, rng)
     return records * passes + [records[i] for i in keep]
 
 
@@ -88,7 +101,7 @@ def mix(sources: list[list[Record]], plans: list[SourcePlan], seed: int) -> list
     """The split: each input's planned draw, inputs in the order given; fills `taken`."""
     out: list[Record] = []
     for i, (records, p) in enumerate(zip(sources, plans)):
-        picked = records if p.planned == len(records) else draw(records, p.planned, random.Random(f"{seed}:{i}:{p.path}"))
+        picked = records if p.planned == len(records) else draw(records, p.planned, source_rng(seed, i, p.path))
         p.taken = len(picked)
         out.extend(picked)
     return out

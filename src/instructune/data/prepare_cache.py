@@ -5,7 +5,8 @@
     info.hit   # True when an earlier run had tokenized exactly this
 
 The key is a SHA-256 over everything the rendered arrays depend on, so any change misses:
-- data: the bytes of every input file, in order (not their names or dates);
+- data: the bytes of every input file, in order (not their names or dates); for a dataset
+  input (hf:, a save_to_disk folder) the bytes of the Arrow files behind it;
 - template: its name, its special tokens and every `TemplateOptions` field;
 - tokenizer: its whole serialised state (vocabulary, merges, added tokens, normaliser,
   post-processor), chat template and special tokens; not its name, which can point at
@@ -35,6 +36,7 @@ from datasets import Dataset, load_from_disk
 
 from instructune.cache import cache_dir
 from instructune.atomic import atomic_dir
+from instructune.data.dataset_inputs import data_files, is_dataset_input
 from instructune.data.jsonio import to_json
 from instructune.data.record import Record
 from instructune.data.starter import resolve_input
@@ -72,6 +74,14 @@ def file_digest(path: str | Path) -> str:
         while chunk := f.read(1 << 20):
             h.update(chunk)
     return h.hexdigest()
+
+
+def input_digest(path: str) -> str:
+    """SHA-256 of an input's bytes: the file's, or for a dataset input (hf:, a save_to_disk
+    folder, an .arrow file) that of the Arrow files holding its rows, in order."""
+    if not is_dataset_input(path):
+        return file_digest(path)
+    return hashlib.sha256("".join(file_digest(f) for f in data_files(path)).encode()).hexdigest()
 
 
 def tokenizer_fingerprint(tokenizer) -> str:
@@ -113,7 +123,7 @@ def split_key(names: list[str], tokenizer, template, opts: TemplateOptions,
     """
     parts = {
         "version": KEY_VERSION,
-        "data": [{"input": n, "sha256": file_digest(resolve_input(n))} for n in names],
+        "data": [{"input": n, "sha256": input_digest(resolve_input(n))} for n in names],
         "template": {"name": template.name, "special_tokens": list(template.special_tokens),
                      "options": asdict(opts)},
         "tokenizer": {"name": getattr(tokenizer, "name_or_path", ""), "sha256": tokenizer_fingerprint(tokenizer)},
@@ -147,14 +157,24 @@ def save_entry(path: Path, ds: Dataset, stats: PrepareStats, parts: dict[str, An
         (tmp / "stats.json").write_text(to_json(stats.as_dict(), indent=2) + "\n")
 
 
-def cached_tokenize(load: Callable[[], list[Record]], names: list[str], tokenizer, template,
+def _tokenize(load: Callable[[], tuple[list[Record], list[dict[str, Any]]]], tokenizer, template,
+              opts: TemplateOptions, config: dict[str, Any], num_proc: int | None) -> tuple[Dataset, PrepareStats]:
+    """Read the split and tokenize it; its mixture plan goes into the counts."""
+    records, mixture = load()
+    ds, stats = tokenize_records(records, tokenizer, template, config["max_length"], opts, num_proc)
+    stats.mixture = mixture
+    return ds, stats
+
+
+def cached_tokenize(load: Callable[[], tuple[list[Record], list[dict[str, Any]]]], names: list[str], tokenizer, template,
                     opts: TemplateOptions, config: dict[str, Any], num_proc: int | None = None,
                     use_cache: bool = True, root: Path | None = None
                     ) -> tuple[Dataset, PrepareStats, CacheInfo]:
     """Tokenize a split, or reuse the cached result of an identical earlier run.
 
     Args:
-        load: reads the split's records (called only on a miss).
+        load: reads the split: (its records, its mixture plan per input or []); called only
+            on a miss. The plan is kept in the entry's counts.
         names: the input names `load` reads (their bytes go into the key).
         tokenizer: HF tokenizer with the template's special tokens added.
         template: template object.
@@ -169,7 +189,7 @@ def cached_tokenize(load: Callable[[], list[Record]], names: list[str], tokenize
     """
     key, parts = split_key(names, tokenizer, template, opts, config)
     if not use_cache:
-        ds, stats = tokenize_records(load(), tokenizer, template, config["max_length"], opts, num_proc)
+        ds, stats = _tokenize(load, tokenizer, template, opts, config, num_proc)
         return ds, stats, CacheInfo(key, None, False)
     path = (root or prepared_root()) / key
     found = load_entry(path)
@@ -177,7 +197,7 @@ def cached_tokenize(load: Callable[[], list[Record]], names: list[str], tokenize
         return *found, CacheInfo(key, path, True)
     if path.exists():  # damaged by hand (renames never leave a half entry): rebuild it
         shutil.rmtree(path, ignore_errors=True)
-    ds, stats = tokenize_records(load(), tokenizer, template, config["max_length"], opts, num_proc)
+    ds, stats = _tokenize(load, tokenizer, template, opts, config, num_proc)
     save_entry(path, ds, stats, parts)
     found = load_entry(path)
     if found is None:

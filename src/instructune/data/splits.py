@@ -21,7 +21,7 @@ from instructune.atomic import atomic_dir
 from instructune.config import DataConfig, TemplateConfig, entry_path
 from instructune.data.errors import DataError
 from instructune.data.inputs import as_source, load_mixture
-from instructune.data.mixture import format_mixture
+from instructune.data.mixture import SourcePlan, format_mixture
 from instructune.data.prepare_cache import CacheInfo, cached_tokenize
 from instructune.data.templates import TemplateOptions, get_template, template_options
 from instructune.data.tokenized import PrepareStats
@@ -72,11 +72,8 @@ def tokenize_split(names: list, tokenizer, template, options: TemplateOptions, *
         records, plans = load_mixture(names, fmt, reader, seed)
         if not records:  # a file of blank lines read with a forced format: say so, not an IndexError
             raise DataError(", ".join(paths), f"{split}: the inputs hold no record")
-        if log and any(p.weight is not None or p.max_records for p in plans):
-            log(f"{split}: mixture (records per input: read, cap, weight, planned, realised)")
-            for line in format_mixture(plans):
-                log(line)
-        return records
+        mixed = len(plans) > 1 or any(p.weight is not None or p.max_records for p in plans)
+        return records, [p.as_dict() for p in plans] if mixed else []
 
     # Each entry's settings change what is read; its path does not (only the bytes count).
     sources = [{k: v for k, v in dataclasses.asdict(as_source(n)).items() if k != "path"} for n in names]
@@ -87,6 +84,10 @@ def tokenize_split(names: list, tokenizer, template, options: TemplateOptions, *
     ds, stats, info = cached_tokenize(load, paths, tokenizer, template, options, key, num_proc,
                                       use_cache=use_cache)
     if log:
+        if stats.mixture:  # from the cache entry on a hit: the table says what the split holds either way
+            log(f"{split}: mixture (records per input: read, cap, weight, planned, realised)")
+            for line in format_mixture([SourcePlan(**p) for p in stats.mixture]):
+                log(line)
         log(describe(split, stats, info))
     return ds, stats
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from datasets import Dataset, Features, List, Value
 
@@ -29,6 +30,10 @@ class PrepareStats:
         trained_tokens: tokens with a label (loss taken).
         truncated: records cut to fit max_length (kept or not).
         dropped: records removed because no trained token survived truncation.
+        mixture: per input of a mixture (several inputs, or a capped or weighted one), its plan and what it
+            gave (`mixture.SourcePlan.as_dict`: path, read, max_records, weight, planned,
+            planned_share, taken, counted before tokenizing); empty otherwise. Kept with the
+            cached split, so a cache hit can still say what the mixture was.
     """
 
     records: int = 0
@@ -37,9 +42,14 @@ class PrepareStats:
     trained_tokens: int = 0
     truncated: int = 0
     dropped: int = 0
+    mixture: list[dict[str, Any]] = field(default_factory=list)
 
-    def as_dict(self) -> dict[str, int]:
-        return asdict(self)
+    def as_dict(self) -> dict[str, Any]:
+        """The counts, and the mixture when there is one."""
+        out = asdict(self)
+        if not self.mixture:
+            del out["mixture"]
+        return out
 
 
 # Below this many records per worker, starting a process costs more than it saves.

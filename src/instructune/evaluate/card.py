@@ -102,9 +102,12 @@ def data_lines(cfg: dict, summary: dict) -> list[str]:
     sources = [entry_name(e) for e in data.get("train", [])]
     lines = ["| split | source | records |", "|---|---|---|"]
     trained = counts.get("train_records")
-    if len(sources) == 1:
+    if len(sources) == 1 and not counts.get("mixture"):
         lines.append(f"| train | `{sources[0]}` | {trained if trained is not None else '?'} |")
-    else:  # a mixture: the rows trained on are counted after mixing, not per source
+    elif counts.get("mixture"):
+        lines += mixture_rows(counts["mixture"])
+        lines.append(f"| train | all sources, mixed and tokenized | {trained if trained is not None else '?'} |")
+    else:  # a run from before the summary kept the mixture: no per-source counts to give
         for s in sources:
             lines.append(f"| train | `{s}` | (in the mixture) |")
         lines.append(f"| train | all sources, mixed | {trained if trained is not None else '?'} |")
@@ -113,8 +116,23 @@ def data_lines(cfg: dict, summary: dict) -> list[str]:
         lines.append(f"| {name} | {', '.join(f'`{entry_name(f)}`' for f in files) or '(prepared)'} | {n} |")
     lines.append("")
     lines.append("Records are counted after tokenization: a record left with no trained token "
-                 f"(at max_length {data.get('max_length')}) is dropped.")
+                 f"(at max_length {data.get('max_length')}) is dropped."
+                 + (" A mixture's per-source counts are the records each source gave before that." if counts.get("mixture")
+                    else ""))
     return lines
+
+
+def mixture_rows(mixture: list[dict]) -> list[str]:
+    """One table row per training source of a mixture: records taken of records read, its cap
+    and weight, and its planned and realised share (`mixture.SourcePlan` as saved)."""
+    total = sum(p["taken"] for p in mixture) or 1
+    rows = []
+    for p in mixture:
+        how = [f"cap {p['max_records']}"] if p.get("max_records") else []
+        how += [f"weight {p['weight']:g}"] if p.get("weight") is not None else []
+        rows.append(f"| train | `{p['path']}`{' (' + ', '.join(how) + ')' if how else ''} | {p['taken']} of "
+                    f"{p['read']} read; share {p['planned_share']:.1%} planned, {p['taken'] / total:.1%} realised |")
+    return rows
 
 
 def eval_lines(results: dict) -> list[str]:

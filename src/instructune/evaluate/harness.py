@@ -44,6 +44,7 @@ class ModelEval:
         items: per-item values (`compare.compare`'s input).
         generations: set name → generated texts, in record order.
         verdicts: IFEval verdicts, in prompt order.
+        ids: "sets.<name>" → the ids of the records the generation suite scored, in order.
     """
 
     def __init__(self, name: str, eval: EvalConfig, template: TemplateConfig, max_length: int,
@@ -65,6 +66,7 @@ class ModelEval:
         self.items: dict[str, Any] = {}
         self.generations: dict[str, list[str]] = {}
         self.verdicts: list = []
+        self.ids: dict[str, list[str]] = {}
 
     def generate(self, records: list[Record], max_new_tokens: int) -> list[str]:
         rendered = [render_prompt_segments(r, self.tokenizer, self.template, self.opts) for r in records]
@@ -91,6 +93,7 @@ class ModelEval:
              "exact_match": proportion(int(sum(em)), len(em))})
         self.items[f"sets.{name}.rouge_l"], self.items[f"sets.{name}.exact_match"] = rouge, em
         self.generations[name] = texts
+        self.ids[f"sets.{name}"] = [r.id for r in records]
 
     def ifeval(self, prompts: list) -> None:
         records = [Record(id=f"ifeval-{p.key}", instruction=p.prompt, response="") for p in prompts]

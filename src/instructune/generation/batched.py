@@ -16,6 +16,7 @@ from instructune.data.render import stop_ids
 from instructune.data.templates import INSTRUCTION, TEMPLATE
 from instructune.generation.auto_temperature import RowTemperature, predict_temperatures
 from instructune.generation.params import GenParams
+from instructune.generation.running_batch import Row, RunningBatch, joinable
 from instructune.generation.stopping import StopOnText, StopWhen
 from instructune.model.forward import InstructForward
 
@@ -28,10 +29,14 @@ def generate_ids(model: nn.Module, tokenizer, prompts: list[list[int]], params: 
                  on_temperatures: Callable[[list[int], list[float]], None] | None = None) -> list[list[int]]:
     """Generate a continuation for each prompt.
 
-    Prompts are sorted by length and batched `batch_size` at a time, left-padded so the last
-    prompt token of every row is aligned; generation stops at EOS or end-of-turn, or once the
-    row's text contains one of `params.stop`. torch's RNG is seeded once, with `params.seed`,
-    before the first batch.
+    A model without add-ons (`running_batch.joinable`) runs on a `RunningBatch`
+    (`generate_running`): up to `batch_size` rows decode together, shortest prompts first, a
+    row leaves as soon as it ends and the next prompt takes its place; each row samples with
+    its own RNG, seeded from `params.seed` and its position (`row_seed`). A model with add-ons
+    (or temperature "auto") goes through transformers' generate: prompts sorted by length and
+    batched `batch_size` at a time, left-padded, torch's RNG seeded once with `params.seed`.
+    Either way a row stops at EOS or end-of-turn, or once its text contains one of
+    `params.stop`.
 
     Args:
         model: causal LM.
@@ -39,14 +44,14 @@ def generate_ids(model: nn.Module, tokenizer, prompts: list[list[int]], params: 
         prompts: token ids per prompt.
         params: sampling parameters (temperature 0 = greedy) and stop strings.
         batch_size: prompts per forward batch.
-        streamer: handed to `model.generate` (one prompt only): gets each new token as it is
-            made (`generation/streaming.py`).
+        streamer: a transformers streamer (one prompt only): gets the prompt, then each new
+            token as it is made (`generation/streaming.py`).
         stop_when: polled after every token; True ends generation (a stream's client left).
         segments: the renderer's segment id per prompt token (`render_prompt_segments`), read
             by the add-ons of an `InstructForward`; None: every prompt token is instruction
             (a raw prompt is all directive). Generated tokens are response.
-        on_batch: called after each batch with (prompts done, tokens generated so far), for
-            progress bars.
+        on_batch: called after each batch (running batch: each step where rows ended) with
+            (prompts done, tokens generated so far), for progress bars.
         on_temperatures: called for each batch with (the prompts' positions in `prompts`, the
             temperature each is sampled at): what temperature "auto" chose, per prompt.
     Returns:
@@ -54,6 +59,10 @@ def generate_ids(model: nn.Module, tokenizer, prompts: list[list[int]], params: 
         order; a row ended by a stop string still holds it (`cut_at_stop` cuts the text).
     """
     model.eval()
+    if joinable(model) and params.temperature != "auto":
+        if on_temperatures:
+            on_temperatures(list(range(len(prompts))), [0.0 if params.greedy else params.temperature] * len(prompts))
+        return generate_running(model, tokenizer, prompts, params, batch_size, streamer, stop_when, on_batch)
     fwd = model if isinstance(model, InstructForward) else None
     if segments is None and fwd is not None and fwd.addons:
         segments = raw_segments(prompts)
@@ -101,6 +110,41 @@ def generate_ids(model: nn.Module, tokenizer, prompts: list[list[int]], params: 
             tokens += cut
         if on_batch:
             on_batch(s + len(idx), tokens)
+    return results
+
+
+def row_seed(seed: int, i: int) -> int:
+    """The RNG seed of prompt `i` of a call seeded `seed` (rows of one call sample apart)."""
+    return (seed * 1_000_003 + i) % 2**63
+
+
+def generate_running(model: nn.Module, tokenizer, prompts: list[list[int]], params: GenParams, batch_size: int,
+                     streamer=None, stop_when: Callable[[], bool] | None = None,
+                     on_batch: Callable[[int, int], None] | None = None) -> list[list[int]]:
+    """`generate_ids` on a `RunningBatch`: up to `batch_size` rows decode together, and a
+    finished row's place is taken by the next prompt (shortest first) at the next step."""
+    waiting = sorted(range(len(prompts)), key=lambda i: len(prompts[i]), reverse=True)  # pop() = shortest
+    results: list[list[int]] = [[] for _ in prompts]
+    on_token = None
+    if streamer is not None:  # transformers' streamer protocol: the prompt first, then each new id
+        streamer.put(torch.as_tensor(prompts[0]))
+        on_token = lambda t: streamer.put(torch.tensor([t]))  # noqa: E731
+    batch, done, tokens = RunningBatch(model, tokenizer, params), 0, 0
+    while waiting or batch:
+        if stop_when is not None and stop_when():  # the caller left: the prompts not started get nothing
+            ended, waiting = batch.cancel(lambda r: True), []
+        elif waiting and len(batch) < batch_size:
+            take = [waiting.pop() for _ in range(min(batch_size - len(batch), len(waiting)))]
+            ended = batch.add([Row(prompts[i], params.max_new_tokens, row_seed(params.seed, i), on_token, i)
+                               for i in take])
+        else:
+            ended = batch.step()
+        for r in ended:
+            results[r.tag], done, tokens = r.ids, done + 1, tokens + len(r.ids)
+        if ended and on_batch:
+            on_batch(done, tokens)
+    if streamer is not None:
+        streamer.end()
     return results
 
 

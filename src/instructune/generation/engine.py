@@ -20,6 +20,7 @@ token as instruction (a raw prompt is all directive).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -33,6 +34,7 @@ from instructune.generation.batched import generate_ids
 from instructune.generation.generator import Message
 from instructune.generation.load import load_for_inference, run_template
 from instructune.generation.params import GenParams
+from instructune.generation.running_batch import RunningBatch, joinable
 from instructune.generation.stopping import cut_at_stop
 from instructune.generation.streaming import TextDeltas, TokenSink
 from instructune.model.forward import InstructForward
@@ -104,6 +106,19 @@ class Engine:
         """Whether the model can predict a temperature per prompt (`temperature="auto"`)."""
         return isinstance(self.model, InstructForward) and "temperature_head" in self.model.addons
 
+    @functools.cached_property
+    def _joinable(self) -> bool:
+        return joinable(self.model)
+
+    def joins(self, params: GenParams) -> bool:
+        """Whether requests with `params` can share a `RunningBatch` (join it between decode
+        steps): a model without add-ons, at a fixed temperature."""
+        return params.temperature != "auto" and self._joinable
+
+    def running_batch(self, params: GenParams) -> RunningBatch:
+        """An empty running batch over this engine's model, for rows sampled with `params`."""
+        return RunningBatch(self.model, self.tokenizer, params)
+
     @property
     def max_positions(self) -> int | None:
         """The model's context length (prompt + generation), when its config says."""
@@ -152,7 +167,7 @@ class Engine:
         """Prompt ids per raw text (the tokenizer's own BOS rule applies, as in vLLM)."""
         return [self.tokenizer(p)["input_ids"] for p in prompts]
 
-    def _finish(self, prompt: list[int], ids: list[int], params: GenParams,
+    def finish(self, prompt: list[int], ids: list[int], params: GenParams,
                 temperature: float | None = None) -> Generation:
         """The `Generation` for the new `ids` of `prompt` (text cut at the first stop string),
         sampled at `temperature`."""
@@ -180,7 +195,7 @@ class Engine:
 
         outs = generate_ids(self.model, self.tokenizer, prompts, params, batch_size=self.batch_size,
                             segments=segments, on_batch=on_batch, on_temperatures=record)
-        return [self._finish(p, ids, params, t) for p, ids, t in zip(prompts, outs, temps)]
+        return [self.finish(p, ids, params, t) for p, ids, t in zip(prompts, outs, temps)]
 
     def stream(self, prompt: list[int], params: GenParams, on_text: Callable[[str], None],
                cancelled: Callable[[], bool] = lambda: False, strip: bool = False,
@@ -211,7 +226,7 @@ class Engine:
         (ids,) = generate_ids(self.model, self.tokenizer, [prompt], params, batch_size=1, streamer=TokenSink(on_token),
                               stop_when=cancelled, segments=[segments] if segments is not None else None,
                               on_temperatures=lambda _, temps: chosen.extend(temps))
-        done = self._finish(prompt, ids, params, chosen[0])
+        done = self.finish(prompt, ids, params, chosen[0])
         if strip:
             done.text = done.text.strip()
         if rest := deltas.finish(done.text):

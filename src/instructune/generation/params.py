@@ -35,8 +35,9 @@ class GenParams:
         top_k: top-k sampling; 0 disables it (local models only; HTTP backends do not send it).
         repetition_penalty: >1 discourages repeats (local models only; HTTP backends do not send it).
         stop: strings that end a generation (removed from the returned text).
-        seed: sampling seed (torch's RNG is seeded once per `generate_ids` call; sent as `seed`
-            to HTTP backends); None: the server's batch worker draws one per batch.
+        seed: sampling seed (each prompt's own RNG is seeded from it and the prompt's position,
+            `batched.row_seed`; on the add-on path torch's RNG once per `generate_ids` call;
+            sent as `seed` to HTTP backends); None: the server's batch worker draws one per job.
     """
 
     max_new_tokens: int = 256

@@ -10,8 +10,10 @@ Layout of the output dir:
     cells/ARM/seed-K/          a run dir per cell (train + eval of the tuned model); cell.json
                                marks it done (a finished cell keeps its adapter and export, not
                                its checkpoints: a cell is never resumed)
-    ablation.json              per arm: every metric's mean and interval over seeds, and the
-                               paired difference from the first arm (the baseline)
+    ablation.json              per arm: every metric's mean and interval, and the paired
+                               difference from the first arm (the baseline): over seeds × items
+                               where cells kept eval_items.json, with p-values (Holm-adjusted
+                               over the headline family too) and minimum detectable effects
     report.html                what each arm bought and what it cost
 
 A dir that already holds an ablation is refused unless `--resume` continues it (finished cells
@@ -35,7 +37,8 @@ from rich.console import Console
 from instructune.config import Config, ConfigError, load_config, save_config, to_dict
 from instructune.config.diff import differences, flatten
 from instructune.data.jsonio import write_json
-from instructune.evaluate.ablation import DONE, Cell, cells, finished, summarize
+from instructune.evaluate.ablation import DONE, Cell, cell_items, cells, finished, summarize
+from instructune.evaluate.two_way_bootstrap import ItemScores
 from instructune.evaluate.ablation_report import ablation_page
 from instructune.evaluate.results_table import IFEVAL_LEVELS
 from instructune.recipes import evaluate, train
@@ -111,6 +114,28 @@ def flat_metrics(ev: dict[str, Any], summary: dict[str, Any], base: dict[str, An
     if "loss" in summary.get("final", {}):
         out["train.final_loss"] = summary["final"]["loss"]
     return out
+
+
+def read_items(run: Path, label: str) -> dict[str, dict[str, list]] | None:
+    """One model's entries of a run dir's eval_items.json; None when the run has none (made
+    before eval kept per-item scores, or the model was not evaluated there)."""
+    path = RunDir(run).items
+    return json.loads(path.read_text()).get(label) if path.exists() else None
+
+
+def current_base_items(root: Path, bcfg: Config) -> dict[str, dict[str, list]] | None:
+    """The base model's per-item scores, when its evaluation was made with `bcfg`'s settings
+    (a --summary-only look never pairs cells with a base made under other settings)."""
+    marker = finished(root / "base")
+    if marker is None or changed_keys(marker, cell_key(bcfg)):
+        return None
+    return read_items(root / "base", "base")
+
+
+def items_of(run: Path, base: dict[str, dict[str, list]] | None) -> dict[str, ItemScores]:
+    """A finished cell's per-item scores under its metric names ({} without eval_items.json)."""
+    tuned = read_items(run, "tuned")
+    return cell_items(tuned, base) if tuned else {}
 
 
 def run_cell(cfg: Config, cell: Cell, base: dict[str, Any] | None, console: Console) -> dict[str, float]:
@@ -230,6 +255,8 @@ def main(cfg: Config, recipe: str | None, overrides: list[str], output: str | Pa
         save_config(cfg, root / "config.yaml")
     base = base_eval(bcfg, root, console) if with_base else None
     results: dict[str, dict[int, dict[str, float]]] = {a: {} for a in arms}
+    items: dict[str, dict[int, dict[str, ItemScores]]] = {a: {} for a in arms}
+    base_items = current_base_items(root, bcfg)
     for i, c in enumerate(grid, 1):
         name = f"{c.arm} seed {c.seed}"
         marker = markers[name][0]
@@ -248,8 +275,10 @@ def main(cfg: Config, recipe: str | None, overrides: list[str], output: str | Pa
             done = run_cell(configs[c], c, base, console)
             console.print(f"{name}: {time.perf_counter() - t0:.0f} s")
         results[c.arm][c.seed] = done
+        items[c.arm][c.seed] = items_of(c.dir(root), base_items)
     results = {a: r for a, r in results.items() if r}
-    summary = summarize(results, next(iter(arms)), cfg.eval.confidence)
+    e = cfg.eval
+    summary = summarize(results, next(iter(arms)), e.confidence, items, e.seed, e.bootstrap, cfg.ablation.headline)
     summary["arms_overrides"] = arms
     summary["seeds"] = seed_list
     write_json(root / "ablation.json", summary)

@@ -26,6 +26,7 @@ from typing import Any
 from instructune.config import Config, entry_path, to_dict
 from instructune.config.diff import differences, flatten
 from instructune.config.errors import CheckError
+from instructune.data.dataset_inputs import HF_PREFIX, check_dataset_input, is_dataset_input
 from instructune.data.starter import resolve_input
 from instructune.model.hub import (DEFAULT_MODEL, ModelUnavailable, cached_snapshot, default_model_dir, gguf_location,
                                    hub_model, is_hub_id)
@@ -62,18 +63,21 @@ def _nearest_sibling(path: Path) -> str:
 
 
 def check_inputs(names: list, key: str) -> None:
-    """Every input of `names` (files or "starter:SPLIT") exists and is a file.
+    """Every input of `names` (files, "starter:SPLIT", or datasets: hf:NAME, a save_to_disk
+    folder, an .arrow file) exists and can be opened.
 
     Args:
         names: the inputs as given (strings or `SourceConfig` entries).
         key: the flag or config key they came from (named in the error).
     Raises:
-        CheckError: a missing file or a folder; DataError: an unknown starter split.
+        CheckError: a missing file; DataError: an unknown starter split, a dataset not in the
+            local cache, a folder that is not a save_to_disk folder.
     """
     for name in map(entry_path, names):
         path = Path(resolve_input(name)).expanduser()
-        if path.is_dir():
-            raise CheckError(f"{key}: {name} is a folder; give the data files in it")
+        if is_dataset_input(name) and (path.exists() or name.startswith(HF_PREFIX)):
+            check_dataset_input(name)  # not cached, or a folder save_to_disk did not write: one line now
+            continue
         if not path.exists():
             raise CheckError(f"{key}: {name}: no such file{_nearest_sibling(path)}")
 

@@ -20,7 +20,8 @@ tuned − base difference a paired bootstrap interval over the same items.
 
 With `--tuned RUN_DIR`, the run's saved config.yaml supplies what the command line does not
 (its held-out data, its template) and the results go to RUN_DIR: eval.json,
-eval_generations.jsonl, ifeval_verdicts.jsonl (tuned) and ifeval_verdicts_base.jsonl.
+eval_generations.jsonl, eval_items.json (per-item scores), ifeval_verdicts.jsonl (tuned) and
+ifeval_verdicts_base.jsonl.
 `--responses` scores existing responses (any model's, e.g. from vLLM) without loading a model.
 
 A dir that already holds eval outputs is refused unless `overwrite` (`--overwrite`) replaces
@@ -42,6 +43,7 @@ from instructune.evaluate import ifeval
 from instructune.evaluate.card import write_cards
 from instructune.evaluate.compare import compare
 from instructune.evaluate.harness import ModelEval, changes_forward
+from instructune.evaluate.item_scores import item_table
 from instructune.evaluate.text_corpus import load_corpus
 from instructune.recipes.builders import heldout_sets, inference_kwargs
 from instructune.recipes.checks import check_output_dir
@@ -110,9 +112,11 @@ def main(cfg: Config, tuned: str | None = None, base: str | None = None, out_dir
 
 
 def write_outputs(out: Path, results: dict, evals: dict[str, ModelEval], sets: dict[str, list[Record]]) -> None:
-    """eval.json, eval_generations.jsonl (records × models) and the IFEval verdict files."""
+    """eval.json, eval_generations.jsonl (records × models), eval_items.json (per-item scores of
+    each model, what `ablate` pairs across arms) and the IFEval verdict files."""
     run = RunDir(out)
     write_json(run.eval, results)
+    write_json(run.items, {label: item_table(ev.items, ev.verdicts, ev.ids) for label, ev in evals.items()})
     write_jsonl(run.generations, (
         {"set": name, "id": r.id, "task": r.task, "instruction": r.instruction, "reference": r.response,
          **{label: ev.generations[name][i] for label, ev in evals.items() if name in ev.generations}}

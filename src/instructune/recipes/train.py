@@ -49,6 +49,7 @@ from instructune.train.device import has_accelerator
 from instructune.train.distributed import fsdp_launch, parallel_name, weights_split
 from instructune.train.loop import LoopResult, Position
 from instructune.train.run import TrainingRun
+from instructune.train.trackers import log_report
 
 
 def generation_probe(cfg: Config, tokenizer):
@@ -217,13 +218,13 @@ def probe_call(cfg: Config, run: TrainingRun):
 
 def final_heldout(cfg: Config, run: TrainingRun, result: LoopResult, evaluate) -> None:
     """The held-out pass after the last step, unless the loop just ran it (`train.eval_every`
-    = 0: none); added to the last metrics and to metrics.jsonl."""
+    = 0: none); added to the last metrics, to metrics.jsonl and to the trackers."""
     if not cfg.train.eval_every or any(k.startswith("eval_loss") for k in result.last):
         return
     metrics = evaluate()
     if metrics:
         result.last.update(metrics)
-        run.metrics.write({"step": result.step, **metrics})
+        run.log({"step": result.step, **metrics})
 
 
 def export(run: TrainingRun) -> dict[str, str]:
@@ -285,14 +286,16 @@ def main(cfg: Config, resume: bool = False, overwrite: bool = False) -> dict:
     # --- finish -------------------------------------------------------------------------
     final_heldout(cfg, run, result, evaluate)
     paths = export(run)
-    run.accelerator.end_training()
     summary = {"steps": result.step, "final": result.last, **paths, "run_dir": str(run_dir),
                "parameters": run.parameters,
                **({"objectives": run.objective_info} if run.objective_info else {}),
                "seconds_per_step": result.seconds / max(result.step - start.step, 1),
                "nonpad_share": {**shares, "this_run": result.real_tokens / max(result.slot_tokens, 1)},
-               "data": {"train_records": len(run.data.ds), "heldout_records": {k: len(v) for k, v in run.heldout.items()}}}
+               "data": {"train_records": len(run.data.ds), "heldout_records": {k: len(v) for k, v in run.heldout.items()},
+                        **({"mixture": run.mixture} if run.mixture else {})}}
     if run.accelerator.is_main_process:
         write_json(RunDir(run_dir).summary, summary)
         write_cards(run_dir)  # after the summary: the card reads it
+    log_report(run.accelerator, cfg.train.report_to, RunDir(run_dir).summary)
+    run.accelerator.end_training()
     return summary

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -54,7 +55,9 @@ Penalties = Callable[[nn.Module, object, Callable[[str], None]], tuple[dict[str,
 
 
 def load_data(d: DataConfig, t: TemplateConfig, e: EvalConfig, tokenizer):
-    """(train, {set name: held-out dataset}) tokenized, from `data.prepared` or built now.
+    """(train, {set name: held-out dataset}, the train split's mixture) tokenized, from
+    `data.prepared` or built now. The mixture is per input the plan and the records it gave
+    (`PrepareStats.mixture`, also in a prepared dir's stats.json); [] when the split is not mixed.
 
     "heldout" is `data.heldout` (or the prepared dir's heldout split); `eval.sets` adds named
     sets. Built now goes through the same cache as `instructune prepare` (`data.cache`); with
@@ -65,6 +68,8 @@ def load_data(d: DataConfig, t: TemplateConfig, e: EvalConfig, tokenizer):
     if d.prepared:
         root = Path(d.prepared)
         train = load_prepared(root / "train")
+        stats = root / "stats.json"
+        mixture = json.loads(stats.read_text()).get("train", {}).get("mixture", []) if stats.is_file() else []
         if (root / "heldout").exists():
             held["heldout"] = load_prepared(root / "heldout")
         names = dict(e.sets)
@@ -73,11 +78,12 @@ def load_data(d: DataConfig, t: TemplateConfig, e: EvalConfig, tokenizer):
         names = {"heldout": d.heldout, **e.sets}
     with process.main_process_first():
         if train is None:
-            train, _ = split_for(d, t, tokenizer, d.train, log=process.print, name="train")
+            train, stats = split_for(d, t, tokenizer, d.train, log=process.print, name="train")
+            mixture = stats.mixture
         for name, files in names.items():
             if files:
                 held[name] = split_for(d, t, tokenizer, files, log=process.print, name=name)[0]
-    return train, held
+    return train, held, mixture
 
 
 def train_data(d: DataConfig, seed: int, model, tokenizer, train_ds, accelerator) -> TrainData:
@@ -152,7 +158,7 @@ def assemble(cfg: Config, penalties: Penalties | None = None, embed=None) -> Tra
     if process.is_main_process:
         run_dir.mkdir(parents=True, exist_ok=True)
     accelerator = build_accelerator(t, run_dir, prec.mixed, model, to_dict(cfg))
-    train_ds, heldout = load_data(cfg.data, cfg.template, cfg.eval, tokenizer)
+    train_ds, heldout, mixture = load_data(cfg.data, cfg.template, cfg.eval, tokenizer)
     if len(train_ds) == 0:
         raise ValueError("no training records left after tokenization (all dropped?)")
     data = train_data(cfg.data, t.seed, model, tokenizer, train_ds, accelerator)
@@ -182,7 +188,7 @@ def assemble(cfg: Config, penalties: Penalties | None = None, embed=None) -> Tra
         sampling=dataclasses.asdict(cfg.generate),
         addon_sections=cfg.addons.enabled(), parameters={"trainable": trained, "total": total,
                                                          "added": total - base_params},
-        objective_info=info,
+        objective_info=info, mixture=mixture,
         plain_model=functools.partial(plain_host_model, cfg, Precision("float32", "no")))
 
 

@@ -62,6 +62,8 @@ class TrainingRun:
         addon_sections: {add-on name: config section}, saved beside the add-ons' weights.
         parameters: {"trainable", "total", "added"} parameter counts.
         objective_info: what building the extra objectives cost (EWC's Fisher...).
+        mixture: the training split's mixture per input (`PrepareStats.mixture`), [] when
+            its inputs are not capped or weighted.
         plain_model: builds a plain host copy of the model to export into when the weights
             are split across processes.
         metrics: metrics.jsonl, opened by `fit`.
@@ -87,6 +89,7 @@ class TrainingRun:
     addon_sections: dict[str, Any]
     parameters: dict[str, int]
     objective_info: dict = field(default_factory=dict)
+    mixture: list[dict] = field(default_factory=list)
     plain_model: Callable[[], nn.Module] | None = None
     metrics: MetricsLog | None = None
 

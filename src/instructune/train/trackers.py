@@ -2,16 +2,22 @@
 
     check_trackers(["wandb"])                       # before the model loads: is the package there
     init_trackers(accelerator, names, run_dir, config_dict)
+    log_report(accelerator, names, run_dir / "train_summary.json")   # at the end, before end_training
 
 Each tracker gets the resolved config, then every metrics row (each loss term, lr, held-out
-metrics) as `TrainingRun.log` writes it. Every one works offline by default: TensorBoard
+metrics) as `TrainingRun.log` writes it, then the run's report (train_summary.json: steps,
+final metrics, parameters, data counts). Every one works offline by default: TensorBoard
 writes under the run dir, wandb runs in offline mode into the run dir (WANDB_MODE=online to
 sync), MLflow writes to a local file store RUN/mlruns unless MLFLOW_TRACKING_URI names another.
+MLflow 3 keeps its file store only on request (MLFLOW_ALLOW_FILE_STORE); the database store it
+recommends needs SQLAlchemy, which mlflow-skinny does not bring, so choosing RUN/mlruns also
+makes that request.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -65,5 +71,26 @@ def init_trackers(accelerator, names: list[str], run_dir: Path, config: dict[str
     if "mlflow" in names and not os.environ.get("MLFLOW_TRACKING_URI"):
         import mlflow
 
+        os.environ["MLFLOW_ALLOW_FILE_STORE"] = "true"  # see the module doc
         mlflow.set_tracking_uri((run_dir / MLRUNS).resolve().as_uri())
     accelerator.init_trackers(PROJECT, config=flat_config(config), init_kwargs=init_kwargs(names, run_dir))
+
+
+def log_report(accelerator, names: list[str], summary_path: Path) -> None:
+    """Give each tracker the run's report, `summary_path` (train_summary.json), from the main
+    process: TensorBoard as a text entry, wandb as `report.*` summary values and the file among
+    the run's files, MLflow as an artifact. Call it before `accelerator.end_training()`."""
+    if not names or not accelerator.is_main_process:
+        return
+    summary = json.loads(summary_path.read_text())
+    if "tensorboard" in names:
+        text = "```\n" + json.dumps(summary, indent=2) + "\n```"  # markdown: keep the JSON's layout
+        accelerator.get_tracker("tensorboard", unwrap=True).add_text(summary_path.stem, text)
+    if "wandb" in names:
+        run = accelerator.get_tracker("wandb", unwrap=True)
+        run.summary.update({f"report.{k}": v for k, v in flat_config(summary).items()})
+        run.save(str(summary_path), base_path=str(summary_path.parent), policy="now")
+    if "mlflow" in names:
+        import mlflow
+
+        mlflow.log_artifact(str(summary_path))

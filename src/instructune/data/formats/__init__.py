@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from instructune.config import ReaderConfig
+from instructune.data.dataset_inputs import is_dataset_input
 from instructune.data.errors import DataError
 from instructune.data.formats import (alpaca, dolly, flan, flan_cot, input_output, oasst_messages, oasst_tree,
                                       openai_messages, p3, prompt_response, question_answer, records,
@@ -73,6 +74,8 @@ def _first_row(path: str) -> tuple[set[str] | None, str]:
         with contextlib.closing(iter_raw_rows(path)) as rows:
             row = next(rows, None)
     except DataError as e:
+        if is_dataset_input(path):  # not cached, not a dataset: that is the error, not a format miss
+            raise
         return None, f"the first row is not JSON ({e.message})"
     if row is None:
         return None, "the file holds no rows"

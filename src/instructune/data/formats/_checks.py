@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from instructune.data.dataset_inputs import HF_PREFIX, hf_parts
 from instructune.data.errors import DataError
 from instructune.data.formats._outcome import Outcome
 from instructune.data.record import Record
@@ -81,8 +82,11 @@ class UniqueIds:
         Raises:
             DataError: `path` was already read in this run.
         """
-        st = os.stat(path)
-        key = (st.st_dev, st.st_ino)
+        if path.startswith(HF_PREFIX):  # a name in the datasets cache, not a file: the name is its identity
+            key: tuple = hf_parts(path)
+        else:
+            st = os.stat(path)
+            key = (st.st_dev, st.st_ino)
         if key in self.files:
             first = self.files[key]
             as_ = f" (first as {first})" if first != path else ""

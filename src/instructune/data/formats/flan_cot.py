@@ -19,6 +19,7 @@ from pathlib import Path
 
 from instructune.config import ReaderConfig
 from instructune.data.compression import base_suffix, open_bytes
+from instructune.data.dataset_inputs import is_dataset_input
 from instructune.data.errors import DataError
 from instructune.data.formats._fields import derived_id
 from instructune.data.formats._format import Format
@@ -54,7 +55,7 @@ def _header(line: str) -> tuple[str, ...] | None:
 def detect_file(path: str) -> str | None:
     """Why `path` is in this format, or None: its first line has exactly 3 tab-separated
     columns (or is a header naming them) and is not JSON."""
-    if base_suffix(path) in (".parquet", ".csv"):
+    if base_suffix(path) in (".parquet", ".csv") or is_dataset_input(path):
         return None
     line = _first_line(path)
     if not line or line.lstrip()[:1] in ("{", "["):

@@ -11,7 +11,9 @@ problem found (code) → factor:
 - the response stops mid-sentence (truncated) → 0.5: 6+ words, and it ends on an empty list
   marker or a word no sentence ends with ("the", "of", "and", ...); or 12+ words and its last
   line, of 4+ words and not a list item, heading or table row, ends without closing punctuation in a text
-  whose other lines mostly do close (a poem's lines need not).
+  whose other lines mostly do close (a poem's lines need not); or its last line ends on an
+  open operator (`=`, `(`, `[`, `{`, a comma, `&`, `+`, a backslash: prose and code alike); or
+  its last list item is open where 3+ sibling items all close.
 - leftover template / chat tokens: `<|im_end|>`, `</s>`, `[INST]`, `### Response:`,
   `#Rewritten Prompt#`, `{instruction}` (template) → 0.3
 - a refusal: "I'm sorry, but I can't", "As an AI language model", "I must decline",
@@ -48,6 +50,9 @@ _CLOSED = re.compile(r"[.!?…:;)\]}\"'”’»*`>~_-]\s*$|[\u2600-\u27bf\U0001F
 # Words no finished sentence, list item or title ends with: a cut right after one is certain.
 _DANGLING = frozenset("""the a an and or nor but of to with for in on at by from that which whose is are was
 were as if so than into onto their his her its my your our whose because while when where whether""".split())
+# A line ending on an assignment, an open bracket, a comma or a joining operator is unfinished in
+# prose and in code alike ("data =", "print(", "apples, pears,").
+_OPEN_OPERATOR = re.compile(r"(?:[=(\[{,&+\\]|&&)\s*$")
 TRUNCATION_MIN_WORDS = 6  # for a dangling last word
 OPEN_END_MIN_WORDS = 12  # for an unclosed last line: shorter texts are titles, names, labels
 _CONSTRAINT_CODE = {"words": "word_limit", "sentences": "sentence_count", "lines": "line_count",
@@ -102,6 +107,14 @@ def _repetition(text: str) -> str | None:
     return None
 
 
+def _cut_item(body: list[str]) -> bool:
+    """Whether the last list item of `body` (its non-empty lines) is open where its siblings
+    close: at least 3 other items, every one of them ending with closing punctuation."""
+    items = [ln for ln in body[:-1] if _BULLET.match(ln)]
+    return (len(items) >= 3 and all(_CLOSED.search(ln) for ln in items)
+            and not _CLOSED.search(body[-1]))
+
+
 def _truncated(text: str) -> str | None:
     """Why `text` looks cut off mid-sentence (see the module docstring), or None."""
     if len(words(text)) < TRUNCATION_MIN_WORDS or text.count("```") % 2:  # an open fence is its own problem
@@ -111,6 +124,10 @@ def _truncated(text: str) -> str | None:
     tail = norm_words(last)
     if _BULLET.fullmatch(last) or (tail and tail[-1] in _DANGLING and not _CLOSED.search(last)):
         return f"ends mid-sentence: ...{last[-30:]!r}"
+    if _OPEN_OPERATOR.search(last):
+        return f"ends on an open operator: ...{last[-30:]!r}"
+    if _BULLET.match(last) and _cut_item(body):
+        return f"its last item stops short: ...{last[-30:]!r}"
     if len(words(text)) < OPEN_END_MIN_WORDS or len(last.split()) < 4 or _BULLET.match(last) or "|" in last or _CLOSED.search(last):
         return None
     if len(body) >= 3 and sum(not _CLOSED.search(ln) for ln in body[:-1]) * 2 >= len(body) - 1:
