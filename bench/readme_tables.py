@@ -341,6 +341,23 @@ def refine_text(r: dict) -> str:
             f"records kept a revision")
 
 
+def prompts_text(r: dict) -> str:
+    """Two synth runs' acceptance with the old and the new prompts, from `bench/synth_prompts.py --out`."""
+    def share(x: dict) -> str:
+        return f"{x['successes']}/{x['n']}"
+
+    def diff(d: dict) -> str:
+        return f"{d['diff'] * 100:+.0f} points [{d['lo'] * 100:+.0f}, {d['hi'] * 100:+.0f}]"
+
+    before, after = r["before"]["summary"]["acceptance"], r["after"]["summary"]["acceptance"]
+    out = f"accepted {share(before)} → {share(after)}, {diff(r['acceptance_difference'])}"
+    if r.get("recheck"):
+        c = r["recheck"]
+        out += (f"; with the prompt-copy check applied to both, {share(c['before']['acceptance'])} → "
+                f"{share(c['after']['acceptance'])}, {diff(c['acceptance_difference'])}")
+    return out
+
+
 def domain_text(r: dict) -> str:
     """The domain scorer's precision / recall rows, from `bench/domain_scorer.py --out`
     (the README's table, its lines joined as the README's text is read: by single spaces)."""
@@ -353,6 +370,8 @@ TEXTS = {
     "synth-self-instruct": ("synth/self_instruct_report.json", synth_text),
     "synth-evol": ("synth/evol_report.json", synth_text),
     "refine": ("refine/refine_gain.json", refine_text),
+    "synth-prompts-evol": ("synth/prompts_evol.json", prompts_text),
+    "synth-prompts-self-instruct": ("synth/prompts_self_instruct.json", prompts_text),
     "domain": ("quality/domain_scorer.json", domain_text),
 }
 

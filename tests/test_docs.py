@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).parent.parent
-DOCS = [ROOT / "README.md", ROOT / "docs" / "architecture.md"]
+DOCS = [ROOT / "README.md", ROOT / "docs" / "architecture.md", ROOT / "docs" / "seed_to_code.md"]
 
 
 def test_docs_point_to_nothing_outside_the_repo():
@@ -21,6 +21,12 @@ def test_docs_point_to_nothing_outside_the_repo():
 
 def test_readme_links_the_architecture_page():
     assert "](docs/architecture.md)" in (ROOT / "README.md").read_text()
+
+
+def test_the_credits_and_the_seed_table_are_linked():
+    readme, arch = (ROOT / "README.md").read_text(), (ROOT / "docs" / "architecture.md").read_text()
+    assert "](NOTICE)" in readme and "](docs/seed_to_code.md)" in readme
+    assert "](../NOTICE)" in arch and "](seed_to_code.md)" in arch
 
 
 def test_the_architecture_page_names_every_package():

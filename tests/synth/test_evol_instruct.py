@@ -44,7 +44,7 @@ def fake_embed(texts: list[str]) -> np.ndarray:
 
 
 def given(prompt: str) -> str:
-    return re.search(r"Given prompt: (.*?)(?:\n\nInput: .*)?\n\n", prompt, re.DOTALL).group(1)
+    return re.search(r"Original task: (.*?)(?:\nIts input: .*)?\n\n", prompt, re.DOTALL).group(1)
 
 
 def deeper(text: str) -> str:
@@ -54,18 +54,18 @@ def deeper(text: str) -> str:
 
 
 def deepen(prompt: str) -> str:
-    return f"Rewritten prompt: {deeper(given(prompt))}"
+    return f"Harder task: {deeper(given(prompt))}"
 
 
 def breadth(prompt: str) -> str:
-    return f"New prompt: Rare twist on: {given(prompt)}"
+    return f"New task: Rare twist on: {given(prompt)}"
 
 
 ANSWER = "Here is a complete and careful answer with several words."
 
 
 def generator(evolve=deepen, answer=ANSWER, kill_at_call=None) -> ScriptedGenerator:
-    return ScriptedGenerator([("Rewrite the given prompt", evolve), ("Draw inspiration", breadth),
+    return ScriptedGenerator([("Make this task harder", evolve), ("Invent a different task", breadth),
                               ("", answer)], kill_at_call)
 
 
@@ -101,7 +101,7 @@ def test_lineage_over_two_generations(tmp_path):
 
 def test_task_and_context_carry_over_and_complicate_input_rewrites_the_input(tmp_path):
     def complicate(prompt):
-        return "Rewritten prompt: Write a Python function that sums a nested list.\nInput: Use no imports; lists nest."
+        return "Harder task: Write a Python function that sums a nested list.\nInput: Use no imports; lists nest."
     run(generator(evolve=complicate), [POOL[8]], cfg(clusters=0, generations=1, operations=["complicate_input"]),
         tmp_path / "c", progress=False)
     run(generator(), [POOL[3], POOL[8]], cfg(clusters=0, generations=1), tmp_path / "d", progress=False)
@@ -113,6 +113,9 @@ def test_task_and_context_carry_over_and_complicate_input_rewrites_the_input(tmp
 
 @pytest.mark.parametrize("evolve, answer, reason", [
     ("Rewritten prompt: Rewrite the #Given Prompt# about the sea.", ANSWER, "copied_prompt"),
+    ("Harder task: Make the original task about the sea longer.", ANSWER, "copied_prompt"),
+    # the request's own words echoed back (a run of 4 words of it that the parent lacks)
+    ("Harder task: Write a poem about the sea, and it may grow by 20 words at most.", ANSWER, "copied_prompt"),
     ("I'm sorry, but I cannot rewrite this.", ANSWER, "refusal"),
     ("Rewritten prompt: Write a poem about the sea.", ANSWER, "no_new_info"),
     ("Rewritten prompt: Write a poem about the sea today.", ANSWER, "no_new_info"),  # 1 new word
@@ -161,8 +164,8 @@ def test_in_breadth_is_steered_to_the_rare_cluster(tmp_path):
     gen = generator()
     report = run(gen, POOL, cfg(generations=1, per_generation=1, operations=["in_breadth"]), tmp_path,
                  embed=fake_embed, progress=False)
-    (prompt,) = [p for p in gen.prompts if p.startswith("Draw inspiration")]
-    assert "Given prompt: Write a Python function that sums a list." in prompt  # the only code record
+    (prompt,) = [p for p in gen.prompts if p.startswith("Invent a different task")]
+    assert "Original task: Write a Python function that sums a list." in prompt  # the only code record
     (rec,) = read(tmp_path / "records.jsonl")
     assert rec["meta"]["parent_id"] == "code-1" and rec["meta"]["operation"] == "in_breadth"
     assert rec["context"] == "" and rec["task"] is None
@@ -178,7 +181,7 @@ def test_in_breadth_spreads_over_rare_clusters_within_a_generation(tmp_path):
     gen = generator()
     run(gen, pool, cfg(generations=1, per_generation=3, operations=["in_breadth"]), tmp_path, embed=fake_embed,
         progress=False)
-    shown = [given(p) for p in gen.prompts if p.startswith("Draw inspiration")]
+    shown = [given(p) for p in gen.prompts if p.startswith("Invent a different task")]
     # code (1 record) first; code then has no record left waiting, so space (2) twice, never sea (4)
     assert shown[0] == "Write a Python function that sums a list."
     assert all(any(w in s.lower() for w in TOPICS["space"]) for s in shown[1:])

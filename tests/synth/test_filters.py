@@ -7,7 +7,7 @@ import random
 import pytest
 from rouge_score import rouge_scorer
 
-from instructune.synth.filters import (InstructionFilter, Reject, RougePool, blocklist_check,
+from instructune.synth.filters import (InstructionFilter, Reject, RougePool, blocklist_check, echoed_request_check,
                                        blocklist_pattern, copied_prompt_check, length_check,
                                        no_new_info_check, refusal_check, response_check,
                                        rouge_l_tokens, start_check, tokens)
@@ -73,10 +73,25 @@ def test_instruction_filter_order_and_pool():
     assert f.check("List three ideas for a rainy weekend.") is None
 
 
+def test_echoed_request():
+    request = "Make this task harder with one change: add a limit.\n\nOriginal task: Write a poem about the sea."
+    parent = "Write a poem about the sea."
+    assert echoed_request_check("Write a poem about the sea in 8 lines.", request, parent) is None  # parent's words
+    assert echoed_request_check("Make this task harder: a sea poem.", request, parent) == \
+        Reject("copied_prompt", "make this task harder")
+    assert echoed_request_check("Make this task short.", request, parent) is None  # 3 words only
+    # runs are taken within lines: the end of an instruction and the start of its context are no run
+    req = "Sort the mail harder with one change."
+    assert echoed_request_check("Sort the mail\nharder with one", req, "x") is None
+    assert echoed_request_check("Sort the mail harder with one", req, "x") == Reject("copied_prompt", "mail harder with one")
+
+
 def test_copied_prompt_and_refusal():
     assert copied_prompt_check("#Rewritten Prompt#: write more") == Reject("copied_prompt", "#rewritten prompt#")
     assert copied_prompt_check("Make the given prompt harder.") == Reject("copied_prompt", "given prompt")
     assert copied_prompt_check("Name: *New Prompt* Email: *New Prompt*") == Reject("copied_prompt", "new prompt")
+    assert copied_prompt_check("Original task: Write a poem.") == Reject("copied_prompt", "original task")
+    assert copied_prompt_check("Write a poem. Harder task: a sonnet.") == Reject("copied_prompt", "harder task")
     assert copied_prompt_check("Write a poem.") is None
     assert refusal_check("I'm sorry, but I can't help with that.") == Reject("refusal", "i'm sorry")
     assert refusal_check("As an AI, I have no opinions.") == Reject("refusal", "as an ai")

@@ -73,6 +73,11 @@ def test_parse_labelled_instances(reply, expected):
     ("The new prompt: Is the statement a fact?", False, ("Is the statement a fact?", None)),
     ("**New Prompt:** Name a moon of Mars.", False, ("Name a moon of Mars.", None)),
     ("Here is the rewritten prompt: List two rivers.", False, ("List two rivers.", None)),
+    # the headers synth/prompts.py asks for
+    ("Harder task: Name two rivers of Peru and their lengths.", False,
+     ("Name two rivers of Peru and their lengths.", None)),
+    ("New task: Name a rare bird.\nNew task: Name a fish.", False, ("Name a rare bird.", None)),
+    ("**Harder Task:** Sum the table.\nInput: | a |\n| 1 |", True, ("Sum the table.", "| a |\n| 1 |")),
 ])
 def test_parse_evolved(reply, with_input, expected):
     assert parse_evolved(reply, with_input) == expected

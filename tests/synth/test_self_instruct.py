@@ -74,7 +74,7 @@ def instance_reply(prompt: str) -> str:
 
 
 def bank_generator(kill_at_call: int | None = None) -> ScriptedGenerator:
-    return ScriptedGenerator([("Come up with a series of tasks:", tasks_reply), ("Task: ", instance_reply)],
+    return ScriptedGenerator([("Things people ask an assistant to do, one per line:", tasks_reply), ("Task: ", instance_reply)],
                              kill_at_call)
 
 
@@ -109,7 +109,7 @@ def test_sample_tasks_mixes_seeds_and_generated():
 def test_round_prompts_show_generated_tasks_from_earlier_rounds(tmp_path):
     gen = bank_generator()
     run(gen, load_seed_tasks([write_seeds(tmp_path)]), small_cfg(write_seeds(tmp_path)), tmp_path / "out", progress=False)
-    task_prompts = [p for p in gen.prompts if p.startswith("Come up with a series of tasks:")]
+    task_prompts = [p for p in gen.prompts if p.startswith("Things people ask an assistant to do, one per line:")]
     assert len(task_prompts) == 6  # 3 rounds × 2 prompts
     records = read(tmp_path / "out" / "records.jsonl")
     for i, prompt in enumerate(task_prompts):
@@ -142,7 +142,7 @@ def test_reasons_classification_output_first_and_record_shape(tmp_path):
         task, *filled = prompt.rsplit("\n\nTask: ", 1)[-1].split("\n")
         return steps[task][0 if len(filled) == 1 else 1]
 
-    gen = ScriptedGenerator([("Come up with a series of tasks:", reply), ("Task: ", instance)])
+    gen = ScriptedGenerator([("Things people ask an assistant to do, one per line:", reply), ("Task: ", instance)])
     cfg = small_cfg(write_seeds(tmp_path), rounds=1, prompts_per_round=1, min_words=3, max_words=12)
     report = run(gen, load_seed_tasks(cfg.seeds), cfg, tmp_path / "out", progress=False)
 
@@ -176,7 +176,7 @@ def test_reasons_classification_output_first_and_record_shape(tmp_path):
 def test_chat_style_asks_for_a_numbered_list(tmp_path):
     gen = ScriptedGenerator([("Here is a list of tasks:", "1. Name three countries in South America.\n"
                                                           "2. Suggest a name for a bakery."),
-                             ("Reply in exactly this format", "Input: None\nOutput: An answer.")])
+                             ("Use these two labelled lines", "Input: None\nOutput: An answer.")])
     cfg = small_cfg(write_seeds(tmp_path), rounds=1, prompts_per_round=1, prompt_style="chat", new_per_prompt=2)
     report = run(gen, load_seed_tasks(cfg.seeds), cfg, tmp_path / "out", progress=False)
     assert report["records"] == 2 and report["rejected"] == 0
@@ -229,7 +229,7 @@ def test_resume_mid_instance_stage_redoes_only_the_missing_records(tmp_path):
     gen = bank_generator()
     run(gen, load_seed_tasks([seeds]), cfg, out, progress=False)
     assert (out / "records.jsonl").read_text() == full
-    assert sum(not p.startswith("Come up") for p in gen.prompts) == 2 * (len(lines) - 1)  # two steps each
+    assert sum(not p.startswith("Things people ask") for p in gen.prompts) == 2 * (len(lines) - 1)  # two steps each
 
 
 def test_a_finished_run_does_nothing_more(tmp_path):

@@ -64,8 +64,8 @@ def test_cli_evol_with_the_tiny_model(tmp_path, tiny_model):
 
 
 def test_recipe_with_a_scripted_generator(tmp_path):
-    gen = ScriptedGenerator([("Rewrite the given prompt", "Rewritten prompt: Name three rare fish found "
-                                                          "only in deep ocean trenches."),
+    gen = ScriptedGenerator([("Make this task harder", "Harder task: Name three rare fish found "
+                                                       "only in deep ocean trenches."),
                              ("", "The anglerfish, the gulper eel and the fangtooth.")])
     pool = tmp_path / "pool.jsonl"
     pool.write_text('{"instruction": "Name a fish.", "input": "", "output": "Cod."}\n'
@@ -100,7 +100,7 @@ def _chat_generator() -> ScriptedGenerator:
     """Two new tasks a round, each with one instance (Self-Instruct's chat style)."""
     return ScriptedGenerator([("Here is a list of tasks:", "1. Name three countries in South America.\n"
                                                            "2. Suggest a name for a bakery."),
-                              ("Reply in exactly this format", "Input: None\nOutput: An answer.")])
+                              ("Use these two labelled lines", "Input: None\nOutput: An answer.")])
 
 
 def _si_config(seeds: Path, *extra: str):

@@ -70,7 +70,8 @@ class SelfInstructConfig:
         rouge_threshold: a candidate whose ROUGE-L against any instruction in the pool is above
             this is rejected ("rouge").
         blocklist: words or phrases that reject a candidate ("blocklist"): tasks a text model
-            cannot do.
+            cannot do. The default is Self-Instruct's list plus "photo", "chart" and "sketch"
+            (NOTICE).
         min_words: shorter instructions are rejected ("too_short").
         max_words: longer instructions are rejected ("too_long").
         classification: how classification tasks are found: "keywords" (classify, sentiment,

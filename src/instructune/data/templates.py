@@ -156,7 +156,12 @@ class ChatTemplate:
 
 
 class AlpacaTemplate:
-    """The Alpaca prompt. The record's system prompt, when set, replaces the preamble."""
+    """The Alpaca prompt. The record's system prompt, when set, replaces the preamble.
+
+    The preambles and headers are Stanford Alpaca's (tatsu-lab/stanford_alpaca, Apache-2.0),
+    quoted word for word on purpose: a model tuned on Alpaca-format data expects exactly this
+    text, so a paraphrase would be a different template (NOTICE, "Formats reproduced").
+    """
 
     name = "alpaca"
     special_tokens: list[str] = []

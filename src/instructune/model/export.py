@@ -13,20 +13,19 @@ from typing import Any
 
 from torch import nn
 
-from instructune.data.templates import get_template
+from instructune.data.templates import AlpacaTemplate, get_template
 from instructune.model.quantize import dequantized_merge, is_quantized
 from instructune.rundir import RunDir
 
 # Chat templates for the non-chat layouts, so the export's apply_chat_template reproduces
-# the prompt the model was trained on.
+# the prompt the model was trained on (the Alpaca preamble from its one home, the template).
 JINJA = {
     "inst": ("{% for m in messages %}{% if m['role'] == 'system' %}{{ m['content'] + '\n\n' }}"
              "{% elif m['role'] == 'user' %}{{ '[INST] ' + m['content'] + ' [/INST]' }}"
              "{% else %}{{ ' ' + m['content'] + eos_token }}{% endif %}{% endfor %}"),
     "alpaca": ("{% set ns = namespace(first=true) %}"
                "{% if messages[0]['role'] == 'system' %}{{ messages[0]['content'] + '\n\n' }}"
-               "{% else %}{{ 'Below is an instruction that describes a task. Write a response that "
-               "appropriately completes the request.\n\n' }}{% endif %}"
+               "{% else %}{{ '" + AlpacaTemplate.PREAMBLE + "' }}{% endif %}"
                "{% for m in messages %}{% if m['role'] == 'user' %}"
                "{{ ('' if ns.first else '\n\n') + '### Instruction:\n' + m['content'] + '\n\n### Response:\n' }}"
                "{% set ns.first = false %}"

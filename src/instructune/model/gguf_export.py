@@ -77,8 +77,20 @@ def rope_theta(config: dict[str, Any]) -> float:
 
 def rope_rows(w: np.ndarray, heads: int) -> np.ndarray:
     """Reorder a q_proj / k_proj weight's rows from transformers' half-split rotary layout to
-    llama.cpp's interleaved one (the inverse of what transformers' GGUF reader applies)."""
-    return w.reshape(heads, 2, w.shape[0] // heads // 2, *w.shape[1:]).swapaxes(1, 2).reshape(w.shape)
+    llama.cpp's interleaved one (the inverse of what transformers' GGUF reader applies).
+
+    Within each head's block of `head_dim` rows, transformers rotates row i with row i + half;
+    llama.cpp rotates neighbours 2i and 2i + 1. So output row 2i + s of a head takes input row
+    s·half + i (s = 0, 1).
+
+    Args:
+        w: (heads·head_dim, ...) weight.
+        heads: attention heads of this projection (key-value heads for k_proj).
+    """
+    head_dim = w.shape[0] // heads
+    j = np.arange(head_dim)
+    within = (j % 2) * (head_dim // 2) + j // 2           # (head_dim,) source row inside a head
+    return w[(np.arange(heads)[:, None] * head_dim + within).reshape(-1)]
 
 
 def add_hparams(writer, config: dict[str, Any], name: str, ftype: int) -> None:

@@ -5,7 +5,8 @@
 Each generation takes evolutions from the pool (a queue of records waiting to evolve, the
 last generation's children first): pick an operation (in-depth: add_constraints, deepen,
 concretize, add_reasoning, complicate_input; or in_breadth), rewrite the parent's prompt with
-the generator, answer the new prompt, and eliminate failures (copied prompt wording, refusal, no new information, duplicate, length,
+the generator, answer the new prompt, and eliminate failures (copied prompt wording or an echo
+of the request, refusal, no new information, duplicate, length,
 response too short or nonsensical). A success is appended to `records.jsonl` at once with its
 lineage (`meta`: parent_id, root_id, operation, generation) and joins the pool; its parent
 leaves. A failure is appended to `rejects.jsonl` and its parent goes back to the pool for a
@@ -38,8 +39,8 @@ from instructune.progress import RunProgress
 from instructune.synth import prompts
 from instructune.synth._run import SynthRun, run_steps
 from instructune.synth._runlog import TrackedGenerator
-from instructune.synth.filters import (Reject, copied_prompt_check, length_check, no_new_info_check,
-                                       refusal_check, response_check)
+from instructune.synth.filters import (Reject, copied_prompt_check, echoed_request_check, length_check,
+                                       no_new_info_check, refusal_check, response_check)
 from instructune.generation.generator import Generator
 from instructune.generation.params import GenParams
 from instructune.synth.parse import parse_evolved
@@ -65,6 +66,11 @@ def _prompt_text(r: dict) -> str:
     return f"{r['instruction']} {r['context']}".strip()
 
 
+def _fields(r: dict) -> str:
+    """Instruction and context on lines of their own (word runs are not to cross them)."""
+    return f"{r['instruction']}\n{r['context']}"
+
+
 def _child_context(op: str, parent: dict, parsed: str | None) -> str:
     """The child's input: new for in-breadth (none), the rewritten one for complicate_input
     (the parent's when the reply gave none), the parent's otherwise."""
@@ -82,12 +88,14 @@ def evolve_request(op: str, parent: dict) -> str:
     return prompts.evolve_prompt(op, parent["instruction"], parent["context"])
 
 
-def check_evolved(parent: dict, child: dict, cfg: EvolConfig, known: set[str]) -> Reject | None:
-    """Why an evolved prompt (before its response) is eliminated, or None."""
+def check_evolved(parent: dict, child: dict, cfg: EvolConfig, known: set[str], request: str = "") -> Reject | None:
+    """Why an evolved prompt (before its response) is eliminated, or None; `request` is the
+    message that asked for it (its words echoed back are `copied_prompt`)."""
     if not child["instruction"]:
         return Reject("unparsed", "no prompt in the reply")
     text = _prompt_text(child)
-    return (copied_prompt_check(text) or refusal_check(text)
+    return (copied_prompt_check(text) or echoed_request_check(_fields(child), request, _fields(parent))
+            or refusal_check(text)
             or length_check(child["instruction"], cfg.min_words, cfg.max_words)
             or no_new_info_check(_prompt_text(parent), text, cfg.max_parent_rouge, cfg.min_new_words)
             or (Reject("duplicate", "already in the pool") if _norm(text) in known else None))
@@ -159,14 +167,14 @@ class _Run(SynthRun):
     def evolve_batch(self, g: int, b: int, jobs: list[Job]) -> dict[str, bool]:
         """Evolve, answer and check one batch; append each result. Returns parent → success."""
         parents = [self.known[j.parent] for j in jobs]
-        replies = self._chat([evolve_request(j.operation, p) for j, p in zip(jobs, parents)],
-                             self._params(g, b, 0, self.cfg.evolve_max_new_tokens))
+        requests = [evolve_request(j.operation, p) for j, p in zip(jobs, parents)]
+        replies = self._chat(requests, self._params(g, b, 0, self.cfg.evolve_max_new_tokens))
         children, verdicts = [], []
-        for j, p, reply in zip(jobs, parents, replies):
+        for j, p, request, reply in zip(jobs, parents, requests, replies):
             instruction, context = parse_evolved(reply, with_input=j.operation == "complicate_input")
             child = {"instruction": instruction, "context": _child_context(j.operation, p, context)}
             children.append(child)
-            verdicts.append(check_evolved(p, child, self.cfg, self.texts))
+            verdicts.append(check_evolved(p, child, self.cfg, self.texts, request))
         todo = [i for i, v in enumerate(verdicts) if v is None]
         answers = self._chat([prompts.response_prompt(children[i]["instruction"], children[i]["context"])
                               for i in todo], self._params(g, b, 1, self.cfg.response_max_new_tokens))

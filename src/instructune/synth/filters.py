@@ -7,7 +7,8 @@ text-only model cannot act on (`blocklist`: image, file, draw, ...; the list is
 the pool (`rouge`).
 
 Evol-Instruct evolutions (Xu et al., 2023) are eliminated when the evolved prompt copies the
-rewriting prompt's own wording (`copied_prompt`), the model refused (`refusal`), it adds no
+rewriting prompt's own wording (`copied_prompt`: its headers, or a run of `ECHO_WORDS` words of
+the request), the model refused (`refusal`), it adds no
 information over its parent (`no_new_info`), it is already known (`duplicate`), or its
 response is too short (`response_too_short`) or nonsensical (`response_nonsense`).
 
@@ -23,8 +24,14 @@ from dataclasses import dataclass
 # The project's one ROUGE-L (also used by evaluation and dedup), so thresholds agree.
 from instructune.data.rouge import RougeIndex, rouge_l_tokens, tokens
 
-COPIED_WORDING = ("#rewritten prompt#", "#given prompt#", "#created prompt#", "given prompt",
-                  "rewritten prompt", "created prompt", "new prompt", "original prompt")
+# The scaffolding of our rewriting prompts (synth/prompts.py: "Original task:", "Harder task:",
+# "New task:") and the headers other Evol-Instruct prompts use, which models trained on their
+# output repeat.
+COPIED_WORDING = ("original task", "harder task", "new task:", "#rewritten prompt#", "#given prompt#",
+                  "#created prompt#", "given prompt", "rewritten prompt", "created prompt", "new prompt",
+                  "original prompt")
+# A run of this many words of the rewriting request in an evolved prompt is an echo of it.
+ECHO_WORDS = 4
 REFUSALS = ("i'm sorry", "i am sorry", "as an ai", "as a language model", "i cannot", "i can't",
             "i am unable", "i'm unable", "i apologize", "i'm not able", "i am not able")
 # Words that carry no content: a response made only of these (and punctuation) is nonsense.
@@ -148,6 +155,29 @@ def copied_prompt_check(text: str) -> Reject | None:
     low = text.lower()
     hit = next((w for w in COPIED_WORDING if w in low), None)
     return Reject("copied_prompt", hit) if hit else None
+
+
+def echoed_request_check(text: str, request: str, parent: str, n: int = ECHO_WORDS) -> Reject | None:
+    """`copied_prompt` when `text` holds `n` consecutive words of the rewriting request that the
+    parent's own text does not: the model repeated the instructions it was given ("it may grow by
+    20 words at most") instead of, or besides, writing a new prompt. Unlike `COPIED_WORDING` it
+    follows whatever the prompt says, so a reworded prompt is checked as strictly as the old one.
+
+    Args:
+        text: the evolved prompt (instruction, then context on a line of its own).
+        request: the user message that asked for it (`synth/prompts.py`).
+        parent: the parent's instruction and context, likewise (words it had are no echo).
+        n: words in a run.
+    """
+    def runs(t: str) -> set[tuple[str, ...]]:  # within a line: a run across two fields is no echo
+        out = set()
+        for line in t.splitlines():
+            toks = tokens(line)
+            out.update(tuple(toks[i:i + n]) for i in range(len(toks) - n + 1))
+        return out
+
+    hit = (runs(text) & runs(request)) - runs(parent)
+    return Reject("copied_prompt", " ".join(min(hit))) if hit else None
 
 
 def refusal_check(text: str, max_words: int = 80) -> Reject | None:

@@ -27,7 +27,7 @@ _LABEL = re.compile(r"\b(class\s+label|label|input|output)\s*:\s*", re.IGNORECAS
 _VALUE_END = re.compile(r"^\s*(?:task\s*:|example\s*\d+\b)", re.IGNORECASE | re.MULTILINE)
 
 _PROMPT_HEADER = re.compile(
-    r"^\s*[#*_]*\s*(?:(?:here\s+is\s+)?the\s+)?(?:rewritten|created|new|evolved|given)\s+(?:prompt|instruction)"
+    r"^\s*[#*_]*\s*(?:(?:here\s+is\s+)?the\s+)?(?:rewritten|created|new|evolved|given|harder)\s+(?:prompt|instruction|task)"
     r"\s*[#*_]*\s*(?::|is:)?\s*[#*_]*\s*", re.IGNORECASE | re.MULTILINE)
 
 
@@ -129,7 +129,7 @@ def parse_labelled_instances(reply: str) -> list[tuple[str, str]]:
 def parse_evolved(reply: str, with_input: bool = False) -> tuple[str, str | None]:
     """An evolved prompt out of its reply.
 
-    A leading header ("#Rewritten Prompt#:", "Rewritten prompt:", "New prompt:", ...) is
+    A leading header ("Harder task:", "New task:", "#Rewritten Prompt#:", "New prompt:", ...) is
     removed; when the model repeats headers, only the text under the first one is kept.
 
     Args:

@@ -6,11 +6,13 @@ short and ask for a fixed, numbered or labelled output format, so that even a sm
 
     instruction_prompt(["Name three fruits.", ...], n_new=4)   # → "1. ...\n2. ..." expected
     instance_prompt("Translate 'cat' into French.")             # → "Input: ...\nOutput: ..."
-    evolve_prompt("add_constraints", "Write a poem.")           # → "Rewritten prompt: ..."
+    evolve_prompt("add_constraints", "Write a poem.")           # → "Harder task: ..."
 
-Self-Instruct after Wang et al. (2023); Evol-Instruct after Xu et al. (WizardLM, 2023): their
-in-depth operations (add constraints, deepen, concretize, add reasoning steps, complicate the
-input) and in-breadth mutation (a new prompt in the same domain, but rarer).
+The methods are Self-Instruct's (Wang et al., 2023) and Evol-Instruct's (Xu et al., WizardLM,
+2023): its in-depth operations (add constraints, deepen, concretize, add reasoning steps,
+complicate the input) and in-breadth mutation (a new prompt in the same domain, but rarer).
+The texts are written for instructune, not taken or paraphrased from those papers' prompts
+(NOTICE); bench/results/synth/README.md measures them against the earlier wording.
 """
 
 from __future__ import annotations
@@ -36,16 +38,17 @@ def instruction_prompt(tasks: list[str], n_new: int) -> str:
 def is_classification_prompt(instruction: str) -> str:
     """Ask whether a task is classification (a small, finite set of output labels)."""
     return (f"Task: {instruction}\n\n"
-            "Is this a classification task, whose answer is one label from a small fixed set "
-            "(for example positive/negative, yes/no, a category)? Answer Yes or No.")
+            "Could every correct answer to this task be picked from a short, closed list of "
+            "choices (a sentiment, yes or no, a category name)? Reply Yes or No.")
 
 
 def instance_prompt(instruction: str) -> str:
     """Input-first instance generation: an input for the task, then its output."""
     return (f"Task: {instruction}\n\n"
-            "Write one example of this task. If the task needs an input (a text, a question, "
-            "data), write it; otherwise write None. Then write the correct output.\n"
-            "Reply in exactly this format:\n"
+            "Show this task done once. First give the material it works on (a passage, a "
+            "question, some numbers); a task that stands on its own gets None there. Then give "
+            "a right answer.\n"
+            "Use these two labelled lines and nothing more:\n"
             "Input: <the input, or None>\n"
             "Output: <the correct output>")
 
@@ -54,9 +57,9 @@ def instance_prompt_output_first(instruction: str) -> str:
     """Output-first instance generation for classification tasks: the label first, then an
     input that has that label (so generated inputs are not all of the majority class)."""
     return (f"Task: {instruction}\n\n"
-            "This is a classification task. First pick one possible class label, then write an "
-            "input that belongs to that class.\n"
-            "Reply in exactly this format:\n"
+            "Its answers come from a fixed set of labels. Choose one of those labels, then make "
+            "up an input whose right answer is that label.\n"
+            "Use these two labelled lines and nothing more:\n"
             "Class label: <the label>\n"
             "Input: <an input of that class>")
 
@@ -78,6 +81,10 @@ LABEL_EXAMPLES = (
 )
 
 
+# The heading of the raw task list the model continues (completion style).
+TASK_LIST_HEADING = "Things people ask an assistant to do, one per line:"
+
+
 def instruction_completion(tasks: list[str]) -> tuple[str, str]:
     """A numbered task list for the model to continue at item len(tasks) + 1.
 
@@ -86,7 +93,7 @@ def instruction_completion(tasks: list[str]) -> tuple[str, str]:
     """
     listed = "\n".join(f"{i}. {t}" for i, t in enumerate(tasks, start=1))
     nxt = f"{len(tasks) + 1}."
-    return f"Come up with a series of tasks:\n{listed}\n{nxt}", nxt + " "
+    return f"{TASK_LIST_HEADING}\n{listed}\n{nxt}", nxt + " "
 
 
 def instance_completion(instruction: str) -> str:
@@ -113,27 +120,31 @@ def instance_completion_next(first_prompt: str, first_value: str, output_first: 
 
 # ---------------------------------------------------------------- Evol-Instruct
 
-_REWRITE_TAIL = ("The rewritten prompt must be reasonable, understandable and answerable by "
-                 "humans. Do not answer the prompt. Reply with the rewritten prompt only, starting "
-                 "with \"Rewritten prompt:\".")
+# The headers the replies are asked to start with (`synth/parse.py` strips them; the
+# elimination step rejects a prompt that still holds `ORIGINAL_HEADER`: filters.COPIED_WORDING).
+ORIGINAL_HEADER = "Original task:"
+HARDER_HEADER = "Harder task:"
+NEW_HEADER = "New task:"
 
-# In-depth operations: how to make the given prompt harder. Each entry is the sentence that
-# tells the model what to change; `evolve_prompt` wraps it.
+# In-depth operations: how to make the given prompt harder. Each entry names the one change to
+# make; `evolve_prompt` puts it in its frame.
 IN_DEPTH: dict[str, str] = {
-    "add_constraints": "Add one more constraint or requirement to it.",
-    "deepen": "Make the question deeper and broader: ask about more aspects of the topic.",
-    "concretize": "Replace general concepts with more specific, concrete ones.",
-    "add_reasoning": ("Rewrite it so that answering it clearly needs several steps of reasoning; "
-                      "ask for the steps explicitly."),
-    "complicate_input": ("Make its input harder to work with: add more detail, data, a table or "
-                         "code to the input the prompt works on."),
+    "add_constraints": ("attach one extra condition the answer has to meet, such as a limit, a "
+                        "format, or something to include or leave out."),
+    "deepen": "have it go further into its subject, or cover more sides of it.",
+    "concretize": "swap a general idea in it for a specific, named case.",
+    "add_reasoning": ("turn it into a problem that takes several worked steps, and ask for those "
+                      "steps to be shown."),
+    "complicate_input": ("give it a richer input to work on: more data or detail, a table, or a "
+                         "piece of code."),
 }
 IN_BREADTH = "in_breadth"
 OPERATIONS: tuple[str, ...] = (*IN_DEPTH, IN_BREADTH)
 
 
-def _given(instruction: str, context: str) -> str:
-    return f"{instruction}\n\nInput: {context}" if context else instruction
+def _shown(instruction: str, context: str) -> str:
+    """The parent as the model sees it: the task, then its input on a line of its own."""
+    return f"{ORIGINAL_HEADER} {instruction}" + (f"\nIts input: {context}" if context else "")
 
 
 def evolve_prompt(operation: str, instruction: str, context: str = "") -> str:
@@ -148,14 +159,15 @@ def evolve_prompt(operation: str, instruction: str, context: str = "") -> str:
     Raises:
         KeyError: an unknown operation.
     """
-    how = IN_DEPTH[operation]
-    fmt = _REWRITE_TAIL
+    change = IN_DEPTH[operation]
     if operation == "complicate_input":
-        fmt = ("Do not answer the prompt. Reply in exactly this format:\n"
-               "Rewritten prompt: <the instruction>\nInput: <the new, harder input>")
-    return (f"Rewrite the given prompt into a more complex version. {how} "
-            f"Add at most 10 to 20 words.\n\n"
-            f"Given prompt: {_given(instruction, context)}\n\n{fmt}")
+        reply = (f"Do not solve it. Answer in two labelled lines:\n{HARDER_HEADER} <the task>\n"
+                 "Input: <its new, richer input>")
+    else:
+        reply = f"Do not solve it. Write the harder task only, after \"{HARDER_HEADER}\"."
+    return (f"Make this task harder with one change: {change} A person must still be able to "
+            "read and answer it, and it may grow by 20 words at most.\n\n"
+            f"{_shown(instruction, context)}\n\n{reply}")
 
 
 def breadth_prompt(example: str) -> str:
@@ -164,10 +176,10 @@ def breadth_prompt(example: str) -> str:
     Args:
         example: an instruction from the topic to steer toward (an under-represented cluster).
     """
-    return ("Draw inspiration from the given prompt to create a brand-new prompt. It should belong "
-            "to the same domain but be more rare. Its length and complexity should be similar.\n\n"
-            f"Given prompt: {example}\n\n"
-            "Reply with the new prompt only, starting with \"New prompt:\".")
+    return ("Invent a different task on the same subject as this one: a less common kind of "
+            "task, about as long and as hard.\n\n"
+            f"{ORIGINAL_HEADER} {example}\n\n"
+            f"Do not solve it. Write the invented task only, after \"{NEW_HEADER}\".")
 
 
 def response_prompt(instruction: str, context: str = "") -> str:

@@ -14,7 +14,7 @@ _MARKER_PATTERNS = {
 
 
 def number_placeholders(response: str, *, num_placeholders: int) -> bool:
-    """At least `num_placeholders` placeholders such as [address]."""
+    """At least `num_placeholders` square-bracketed placeholders, e.g. [city]."""
     return len(_PLACEHOLDER.findall(response)) >= num_placeholders
 
 

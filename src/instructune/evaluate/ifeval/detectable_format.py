@@ -48,5 +48,5 @@ def json_format(response: str) -> bool:
 
 
 def title(response: str) -> bool:
-    """A non-empty title in double angular brackets, such as <<poem of joy>>."""
+    """A non-empty title in double angular brackets, e.g. <<Notes on Tides>>."""
     return any(t.lstrip("<").rstrip(">").strip() for t in _TITLE.findall(response))
