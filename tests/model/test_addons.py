@@ -157,15 +157,16 @@ def test_packed_rows_equal_separate_rows(tiny_model, name):
     torch.testing.assert_close(packed[T:], alone[1], rtol=1e-4, atol=1e-5)
 
 
-def test_instruction_attention_on_the_eager_kernel(tiny_model, tiny_tokenizer):
-    """The same bias through the eager kernel's additive mask: identity at init, the same
-    logits as through SDPA once trained, packed rows kept apart, KV cache = full forward."""
-    eager = "addons.instruction_attention.attention=eager"
+def test_instruction_score_bias_on_the_eager_kernel(tiny_model, tiny_tokenizer):
+    """The score form's bias through the eager kernel's additive mask: identity at init, the
+    same logits as through SDPA once trained, packed rows kept apart, KV cache = full forward."""
+    score = "addons.instruction_attention.form=score"
+    eager = (score, "addons.instruction_attention.attention=eager")
     ids = ids_for()
     plain = load_model(tiny_model, "float32", "sdpa", device="cpu")(input_ids=ids).logits
-    torch.testing.assert_close(attached(tiny_model, "instruction_attention", 0.0, eager)(
+    torch.testing.assert_close(attached(tiny_model, "instruction_attention", 0.0, *eager)(
         ids, SEGMENTS, full_logits=True).logits, plain, rtol=0, atol=1e-5)
-    e, s = (attached(tiny_model, "instruction_attention", 0.3, *x) for x in ([eager], []))
+    e, s = (attached(tiny_model, "instruction_attention", 0.3, *x) for x in (eager, [score]))
     assert e.config._attn_implementation == "instructune_guided_eager"
     torch.testing.assert_close(e(ids, SEGMENTS, full_logits=True).logits, s(ids, SEGMENTS, full_logits=True).logits,
                                rtol=1e-4, atol=1e-5)

@@ -51,6 +51,12 @@ class Addon(LossHooks):
         (one line naming the family and the setting), or None. Read before any weight loads."""
         return None
 
+    @classmethod
+    def saved_section(cls, raw: dict) -> dict:
+        """The config section `raw` as a run dir saved it (`store.py`), brought to today's
+        fields: a field added since keeps what older runs did."""
+        return raw
+
     def bind(self, lm: nn.Module, state) -> None:
         """Attach to the transformers model `lm` (peft-unwrapped) and its segment state."""
         self.state = state
