@@ -158,7 +158,7 @@ def test_key_bias_lands_on_the_keys_of_instruction_tokens_only(family_dir, famil
     from instructune.model.addons.instruction_attention import key_projection
 
     fwd = key_biased(family_dir(family), attention(family))
-    module, start = key_projection(fwd.lm.get_decoder().layers[0].self_attn, fwd.config)
+    module, _ = key_projection(fwd.lm.get_decoder().layers[0].self_attn, fwd.config)
     seen = []
     handle = module.register_forward_hook(lambda m, args, out: seen.append((args[0], out)))
     with torch.no_grad():
@@ -167,6 +167,7 @@ def test_key_bias_lands_on_the_keys_of_instruction_tokens_only(family_dir, famil
         added = out - type(module).forward(module, x)  # the projection without its hooks
     handle.remove()
     kv = fwd.addons["instruction_attention"].key_bias.shape[1]
+    start = out.shape[-1] - 2 * kv if family == "phi3" else 0  # Phi-3's qkv_proj: [q | k | v], k and v H_kv·D wide
     cols = torch.zeros(out.shape[-1], dtype=torch.bool)
     cols[start:start + kv] = True
     rows = SEGMENTS == I_
