@@ -219,6 +219,37 @@ def test_instruction_attention_passes_no_t_by_t_bias_to_the_kernel(tiny_model, m
                                                                        for k in range(1, 3))
 
 
+def test_the_key_bias_reaches_fused_lora_linears(tiny_model):
+    """`lora.fuse_adapters` computes q, k, v in one group: the key bias still lands on k (the
+    fused and the peft forward give the same logits, which differ from the model without it)."""
+    from instructune.model.lora_fusion import fuse_lora_linears
+    from instructune.model.setup import apply_lora
+
+    def biased(fuse: bool) -> InstructForward:
+        torch.manual_seed(0)
+        model = apply_lora(load_model(tiny_model, "float32", "sdpa", device="cpu"), [], r=4, alpha=8, dropout=0.0,
+                           target_modules="all-linear")
+        with torch.no_grad():
+            for n, p in model.named_parameters():
+                if "lora_B" in n:
+                    p.normal_(0, 0.05, generator=torch.Generator().manual_seed(3))
+        if fuse:
+            assert fuse_lora_linears(model) > 0
+        fwd = InstructForward(model, build_addons(sections("instruction_attention"), model.get_base_model().config))
+        torch.manual_seed(1)
+        with torch.no_grad():
+            for p in fwd.addons.parameters():
+                p.add_(torch.randn_like(p) * 0.3)
+        return fwd
+
+    ids = ids_for()
+    peft_way, fused = biased(False), biased(True)
+    want = peft_way(ids, SEGMENTS, full_logits=True).logits
+    torch.testing.assert_close(fused(ids, SEGMENTS, full_logits=True).logits, want, rtol=1e-5, atol=1e-5)
+    peft_way.detach_addons()
+    assert (peft_way(ids, SEGMENTS, full_logits=True).logits - want).abs().max() > 1e-3
+
+
 def test_a_run_saved_before_the_key_form_loads_as_the_score_form(tiny_model, tmp_path):
     """A saved instruction_attention section without `form` was the score form: it loads as
     one, with its weights, rather than as the key form with missing keys."""
