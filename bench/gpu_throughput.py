@@ -25,7 +25,9 @@ Contenders (each in its own fresh subprocess; `--parts` picks):
                         `accelerate launch` with a DeepSpeed config on every visible GPU (bf16 when
                         the device has it): what DeepSpeed's engine costs at equal records per step;
 - `instructune+NAME`   the same with the instruction-aware add-on NAME on (`addons.NAME.enabled=true`,
-                        `model/addons/`): its step-time and memory cost on the GPU;
+                        `model/addons/`; or a variant from `ADDON_VARIANTS`, e.g.
+                        `instructune+instruction_attention_score`, the score form): its step-time
+                        and memory cost on the GPU;
 - `lora-micro`          one decoder layer's seven adapted linears alone, --rows x --max-length
                         tokens, forward + backward: the base linears without LoRA (the floor),
                         peft, fused one linear at a time, fused with shared inputs;
@@ -80,6 +82,9 @@ LORA_PARTS = ("instructune", "instructune-ckpt", "instructune-compile", "instruc
               "instructune-fused", "instructune-2xrows", "instructune-qlora", "instructune-qlora-ckpt", "trl", "trl-best",
               "trl-qlora")
 FULL_PARTS = ("full-bf16", "full-fp32", "full-mfu")
+# Contenders `instructune+VARIANT`: an add-on with settings other than its defaults.
+ADDON_VARIANTS = {"instruction_attention_score": ["addons.instruction_attention.enabled=true",
+                                                  "addons.instruction_attention.form=score"]}
 TAG = "[gpu-bench]"
 
 
@@ -216,7 +221,8 @@ def instructune_overrides(args, name: str, workdir: Path) -> tuple[list[str], in
     if name == "instructune-fused":
         extra.append("lora.fuse_adapters=true")
     if name.startswith("instructune+"):
-        extra.append(f"addons.{name.split('+', 1)[1]}.enabled=true")
+        addon = name.split("+", 1)[1]
+        extra += ADDON_VARIANTS.get(addon, [f"addons.{addon}.enabled=true"])
     return common + extra, 4
 
 

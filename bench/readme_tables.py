@@ -32,13 +32,17 @@ The add-on table also has two throughput columns:
 Formatting: losses to 4 decimals (3 for the differences in the forgetting and objectives
 tables), IF accuracies to 3, the perplexity change in percent for the baseline and in
 percentage points (pt) for differences (2 decimals under 0.1 pt); "n.s." where the paired
-interval holds 0; "in every seed" where the difference is the same in each seed (no interval).
+interval holds 0; "in every seed" where the difference is the same in each seed (no interval);
+"(1 seed)" for a difference from one seed; "–" for a metric whose suite the arm's ablation did
+not run. An ablation may hold fewer seeds than the baseline file: the shared seeds' baseline cells
+must agree (to `BASELINE_RTOL`: a cell retrained with the same settings differs in float noise).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,6 +56,7 @@ IF_INSTR = "ifeval.instruction_level_loose"
 PPL = "forgetting.relative_change"
 ADDED = "params.added"
 SHARED = ("lora.r=16", "lora.alpha=32")  # the overrides every LoRA arm shares with the baseline
+BASELINE_RTOL = 1e-4  # how closely the baseline cells of two ablation files must agree
 
 GPU_FILE = "gpu_h200_run5.json"
 CPU_FILE = "cpu_throughput/train_throughput.json"
@@ -116,7 +121,7 @@ TABLES = {t.name: t for t in (
            "general-text ppl change (pt: percentage points)", "params added", "CPU step time", "H200 tok/s"),
           "LoRA (baseline)",
           (Row("+ segment embedding", "addons.json", "segment_embedding", settings=False),
-           Row("+ instruction-guided attention", "addons.json", "instruction_attention", settings=False),
+           Row("+ instruction-guided attention, score form", "addons.json", "instruction_attention", settings=False),
            Row("+ two-stream encoder", "addons.json", "two_stream", settings=False),
            Row("+ two-stream, `encoder: minilm`", "addons.json", "two_stream_minilm", settings=False),
            Row("+ reasoning head", "addons.json", "reasoning_head", settings=False),
@@ -168,6 +173,8 @@ def diff_cell(d: dict, dp: int, style: str, scale: float = 1.0, unit: str = "", 
     if unit == " pt":
         dp = pt_dp(x)
     value = signed(x, dp) + unit
+    if d["n"] == 1:  # one seed: no interval to give
+        return f"{value} (1 seed)"
     if d["n"] >= 2 and lo == hi:  # the same difference in every seed: no spread to give an interval
         text = f"{value} in every seed"
     elif not d["significant"] and style == "compact":
@@ -199,8 +206,12 @@ def baseline_arm(results: Path, table: Table) -> dict:
         arms.append((name, s["arms"][s["baseline"]]))
     first_name, first = arms[0]
     for name, arm in arms[1:]:
-        for metric in (LOSS, IF_PROMPT, IF_INSTR, PPL):
-            if arm["metrics"][metric]["values"] != first["metrics"][metric]["values"]:
+        # The seeds and metrics both files hold (an ablation may run fewer seeds or suites).
+        for metric in set(arm["metrics"]) & set(first["metrics"]) & {LOSS, IF_PROMPT, IF_INSTR, PPL}:
+            mine, theirs = arm["metrics"][metric]["values"], first["metrics"][metric]["values"]
+            # Cells retrained with the same settings agree to float noise (~1e-6), not bit for bit.
+            shared = set(mine) & set(theirs)
+            if any(not math.isclose(mine[seed], theirs[seed], rel_tol=BASELINE_RTOL) for seed in shared):
                 raise SystemExit(f"{name} and {first_name} have different baseline cells for {metric}")
     return first
 
@@ -263,8 +274,8 @@ def build(table: Table, results: Path = RESULTS) -> tuple[list[str], bool]:
         if table.name == "addons" and vb[PPL]["significant"]:
             # A measurable perplexity change: bold, and where it leaves the tuned model.
             ppl = f"**{ppl}** (to {signed(100 * s['arms'][row.arm]['metrics'][PPL]['mean'], 1)}%)"
-        cells = [label, diff_cell(vb[LOSS], loss_dp, table.style), diff_cell(vb[IF_PROMPT], 3, table.style),
-                 diff_cell(vb[IF_INSTR], 3, table.style), ppl]
+        cells = [label, *(diff_cell(vb[m], dp, table.style) if m in vb else "–"  # a suite the arm did not run
+                          for m, dp in ((LOSS, loss_dp), (IF_PROMPT, 3), (IF_INSTR, 3))), ppl]
         if table.name == "addons":
             cells += [f"+{vb[ADDED]['diff']:,.0f}"] + addon_speed_cells(row.arm, gpu, cpu)
         lines.append("| " + " | ".join(cells) + " |")

@@ -17,8 +17,9 @@ with a cosine schedule and no warmup, batch size `--batch-size`, no gradient acc
 - `trl-no-ckpt`   the same with gradient checkpointing off (the like-for-like comparison:
                   instructune does not checkpoint activations);
 - `instructune+NAME`  instructune with the add-on NAME switched on (`addons.NAME.enabled=true`;
-                  NAME from `model/addons/`), to measure each add-on's step-time overhead
-                  against `instructune` in the same run.
+                  NAME from `model/addons/`, or a variant of one from `ADDON_VARIANTS`, e.g.
+                  `instruction_attention_score`: its score form), to measure each add-on's
+                  step-time overhead against `instructune` in the same run.
 
 What is measured, per contender, each in its own fresh subprocess (the script re-invokes itself
 with `--only NAME --json-out FILE`), so memory does not carry over:
@@ -120,15 +121,25 @@ def progress(name: str, step: int, total: int, tokens: int, t_prev: float | None
 # contender: instructune
 # --------------------------------------------------------------------------------------------
 
+# Contenders `instructune+VARIANT`: an add-on with settings other than its defaults.
+ADDON_VARIANTS = {"instruction_attention_score": ["addons.instruction_attention.enabled=true",
+                                                  "addons.instruction_attention.form=score"]}
+
+
 def addon_of(name: str) -> str | None:
-    """The add-on of a contender `instructune+NAME`, None for any other contender."""
+    """The add-on (or variant) of a contender `instructune+NAME`, None for any other contender."""
     return name.split("+", 1)[1] if name.startswith("instructune+") else None
+
+
+def addon_overrides(addon: str) -> list[str]:
+    """The config overrides that switch on `addon` (an add-on name or an `ADDON_VARIANTS` key)."""
+    return ADDON_VARIANTS.get(addon, [f"addons.{addon}.enabled=true"])
 
 
 def known_contender(name: str) -> bool:
     from instructune.model.addons import ADDONS
 
-    return name in CONTENDERS or addon_of(name) in ADDONS
+    return name in CONTENDERS or addon_of(name) in ADDONS or addon_of(name) in ADDON_VARIANTS
 
 
 def run_instructune(args, workdir: Path, addon: str | None = None) -> dict:
@@ -153,7 +164,7 @@ def run_instructune(args, workdir: Path, addon: str | None = None) -> dict:
     if args.padding_free:
         overrides.append("data.padding_free=true")
     if addon:
-        overrides.append(f"addons.{addon}.enabled=true")
+        overrides += addon_overrides(addon)
     cfg = load_config(None, overrides)
 
     # MetricsLog.write is called once per optimizer step, right after the step (and its loss

@@ -136,3 +136,38 @@ def test_a_prose_figure_is_what_its_file_gives(name):
     i = flat.index(want)
     near = flat[max(0, i - 300):i + len(want) + 300]
     assert f"bench/results/{tables.TEXTS[name][0]}" in near, f"{name}: the file is not named next to the figure"
+
+
+def test_a_one_seed_ablation_without_ifeval_gets_its_own_cells(tmp_path):
+    """An arm from an ablation of fewer seeds and no IF suite: "(1 seed)" differences, "–" for
+    the suite it did not run; its baseline must agree with the main file on the shared seed."""
+    import json
+
+    def metric(values):
+        return {"mean": sum(values.values()) / len(values), "lo": 0.0, "hi": 0.0, "values": values}
+
+    def summary(seeds, arm_metrics, diffs):
+        base = {LOSS: metric({s: 1.0 + int(s) for s in seeds}), tables.PPL: metric({s: -0.05 for s in seeds}),
+                tables.ADDED: metric({s: 10.0 for s in seeds})}
+        return {"baseline": "lora", "arms_overrides": {"lora": [], "new": []},
+                "arms": {"lora": {"metrics": {**base, **arm_metrics}}, "new": {"metrics": {}, "vs_baseline": diffs}}}
+
+    LOSS = tables.LOSS
+    one = {"diff": -0.5, "lo": -0.5, "hi": -0.5, "n": 1, "significant": False}
+    (tmp_path / "ablations").mkdir()
+    full_if = {tables.IF_PROMPT: metric({"0": 0.1, "1": 0.2}), tables.IF_INSTR: metric({"0": 0.3, "1": 0.4})}
+    two = {"diff": 0.1, "lo": -0.1, "hi": 0.3, "n": 2, "significant": False}
+    (tmp_path / "ablations" / "a.json").write_text(json.dumps(summary(
+        ["0", "1"], full_if, {m: two for m in (LOSS, tables.IF_PROMPT, tables.IF_INSTR, tables.PPL, tables.ADDED)})))
+    diffs = {LOSS: one, tables.PPL: one, tables.ADDED: one}
+    (tmp_path / "ablations" / "b.json").write_text(json.dumps(summary(["0"], {}, diffs)))
+    table = tables.Table("t", ("arm", "loss", "p", "i", "ppl", "added", "cpu", "gpu"), "base",
+                         (tables.Row("+ old", "a.json", "new", settings=False),
+                          tables.Row("+ new", "b.json", "new", settings=False)), "full")
+    lines, _ = tables.build(table, tmp_path)
+    assert lines[-1].startswith("| + new | −0.5000 (1 seed) | – | – | −50.0 pt (1 seed) |")
+    raw = json.loads((tmp_path / "ablations" / "b.json").read_text())
+    raw["arms"]["lora"]["metrics"][LOSS]["values"]["0"] = 9.0  # another baseline cell at seed 0
+    (tmp_path / "ablations" / "b.json").write_text(json.dumps(raw))
+    with pytest.raises(SystemExit, match="different baseline cells"):
+        tables.build(table, tmp_path)

@@ -157,15 +157,16 @@ def test_packed_rows_equal_separate_rows(tiny_model, name):
     torch.testing.assert_close(packed[T:], alone[1], rtol=1e-4, atol=1e-5)
 
 
-def test_instruction_attention_on_the_eager_kernel(tiny_model, tiny_tokenizer):
-    """The same bias through the eager kernel's additive mask: identity at init, the same
-    logits as through SDPA once trained, packed rows kept apart, KV cache = full forward."""
-    eager = "addons.instruction_attention.attention=eager"
+def test_instruction_score_bias_on_the_eager_kernel(tiny_model, tiny_tokenizer):
+    """The score form's bias through the eager kernel's additive mask: identity at init, the
+    same logits as through SDPA once trained, packed rows kept apart, KV cache = full forward."""
+    score = "addons.instruction_attention.form=score"
+    eager = (score, "addons.instruction_attention.attention=eager")
     ids = ids_for()
     plain = load_model(tiny_model, "float32", "sdpa", device="cpu")(input_ids=ids).logits
-    torch.testing.assert_close(attached(tiny_model, "instruction_attention", 0.0, eager)(
+    torch.testing.assert_close(attached(tiny_model, "instruction_attention", 0.0, *eager)(
         ids, SEGMENTS, full_logits=True).logits, plain, rtol=0, atol=1e-5)
-    e, s = (attached(tiny_model, "instruction_attention", 0.3, *x) for x in ([eager], []))
+    e, s = (attached(tiny_model, "instruction_attention", 0.3, *x) for x in (eager, [score]))
     assert e.config._attn_implementation == "instructune_guided_eager"
     torch.testing.assert_close(e(ids, SEGMENTS, full_logits=True).logits, s(ids, SEGMENTS, full_logits=True).logits,
                                rtol=1e-4, atol=1e-5)
@@ -182,6 +183,98 @@ def test_instruction_attention_on_the_eager_kernel(tiny_model, tiny_tokenizer):
             full.append(int(e(torch.tensor([full]), torch.tensor([sg + [RESPONSE] * (len(full) - len(p))]),
                               full_logits=True).logits[0, -1].argmax()))
         assert full[len(p):] == new
+
+
+def kernel_extras(fwd: InstructForward, monkeypatch) -> list[tuple[tuple[int, ...], ...]]:
+    """What reaches SDPA besides q, k, v (the mask / bias tensors' shapes), call by call, in a
+    forward over two unpadded rows and in the prompt + decode calls of a generation."""
+    seen: list[tuple[tuple[int, ...], ...]] = []
+    sdpa = torch.nn.functional.scaled_dot_product_attention
+
+    def recording(q, k, v, *args, **kwargs):
+        seen.append(tuple(tuple(a.shape) for a in (*args, *kwargs.values()) if isinstance(a, torch.Tensor)))
+        return sdpa(q, k, v, *args, **kwargs)
+
+    with monkeypatch.context() as m:
+        m.setattr(torch.nn.functional, "scaled_dot_product_attention", recording)
+        fwd(ids_for(), SEGMENTS, full_logits=True)
+        fwd.generate(ids_for(1, 9), SEGMENTS[:1, :9], max_new_tokens=3, do_sample=False, pad_token_id=0,
+                     eos_token_id=[])
+    return seen
+
+
+@pytest.mark.parametrize("form", ["key", "score"])
+def test_instruction_attention_passes_no_t_by_t_bias_to_the_kernel(tiny_model, monkeypatch, form):
+    """The key form hands SDPA exactly what the plain model does (here: no mask at all, so no
+    (T, T)-sized tensor); the score form hands it a (B, H, Tq, Tk) bias per call, so the check
+    can fail."""
+    plain = kernel_extras(InstructForward(load_model(tiny_model, "float32", "sdpa", device="cpu")), monkeypatch)
+    seen = kernel_extras(attached(tiny_model, "instruction_attention", 0.3,
+                                  f"addons.instruction_attention.form={form}"), monkeypatch)
+    assert len(seen) == len(plain) == 2 * 4  # every layer of the forward and of the 4 generation calls
+    if form == "key":
+        assert seen == plain and not any(seen)
+    else:
+        assert all((2, 4, 12, 12) in call for call in seen[:2]) and all((1, 4, 1, 9 + k) in seen[2 + 2 * k]
+                                                                       for k in range(1, 3))
+
+
+def test_the_key_bias_reaches_fused_lora_linears(tiny_model):
+    """`lora.fuse_adapters` computes q, k, v in one group: the key bias still lands on k (the
+    fused and the peft forward give the same logits, which differ from the model without it)."""
+    from instructune.model.lora_fusion import fuse_lora_linears
+    from instructune.model.setup import apply_lora
+
+    def biased(fuse: bool) -> InstructForward:
+        torch.manual_seed(0)
+        model = apply_lora(load_model(tiny_model, "float32", "sdpa", device="cpu"), [], r=4, alpha=8, dropout=0.0,
+                           target_modules="all-linear")
+        with torch.no_grad():
+            for n, p in model.named_parameters():
+                if "lora_B" in n:
+                    p.normal_(0, 0.05, generator=torch.Generator().manual_seed(3))
+        if fuse:
+            assert fuse_lora_linears(model) > 0
+        fwd = InstructForward(model, build_addons(sections("instruction_attention"), model.get_base_model().config))
+        torch.manual_seed(1)
+        with torch.no_grad():
+            for p in fwd.addons.parameters():
+                p.add_(torch.randn_like(p) * 0.3)
+        return fwd
+
+    ids = ids_for()
+    peft_way, fused = biased(False), biased(True)
+    want = peft_way(ids, SEGMENTS, full_logits=True).logits
+    torch.testing.assert_close(fused(ids, SEGMENTS, full_logits=True).logits, want, rtol=1e-5, atol=1e-5)
+    peft_way.detach_addons()
+    assert (peft_way(ids, SEGMENTS, full_logits=True).logits - want).abs().max() > 1e-3
+
+
+def test_a_run_saved_before_the_key_form_loads_as_the_score_form(tiny_model, tmp_path):
+    """A saved instruction_attention section without `form` was the score form: it loads as
+    one, with its weights, rather than as the key form with missing keys."""
+    import json
+
+    fwd = attached(tiny_model, "instruction_attention", 0.3, "addons.instruction_attention.form=score")
+    save_addons(fwd, sections("instruction_attention", "addons.instruction_attention.form=score"), tmp_path)
+    path = tmp_path / "addons" / "config.json"
+    raw = json.loads(path.read_text())
+    del raw["instruction_attention"]["form"]
+    path.write_text(json.dumps(raw))
+    loaded = attach_saved(load_model(tiny_model, "float32", "sdpa", device="cpu"), tmp_path)
+    ids = ids_for()
+    assert torch.equal(loaded(ids, SEGMENTS, full_logits=True).logits, fwd(ids, SEGMENTS, full_logits=True).logits)
+
+
+def test_the_key_form_refuses_latent_attention_before_loading():
+    from transformers import DeepseekV3Config
+
+    from instructune.config import ConfigError
+    from instructune.model.addons import check_addons
+
+    with pytest.raises(ConfigError, match="form=key: deepseek_v3 forms its keys from a latent.*form=score"):
+        check_addons(sections("instruction_attention"), DeepseekV3Config())
+    check_addons(sections("instruction_attention", "addons.instruction_attention.form=score"), DeepseekV3Config())
 
 
 def test_detaching_restores_the_plain_model(tiny_model):

@@ -140,6 +140,76 @@ def test_addon_attached_untrained_is_the_base_model(family_dir, family, name):
         torch.testing.assert_close(fwd(ids, SEGMENTS, full_logits=True).logits, plain, rtol=0, atol=1e-6)
 
 
+def key_biased(path: str, attn: str, training: bool = False) -> InstructForward:
+    """The family with the key form of instruction attention, its weights moved off the init."""
+    model = load_model(path, "float32", attn, device="cpu", training=training).eval()
+    fwd = InstructForward(model, build_addons(addon_sections("instruction_attention"), model.config))
+    torch.manual_seed(1)
+    with torch.no_grad():
+        for p in fwd.addons.parameters():
+            p.add_(torch.randn_like(p) * 0.3)
+    return fwd
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_key_bias_lands_on_the_keys_of_instruction_tokens_only(family_dir, family):
+    """What the hook adds to the key projection's output (Phi-3: the fused qkv_proj) is nonzero
+    exactly on the key columns of instruction tokens: q, v and other tokens are untouched."""
+    from instructune.model.addons.instruction_attention import key_projection
+
+    fwd = key_biased(family_dir(family), attention(family))
+    module, _ = key_projection(fwd.lm.get_decoder().layers[0].self_attn, fwd.config)
+    seen = []
+    handle = module.register_forward_hook(lambda m, args, out: seen.append((args[0], out)))
+    with torch.no_grad():
+        fwd(ids_for(), SEGMENTS, full_logits=True)
+        x, out = seen[0]
+        added = out - type(module).forward(module, x)  # the projection without its hooks
+    handle.remove()
+    kv = fwd.addons["instruction_attention"].key_bias.shape[1]
+    start = out.shape[-1] - 2 * kv if family == "phi3" else 0  # Phi-3's qkv_proj: [q | k | v], k and v H_kv·D wide
+    cols = torch.zeros(out.shape[-1], dtype=torch.bool)
+    cols[start:start + kv] = True
+    rows = SEGMENTS == I_
+    assert (added[rows][:, cols] != 0).all()
+    assert (added[~rows] == 0).all() and (added[..., ~cols] == 0).all()
+
+
+@pytest.mark.parametrize("attn", ["sdpa", "varlen"])
+@pytest.mark.parametrize("family", [f for f in FAMILIES if f not in SOFTCAPPED])
+def test_key_bias_packed_records_equal_each_record_alone(family_dir, family, attn):
+    """With a trained key bias, two records packed in one row (restarting positions, the
+    collator's cu_seqlens for varlen) give each record's own logits (alone: through sdpa, whose
+    mask keeps the sliding windows; varlen without cu_seqlens applies none)."""
+    fwd, ref = key_biased(family_dir(family), attn, training=True), key_biased(family_dir(family), "sdpa")
+    ids = ids_for()
+    T = ids.shape[1]
+    with torch.no_grad():
+        packed = fwd(ids.reshape(1, -1), SEGMENTS.reshape(1, -1), position_ids=torch.arange(T).repeat(2)[None],
+                     cu_seqlens=torch.tensor([0, T, 2 * T], dtype=torch.int32), max_seqlen=T,
+                     full_logits=True).logits[0]
+        for i in range(2):
+            alone = ref(ids[i:i + 1], SEGMENTS[i:i + 1], full_logits=True).logits[0]
+            torch.testing.assert_close(packed[i * T:(i + 1) * T], alone, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_key_bias_kv_cache_logits_equal_full_forward(family_dir, family):
+    """Greedy decoding through the KV cache with a trained key bias: each step's logits equal a
+    full forward's (the cached instruction keys kept their bias), past the sliding window."""
+    fwd = key_biased(family_dir(family), attention(family))
+    prompt, seg = ids_for(1, 14), SEGMENTS[:1, :14]
+    with torch.no_grad():
+        out = fwd.generate(prompt, seg, attention_mask=torch.ones_like(prompt), max_new_tokens=4, do_sample=False,
+                           pad_token_id=0, eos_token_id=[], use_cache=True, output_logits=True,
+                           return_dict_in_generate=True)
+        seq = out.sequences
+        full_seg = torch.cat([seg, torch.full((1, seq.shape[1] - 14), R_)], dim=1)
+        full = fwd(seq, full_seg, full_logits=True).logits[0]
+    for k, step in enumerate(out.logits):
+        torch.testing.assert_close(step[0], full[13 + k], rtol=1e-4, atol=1e-5)
+
+
 # --- generation --------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("family", FAMILIES)
@@ -183,7 +253,7 @@ def test_resume_is_exact(family_dir, family, tmp_path, monkeypatch):
 @pytest.mark.parametrize("settings, says", [
     (["model.attn_implementation=sdpa"], "model.attn_implementation=sdpa: gemma2 soft-caps its attention scores"),
     (["model.attn_implementation=varlen"], "model.attn_implementation=varlen: gemma2 soft-caps"),
-    (["addons.instruction_attention.enabled=true"],
+    (["addons.instruction_attention.enabled=true", "addons.instruction_attention.form=score"],
      "addons.instruction_attention.attention=sdpa: gemma2 soft-caps its attention scores.*attention=eager"),
 ])
 def test_gemma2_refuses_what_cannot_soft_cap_before_loading(family_dir, tmp_path, monkeypatch, settings, says):
@@ -200,12 +270,15 @@ def test_gemma2_refuses_what_cannot_soft_cap_before_loading(family_dir, tmp_path
     assert "\n" not in str(e.value)
 
 
-def test_gemma2_auto_attention_is_eager_and_instruction_attention_runs_on_eager(family_dir, tmp_path):
+@pytest.mark.parametrize("form", [["addons.instruction_attention.form=key"],
+                                  ["addons.instruction_attention.form=score", "addons.instruction_attention.attention=eager"]])
+def test_gemma2_auto_attention_is_eager_and_instruction_attention_runs_on_eager(family_dir, tmp_path, form):
+    """The key form leaves the (eager) kernel alone, so it needs no setting; the score form
+    wraps the eager kernel when told to."""
     from instructune.recipes.checks import check_train
 
     path = family_dir("gemma2")
-    cfg = family_cfg(path, tmp_path / "run", "addons.instruction_attention.enabled=true",
-                     "addons.instruction_attention.attention=eager")
+    cfg = family_cfg(path, tmp_path / "run", "addons.instruction_attention.enabled=true", *form)
     check_train(cfg)
     assert load_model(path, "float32", "auto", device="cpu").config._attn_implementation == "eager"
     model = load_model(path, "float32", "auto", device="cpu", training=True)

@@ -28,18 +28,24 @@ class SegmentEmbeddingConfig:
 
 @dataclass
 class InstructionAttentionConfig:
-    """A learnable bias per layer and head on the attention scores of keys in the instruction
-    segment, scaled by a gate computed from the pooled instruction embedding; bias starts at 0.
+    """Instruction-guided attention: a learnable bias toward the instruction segment, scaled by
+    a gate computed from the pooled instruction embedding; the bias starts at 0.
 
     Attributes:
         enabled: attach it.
-        attention: the attention kernel the bias is added into: "sdpa" or "eager" (the
+        form: "key": a vector per layer (H_kv·D) added to the keys of instruction tokens, so
+            its effect on a score depends on the query; any attention kernel (sdpa, flash,
+            varlen, eager) runs unchanged, with no (T, T) bias. "score": a scalar per layer and
+            head added to the attention scores of instruction keys, through a wrapped sdpa or
+            eager kernel and a dense (B, H, T, T) bias.
+        attention: form=score only: the kernel the bias is added into, "sdpa" or "eager" (the
             model's `varlen` packing path cannot take a bias; packed rows then use a
             block-diagonal mask).
         max_gate: the gate is max_gate·sigmoid(w·pooled + c), starting at max_gate/2 = 1 by default.
     """
 
     enabled: bool = False
+    form: Literal["key", "score"] = "key"
     attention: Literal["sdpa", "eager"] = "sdpa"
     max_gate: float = 2.0
 

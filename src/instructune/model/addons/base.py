@@ -6,7 +6,8 @@ places of the transformers model's forward, through hooks (no model file is fork
     on_embeddings(e)    the input embeddings (B, T, d), before the first layer
     on_layer(i, h)      the output (B, T, d) of decoder layer i
     on_final(h)         the final hidden states (B, T, d), after the last norm, before the head
-    bind(lm)            anything else it needs, e.g. an attention function (instruction_attention)
+    bind(lm)            anything else it needs, e.g. a hook on the key projections
+                        (instruction_attention) or an attention function (its score form)
 
 Each reads the current forward's segments and records from `self.state` (`model/segments.py`).
 An add-on that only reads hidden states (the temperature head) says `changes_forward = False`:
@@ -50,6 +51,12 @@ class Addon(LossHooks):
         """Why this add-on, as `section` configures it, cannot run on the model of `lm_config`
         (one line naming the family and the setting), or None. Read before any weight loads."""
         return None
+
+    @classmethod
+    def saved_section(cls, raw: dict) -> dict:
+        """The config section `raw` as a run dir saved it (`store.py`), brought to today's
+        fields: a field added since keeps what older runs did."""
+        return raw
 
     def bind(self, lm: nn.Module, state) -> None:
         """Attach to the transformers model `lm` (peft-unwrapped) and its segment state."""

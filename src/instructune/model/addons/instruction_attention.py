@@ -1,128 +1,141 @@
-"""Instruction-guided attention: a learned, gated bias on attention to instruction tokens.
+"""Instruction-guided attention: a learned, gated bias added to the keys of instruction tokens.
 
-    score_{l,h}(q, k) += b_{l,h} · γ_{r(q),l} · [segment(k) = instruction]
+    k_{l}(x_t) = W_k x_t + γ_{r(t),l} · b_l · [segment(t) = instruction]
     γ_{r,l} = max_gate · sigmoid(w_l · ē_r + c_l)        ē_r: record r's mean instruction embedding
 
-b starts at 0, so the attached, untrained model is the base model. The gate γ makes the bias
-strength depend on the instruction (the seeds: "the bias strength adapts based on the
-instruction complexity, using the instruction embedding to modulate attention intensity");
-w = 0 and c = 0 at init, so γ starts at max_gate / 2 (1 by default).
+b_l is one vector per layer, (H_kv · D): a direction per KV head. Its effect on the score of a
+query q on an instruction key is q · (γ b_l), so, unlike a bias on the scores (the `score`
+form, `instruction_score_bias.py`), it depends on the query: which queries look more (or less)
+at the instruction is learned. The gate γ scales it by the instruction (the seeds' "dynamic
+bias adjustment" from the instruction embedding); w = 0, c = 0 at init, so γ starts at
+max_gate / 2. b starts at 0, so the attached, untrained model is the base model.
 
-It goes through transformers' registries, never a forked model file: `bind` registers an
-attention function (and, with it, the mask function of the kernel it wraps: an attention
-function registered without one would get no mask at all, and silently lose causal masking)
-and switches the model to it. The function adds the bias through SDPA's own `position_bias`
-(or onto the eager kernel's additive mask), so causal masks, packed rows' block-diagonal
-masks, left padding and the KV cache are all the wrapped kernel's; the segments of cached
-keys come from `SegmentState.keys`. The `varlen` packing kernel takes no bias: packed rows
-then use the block-diagonal mask that transformers builds from `position_ids`.
+Where: on the output of the key projection (`k_proj`, or the key slice of Phi-3's fused
+`qkv_proj`), through a forward hook, never a forked model file. That is before RoPE (and before
+Qwen3 / Gemma 3's per-head key norm), like the projection's own bias (Qwen2's k_proj bias sits
+there): the bias is part of the instruction token's key content and is rotated with its
+position, so its effect q·R(i-j)b depends on the distance between query and key only, and a
+record scores the same wherever it sits in a row (after RoPE a fixed b would be read by each
+query at its absolute position). With a key norm the bias goes through the norm, as the
+projection's output does.
+
+Nothing reaches the attention kernel but keys: no (T, T) bias, no change of attention
+function, so SDPA, flash, the `varlen` kernel and soft-capping eager all run unchanged, packed
+rows keep their own masks, and the KV cache stores keys after the bias was added (decode steps
+are response tokens: no bias on them).
 """
 
 from __future__ import annotations
 
-import functools
-import sys
-
 import torch
 from torch import nn
 
-from instructune.data.templates import INSTRUCTION
+from instructune.config import ConfigError
 from instructune.model.addons.base import Addon
-from instructune.model.attention import attention_limit
 
-ATTR = "_instructune_guidance"  # set on each attention module; not an nn.Module attribute
-NAMES = {"sdpa": "instructune_guided_sdpa", "eager": "instructune_guided_eager"}
+COEF = "key_bias_coefficient"  # per-call cache entry in SegmentState.per_call
 
 
-def _eager_kernel(module: nn.Module):
-    """The eager attention function of `module`'s own modeling file."""
-    return sys.modules[type(module).__module__].eager_attention_forward
+def head_dim(lm_config) -> int:
+    """D of the model's attention heads."""
+    return getattr(lm_config, "head_dim", None) or lm_config.hidden_size // lm_config.num_attention_heads
 
 
-def guided_attention_forward(module: nn.Module, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor,
-                             attention_mask: torch.Tensor | None, *, base: str, **kwargs):
-    """The wrapped kernel with the instruction bias added; (B, Tq, H, D) output as transformers
-    expects. query (B, H, Tq, D), key/value (B, H_kv, Tk, D) (the cache included)."""
-    guide = module.__dict__.get(ATTR)
-    bias = None if guide is None else guide.bias(module.layer_idx, query.shape[2], key.shape[2], query.dtype)
-    if base == "eager":
-        if bias is not None:
-            attention_mask = bias if attention_mask is None else attention_mask + bias
-        return _eager_kernel(module)(module, query, key, value, attention_mask, **kwargs)
-    from transformers.integrations.sdpa_attention import sdpa_attention_forward
+def key_projection(attention: nn.Module, lm_config) -> tuple[nn.Module, int]:
+    """(the module whose output holds the keys, where the keys start in its last dimension).
 
-    return sdpa_attention_forward(module, query, key, value, attention_mask, position_bias=bias, **kwargs)
-
-
-@functools.cache
-def register() -> None:
-    """Register both guided kernels with their masks (idempotent)."""
-    from transformers import AttentionInterface, AttentionMaskInterface
-    from transformers.masking_utils import eager_mask, sdpa_mask
-
-    for base, name in NAMES.items():
-        AttentionInterface.register(name, functools.partial(guided_attention_forward, base=base))
-        AttentionMaskInterface.register(name, eager_mask if base == "eager" else sdpa_mask)
+    Raises:
+        ConfigError: an attention module with neither `k_proj` nor Phi-3's fused `qkv_proj`.
+    """
+    if isinstance(getattr(attention, "k_proj", None), nn.Module):
+        return attention.k_proj, 0
+    if isinstance(getattr(attention, "qkv_proj", None), nn.Module):  # [q (H·D) | k (H_kv·D) | v (H_kv·D)]
+        return attention.qkv_proj, lm_config.num_attention_heads * head_dim(lm_config)
+    raise ConfigError(f"addons.instruction_attention.form=key: {type(attention).__name__} has no k_proj or qkv_proj "
+                      f"to add the key bias to; use addons.instruction_attention.form=score")
 
 
 class InstructionAttention(Addon):
-    """Args: n_layers, n_heads: the decoder's; hidden: d; attention: the kernel wrapped
-    ("sdpa" | "eager"); max_gate: the gate's ceiling."""
+    """Args: n_layers: the decoder's; kv_dim: H_kv · D, the keys' width; hidden: d (the pooled
+    instruction's width); max_gate: the gate's ceiling."""
 
     name = "instruction_attention"
 
-    def __init__(self, n_layers: int, n_heads: int, hidden: int, attention: str = "sdpa", max_gate: float = 2.0):
+    def __init__(self, n_layers: int, kv_dim: int, hidden: int, max_gate: float = 2.0):
         super().__init__()
-        self.strength = nn.Parameter(torch.zeros(n_layers, n_heads))  # b
+        self.key_bias = nn.Parameter(torch.zeros(n_layers, kv_dim))  # b_l
         self.gate = nn.Linear(hidden, n_layers)  # w, c
         nn.init.zeros_(self.gate.weight)
         nn.init.zeros_(self.gate.bias)
-        self.attention, self.max_gate = attention, max_gate
-        self._previous: str | None = None
+        self.max_gate = max_gate
+        self._hooks: list = []
 
     @classmethod
     def refusal(cls, section, lm_config) -> str | None:
-        """The SDPA kernel on a model whose attention SDPA cannot compute (Gemma 2's soft-capped
-        scores): the eager kernel wraps the model's own, soft-capping included."""
-        limit = attention_limit(lm_config)
-        if limit and section.attention == "sdpa":
-            return (f"addons.instruction_attention.attention=sdpa: {lm_config.model_type} {limit}, which SDPA "
-                    f"cannot compute; set addons.instruction_attention.attention=eager")
+        """Multi-head latent attention (DeepSeek's `kv_lora_rank`) forms keys from a compressed
+        latent and a separate RoPE part: there is no key projection to add the bias to."""
+        if section.form == "score":
+            from instructune.model.addons.instruction_score_bias import InstructionScoreBias
+
+            return InstructionScoreBias.refusal(section, lm_config)
+        if getattr(lm_config, "kv_lora_rank", None):
+            return (f"addons.instruction_attention.form=key: {lm_config.model_type} forms its keys from a latent "
+                    f"(multi-head latent attention), with no key projection to bias; use form=score")
         return None
 
     @classmethod
-    def from_config(cls, section, lm_config, **resources) -> "InstructionAttention":
-        return cls(lm_config.num_hidden_layers, lm_config.num_attention_heads, lm_config.hidden_size,
-                   section.attention, section.max_gate)
+    def from_config(cls, section, lm_config, **resources) -> Addon:
+        """The key form, or the score form for `form: score`."""
+        if section.form == "score":
+            from instructune.model.addons.instruction_score_bias import InstructionScoreBias
+
+            return InstructionScoreBias.from_config(section, lm_config, **resources)
+        kv_heads = getattr(lm_config, "num_key_value_heads", None) or lm_config.num_attention_heads
+        return cls(lm_config.num_hidden_layers, kv_heads * head_dim(lm_config), lm_config.hidden_size,
+                   section.max_gate)
+
+    @classmethod
+    def saved_section(cls, raw: dict) -> dict:
+        """A run saved before the key form existed has no `form`: it was the score form."""
+        return {"form": "score", **raw}
 
     def bind(self, lm: nn.Module, state) -> None:
         super().bind(lm, state)
-        register()
-        self._previous = lm.config._attn_implementation
-        lm.set_attn_implementation(NAMES[self.attention])
-        for layer in lm.get_decoder().layers:
-            object.__setattr__(layer.self_attn, ATTR, self)
+        for i, layer in enumerate(lm.get_decoder().layers):
+            module, start = key_projection(layer.self_attn, lm.config)
+            self._hooks.append(module.register_forward_hook(self._adds_bias(i, start)))
 
     def unbind(self, lm: nn.Module) -> None:
-        for layer in lm.get_decoder().layers:
-            layer.self_attn.__dict__.pop(ATTR, None)
-        if self._previous is not None:
-            lm.set_attn_implementation(self._previous)
+        for h in self._hooks:
+            h.remove()
+        self._hooks.clear()
+
+    def _adds_bias(self, layer: int, start: int):
+        def hook(module, args, out):
+            return self.biased(layer, start, out)
+        return hook
 
     def gates(self) -> torch.Tensor:
         """(R, L) γ per record and layer, from the pooled instruction (once per forward / prompt)."""
         st = self.state
-        if "instruction_gate" not in st.cache:
+        if "instruction_key_gate" not in st.cache:
             pooled = st.pooled_instruction().to(self.param_dtype())
-            st.cache["instruction_gate"] = self.max_gate * torch.sigmoid(self.gate(pooled))
-        return st.cache["instruction_gate"]
+            st.cache["instruction_key_gate"] = self.max_gate * torch.sigmoid(self.gate(pooled))
+        return st.cache["instruction_key_gate"]
 
-    def bias(self, layer: int, q_len: int, k_len: int, dtype: torch.dtype) -> torch.Tensor:
-        """(B, H, Tq, Tk) additive attention bias of `layer` for this call."""
+    def coefficients(self) -> torch.Tensor:
+        """(B, Tq, L): γ of each token's record on instruction tokens of this call, 0 elsewhere
+        (once per model call, shared by the layers)."""
         st = self.state
-        gate = st.per_token(self.gates()[:, layer])  # (B, Tq)
-        keys = st.keys == INSTRUCTION  # (B, Tk)
-        if keys.shape[1] != k_len:  # a cache longer than the keys seen (static caches): no instruction there
-            keys = torch.nn.functional.pad(keys, (0, k_len - keys.shape[1]))[:, :k_len]
-        b = self.strength[layer]
-        return (b[None, :, None, None] * gate[:, None, -q_len:, None] * keys[:, None, None, :]).to(dtype)
+        if COEF not in st.per_call:
+            on = st.instruction_mask().to(self.param_dtype())
+            st.per_call[COEF] = st.per_token(self.gates()) * on[..., None]
+        return st.per_call[COEF]
+
+    def biased(self, layer: int, start: int, out: torch.Tensor) -> torch.Tensor:
+        """The projection's output (B, Tq, width) with the key bias added to columns
+        [start, start + H_kv·D) of the instruction tokens."""
+        bias = self.coefficients()[..., layer, None] * self.key_bias[layer]  # (B, Tq, H_kv·D)
+        if start or bias.shape[-1] != out.shape[-1]:  # a fused projection: q and v get nothing
+            bias = nn.functional.pad(bias, (start, out.shape[-1] - start - bias.shape[-1]))
+        return out + bias.to(out.dtype)

@@ -56,7 +56,8 @@ def saved_sections(run_dir: str | Path) -> dict[str, Any]:
     if unknown:
         raise ValueError(f"{path}: unknown add-on(s) {unknown}; this instructune knows {', '.join(ADDONS)}")
     types = typing.get_type_hints(AddonsConfig)
-    return {name: from_dict(types[name], section, f"{path}: addons.{name}.") for name, section in raw.items()}
+    return {name: from_dict(types[name], ADDONS[name].saved_section(section), f"{path}: addons.{name}.")
+            for name, section in raw.items()}
 
 
 def attach_saved(model: nn.Module, run_dir: str | Path | None, **resources: Any) -> InstructForward:
