@@ -24,6 +24,9 @@ from instructune.model.forward import InstructForward
 from instructune.rundir import RunDir
 
 CONFIG, WEIGHTS = "config.json", "addons.safetensors"
+# Settings added with a new default after add-ons were already being saved: a saved section
+# without them was trained in the earlier form, and must be rebuilt in it (its weights say so).
+EARLIER_FORM = {"two_stream": {"gate": "static"}, "reasoning_head": {"scope": "all"}}
 
 
 def save_addons(fwd: InstructForward, sections: dict[str, Any], run_dir: str | Path) -> str:
@@ -56,7 +59,8 @@ def saved_sections(run_dir: str | Path) -> dict[str, Any]:
     if unknown:
         raise ValueError(f"{path}: unknown add-on(s) {unknown}; this instructune knows {', '.join(ADDONS)}")
     types = typing.get_type_hints(AddonsConfig)
-    return {name: from_dict(types[name], section, f"{path}: addons.{name}.") for name, section in raw.items()}
+    return {name: from_dict(types[name], {**EARLIER_FORM.get(name, {}), **section}, f"{path}: addons.{name}.")
+            for name, section in raw.items()}
 
 
 def attach_saved(model: nn.Module, run_dir: str | Path | None, **resources: Any) -> InstructForward:
