@@ -141,8 +141,11 @@ def mean_cell(m: dict, dp: int, pct: bool = False) -> str:
     return f"{plain(m['mean'], dp)} [{plain(m['lo'], dp)}, {plain(m['hi'], dp)}]"
 
 
-def diff_cell(d: dict, dp: int, style: str, scale: float = 1.0, unit: str = "", bold: bool = False) -> str:
-    """A paired difference from the baseline: value [lo, hi], "n.s." where the interval holds 0."""
+def diff_cell(d: dict | None, dp: int, style: str, scale: float = 1.0, unit: str = "", bold: bool = False) -> str:
+    """A paired difference from the baseline: value [lo, hi], "n.s." where the interval holds 0;
+    "–" for a metric the arm's ablation did not evaluate (d None)."""
+    if d is None:
+        return "–"
     x, lo, hi = d["diff"] * scale, d["lo"] * scale, d["hi"] * scale
     if unit == " pt":
         dp = pt_dp(x)
@@ -179,6 +182,8 @@ def baseline_arm(results: Path, table: Table) -> dict:
     first_name, first = arms[0]
     for name, arm in arms[1:]:
         for metric in (LOSS, IF_PROMPT, IF_INSTR, PPL):
+            if metric not in arm["metrics"] or metric not in first["metrics"]:
+                continue  # an ablation that did not evaluate it (the seed-form add-ons: no IFEval)
             if arm["metrics"][metric]["values"] != first["metrics"][metric]["values"]:
                 raise SystemExit(f"{name} and {first_name} have different baseline cells for {metric}")
     return first
@@ -242,8 +247,8 @@ def build(table: Table, results: Path = RESULTS) -> tuple[list[str], bool]:
         if table.name == "addons" and vb[PPL]["significant"]:
             # A measurable perplexity change: bold, and where it leaves the tuned model.
             ppl = f"**{ppl}** (to {signed(100 * s['arms'][row.arm]['metrics'][PPL]['mean'], 1)}%)"
-        cells = [label, diff_cell(vb[LOSS], loss_dp, table.style), diff_cell(vb[IF_PROMPT], 3, table.style),
-                 diff_cell(vb[IF_INSTR], 3, table.style), ppl]
+        cells = [label, diff_cell(vb[LOSS], loss_dp, table.style), diff_cell(vb.get(IF_PROMPT), 3, table.style),
+                 diff_cell(vb.get(IF_INSTR), 3, table.style), ppl]
         if table.name == "addons":
             cells += [f"+{vb[ADDED]['diff']:,.0f}"] + addon_speed_cells(row.arm, gpu, cpu)
         lines.append("| " + " | ".join(cells) + " |")
