@@ -167,8 +167,11 @@ def mean_cell(m: dict, dp: int, pct: bool = False) -> str:
     return f"{plain(m['mean'], dp)} [{plain(m['lo'], dp)}, {plain(m['hi'], dp)}]"
 
 
-def diff_cell(d: dict, dp: int, style: str, scale: float = 1.0, unit: str = "", bold: bool = False) -> str:
-    """A paired difference from the baseline: value [lo, hi], "n.s." where the interval holds 0."""
+def diff_cell(d: dict | None, dp: int, style: str, scale: float = 1.0, unit: str = "", bold: bool = False) -> str:
+    """A paired difference from the baseline: value [lo, hi], "n.s." where the interval holds 0;
+    "–" for a metric the arm's ablation did not evaluate (d None)."""
+    if d is None:
+        return "–"
     x, lo, hi = d["diff"] * scale, d["lo"] * scale, d["hi"] * scale
     if unit == " pt":
         dp = pt_dp(x)

@@ -22,6 +22,13 @@ from assembled import trained
 from killed import train_killed_at
 
 NAMES = list(ADDONS)
+# Every add-on in its default form, plus the forms an option selects: (name, overrides).
+VARIANTS = [(n, ()) for n in NAMES] + [
+    ("segment_embedding", ("addons.segment_embedding.instruction_rank=4",)),
+    ("two_stream", ("addons.two_stream.gate=static",)),
+    ("reasoning_head", ("addons.reasoning_head.scope=all",)),
+]
+VARIANT_IDS = [" ".join((n, *x)).replace("addons.", "") for n, x in VARIANTS]
 T_, I_, C_, R_ = TEMPLATE, INSTRUCTION, CONTEXT, RESPONSE
 SEGMENTS = torch.tensor([[T_, I_, I_, I_, C_, C_, T_, R_, R_, R_, R_, R_],
                          [T_, I_, I_, T_, R_, R_, R_, R_, R_, R_, R_, R_]])
@@ -47,20 +54,20 @@ def ids_for(B: int = 2, T: int = 12) -> torch.Tensor:
     return torch.randint(5, 500, (B, T), generator=torch.Generator().manual_seed(0))
 
 
-@pytest.mark.parametrize("name", NAMES)
-def test_attached_untrained_the_model_is_the_base_model(tiny_model, name):
+@pytest.mark.parametrize("name, extra", VARIANTS, ids=VARIANT_IDS)
+def test_attached_untrained_the_model_is_the_base_model(tiny_model, name, extra):
     ids = ids_for()
     plain = load_model(tiny_model, "float32", "sdpa", device="cpu")(input_ids=ids).logits
-    fwd = attached(tiny_model, name)
+    fwd = attached(tiny_model, name, 0.0, *extra)
     logits = fwd(ids, SEGMENTS, full_logits=True).logits
     torch.testing.assert_close(logits, plain, rtol=0, atol=1e-6)
 
 
-@pytest.mark.parametrize("name", NAMES)
-def test_gradients_reach_the_addon_and_a_step_changes_its_output(tiny_model, name):
+@pytest.mark.parametrize("name, extra", VARIANTS, ids=VARIANT_IDS)
+def test_gradients_reach_the_addon_and_a_step_changes_its_output(tiny_model, name, extra):
     from instructune.objectives.objective import TrainingObjective
 
-    fwd = attached(tiny_model, name)
+    fwd = attached(tiny_model, name, 0.0, *extra)
     for p in fwd.model.parameters():
         p.requires_grad_(False)
     objective = TrainingObjective(fwd)
@@ -86,21 +93,92 @@ def test_gradients_reach_the_addon_and_a_step_changes_its_output(tiny_model, nam
         assert (fwd(ids, SEGMENTS, full_logits=True).logits - before).abs().max() > 1e-4
 
 
-def test_the_two_stream_gates_get_a_gradient_at_the_first_step(tiny_model):
-    fwd = attached(tiny_model, "two_stream")
+@pytest.mark.parametrize("gate, params", [("static", ["gates"]), ("token", ["gate_hidden", "gate_context", "gate_bias"])])
+def test_the_two_stream_gates_get_a_gradient_at_the_first_step(tiny_model, gate, params):
+    fwd = attached(tiny_model, "two_stream", 0.0, f"addons.two_stream.gate={gate}")
     ids = ids_for()
     fwd(ids, SEGMENTS, full_logits=True).logits.sum().backward()
     two = fwd.addons["two_stream"]
-    assert (two.gates.grad.abs() > 0).all()  # closed gates, open branch: each gate learns at step 1
+    for p in params:  # closed gates, open branch: each gate learns at step 1, in every layer
+        assert (getattr(two, p).grad.abs().sum(-1) > 0).all() if getattr(two, p).dim() > 1 else \
+            (getattr(two, p).grad.abs() > 0).all(), p
     assert two.fuse.weight.grad.abs().sum() > 0
 
 
-@pytest.mark.parametrize("name", NAMES)
-def test_save_and_load_give_identical_logits(tiny_model, name, tmp_path):
-    fwd = attached(tiny_model, name, perturb=0.3)
+def test_the_two_stream_token_gate_differs_per_token(tiny_model):
+    """The seeds' gate: each token of one record gets its own amount of the same context."""
+    fwd = attached(tiny_model, "two_stream", 0.05)  # small: a large one saturates tanh
+    two = fwd.addons["two_stream"]
+    seen = []
+    hook = fwd.lm.get_decoder().layers[0].register_forward_hook(
+        lambda m, a, out: seen.append(two.layer_gate(0, out[0] if isinstance(out, tuple) else out,
+                                                     two.token_context())))
+    fwd(ids_for(), SEGMENTS, full_logits=True)
+    hook.remove()
+    gate = seen[0][0, :, 0]  # (T,) of the first record
+    assert gate.std() > 1e-3 and gate.abs().max() < 1
+
+
+PLAIN = torch.full_like(SEGMENTS, RESPONSE)  # a record with no instruction segment: plain text
+
+
+@pytest.mark.parametrize("name, extra", [("two_stream", ()), ("reasoning_head", ()),
+                                         ("segment_embedding", ("addons.segment_embedding.instruction_rank=4",))],
+                         ids=["two_stream token", "reasoning_head instructed", "instruction embedding"])
+def test_a_record_without_an_instruction_is_left_alone(tiny_model, name, extra):
+    """Trained (perturbed) add-ons leave text without an instruction as the model without them
+    reads it: plain text (no segments), a row of response only, and, packed beside an
+    instructed record, that record's tokens alone (the other record is still changed)."""
+    fwd = attached(tiny_model, name, 0.3, *extra)
+    ids = ids_for()
+    T = ids.shape[1]
+    if name == "segment_embedding":  # its per-segment vectors act everywhere; the instruction matrix must not
+        fwd.addons[name].embedding.weight.data.zero_()
+    plain = load_model(tiny_model, "float32", "sdpa", device="cpu")
+    base = plain(input_ids=ids).logits
+    torch.testing.assert_close(fwd(ids, full_logits=True).logits, base, rtol=0, atol=0)
+    torch.testing.assert_close(fwd(ids, PLAIN, full_logits=True).logits, base, rtol=0, atol=0)
+    seg = torch.cat([SEGMENTS[0], PLAIN[1]])[None]
+    packed = fwd(ids.reshape(1, -1), seg, position_ids=torch.arange(T).repeat(2)[None], full_logits=True).logits[0]
+    torch.testing.assert_close(packed[T:], base[1], rtol=1e-4, atol=1e-5)
+    assert (packed[:T] - base[0]).abs().max() > 1e-3
+
+
+@pytest.mark.parametrize("name, extra", [("two_stream", ("addons.two_stream.gate=static",)),
+                                         ("reasoning_head", ("addons.reasoning_head.scope=all",))])
+def test_the_earlier_forms_change_plain_text(tiny_model, name, extra):
+    """What the instruction condition removes: the static gate and the head on every response
+    token rewrite text that has no instruction."""
+    fwd = attached(tiny_model, name, 0.3, *extra)
+    ids = ids_for()
+    base = load_model(tiny_model, "float32", "sdpa", device="cpu")(input_ids=ids).logits
+    assert (fwd(ids, full_logits=True).logits - base).abs().max() > 1e-3
+
+
+def test_a_run_saved_before_the_options_reloads_in_its_earlier_form(tiny_model, tmp_path):
+    """A saved add-on config without `gate` / `scope` was trained in the earlier form."""
+    import json
+
+    from instructune.model.addons.store import saved_sections
+
+    fwd = attached(tiny_model, "two_stream", 0.3, "addons.two_stream.gate=static")
+    save_addons(fwd, sections("two_stream", "addons.two_stream.gate=static"), tmp_path)
+    path = tmp_path / "addons" / "config.json"
+    raw = json.loads(path.read_text())
+    del raw["two_stream"]["gate"]
+    path.write_text(json.dumps(raw))
+    assert saved_sections(tmp_path)["two_stream"].gate == "static"
+    loaded = attach_saved(load_model(tiny_model, "float32", "sdpa", device="cpu"), tmp_path)
+    ids = ids_for()
+    assert torch.equal(loaded(ids, SEGMENTS, full_logits=True).logits, fwd(ids, SEGMENTS, full_logits=True).logits)
+
+
+@pytest.mark.parametrize("name, extra", VARIANTS, ids=VARIANT_IDS)
+def test_save_and_load_give_identical_logits(tiny_model, name, tmp_path, extra):
+    fwd = attached(tiny_model, name, 0.3, *extra)
     ids = ids_for()
     want = fwd(ids, SEGMENTS, full_logits=True)
-    save_addons(fwd, sections(name), tmp_path)
+    save_addons(fwd, sections(name, *extra), tmp_path)
     loaded = attach_saved(load_model(tiny_model, "float32", "sdpa", device="cpu"), tmp_path)
     assert list(loaded.addons) == [name]
     got = loaded(ids, SEGMENTS, full_logits=True)
@@ -110,9 +188,9 @@ def test_save_and_load_give_identical_logits(tiny_model, name, tmp_path):
         assert torch.equal(*predicted)
 
 
-@pytest.mark.parametrize("name", NAMES)
-def test_kv_cache_generation_matches_full_forward_token_for_token(tiny_model, tiny_tokenizer, name):
-    fwd = attached(tiny_model, name, perturb=0.3)
+@pytest.mark.parametrize("name, extra", VARIANTS, ids=VARIANT_IDS)
+def test_kv_cache_generation_matches_full_forward_token_for_token(tiny_model, tiny_tokenizer, name, extra):
+    fwd = attached(tiny_model, name, 0.3, *extra)
     # Prompts of different lengths: left padding, and the prompt's segments from the renderer.
     prompts = [ids_for(1, 9)[0].tolist(), ids_for(1, 6)[0, :6].tolist()]
     segments = [SEGMENTS[0, :9].tolist(), SEGMENTS[1, :6].tolist()]
@@ -129,11 +207,11 @@ def test_kv_cache_generation_matches_full_forward_token_for_token(tiny_model, ti
         assert len(new) == 6 or ids[-1] in stops
 
 
-@pytest.mark.parametrize("name", NAMES)
-def test_kv_cache_logits_equal_full_forward_logits(tiny_model, name):
+@pytest.mark.parametrize("name, extra", VARIANTS, ids=VARIANT_IDS)
+def test_kv_cache_logits_equal_full_forward_logits(tiny_model, name, extra):
     """Every decode step's logits (one new token, the rest from the cache) equal a full forward's
     over the whole sequence: a stronger check than equal argmax tokens."""
-    fwd = attached(tiny_model, name, perturb=0.3)
+    fwd = attached(tiny_model, name, 0.3, *extra)
     prompt, seg = ids_for(1, 9), SEGMENTS[:1, :9]
     out = fwd.generate(prompt, seg, attention_mask=torch.ones_like(prompt), max_new_tokens=4, do_sample=False,
                        pad_token_id=0, eos_token_id=[], use_cache=True, output_logits=True,
@@ -145,9 +223,9 @@ def test_kv_cache_logits_equal_full_forward_logits(tiny_model, name):
         torch.testing.assert_close(step[0], full[8 + k], rtol=0, atol=5e-6)
 
 
-@pytest.mark.parametrize("name", NAMES)
-def test_packed_rows_equal_separate_rows(tiny_model, name):
-    fwd = attached(tiny_model, name, perturb=0.3)
+@pytest.mark.parametrize("name, extra", VARIANTS, ids=VARIANT_IDS)
+def test_packed_rows_equal_separate_rows(tiny_model, name, extra):
+    fwd = attached(tiny_model, name, 0.3, *extra)
     ids = ids_for()
     T = ids.shape[1]
     alone = [fwd(ids[i:i + 1], SEGMENTS[i:i + 1], full_logits=True).logits[0] for i in range(2)]
@@ -286,7 +364,7 @@ def test_detaching_restores_the_plain_model(tiny_model):
     torch.testing.assert_close(fwd.model(input_ids=ids).logits, plain, rtol=0, atol=0)
 
 
-ALL_ON = [f"addons.{n}.enabled=true" for n in NAMES]
+ALL_ON = [f"addons.{n}.enabled=true" for n in NAMES] + ["addons.segment_embedding.instruction_rank=4"]
 
 
 def tiny_cfg(tiny_model, out, *extra):
@@ -339,7 +417,7 @@ def test_addons_train_alongside_full_finetuning_and_restore_for_generation(tiny_
                 "data.max_length=64", "train.eval_every=0", "addons.two_stream.enabled=true",
                 "addons.reasoning_head.enabled=true"]) == 0
     saved = load_file(run / "addons" / "addons.safetensors")
-    assert saved["two_stream.gates"].abs().sum() > 0  # trained off its closed init
+    assert saved["two_stream.gate_bias"].abs().sum() > 0  # trained off its closed init
     assert saved["reasoning_head.project.weight"].abs().sum() > 0
     assert not (run / "adapter").exists() and (run / "export" / "config.json").exists()
     from instructune.generation.load import load_for_inference

@@ -136,6 +136,7 @@ def test_addon_attached_untrained_is_the_base_model(family_dir, family, name):
         plain = load_model(path, "float32", attn, device="cpu")(input_ids=ids).logits
         model = load_model(path, "float32", attn, device="cpu")
         extra = ["addons.instruction_attention.attention=eager"] if family in SOFTCAPPED else []
+        extra += ["addons.segment_embedding.instruction_rank=4"]  # the instruction embedding matrix too
         fwd = InstructForward(model, build_addons(addon_sections(name, *extra), model.config))
         torch.testing.assert_close(fwd(ids, SEGMENTS, full_logits=True).logits, plain, rtol=0, atol=1e-6)
 

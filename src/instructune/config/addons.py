@@ -17,13 +17,20 @@ from instructune.config.errors import FieldError, above, at_least, check_ranges
 @dataclass
 class SegmentEmbeddingConfig:
     """A learned embedding per segment (template, instruction, context, response, rationale)
-    added to the token embeddings; zero-initialised.
+    added to the token embeddings; zero-initialised. With `instruction_rank` > 0, also the
+    seeds' instruction embedding matrix: a per-token delta A[token]·B (rank r, B zero at init)
+    added at instruction positions only.
 
     Attributes:
         enabled: attach it.
+        instruction_rank: r of the instruction embedding matrix; 0 leaves it off.
     """
 
     enabled: bool = False
+    instruction_rank: int = 0
+
+    def __post_init__(self) -> None:
+        check_ranges(self, {"instruction_rank": at_least(0)})
 
 
 @dataclass
@@ -56,11 +63,14 @@ class InstructionAttentionConfig:
 @dataclass
 class TwoStreamConfig:
     """A small encoder over the instruction tokens only, fused into the input embeddings
-    (contribution starts at 0) and re-injected at every decoder layer through a closed gate:
-    h + tanh(g_l)·W_l(c), g_l = 0 at init.
+    (contribution starts at 0) and re-injected at every decoder layer through a closed gate.
 
     Attributes:
         enabled: attach it.
+        gate: "token": a gate per token and layer that reads the layer's hidden state and the
+            record's context, h + tanh(a_l·ĥ_t + b_l·c + β_l)·W_l(c), and a record without an
+            instruction segment gets neither fusion nor re-injection; "static": one gate per
+            layer for every token, h + tanh(g_l)·W_l(c) (the earlier form). Both start closed.
         encoder: "embeddings": a small trainable transformer encoder over the base model's
             embeddings of the instruction tokens; "minilm": the frozen MiniLM sentence
             embedding of the instruction's text, read by a trainable linear map.
@@ -70,6 +80,7 @@ class TwoStreamConfig:
     """
 
     enabled: bool = False
+    gate: Literal["token", "static"] = "token"
     encoder: Literal["embeddings", "minilm"] = "embeddings"
     dim: int = 64
     layers: int = 1
@@ -123,10 +134,14 @@ class ReasoningHeadConfig:
     Attributes:
         enabled: attach it.
         dim: width of each pathway.
+        scope: "instructed": only in records that have an instruction segment (plain text is
+            left alone); "all": every rationale / response token, plain text included (the
+            earlier form).
     """
 
     enabled: bool = False
     dim: int = 128
+    scope: Literal["instructed", "all"] = "instructed"
 
     def __post_init__(self) -> None:
         check_ranges(self, {"dim": at_least(1)})

@@ -95,7 +95,7 @@ class SegmentState:
         query: (B, Tq) segment of each token of this model call.
         keys: (B, Tk) segment of each key attention sees (the KV cache's and this call's).
         record: (B, Tq) record of each token of this call (computed when first asked for: the
-            segment embedding and the reasoning head never need it).
+            segment embedding and the reasoning head with `scope: all` never need it).
         n_records: R.
         embeds: (B, Tq, d) the token embeddings of this call before any add-on changed them.
         ids: (B, Tq) the token ids of this call.
@@ -177,6 +177,16 @@ class SegmentState:
     def per_token(self, per_record: torch.Tensor) -> torch.Tensor:
         """(R, ...) values → (B, Tq, ...) by each token's record."""
         return per_record[self.record]
+
+    def instructed(self) -> torch.Tensor:
+        """(B, Tq) bool: tokens of this call whose record has an instruction segment. Plain text
+        (a call nobody began, a record without instruction tokens) has none; computed on the
+        forward that saw the instruction and kept for its decode steps, like the pooled one."""
+        if "instructed" not in self.cache:
+            count = torch.zeros(self.n_records, dtype=torch.long, device=self.query.device)
+            self.cache["instructed"] = count.index_add_(0, self.record.reshape(-1),
+                                                        self.instruction_mask().reshape(-1).long()) > 0
+        return self.per_token(self.cache["instructed"])
 
     def pooled_instruction(self) -> torch.Tensor:
         """(R, d) mean token embedding of each record's instruction (0 without one), computed
