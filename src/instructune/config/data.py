@@ -74,6 +74,11 @@ class DataConfig:
             an entry may instead be a mapping {path, format, columns, weight, max_records}
             (see `SourceConfig`: column mapping, a cap, a share of a weighted mixture).
         heldout: held-out files, or "starter:heldout" (entries as in `train`).
+        heldout_tasks: task categories kept out of training altogether (their records are
+            dropped from `train`, and counted), to measure generalization to unseen tasks:
+            `instructune eval` then also reports the held-out records of these tasks
+            ("heldout_unseen") apart from the others ("heldout_seen"). A name no training
+            record carries is an error (a typo would hold out nothing).
         mix_seed: seeds the draws of a mixture (entries with max_records or weight): the same
             seed gives the same records in every process and run.
         format: force an input format (see `instructune ingest --help`); None detects it.
@@ -102,6 +107,7 @@ class DataConfig:
 
     train: list[str | SourceConfig] = field(default_factory=lambda: ["starter:train"])
     heldout: list[str | SourceConfig] = field(default_factory=lambda: ["starter:heldout"])
+    heldout_tasks: list[str] = field(default_factory=list)
     mix_seed: int = 0
     format: str | None = None
     max_length: int = 512

@@ -40,6 +40,9 @@ class SourceConfig:
             (each input gives all its records, up to max_records).
         max_records: at most this many records from this input (a draw seeded by data.mix_seed,
             the same in every process); 0: no cap.
+        task: the task category of every record of this input that has none of its own (a
+            P3 template's cluster, a file per task), so that `data.heldout_tasks`, the
+            multi-task objectives and the eval can tell tasks apart; null: the records' own.
     """
 
     path: str
@@ -47,6 +50,7 @@ class SourceConfig:
     columns: dict[str, str] = field(default_factory=dict)
     weight: float | None = None
     max_records: int = 0
+    task: str | None = None
 
     def __post_init__(self) -> None:
         check_ranges(self, {"max_records": at_least(0)})

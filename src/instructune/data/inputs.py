@@ -4,6 +4,7 @@ by `data/mixture.py`."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 
 from instructune.config import ReaderConfig, SourceConfig
@@ -31,11 +32,16 @@ def source_outcomes(entry: Entry, fmt: str | None = None, reader: ReaderConfig |
 
 
 def _records(entry: Entry, fmt: str | None, reader: ReaderConfig | None, ids: UniqueIds | None) -> Iterator[Record]:
-    """The records of one entry, in order, streamed; the first bad one raises."""
+    """The records of one entry, in order, streamed; the first bad one raises. An entry's
+    `task` fills the task of the records that have none."""
+    task = as_source(entry).task
     for o in source_outcomes(entry, fmt, reader, ids):
         if o.error:
             raise o.error
-        yield from o.records
+        if task is None:
+            yield from o.records
+        else:
+            yield from (r if r.task else dataclasses.replace(r, task=task) for r in o.records)
 
 
 def drawn(src: SourceConfig, p: SourcePlan, rng, fmt: str | None, reader: ReaderConfig | None,

@@ -29,7 +29,9 @@ def template_tokenizer(cfg: Config):
 
 
 def heldout_sets(cfg: Config) -> dict[str, list[Record]]:
-    """Named held-out sets: "heldout" (`data.heldout`) and `eval.sets`, each cut to `eval.max_records`."""
+    """Named held-out sets: "heldout" (`data.heldout`) and `eval.sets`, each cut to `eval.max_records`;
+    with `data.heldout_tasks`, also "heldout_seen" and "heldout_unseen": the held-out records
+    of the tasks training saw, and of those it never saw."""
     names = {"heldout": cfg.data.heldout, **cfg.eval.sets}
     out = {}
     for name, files in names.items():
@@ -37,7 +39,26 @@ def heldout_sets(cfg: Config) -> dict[str, list[Record]]:
             continue
         records = load_inputs(files, cfg.data.format, cfg.data.reader, cfg.data.mix_seed)
         out[name] = records[:cfg.eval.max_records] if cfg.eval.max_records else records
+    if cfg.data.heldout_tasks and out.get("heldout"):
+        out.update(split_by_task(out["heldout"], cfg.data.heldout_tasks))
     return out
+
+
+def split_by_task(records: list[Record], unseen: list[str]) -> dict[str, list[Record]]:
+    """{"heldout_seen": records of other tasks, "heldout_unseen": records of the `unseen`
+    tasks}; an empty side is left out (an eval of nothing has no figures).
+
+    Raises:
+        ConfigError: no held-out record has an unseen task: the experiment would report
+            nothing about unseen tasks.
+    """
+    held = set(unseen)
+    parts = {"heldout_seen": [r for r in records if r.task not in held],
+             "heldout_unseen": [r for r in records if r.task in held]}
+    if not parts["heldout_unseen"]:
+        raise ConfigError(f"data.heldout_tasks: no held-out record has task {', '.join(map(repr, unseen))}, "
+                          "so nothing would measure the unseen tasks; give data.heldout records of them")
+    return {k: v for k, v in parts.items() if v}
 
 
 def inference_kwargs(cfg: Config) -> dict:
