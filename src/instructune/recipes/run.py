@@ -142,7 +142,7 @@ def main(cfg: Config, console: Console | None = None, resume: bool = False, over
     for i, name in enumerate(stages, 1):
         console.rule(f"{i}/{len(stages)} {name}")
         stage = STAGES[name]
-        key = stage_key(name, stage.settings(cfg), stage.inputs(flow), upstream)
+        key = stage_key(name, stage.settings(cfg), stage.inputs(flow), upstream, run.root)
         record = read_record(run.stage_record(name))
         ran = not (record and record.state == "done" and record.key == key)
         if ran:

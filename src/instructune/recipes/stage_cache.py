@@ -39,11 +39,17 @@ def file_digest(path: str | Path) -> str:
     return h.hexdigest()
 
 
-def stage_key(stage: str, settings: dict[str, Any], inputs: list[str | Path], upstream: str | None) -> str:
+def stage_key(stage: str, settings: dict[str, Any], inputs: list[str | Path], upstream: str | None,
+              root: str | Path | None = None) -> str:
     """The cache key of a stage run: sha256 over its name, its settings (JSON, sorted keys), each
-    input's path and content digest, and the previous stage's key (None for the first stage)."""
+    input's path (relative to `root`, the run dir, when under it: a moved run dir stays cached)
+    and content digest, and the previous stage's key (None for the first stage)."""
+    def name(p: str | Path) -> str:
+        p = Path(p)
+        return str(p.relative_to(root)) if root is not None and p.is_relative_to(root) else str(p)
+
     body = {"stage": stage, "settings": settings, "upstream": upstream,
-            "inputs": [[str(p), file_digest(p)] for p in inputs]}
+            "inputs": [[name(p), file_digest(p)] for p in inputs]}
     return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
 
 

@@ -341,8 +341,11 @@ def train_run(flow: Flow, resume: bool) -> dict[str, Any]:
 
 
 def train_settings(cfg: Config) -> dict[str, Any]:
+    """What training reads; of `eval`, the held-out batch size, and the generation probe's
+    settings only when the probe runs (`eval.generate_every`)."""
+    probe = ["eval.generate_records", "eval.ifeval_prompts", "eval.max_new_tokens"] if cfg.eval.generate_every else []
     return pick(cfg, "model", "data", "template", "lora", "train", "addons", "objectives", "eval.batch_size",
-                "eval.generate_every", "eval.generate_records", "eval.ifeval_prompts", "eval.max_new_tokens")
+                "eval.generate_every", *probe)
 
 
 TRAIN = Stage(settings=train_settings, inputs=lambda flow: [Path(p) for p in [*flow.pool, *flow.heldout]],
