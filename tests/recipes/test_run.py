@@ -1,7 +1,7 @@
 """`instructune run`: the loop as one recipe, end to end on the tiny model through the CLI: the
 stage dirs and the report, the cache (a second run skips every stage; a changed stage reruns
 with those after it), a killed train stage resumed with the same record counts, the review stop
-and resume, a synth stage, and bad recipes answered in one line."""
+and resume, synth and augment stages, and bad recipes answered in one line."""
 
 from __future__ import annotations
 
@@ -171,24 +171,27 @@ def test_the_review_stage_stops_and_resume_trains_on_the_decisions(tiny_model, t
     assert sorted(p.name for p in run.rglob("*")) == ["quality", "review_decisions.jsonl", "reviewed_accepted.jsonl"]
 
 
-def test_a_synth_stage_grows_the_seeds_before_quality(tiny_model, tmp_path, monkeypatch, capsys):
+def test_synth_and_augment_stages_grow_the_pool_before_quality(tiny_model, tmp_path, monkeypatch):
     from test_self_instruct import SEEDS, bank_generator, write_seeds
 
     from instructune.recipes import synth
 
     monkeypatch.setattr(synth, "build_generator", lambda cfg: bank_generator())  # a scripted generator model
-    stages = ["ingest", "synth", "quality", "train", "eval", "report"]
+    stages = ["ingest", "synth", "augment", "quality", "train", "eval", "report"]
     recipe = write_recipe(tmp_path / "recipe.yaml", tiny_model, stages, data={"train": [write_seeds(tmp_path)]},
                           self_instruct={"rounds": 1, "prompts_per_round": 2, "tasks_per_prompt": 4,
                                          "human_per_prompt": 2})
     run = tmp_path / "run"
     assert cli(["run", "--recipe", str(recipe), "--output", str(run)]) == 0
-    recs = records(run)
-    made = [json.loads(x) for x in (run / "synth" / "records.jsonl").read_text().splitlines()]
+    recs = {s: r["counts"] for s, r in records(run).items()}
+    made = (run / "synth" / "records.jsonl").read_text().splitlines()
+    augmented = (run / "augment" / "augmented.jsonl").read_text().splitlines()
     seeds = sum(len(s["instances"]) for s in SEEDS)
-    assert made and recs["ingest"]["counts"]["out"] == seeds
-    assert recs["synth"]["counts"]["in"] == seeds and recs["synth"]["counts"]["out"] == seeds + len(made)
-    assert recs["quality"]["counts"]["in"] == seeds + len(made)
+    assert made and augmented and recs["ingest"]["out"] == seeds
+    assert recs["synth"]["in"] == seeds and recs["synth"]["out"] == seeds + len(made)
+    # augmented copies join the originals (keep_original), and quality scores them all
+    assert recs["augment"]["in"] == seeds + len(made)
+    assert recs["augment"]["out"] == recs["quality"]["in"] == seeds + len(made) + len(augmented)
 
 
 @pytest.mark.parametrize("override, words", [

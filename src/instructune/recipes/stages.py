@@ -140,7 +140,7 @@ def ingest_run(flow: Flow, resume: bool) -> dict[str, Any]:
     dropped = {**{f"rejected row: {r}": n for r, n in train["rejected"].items()},
                **{f"left out by reader filter: {r}": n for r, n in train["skipped"].items()}}
     heldout = counts.get("heldout", {}).get("records", 0)
-    flow.say(f"ingested {train['records']} training records ({', '.join(set(train['formats'].values()))}) "
+    flow.say(f"ingested {train['records']} training records ({', '.join(sorted(set(train['formats'].values())))}) "
              f"and {heldout} held-out records → {flow.dir('ingest')}")
     return lineage(train["records"] + sum(dropped.values()), train["records"], dropped, heldout=heldout,
                    tasks=train["tasks"])
