@@ -96,6 +96,10 @@ def test_a_second_run_skips_every_stage(first_run, tmp_path, capsys):
     assert ran_and_skipped(out) == ([], STAGES)
     assert "settings and inputs unchanged" in out
     assert (run / "train" / "train_summary.json").read_text() == summary  # not retrained
+    (run / "report.html").unlink()  # an output removed since: its stage reruns, though nothing changed
+    assert cli(["run", "--recipe", str(recipe), "--output", str(run)]) == 0
+    assert ran_and_skipped(capsys.readouterr().out) == (["report"], STAGES[:-1])
+    assert (run / "report.html").exists()
 
 
 @pytest.mark.parametrize("override, reruns", [

@@ -88,6 +88,12 @@ def continues(record: StageRecord | None, key: str, resume: bool) -> bool:
     return (record.state == "running" and record.key == key) or record.state == "waiting"
 
 
+def written(run: rundir.RunDir, stage: str) -> bool:
+    """Whether a stage's output is still there (a done stage whose dir or report.html was removed
+    since reruns, rather than hand the next stage files that are gone)."""
+    return (run.report if stage == "report" else run.stage_dir(stage)).exists()
+
+
 def counts_line(name: str, counts: dict[str, Any]) -> str:
     """"quality: 180 → 152 records" (the report stage moves none)."""
     return f"{name}: {counts['in']} → {counts['out']} records" if counts.get("in") or counts.get("out") else name
@@ -144,7 +150,7 @@ def main(cfg: Config, console: Console | None = None, resume: bool = False, over
         stage = STAGES[name]
         key = stage_key(name, stage.settings(cfg), stage.inputs(flow), upstream, run.root)
         record = read_record(run.stage_record(name))
-        ran = not (record and record.state == "done" and record.key == key)
+        ran = not (record and record.state == "done" and record.key == key and written(run, name))
         if ran:
             try:
                 record = run_stage(flow, name, key, record, resume)
