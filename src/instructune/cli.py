@@ -129,6 +129,29 @@ def _quickstart(args, console) -> int:
     return 0 if quickstart.report_outcome(res, console) else 1
 
 
+def _run_flags(p):
+    p.add_argument("--output", help="the pipeline's run dir (default: output_dir, else runs/pipeline)")
+    run_dir_flags(p, resume="continue a stopped pipeline: a killed stage (train from its newest checkpoint), "
+                            "or past the review stop with the decisions recorded",
+                  overwrite="start the pipeline over (its stage dirs and report are removed; review decisions stay)")
+
+
+def _run(args, console) -> int:
+    from instructune.recipes import run
+
+    args.cfg.output_dir = args.output or args.cfg.output_dir or "runs/pipeline"
+    hint = run.resume_command(args.recipe, args.overrides, args.output)
+    try:
+        summary = run.main(args.cfg, console, resume=args.resume, overwrite=args.overwrite, resume_hint=hint)
+    except KeyboardInterrupt:
+        print(f"instructune run: interrupted; continue with: {hint}", file=sys.stderr)
+        return 130
+    if summary["stopped"]:
+        return 3
+    run.print_summary(summary, console)
+    return 0
+
+
 def _ingest_flags(p):
     from instructune.data.formats import FORMATS
     from instructune.recipes.ingest import add_reader_flags
@@ -571,6 +594,8 @@ _FILES = "files (any format), or starter:train / starter:heldout"
 VERBS: dict[str, Verb] = {
     "quickstart": Verb("the whole pipeline on the embedded defaults", _quickstart, _quickstart_flags,
                        recipe="quickstart", threads=True),
+    "run": Verb("the loop as one recipe: ingest → synth → quality → review → train → eval → report, cached and "
+                "resumable", _run, _run_flags, threads=True),
     "ingest": Verb("input files → canonical records JSONL", _ingest, _ingest_flags, _FILES, 1, config=False,
                    libraries=False),
     "prepare": Verb("records → tokenized dataset on disk", _prepare, _prepare_flags),

@@ -13,6 +13,9 @@
     quality   accepted.jsonl, flagged.jsonl, deferred.jsonl, rejected.jsonl, report.json
     review    review_decisions.jsonl, reviewed_accepted.jsonl (a person's work: no verb removes it)
     quickstart  data/, and what train, eval and report write
+    run       one dir per stage: data/, synth/, augment/, quality/, refine/, train/, eval/ (each laid
+              out as its verb's dir), stages/ (one <stage>.json per stage: its cache key, state and
+              counts), and report.html
 
 Everything that reads or writes a run dir names its entries through `RunDir` or these names.
 One verb's outputs per dir: a verb refuses a dir that holds its outputs (`held`) unless
@@ -66,6 +69,13 @@ RUN_REPORT, REFINED = "report.json", "refined.jsonl"
 ACCEPTED, FLAGGED, DEFERRED, REJECTED = "accepted.jsonl", "flagged.jsonl", "deferred.jsonl", "rejected.jsonl"
 REVIEW_LOG, REVIEWED = "review_decisions.jsonl", "reviewed_accepted.jsonl"
 QUICKSTART_DATA = "data"
+# `instructune run`: a dir per stage (the verb's own layout inside) and the stage records
+PIPELINE_DIRS = ("data", "synth", "augment", "quality", "refine", "train", "eval")
+STAGES_DIR = "stages"
+# Each stage's dir: ingest writes data/, review writes into quality/ (the review page's files),
+# report writes report.html into the run dir itself.
+STAGE_DIRS = {"ingest": "data", "synth": "synth", "augment": "augment", "quality": "quality", "refine": "refine",
+              "review": "quality", "train": "train", "eval": "eval", "report": ""}
 
 LAYOUT = (
     Entry(CONFIG, "train", marks_run=True),
@@ -102,13 +112,18 @@ LAYOUT = (
     Entry(REVIEW_LOG, "review"),
     Entry(REVIEWED, "review"),
     Entry(QUICKSTART_DATA, "quickstart"),
+    *(Entry(name, "run") for name in PIPELINE_DIRS),
+    Entry(STAGES_DIR, "run"),
 )
 MARKERS = tuple(e.pattern for e in LAYOUT if e.marks_run)
 # The verbs whose whole output a verb's run also writes: quickstart trains, evaluates and reports.
-RUNS = {"quickstart": ("train", "eval", "report")}
+RUNS = {"quickstart": ("train", "eval", "report"), "run": ("report",)}
 # Outputs made from a verb's outputs: replacing the verb's makes them stale, so its --overwrite
 # removes them too (an eval.json of a replaced model would be read as the new one's).
 STALE = {"train": ("eval", "report", "export"), "eval": ("report",)}
+# A verb's entry that is a dir laid out as another verb's: it is cleared by that verb's rule, so
+# what that rule keeps stays (a pipeline's quality/ keeps the review decisions, a person's work).
+NESTED = {("run", "quality"): "quality"}
 
 
 class RunDir:
@@ -129,6 +144,15 @@ class RunDir:
     generations = property(lambda self: self.root / GENERATIONS)
     items = property(lambda self: self.root / ITEMS)
     report = property(lambda self: self.root / REPORT)
+
+    def stage_dir(self, stage: str) -> Path:
+        """`instructune run`: where a stage writes (RUN/data/, RUN/quality/, ...; the report
+        stage RUN itself, for report.html)."""
+        return self.root / STAGE_DIRS[stage]
+
+    def stage_record(self, stage: str) -> Path:
+        """`instructune run`: the record of a stage (RUN/stages/<stage>.json)."""
+        return self.root / STAGES_DIR / f"{stage}.json"
 
     def verdicts(self, model: str = "tuned") -> Path:
         """IFEval verdicts of `model` ("tuned", or "base", "tuned_plain")."""
@@ -193,10 +217,15 @@ def holds_run(root: str | Path) -> list[str]:
 
 def clear(root: str | Path, verb: str = "train") -> list[str]:
     """Remove `verb`'s entries under `root` and those made from them (`STALE`: train's removes
-    eval's and the report, eval's the report); files not in the layout stay. Returns their names."""
+    eval's and the report, eval's the report); files not in the layout stay, and a `NESTED` dir
+    keeps what its own verb's rule keeps. Returns their names."""
     removed = []
     for path in entries(root, verb, stale=True):
-        if path.is_dir() and not path.is_symlink():
+        if (verb, path.name) in NESTED and path.is_dir():
+            clear(path, NESTED[verb, path.name])
+            if not any(path.iterdir()):
+                path.rmdir()
+        elif path.is_dir() and not path.is_symlink():
             shutil.rmtree(path)
         else:
             path.unlink()

@@ -24,6 +24,7 @@ from instructune.config.loader import (RECIPES_DIR, apply_override, from_dict, l
 from instructune.config.lora import LoraConfig
 from instructune.config.model import ModelConfig
 from instructune.config.objectives import EWCConfig, L2SPConfig, ObjectivesConfig
+from instructune.config.pipeline import PipelineConfig
 from instructune.config.quality import (BalanceConfig, FlagBelowConfig, QualityConfig, RejectAboveConfig,
                                         RejectBelowConfig)
 from instructune.config.refine import RefineConfig
@@ -37,6 +38,6 @@ from instructune.config.train import TrainConfig
 __all__ = ["RECIPES_DIR", "AblationConfig", "AddonsConfig", "BalanceConfig", "Config", "ConfigError",
            "ConstraintAugmentConfig", "DataAugmentConfig", "DataConfig", "EvalConfig", "EvolConfig", "EWCConfig",
            "FieldError", "FlagBelowConfig", "GenerateConfig", "InstructionMaskingConfig", "L2SPConfig", "LoraConfig",
-           "ModelConfig", "ObjectivesConfig", "QualityConfig", "ReaderConfig", "RefineConfig", "RejectAboveConfig", "RejectBelowConfig", "SelfInstructConfig",
+           "ModelConfig", "ObjectivesConfig", "PipelineConfig", "QualityConfig", "ReaderConfig", "RefineConfig", "RejectAboveConfig", "RejectBelowConfig", "SelfInstructConfig",
            "ServeConfig", "SourceConfig", "SynthConfig", "TemplateConfig", "TrainConfig", "apply_override", "from_dict",
            "entry_label", "entry_path", "list_recipes", "load_config", "recipe_path", "save_config", "to_dict"]

@@ -13,6 +13,7 @@ from instructune.config.generate import GenerateConfig
 from instructune.config.lora import LoraConfig
 from instructune.config.model import ModelConfig
 from instructune.config.objectives import ObjectivesConfig
+from instructune.config.pipeline import PipelineConfig
 from instructune.config.quality import QualityConfig
 from instructune.config.refine import RefineConfig
 from instructune.config.serve import ServeConfig
@@ -53,6 +54,7 @@ class Config:
     ablation: AblationConfig = field(default_factory=AblationConfig)
     addons: AddonsConfig = field(default_factory=AddonsConfig)
     objectives: ObjectivesConfig = field(default_factory=ObjectivesConfig)
+    pipeline: PipelineConfig = field(default_factory=PipelineConfig)
 
     def __post_init__(self) -> None:
         check_ranges(self, {"threads": at_least(0)})
