@@ -122,6 +122,7 @@ TABLES = {t.name: t for t in (
           "LoRA (baseline)",
           (Row("+ segment embedding", "addons.json", "segment_embedding", settings=False),
            Row("+ instruction-guided attention, score form", "addons.json", "instruction_attention", settings=False),
+           Row("+ instruction-guided attention, key form", "attention_key_bias.json", "attn_key", settings=False),
            Row("+ two-stream encoder", "addons.json", "two_stream", settings=False),
            Row("+ two-stream, `encoder: minilm`", "addons.json", "two_stream_minilm", settings=False),
            Row("+ reasoning head", "addons.json", "reasoning_head", settings=False),
@@ -143,8 +144,9 @@ def method(d: dict) -> str:
 def interval_methods(table: Table, results: Path = RESULTS) -> list[str]:
     """The kinds of interval the table's difference cells hold, sorted."""
     metrics = (LOSS, IF_PROMPT, IF_INSTR, PPL)
-    return sorted({method(load(results, r.file)["arms"][r.arm]["vs_baseline"][m])
-                   for r in table.rows for m in metrics})
+    return sorted({method(vb[m]) for r in table.rows
+                   for vb in [load(results, r.file)["arms"][r.arm]["vs_baseline"]]
+                   for m in metrics if m in vb})  # an arm from an ablation without IFEval has no IF cells
 
 
 def signed(x: float, dp: int) -> str:
@@ -273,6 +275,9 @@ def build(table: Table, results: Path = RESULTS) -> tuple[list[str], bool]:
         s = load(results, row.file)
         vb = s["arms"][row.arm]["vs_baseline"]
         label = f"{row.label} (`{settings_of(s, row.arm)}`)" if row.settings else row.label
+        seeds = vb[LOSS]["n"]
+        if seeds != len(bm[LOSS]["values"]) and seeds > 1:  # a smaller ablation than the baseline's: say so
+            label += f" ({seeds} seeds)"
         ppl = diff_cell(vb[PPL], 1, table.style, scale=100, unit=" pt", bold="ppl" in row.bold)
         if table.name == "addons" and vb[PPL]["significant"]:
             # A measurable perplexity change: bold, and where it leaves the tuned model.
