@@ -26,10 +26,11 @@ Timings need a quiet machine; on a shared one they only show that the script run
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import time
 from pathlib import Path
+
+from instructune.data.jsonio import write_json
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -143,8 +144,7 @@ def main(argv=None) -> int:
               "max_new_tokens": args.max_new_tokens, "threads": args.threads, "dtype": "float32", "device": "cpu",
               "torch": torch.__version__, "batches": rows}
     if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(result, indent=1) + "\n")
+        write_json(args.out, result)
         print(f"wrote {args.out}")
     return 0
 

@@ -31,6 +31,8 @@ import threading
 import time
 from pathlib import Path
 
+from instructune.data.jsonio import write_json
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
@@ -147,8 +149,7 @@ def main(argv=None) -> int:
     result = {"model": args.model, "max_tokens": args.max_tokens, "requests_per_client": args.requests,
               "batch_size": args.batch_size, "threads": args.threads, "device": "cpu", "modes": rows}
     if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(result, indent=1) + "\n")
+        write_json(args.out, result)
         print(f"wrote {args.out}")
     return 0
 
