@@ -114,7 +114,8 @@ def without_tasks(records: list[Record], tasks: Sequence[str], split: str,
         known = ", ".join(sorted(str(t) for t in have if t)) or "none: give the inputs a task (a task column, or an entry's task)"
         raise ConfigError(f"data.heldout_tasks: no {split} record has task {', '.join(map(repr, missing))}; "
                           f"tasks in the {split} data: {known}")
-    kept = [r for r in records if r.task not in set(tasks)]
+    held = set(tasks)
+    kept = [r for r in records if r.task not in held]
     if log:
         log(f"{split}: {len(records) - len(kept)} records of held-out tasks left out "
             f"({', '.join(f'{t} {have[t]}' for t in tasks)}); {len(kept)} kept")
