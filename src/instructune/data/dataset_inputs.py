@@ -20,9 +20,13 @@ import contextlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from instructune.data.errors import DataError
 from instructune.data.jsonio import RawRow, readable
+
+if TYPE_CHECKING:  # for annotations only: pyarrow is imported where a file is read
+    import pyarrow as pa
 
 HF_PREFIX = "hf:"
 ARROW_SUFFIX = ".arrow"

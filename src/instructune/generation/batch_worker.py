@@ -33,7 +33,7 @@ from dataclasses import dataclass, field, replace
 from instructune.generation.batched import raw_segments, row_seed
 from instructune.generation.engine import Engine, Generation
 from instructune.generation.params import GenParams
-from instructune.generation.running_batch import Row, RunningBatch
+from instructune.generation.running_batch import Row
 from instructune.generation.streaming import TextDeltas
 
 

@@ -7,7 +7,6 @@ import json
 import subprocess
 import sys
 
-import pytest
 from langdetect import DetectorFactory
 from langdetect.detector_factory import PROFILES_DIRECTORY
 from langdetect.lang_detect_exception import LangDetectException
