@@ -126,9 +126,9 @@ def test_summarize_has_every_metric_per_arm_and_differences_off_the_baseline():
     assert s["arms"]["b"]["vs_baseline"]["acc"]["n"] == 1
 
 
-def test_grid_is_arm_major_and_a_cell_is_done_only_with_its_marker(tmp_path):
+def test_grid_is_seed_major_and_a_cell_is_done_only_with_its_marker(tmp_path):
     grid = cells({"a": ["lora.r=8"], "b": []}, [0, 1])
-    assert [(c.arm, c.seed) for c in grid] == [("a", 0), ("a", 1), ("b", 0), ("b", 1)]
+    assert [(c.arm, c.seed) for c in grid] == [("a", 0), ("b", 0), ("a", 1), ("b", 1)]
     d = grid[0].dir(tmp_path)
     assert d == tmp_path / "cells" / "a" / "seed-0"
     d.mkdir(parents=True)

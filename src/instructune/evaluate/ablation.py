@@ -56,8 +56,10 @@ class Cell:
 
 
 def cells(arms: dict[str, list[str]], seeds: list[int]) -> list[Cell]:
-    """Every arm × seed, arm-major (all seeds of the baseline first)."""
-    return [Cell(arm, seed, tuple(ov)) for arm, ov in arms.items() for seed in seeds]
+    """Every arm × seed, seed-major (every arm at the first seed, then the next seed): an ablation
+    stopped part-way, or read with `--summary-only`, then holds whole seeds that compare every
+    arm, not all seeds of the first arms and none of the last."""
+    return [Cell(arm, seed, tuple(ov)) for seed in seeds for arm, ov in arms.items()]
 
 
 def finished(cell_dir: Path) -> dict[str, Any] | None:
