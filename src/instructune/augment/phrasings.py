@@ -1,6 +1,8 @@
 """How each constraint is asked for: several phrasings per type, all our own, so that no single
 wording is learned in place of the constraint. A test keeps them apart from the wording of the
-shipped IF prompts (`evaluate/ifeval/prompts.jsonl`), which the eval uses.
+shipped IF prompts (`evaluate/ifeval/prompts.jsonl`), which the eval uses. They are written
+afresh, not as rewordings of the instruction descriptions IFEval's library generates: a
+phrasing states the same constraint (that is the checker's contract) in a sentence of its own.
 
     phrase("punctuation:no_comma", {}, rng)            # "Avoid the comma character entirely."
 
@@ -20,7 +22,7 @@ PHRASINGS: dict[str, tuple[str, ...]] = {
     "change_case:english_lowercase": (
         "Keep every letter of the reply lowercase; no capitals anywhere.",
         "Reply in English using small letters exclusively.",
-        "Capital letters are not allowed anywhere in what you write.",
+        "From the first letter to the last, lowercase only.",
     ),
     "change_case:english_capital": (
         "Type the whole reply in uppercase English.",
@@ -28,7 +30,7 @@ PHRASINGS: dict[str, tuple[str, ...]] = {
         "Reply in English, shouting: uppercase letters throughout.",
     ),
     "change_case:capital_word_frequency": (
-        "Words typed fully in capitals should appear {fewer_or_more} {capital_frequency} times.",
+        "Your all-caps words (like NOTE or NEVER) should number {fewer_or_more} {capital_frequency}.",
         "Have {fewer_or_more} {capital_frequency} all-caps words in the reply.",
     ),
     "punctuation:no_comma": (
@@ -38,19 +40,19 @@ PHRASINGS: dict[str, tuple[str, ...]] = {
     ),
     "startend:quotation": (
         "Put a double quote at the very start and the very end of your reply.",
-        "Enclose everything you write between a pair of double quotes.",
+        "Present the reply as one quoted passage, opening and closing with a double quote.",
     ),
     "startend:end_checker": (
-        "Your final words must be exactly: {end_phrase}",
-        "Close the reply with this sentence, word for word, and add nothing after it: {end_phrase}",
+        "The reply's last sentence is given; write it as is: {end_phrase}",
+        "Stop right after writing, verbatim, this last sentence: {end_phrase}",
         "Make \"{end_phrase}\" the last thing you write.",
     ),
     "detectable_content:postscript": (
-        "After the main reply, add a note that opens with {postscript_marker}",
+        "Once the answer is done, tack on a {postscript_marker} line.",
         "Append a short afterthought marked {postscript_marker} at the bottom.",
     ),
     "detectable_format:title": (
-        "Head the reply with a title between double angle brackets, for instance <<My Title>>.",
+        "Give the reply a name and write it first, like this: <<Name of the Reply>>.",
         "Open with a heading enclosed in << and >>.",
     ),
     "detectable_format:number_highlighted_sections": (
@@ -90,7 +92,7 @@ PHRASINGS: dict[str, tuple[str, ...]] = {
         "Before the answer, restate the request verbatim, leaving out these formatting rules.",
     ),
     "combination:two_responses": (
-        "Offer two distinct replies with a line of six asterisks (******) between them.",
+        "Answer twice, two different ways, with ****** on its own between the answers.",
         "Write a pair of alternative replies, divided by ******.",
     ),
     "keywords:existence": (
@@ -99,7 +101,7 @@ PHRASINGS: dict[str, tuple[str, ...]] = {
         "Be sure to use {words} somewhere in what you write.",
     ),
     "keywords:frequency": (
-        "The word \"{keyword}\" should occur {fewer_or_more} {frequency} times.",
+        "Mentions of \"{keyword}\" in the reply: {fewer_or_more} {frequency}.",
         "Use \"{keyword}\" {fewer_or_more} {frequency} times in total.",
     ),
     "keywords:forbidden_words": (
@@ -107,16 +109,16 @@ PHRASINGS: dict[str, tuple[str, ...]] = {
         "Never write {words}.",
     ),
     "keywords:letter_frequency": (
-        "The letter \"{letter}\" must turn up {fewer_or_more} {let_frequency} times, upper or lower case.",
-        "Count the letter {letter}: it should occur {fewer_or_more} {let_frequency} times.",
+        "Tally of the letter \"{letter}\" (either case) across the reply: {fewer_or_more} {let_frequency}.",
+        "Mind the letter {letter}: write it {fewer_or_more} {let_frequency} times, capitals included.",
     ),
     "length_constraints:number_words": (
-        "Write {fewer_or_more} {num_words} words.",
+        "Length: {fewer_or_more} {num_words} words.",
         "The reply should run to {fewer_or_more} {num_words} words.",
     ),
     "length_constraints:number_sentences": (
         "Use {fewer_or_more} {num_sentences} sentences.",
-        "The reply should hold {fewer_or_more} {num_sentences} sentences.",
+        "Build the reply out of {fewer_or_more} {num_sentences} sentences.",
     ),
     "language:response_language": (
         "Reply only in {language_name}.",
@@ -124,7 +126,8 @@ PHRASINGS: dict[str, tuple[str, ...]] = {
     ),
     "detectable_content:number_placeholders": (
         "Leave {num_placeholders} or more blanks for the reader to fill, written as [placeholder].",
-        "Include no fewer than {num_placeholders} bracketed placeholders, such as [date].",
+        "Where a detail is the reader's to supply, write a slot in brackets, e.g. [date]; "
+        "{num_placeholders} or more such slots.",
     ),
 }
 
