@@ -13,7 +13,9 @@ resample draws seeds with replacement from the S seeds and, independently, I ite
 replacement from the I items (crossed, since every seed is scored on the same items), and
 recomputes the figure of every drawn seed on the drawn items. A difference is paired twice: the
 arm and the baseline get the same seeds (same init and data order) and the same items, so what
-makes an item hard for both cancels.
+makes an item hard for both cancels. Resampling the two crossed factors independently is Owen's
+pigeonhole bootstrap (A. B. Owen, "The pigeonhole bootstrap", Annals of Applied Statistics,
+2007); the degrees of freedom below are Satterthwaite's (Biometrics Bulletin, 1946).
 
 Few seeds need two corrections, or the seed part of the interval is too narrow:
 - a resample draws S − 1 seeds, not S (S ≥ 2): the variance of a mean of S draws from S values

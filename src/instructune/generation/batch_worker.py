@@ -1,14 +1,15 @@
 """The one worker thread that owns the model. `instructune serve` submits each request here
 (`serve/server.py`), so the engine's model is only ever touched by this thread.
 
-Continuous batching: on an `Engine` whose model can run a `RunningBatch` (no add-ons, a fixed
-temperature: `Engine.joins`), every job, streamed or not, becomes rows of the running batch.
-A job that arrives while the batch decodes joins it at the next step (its prompts prefilled
-and merged), up to `batch_size` rows; rows leave as they end, and a job's future is set (or
-its stream closed) once all its rows have. Jobs whose sampling (temperature, top-p, top-k,
-repetition penalty, stop strings) differs from the running batch's wait for the next one.
-Each row samples with its own RNG (the job's seed, or one drawn per job, and the prompt's
-position), so a seeded request gets the same reply alone or joined.
+Continuous batching (Orca's idea; credits in `generation/running_batch.py`): on an `Engine`
+whose model can run a `RunningBatch` (no add-ons, a fixed temperature: `Engine.joins`), every
+job, streamed or not, becomes rows of the running batch. A job that arrives while the batch
+decodes joins it at the next step (its prompts prefilled and merged), up to `batch_size` rows;
+rows leave as they end, and a job's future is set (or its stream closed) once all its rows
+have. Jobs whose sampling (temperature, top-p, top-k, repetition penalty, stop strings)
+differs from the running batch's wait for the next one. Each row samples with its own RNG (the
+job's seed, or one drawn per job, and the prompt's position), so a seeded request gets the
+same reply alone or joined.
 
 Otherwise (add-ons, temperature "auto", or an engine that is no `Engine`): jobs queue up and
 run in whole batches of equal sampling parameters; streams run alone.

@@ -17,6 +17,12 @@ each row's positions count its own tokens only. A row samples with its own RNG
 (`generation/next_token.py`). Models with add-ons (which read segments through the cache) and
 caches whose layers are not plain growing ones (sliding windows) are not handled: `joinable`
 says which models are, and the others use transformers' generate (`generation/batched.py`).
+
+Credit: scheduling per decode step, so that rows join and leave a batch in flight, is the idea of
+Orca (Yu et al., "Orca: A Distributed Serving System for Transformer-Based Generative Models",
+OSDI 2022); keeping a padded batch left-aligned while batches are concatenated and filtered is
+also how text-generation-inference's padded `CausalLMBatch` does it. The code here is our own,
+written over transformers' `DynamicCache` layers.
 """
 
 from __future__ import annotations
