@@ -77,12 +77,13 @@ class ScoringSet:
         reference: known-good records for the reference scorer ([] when there are none).
         generator: a `generation.generator.Generator` for the optional LLM judge, or None.
         judge_cache: a `quality.judge.JudgeCache` for the judge's replies, or None (no cache).
+        lm: a `quality.response_lm.ResponseLM` for the LM scorers (ending, plausibility), or None.
     """
 
     def __init__(self, records: list[Record], embedder=None, reference: list[Record] | None = None,
-                 generator=None, judge_cache=None):
+                 generator=None, judge_cache=None, lm=None):
         self.records, self.embedder, self.generator = records, embedder, generator
-        self.judge_cache = judge_cache
+        self.judge_cache, self.lm = judge_cache, lm
         self.reference = reference or []
 
     def __len__(self) -> int:
@@ -92,6 +93,20 @@ class ScoringSet:
         if self.embedder is None:
             raise ValueError("this scorer needs a sentence embedder (ScoringSet(embedder=...))")
         return self.embedder.encode(texts)
+
+    @functools.cached_property
+    def readings(self) -> list:
+        """One `quality.response_lm.Reading` per record (`prompt_text` as the user turn,
+        `response_text` as the answer), None where the response is empty; read once, for every
+        LM scorer."""
+        if self.lm is None:
+            raise ValueError("this scorer needs a language model (ScoringSet(lm=...))")
+        rows = [i for i, r in enumerate(self.records) if response_text(r).strip()]
+        reads = self.lm.read([(prompt_text(self.records[i]), response_text(self.records[i])) for i in rows])
+        out: list = [None] * len(self.records)
+        for i, rd in zip(rows, reads):
+            out[i] = rd
+        return out
 
     @functools.cached_property
     def prompt_vecs(self) -> np.ndarray:
