@@ -75,11 +75,12 @@ class FlagBelowConfig:
         reference: nearest known-good record.
         contradiction: 1.0 flags any finding.
         complexity: never by default.
-        ending: the LM's probability that the response ends where a finished one would (set on
-            the damage benchmark's seed-0 draw, README, Damage benchmark).
-        plausibility: exp(−gap), gap the log-likelihood the likeliest minimal variant of the
-            response (a number or a negation changed) has over the response as written (set
-            on the damage benchmark's seed-0 draw).
+        ending: the LM's probability that a response without closing punctuation ends where a
+            finished one would (set on the damage benchmark's seed-0 draw, README, Damage
+            benchmark).
+        plausibility: exp(−gap), gap how much likelier (in nats, beyond a margin) the likeliest
+            minimal variant of the response (a digit changed, a negation deleted) is than the
+            response as written; 1.0 flags any variant that beats its margin.
     """
 
     coherence: float = 0.2
@@ -88,8 +89,8 @@ class FlagBelowConfig:
     reference: float = 0.2
     contradiction: float = 1.0
     complexity: float = 0.0
-    ending: float = 0.0
-    plausibility: float = 0.0
+    ending: float = 0.001
+    plausibility: float = 1.0
 
     def __post_init__(self) -> None:
         check_ranges(self, {f.name: UNIT for f in fields(self)})

@@ -7,7 +7,7 @@ likely is the end of the turn right after the response? The LM scorers (`scorers
     reads[0].token_logprobs, reads[0].end_logprob
     reads[0].watched[:, lm.column("\n")]             # p(a new line) in place of each token
 
-A record is read once for every LM scorer (`ScoringSet.readings`): the alternatives they
+A record is read once for every LM scorer (`ScoringSet.read`): the alternatives they
 compare with what was written (`WATCH`: what may close a sentence, the digits, " not") are
 kept at every position of the one pass.
 
@@ -29,8 +29,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-PROMPT_CHARS = 600
-RESPONSE_CHARS = 600
+PROMPT_CHARS = 300
+RESPONSE_CHARS = 400
 CLOSERS = (".", "!", "?", "\n", "\n\n")  # what may follow a finished sentence or line
 DIGITS = tuple("0123456789")
 WATCH = (*CLOSERS, *DIGITS, " not")

@@ -84,6 +84,7 @@ class ScoringSet:
                  generator=None, judge_cache=None, lm=None):
         self.records, self.embedder, self.generator = records, embedder, generator
         self.judge_cache, self.lm = judge_cache, lm
+        self._readings: dict[int, object] = {}  # row → Reading, filled by `read`
         self.reference = reference or []
 
     def __len__(self) -> int:
@@ -94,19 +95,21 @@ class ScoringSet:
             raise ValueError("this scorer needs a sentence embedder (ScoringSet(embedder=...))")
         return self.embedder.encode(texts)
 
-    @functools.cached_property
-    def readings(self) -> list:
-        """One `quality.response_lm.Reading` per record (`prompt_text` as the user turn,
-        `response_text` as the answer), None where the response is empty; read once, for every
-        LM scorer."""
+    def read(self, rows: list[int]) -> dict[int, object]:
+        """{row: its `quality.response_lm.Reading`} for the records `rows` (`prompt_text` as the
+        user turn, `response_text` as the answer). Each record is read once per set, whichever
+        LM scorer asks first; each scorer asks only for the records it has a question about.
+
+        Raises:
+            ValueError: the set has no LM.
+        """
         if self.lm is None:
             raise ValueError("this scorer needs a language model (ScoringSet(lm=...))")
-        rows = [i for i, r in enumerate(self.records) if response_text(r).strip()]
-        reads = self.lm.read([(prompt_text(self.records[i]), response_text(self.records[i])) for i in rows])
-        out: list = [None] * len(self.records)
-        for i, rd in zip(rows, reads):
-            out[i] = rd
-        return out
+        todo = [i for i in dict.fromkeys(rows) if i not in self._readings]
+        if todo:
+            pairs = [(prompt_text(self.records[i]), response_text(self.records[i])) for i in todo]
+            self._readings.update(zip(todo, self.lm.read(pairs)))
+        return {i: self._readings[i] for i in rows}
 
     @functools.cached_property
     def prompt_vecs(self) -> np.ndarray:

@@ -7,7 +7,7 @@ harder; feeds balancing and the optional ceiling) and `domain` (the confidence i
 domain label; `decide(review_domains=...)` sends finance, law and health records to review).
 The embedding scorers need `ScoringSet(embedder=...)`; the LM scorers (ending, plausibility)
 need `ScoringSet(lm=...)`, a `quality.response_lm.ResponseLM`, and read each record once
-between them (`ScoringSet.readings`).
+between them (`ScoringSet.read`).
 """
 
 from __future__ import annotations
