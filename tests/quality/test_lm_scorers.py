@@ -130,3 +130,39 @@ def test_the_lm_scorers_reuse_the_judges_loaded_model():
     judge.model = Model()
     lm = response_lm(Config().quality, judge)
     assert lm.model is judge.model and lm.tokenizer is judge.tokenizer
+
+
+@pytest.fixture(scope="module")
+def default_lm():
+    from instructune.model.hub import DEFAULT_MODEL
+    from instructune.quality.response_lm import load_response_lm
+
+    return load_response_lm(DEFAULT_MODEL)
+
+
+@pytest.mark.slow
+def test_a_cut_response_ends_lower_than_its_whole_version(default_lm):
+    """The default model on hand-made records: the cut answer is flagged, the whole one and a
+    bare label are not."""
+    whole = Record(id="whole", instruction="Answer this question: how much are the Harry Potter movies worth?",
+                   response="The Harry Potter brand is worth in excess of 15 billion dollars")
+    cut = replace(whole, id="cut", response="The Harry Potter brand is worth in excess of")
+    label = Record(id="label", instruction="Is this review positive or negative? The food was great.",
+                   response="Positive")
+    s = ending.score(ScoringSet([whole, cut, label], lm=default_lm))
+    floor = Config().quality.flag_below.ending
+    assert s[1].value < floor <= s[0].value and s[1].value < s[0].value
+    assert s[2].value >= floor
+
+
+@pytest.mark.slow
+def test_a_changed_number_and_an_added_negation_are_caught(default_lm):
+    right = Record(id="right", instruction="How many legs does a spider have?", response="A spider has 8 legs.")
+    wrong = replace(right, id="wrong", response="A spider has 9 legs.")
+    said = Record(id="said", instruction="Why did the chicken cross the road?", response="To get to the other side.")
+    negated = replace(said, id="negated", response="To not get to the other side.")
+    s = plausibility.score(ScoringSet([right, wrong, said, negated], lm=default_lm))
+    floor = Config().quality.flag_below.plausibility
+    assert s[0].value >= floor and s[2].value >= floor
+    assert s[1].value < floor and "another digit" in s[1].reason
+    assert s[3].value < floor and "negation removed" in s[3].reason
