@@ -19,7 +19,8 @@ compared (one forward per record instead of one per variant), so a variant that 
 at its spot but makes the rest of the text likelier is missed; so is a negation that was
 removed (no "not" to delete). A record without a digit or a negation word scores 1.0 unread.
 The default threshold flags any excess (`quality.flag_below.plausibility` 1.0), never rejects,
-and the reason names the spot.
+and the reason names the spot; `Score.extra["gaps"]` keeps the largest gap of each kind before
+its margin (what bench/quality_damage.py sweeps the margins over).
 """
 
 from __future__ import annotations
@@ -84,7 +85,8 @@ def score(data: ScoringSet) -> list[Score]:
             continue
         excess, gap, t, kind = max((g - MARGINS[k], g, t, k) for g, t, k in gaps)
         where = tok.decode(reads[i].token_ids[max(0, t - 6):t + 1]).strip()
+        largest = {k: round(max(g for g, _, kk in gaps if kk == k), 4) for k in dict.fromkeys(k for _, _, k in gaps)}
         out.append(Score(round(math.exp(-max(excess, 0.0)), 6),
                          f"{len(gaps)} spots; the likeliest variant ({kind}) at ...{where!r} is {gap:+.2f} nats "
-                         f"over the text as written (margin {MARGINS[kind]:g})"))
+                         f"over the text as written (margin {MARGINS[kind]:g})", extra={"gaps": largest}))
     return out
