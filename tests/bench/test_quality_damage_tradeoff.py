@@ -24,7 +24,8 @@ def test_the_sweep_at_the_defaults_is_the_decision():
     qd = _bench()
     label = ["clean", "clean", "contradiction", "contradiction", "truncated"]
     plaus = [Score(1.0, "", extra={"gaps": {"another digit": 2.0}}), Score(1.0, ""),
-             Score(0.5, "", extra={"gaps": {"another digit": 7.7}}), Score(1.0, "", extra={"gaps": {"another digit": 4.0}}),
+             Score(0.5, "", extra={"gaps": {"another digit": 7.7}}),
+             Score(1.0, "", extra={"gaps": {"another digit": 4.0}}),
              Score(1.0, "")]
     ending = [Score(1.0, ""), Score(0.0004, ""), Score(1.0, ""), Score(1.0, ""), Score(0.0002, "")]
     blocks = [{"decision": "accept", "codes": []}, {"decision": "flag", "codes": ["ending:low"]},
