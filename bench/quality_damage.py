@@ -14,12 +14,19 @@ v1_sft_demo.jsonl assistant turns, self-instruct's translation outputs) and, for
 script, `damage.FOREIGN` (sentences written for instructune).
 
 Clean and damaged records are scored together in one set, as `instructune quality` would, with
-the default config (every scorer, default thresholds and embedder, starter:train as reference).
+the default config (every scorer, default thresholds, embedder and LM, starter:train as
+reference). `--seed` draws both the clean sample and the damage: the LM scorers' thresholds were
+set on `--seed 0`, and the README's table comes from `--seed 1`, a draw they never saw (the
+self-instruct seed tasks are in both draws whole, so their clean records are not held out).
 Per damage type, for each scorer (caught = its value below its own flag_below) and for the
 decision (caught = flag or reject): recall over the damaged records, and precision against the
 clean records (caught damaged / (caught damaged + caught clean), i.e. on the clean set plus that
 damage type alone), each with a 95% Wilson interval. Then the share of clean records accepted,
 flagged and rejected, overall and per kind.
+
+`tradeoff` in the result file: the same decision recall and clean flag share had the LM
+scorers other settings (ending's floor, plausibility's digit margin), the curve their defaults
+were picked from on `--seed 0`.
 
 --judge-limit N also runs the rubric LLM judge (`quality/judge.py`, the default model through
 the local backend, cached on disk) on the first N clean records and N records of each damage
@@ -182,6 +189,46 @@ def scorer_caught(scores: dict, blocks: list[dict]) -> dict[str, list[bool]]:
     return out
 
 
+ENDING_FLOORS = (0.0, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.05)
+DIGIT_MARGINS = (1.0, 3.0, 5.0, 7.0, 9.0, None)  # None: digits not checked
+
+
+def _by_others(blocks: list[dict], name: str) -> list[bool]:
+    """Per record: flagged or rejected by some scorer or rule other than `name`."""
+    return [b["decision"] != "accept" and any(c.split(":")[0] != name for c in b["codes"]) for b in blocks]
+
+
+def _cells(label: list[str], caught: list[bool]) -> dict:
+    out = {}
+    for lab in dict.fromkeys(label):
+        idx = [i for i, x in enumerate(label) if x == lab]
+        out[lab] = wilson_cell(sum(caught[i] for i in idx), len(idx))
+    return out
+
+
+def tradeoff(scores: dict, blocks: list[dict], label: list[str]) -> dict:
+    """The decision's recall per damage type and share of clean records flagged, had the LM
+    scorers other settings: ending's flag_below over ENDING_FLOORS, and plausibility's digit
+    margin over DIGIT_MARGINS (negations at no margin, as by default; from each record's largest
+    gap per kind, `Score.extra["gaps"]`). Everything else as scored."""
+    from instructune.quality.scorers.plausibility import MARGINS
+
+    out: dict = {"ending.flag_below": {}, "plausibility.digit_margin": {}}
+    if "ending" in scores:
+        others = _by_others(blocks, "ending")
+        for floor in ENDING_FLOORS:
+            caught = [o or s.value < floor for o, s in zip(others, scores["ending"])]
+            out["ending.flag_below"][str(floor)] = _cells(label, caught)
+    if "plausibility" in scores:
+        others = _by_others(blocks, "plausibility")
+        for margin in DIGIT_MARGINS:
+            margins = {**MARGINS, "another digit": float("inf") if margin is None else margin}
+            caught = [o or any(g > margins[k] for k, g in s.extra.get("gaps", {}).items())
+                      for o, s in zip(others, scores["plausibility"])]
+            out["plausibility.digit_margin"][str(margin)] = _cells(label, caught)
+    return out
+
+
 def run_judge(clean: list, damaged: list, n: int, blocks: list[dict]) -> dict:
     """The rubric judge on the first `n` clean records and `n` per damage type; its recall and
     clean false alarms next to the heuristic decision on the same records, and its cost."""
@@ -280,6 +327,7 @@ def main(argv: list[str] | None = None) -> int:
         if blocks[len(clean) + i]["decision"] == "accept":
             missed.setdefault(d.meta["damage"]["kind"], []).append(d.id)
     result["missed_examples"] = {k: v[:5] for k, v in missed.items()}
+    result["tradeoff"] = tradeoff(scores, blocks, ["clean"] * len(clean) + [d.meta["damage"]["kind"] for d in damaged])
     result["clean_rejected"] = [(r.id, blocks[i]["codes"]) for i, r in enumerate(clean)
                                 if blocks[i]["decision"] == "reject"]
     if args.judge_limit:

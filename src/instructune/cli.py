@@ -444,6 +444,11 @@ def _quality_flags(p):
 
 def _quality(args, console) -> int:
     input_files(args)
+    q = args.cfg.quality
+    if {"ending", "plausibility"} & set(q.scorers):  # the LM scorers (quality.scorers.LM_SCORERS)
+        from instructune.recipes.checks import check_model
+
+        check_model(q.lm, "quality.lm")
     from instructune.recipes import quality
 
     report = quality.main(args.cfg, args.inputs, args.output, console, refine_first=args.refine,

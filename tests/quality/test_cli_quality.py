@@ -17,9 +17,15 @@ def read(path):
     return [json.loads(line) for line in open(path, encoding="utf-8")]
 
 
-def test_quality_end_to_end(tmp_path, embedder, capsys):
+def quiet_lm(tiny_model: str) -> list[str]:
+    """The LM scorers on the tiny model, scoring without deciding: an untrained model's hunches
+    would flag at random (the real default model is tested in test_lm_scorers.py, marked slow)."""
+    return [f"quality.lm={tiny_model}", "quality.flag_below.ending=0", "quality.flag_below.plausibility=0"]
+
+
+def test_quality_end_to_end(tmp_path, embedder, capsys, tiny_model):
     out = tmp_path / "q"
-    assert main(["quality", RECORDS, "--output", str(out)]) == 0
+    assert main(["quality", RECORDS, "--output", str(out), *quiet_lm(tiny_model)]) == 0
     files = {name: {r["id"]: r["meta"]["quality"] for r in read(out / f"{name}.jsonl")}
              for name in ("accepted", "flagged", "deferred", "rejected")}
     assert sorted(files["accepted"]) == ["q-code", "q-summary"]
@@ -47,7 +53,8 @@ def test_quality_end_to_end(tmp_path, embedder, capsys):
     assert files["flagged"]["q-words"]["reasons"]["format"] == "asks for at most 9 words; response has 21 words"
     assert files["deferred"]["q-math"]["balanced"] is True
     assert set(files["accepted"]["q-code"]["scores"]) == {
-        "coherence", "alignment", "format", "reference", "contradiction", "complexity", "domain"}
+        "coherence", "alignment", "format", "reference", "contradiction", "complexity", "domain", "ending",
+        "plausibility"}
     assert files["accepted"]["q-summary"]["complexity_bin"] == "medium"
     assert files["flagged"]["q-offtopic"]["scores"]["alignment"] == pytest.approx(0.267, abs=0.01)
     assert files["flagged"]["q-offtopic"]["scores"]["coherence"] == pytest.approx(0.076, abs=0.01)
@@ -111,7 +118,7 @@ def test_quality_with_llm_judge_on_tiny_model(tmp_path, tiny_model):
     assert json.loads((out / "report.json").read_text())["judge"] is True
 
 
-def test_high_stakes_domains_go_to_review_and_a_ceiling_rejects(tmp_path, embedder, capsys):
+def test_high_stakes_domains_go_to_review_and_a_ceiling_rejects(tmp_path, embedder, capsys, tiny_model):
     """One health and one finance question that every other scorer accepts go to review;
     `quality.reject_above.complexity` rejects records above the ceiling."""
     path = tmp_path / "stakes.jsonl"
@@ -122,7 +129,7 @@ def test_high_stakes_domains_go_to_review_and_a_ceiling_rejects(tmp_path, embedd
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     out = tmp_path / "q"
     assert main(["quality", str(path), "--output", str(out), "quality.balance.enabled=false",
-                 "quality.reference=[]"]) == 0
+                 "quality.reference=[]", *quiet_lm(tiny_model)]) == 0
     flagged = {r["instruction"][:4]: r["meta"]["quality"] for r in read(out / "flagged.jsonl")}
     assert flagged["What"]["domain"] == "health" and "domain:health" in flagged["What"]["codes"]
     assert "domain:finance" in flagged["Shou"]["codes"]

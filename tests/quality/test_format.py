@@ -71,3 +71,22 @@ WEEK = "\n".join(f"{day}:\nWarm-up: 10 minutes of light cardio\nSquats: 3 sets o
 ])
 def test_loops_truncation_and_refusals(record, codes):
     assert check_record(record).codes == codes
+
+
+@pytest.mark.parametrize("record, codes, reason", [
+    (rec("recipe", "Write a recipe for the given ingredients that I have.", "olive oil",
+         context="rice, onion, milk, chicken breast, olive oil, butter"), ("copied",),
+     "response is a piece of the context, word for word, and the instruction asks for no such pick"),
+    (rec("label", "Identify the pos tag of the word in the given sentence.", "Word: excited",
+         context="Word: excited Sentence: She felt so excited that her application got approval."), ("copied",),
+     "response is a piece of the context that opens with its field name 'Word'"),
+    # Picking something out of the input is the task: a piece of it is the answer.
+    (rec("pick", "Answer the following multiple choice question. Select A, B, C, or D.", "D",
+         context="Which city is largest? A. Oslo B. Bern C. Riga D. Tokyo"), (), "format ok"),
+    (rec("largest", "Find out the largest one from a set of numbers.", "1e6", context="{1001, 22, 500, 1e6}"), (),
+     "format ok"),
+])
+def test_a_response_copied_out_of_its_context_is_flagged_unless_the_task_is_a_pick(record, codes, reason):
+    s = check_record(record)
+    assert (s.codes, s.reason) == (codes, reason)
+    assert s.value == (0.5 if codes else 1.0)  # flags (format flag_below 1.0), never rejects (0.25)

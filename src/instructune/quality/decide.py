@@ -138,9 +138,11 @@ def decide_all(scores: dict[str, list[Score]], thresholds: dict[str, tuple[float
             for i in range(n)]
 
 
-def quality_value(scores: dict[str, Score], skip: tuple[str, ...] = ("complexity", "domain")) -> float:
+def quality_value(scores: dict[str, Score], skip: tuple[str, ...] = ("complexity", "domain", "ending")) -> float:
     """A record's overall quality: the mean of its scorer values; 1.0 if none. Complexity and
-    domain are left out: they describe the record (how hard, what about), not how good it is."""
+    domain are left out: they describe the record (how hard, what about), not how good it is;
+    so is ending, a probability whose size says nothing past its threshold (a right label
+    answer "Positive" gets 0.2, a closed sentence 1.0)."""
     vals = [s.value for name, s in scores.items() if name not in skip]
     return sum(vals) / len(vals) if vals else 1.0
 

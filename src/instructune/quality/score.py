@@ -77,12 +77,14 @@ class ScoringSet:
         reference: known-good records for the reference scorer ([] when there are none).
         generator: a `generation.generator.Generator` for the optional LLM judge, or None.
         judge_cache: a `quality.judge.JudgeCache` for the judge's replies, or None (no cache).
+        lm: a `quality.response_lm.ResponseLM` for the LM scorers (ending, plausibility), or None.
     """
 
     def __init__(self, records: list[Record], embedder=None, reference: list[Record] | None = None,
-                 generator=None, judge_cache=None):
+                 generator=None, judge_cache=None, lm=None):
         self.records, self.embedder, self.generator = records, embedder, generator
-        self.judge_cache = judge_cache
+        self.judge_cache, self.lm = judge_cache, lm
+        self._readings: dict[int, object] = {}  # row → Reading, filled by `read`
         self.reference = reference or []
 
     def __len__(self) -> int:
@@ -92,6 +94,22 @@ class ScoringSet:
         if self.embedder is None:
             raise ValueError("this scorer needs a sentence embedder (ScoringSet(embedder=...))")
         return self.embedder.encode(texts)
+
+    def read(self, rows: list[int]) -> dict[int, object]:
+        """{row: its `quality.response_lm.Reading`} for the records `rows` (`prompt_text` as the
+        user turn, `response_text` as the answer). Each record is read once per set, whichever
+        LM scorer asks first; each scorer asks only for the records it has a question about.
+
+        Raises:
+            ValueError: the set has no LM.
+        """
+        if self.lm is None:
+            raise ValueError("this scorer needs a language model (ScoringSet(lm=...))")
+        todo = [i for i in dict.fromkeys(rows) if i not in self._readings]
+        if todo:
+            pairs = [(prompt_text(self.records[i]), response_text(self.records[i])) for i in todo]
+            self._readings.update(zip(todo, self.lm.read(pairs)))
+        return {i: self._readings[i] for i in rows}
 
     @functools.cached_property
     def prompt_vecs(self) -> np.ndarray:

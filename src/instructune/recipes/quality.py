@@ -39,7 +39,7 @@ from instructune.data.record import Record
 from instructune.quality.balance import balance, bin_counts
 from instructune.quality.decide import decide_all, quality_block, quality_value
 from instructune.quality.score import Score, ScoringSet
-from instructune.quality.scorers import EMBEDDING_SCORERS, SCORERS
+from instructune.quality.scorers import EMBEDDING_SCORERS, LM_SCORERS, SCORERS
 from instructune.recipes.checks import check_output_dir
 
 FILES = {"accept": rundir.ACCEPTED, "flag": rundir.FLAGGED, "defer": rundir.DEFERRED, "reject": rundir.REJECTED}
@@ -76,7 +76,8 @@ def score_function(q: QualityConfig, data: ScoringSet):
     """records → their overall quality values (`quality_value`), scored with `data`'s embedder,
     reference and judge: Self-Refine's measure of whether a revision helped."""
     def score_fn(recs: list[Record]) -> list[float]:
-        scoring = ScoringSet(recs, embedder=data.embedder, reference=data.reference, generator=data.generator)
+        scoring = ScoringSet(recs, embedder=data.embedder, reference=data.reference, generator=data.generator,
+                             lm=data.lm)
         cols = {n: SCORERS[n](scoring, **scorer_options(n, q)) for n in q.scorers}
         return [quality_value({n: c[i] for n, c in cols.items()}) for i in range(len(recs))]
     return score_fn
@@ -104,10 +105,20 @@ def refine(cfg: Config, records: list[Record], data: ScoringSet, console: Consol
     return records, stats.to_dict()
 
 
+def response_lm(q: QualityConfig, generator=None):
+    """The `ResponseLM` of the LM scorers: over the judge's loaded model when the judge runs
+    `q.lm` in this process (one copy of the weights), else loaded once per process."""
+    from instructune.quality.response_lm import ResponseLM, load_response_lm
+
+    if generator is not None and getattr(generator, "name", None) == q.lm and hasattr(generator, "model"):
+        return ResponseLM(generator.model, generator.tokenizer, q.lm, q.lm_batch_size)
+    return load_response_lm(q.lm, q.lm_batch_size, q.device)
+
+
 def scoring_set(cfg: Config, records: list[Record]) -> ScoringSet:
-    """The records plus the embedder, reference records and judge the chosen scorers need."""
+    """The records plus the embedder, reference records, judge and LM the chosen scorers need."""
     q = cfg.quality
-    embedder = reference = generator = judge_cache = None
+    embedder = reference = generator = judge_cache = lm = None
     if EMBEDDING_SCORERS & set(q.scorers):
         from instructune.embed import load_embedder
 
@@ -120,7 +131,10 @@ def scoring_set(cfg: Config, records: list[Record]) -> ScoringSet:
         from instructune.quality.judge import JudgeCache
 
         generator, judge_cache = build_generator(cfg), JudgeCache.default()
-    return ScoringSet(records, embedder=embedder, reference=reference, generator=generator, judge_cache=judge_cache)
+    if LM_SCORERS & set(q.scorers):
+        lm = response_lm(q, generator)
+    return ScoringSet(records, embedder=embedder, reference=reference, generator=generator, judge_cache=judge_cache,
+                      lm=lm)
 
 
 def _stats(values: list[float]) -> dict[str, float]:
@@ -174,7 +188,8 @@ def main(cfg: Config, inputs: list[str], out_dir: str | Path, console: Console |
     if refine_first:
         t = time.perf_counter()
         records, refined = refine(cfg, records, data, console)
-        data = ScoringSet(records, embedder=data.embedder, reference=data.reference, generator=data.generator)
+        data = ScoringSet(records, embedder=data.embedder, reference=data.reference, generator=data.generator,
+                          lm=data.lm)
         seconds["refine"] = round(time.perf_counter() - t, 3)
     t_score, cpu_score = time.perf_counter(), time.process_time()
     scores = run_scorers(data, q, seconds, console)
@@ -265,6 +280,7 @@ def build_report(cfg: Config, inputs: list[str], blocks: list[dict], bins: list[
         "scores": {name: _stats([s.value for s in col]) for name, col in scores.items()},
         "thresholds": {k: {"reject_below": r, "flag_below": f} for k, (r, f) in thresholds_of(cfg.quality).items()},
         "embedder": cfg.quality.embedder if EMBEDDING_SCORERS & set(cfg.quality.scorers) else None,
+        "lm": cfg.quality.lm if LM_SCORERS & set(cfg.quality.scorers) else None,
         "judge": cfg.quality.judge,
         "seconds": seconds,
         "seconds_per_1000_records": round(1000 * seconds["score"] / n, 3) if n else None,

@@ -5,6 +5,11 @@ Score in [0, 1]: 1.0 when nothing is wrong, else the product of one factor per p
 problem found (code) → factor:
 - empty or whitespace-only response (empty) → 0.0
 - the response repeats the instruction or copies the context unchanged (echo) → 0.1
+- the response is a piece of the context, word for word ("olive oil" out of an ingredient list
+  for "Write a recipe"), and the instruction does not ask to pick something out of its input
+  (find, select, which, classify, yes or no, ... `ASKS_TO_PICK`) (copied) → 0.5; also when it
+  does, if the piece opens with one of the context's field names ("Word: excited" out of
+  "Word: excited Sentence: ..."): a field's label is input layout, never an answer
 - degenerate repetition (repetition) → 0.2: the same line of 4+ words 3+ times in a row, or a
   phrase looping back to back (4+ copies in a row, covering 8+ words). Repeats apart from each
   other are not loops: a weekly plan repeats "Warm-up: 10 minutes" per day, a song its chorus.
@@ -31,7 +36,7 @@ import re
 from instructune.data.record import Record
 from instructune.quality._text import lines, norm_words, words
 from instructune.quality.constraints import parse_constraints
-from instructune.quality.score import Score, ScoringSet
+from instructune.quality.score import Score, ScoringSet, copied_from_context
 
 _TEMPLATE = re.compile(
     r"<\|[A-Za-z_]+\|>|</?s>|\[/?INST\]|<</?SYS>>|^#{2,3}\s*(?:Instruction|Response|Input|Assistant)\s*:"
@@ -53,13 +58,18 @@ were as if so than into onto their his her its my your our whose because while w
 # A line ending on an assignment, an open bracket, a comma or a joining operator is unfinished in
 # prose and in code alike ("data =", "print(", "apples, pears,").
 _OPEN_OPERATOR = re.compile(r"(?:[=(\[{,&+\\]|&&)\s*$")
+# An instruction that asks for something out of its input, whose answer may well be a piece of
+# the input word for word: a word, an option, a number, a sentence, a label.
+ASKS_TO_PICK = re.compile(r"\b(?:find|select|choose|pick|identify|extract|quote|which|return the|output the|"
+                          r"yes or no|true or false|classify|label|detect|locate|highlight|copy|repeat)\b", re.I)
+_FIELD = re.compile(r"^\s*([A-Z][\w ]{0,24}):")
 TRUNCATION_MIN_WORDS = 6  # for a dangling last word
 OPEN_END_MIN_WORDS = 12  # for an unclosed last line: shorter texts are titles, names, labels
 _CONSTRAINT_CODE = {"words": "word_limit", "sentences": "sentence_count", "lines": "line_count",
                     "paragraphs": "paragraph_count", "items": "item_count", "json": "json",
                     "yes_no": "yes_no", "bullets": "bullets", "numbered": "numbered",
                     "uppercase": "case", "lowercase": "case", "fields": "fields"}
-FACTORS = {"empty": 0.0, "echo": 0.1, "repetition": 0.2, "template": 0.3, "refusal": 0.5,
+FACTORS = {"empty": 0.0, "echo": 0.1, "copied": 0.5, "repetition": 0.2, "template": 0.3, "refusal": 0.5,
            "code_fence": 0.5, "truncated": 0.5, "constraint": 0.5}
 LOOP_COPIES, LOOP_WORDS, LOOP_UNIT = 4, 8, 40  # copies in a row, words covered, longest unit
 
@@ -145,6 +155,17 @@ def _echo(r: Record) -> str | None:
     return None
 
 
+def _copied(r: Record) -> str | None:
+    """Why the response looks copied out of its context rather than written for the task, or None."""
+    if not copied_from_context(r):
+        return None
+    if field := _FIELD.match(r.response):  # copied, so the context has the same label
+        return f"is a piece of the context that opens with its field name {field.group(1)!r}"
+    if not ASKS_TO_PICK.search(r.instruction):
+        return "is a piece of the context, word for word, and the instruction asks for no such pick"
+    return None
+
+
 def check_record(r: Record) -> Score:
     """The format score of one record (see the module docstring)."""
     problems: list[tuple[str, str, float]] = []  # (code, message, factor)
@@ -153,6 +174,8 @@ def check_record(r: Record) -> Score:
         return Score(0.0, "format: empty response", ("empty",))
     if msg := _echo(r):
         problems.append(("echo", f"response {msg}", FACTORS["echo"]))
+    elif msg := _copied(r):
+        problems.append(("copied", f"response {msg}", FACTORS["copied"]))
     if msg := _repetition(text):
         problems.append(("repetition", f"degenerate repetition: {msg}", FACTORS["repetition"]))
     if m := _TEMPLATE.search(text):
