@@ -290,6 +290,75 @@ def build(table: Table, results: Path = RESULTS) -> tuple[list[str], bool]:
     return lines, pending
 
 
+@dataclass(frozen=True)
+class Column:
+    metric: str  # a key of ablation.json's metrics
+    header: str
+    dp: int
+    pct: bool = False  # a relative change: percent for the baseline, percentage points for differences
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A table of one ablation file: every arm against its own baseline, in `columns`.
+    Differences carry their unadjusted interval; "Holm" marks those still significant after
+    Holm–Bonferroni over the file's arms × headline metrics (`holm` in each difference)."""
+
+    name: str
+    file: str  # under ablations/
+    columns: tuple[Column, ...]
+
+
+EXPERIMENTS = {e.name: e for e in (
+    Experiment("masking", "masking.json",
+               (Column(LOSS, "held-out response loss", 4), Column("heldout.rouge_l", "held-out ROUGE-L", 3),
+                Column("heldout.exact_match", "held-out exact match", 3),
+                Column(PPL, "general-text ppl change", 1, pct=True))),
+)}
+
+
+def experiment_cell(d: dict | None, col: Column) -> str:
+    """A difference from the baseline: value [lo, hi]; "n.s." where the interval holds 0; ", Holm"
+    where it stays significant after the Holm adjustment."""
+    if d is None:
+        return "–"
+    scale, unit = (100, " pt") if col.pct else (1, "")
+    dp = pt_dp(d["diff"] * scale) if col.pct else col.dp
+    text = f"{signed(d['diff'] * scale, dp)}{unit} [{signed(d['lo'] * scale, dp)}, {signed(d['hi'] * scale, dp)}]"
+    if not d["significant"]:
+        return text + " n.s."
+    return f"**{text}**" + (", Holm" if d.get("holm", {}).get("significant") else "")
+
+
+def experiment_lines(exp: Experiment, results: Path = RESULTS) -> list[str]:
+    """The experiment's table: the baseline's means [lo, hi], then each arm's paired differences."""
+    s = load(results, exp.file)
+    base = s["arms"][s["baseline"]]["metrics"]
+    seeds = len(base[exp.columns[0].metric]["values"])
+    header = (f"arm ({seeds} seed{'s' * (seeds > 1)})", *(c.header for c in exp.columns))
+    lines = [f"<!-- readme_tables: {exp.name} -->", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    first = [f"{s['baseline']} (baseline)"] + [mean_cell(base[c.metric], c.dp, pct=c.pct) for c in exp.columns]
+    lines.append("| " + " | ".join(first) + " |")
+    for arm, v in s["arms"].items():
+        if arm == s["baseline"]:
+            continue
+        label = f"{arm} (`{' '.join(s['arms_overrides'][arm]) or 'baseline settings'}`)"
+        lines.append("| " + " | ".join([label, *(experiment_cell(v["vs_baseline"].get(c.metric), c)
+                                                  for c in exp.columns)]) + " |")
+    return lines + ["| " + " | ".join(["smallest difference visible (80% power, median over arms)",
+                                       *(mde_cell(s, c) for c in exp.columns)]) + " |"]
+
+
+def mde_cell(s: dict, col: Column) -> str:
+    """± the median over arms of the minimum detectable effect, unadjusted (`mde` of each difference)."""
+    mdes = sorted(v["vs_baseline"][col.metric]["mde"] for a, v in s["arms"].items()
+                  if a != s["baseline"] and col.metric in v["vs_baseline"] and v["vs_baseline"][col.metric].get("mde"))
+    if not mdes:
+        return "–"
+    m = mdes[len(mdes) // 2] * (100 if col.pct else 1)
+    return f"±{plain(m, pt_dp(m) if col.pct else col.dp)}" + (" pt" if col.pct else "")
+
+
 QUICKSTART_FILE = "quickstart/eval.json"
 QUICKSTART_HEADER = ("", "base", "tuned", "tuned − base (paired)")
 
@@ -336,11 +405,13 @@ def table(name: str, results: Path = RESULTS) -> tuple[list[str], list[str], boo
     """Any README table by name: (its lines, the files under bench/results it reads, pending CPU figures?)."""
     if name == "quickstart":
         return quickstart_lines(results), [QUICKSTART_FILE], False
+    if name in EXPERIMENTS:
+        return experiment_lines(EXPERIMENTS[name], results), [f"ablations/{EXPERIMENTS[name].file}"], False
     lines, pending = build(TABLES[name], results)
     return lines, TABLES[name].sources(), pending
 
 
-TABLE_NAMES = ("quickstart", *TABLES)
+TABLE_NAMES = ("quickstart", *TABLES, *EXPERIMENTS)
 
 
 def synth_text(report: dict) -> str:
