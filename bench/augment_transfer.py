@@ -1,16 +1,18 @@
 """Transfer of constraint augmentation: does tuning teach the constraint types it trained on only,
 or types it never saw too? Reads what `instructune eval` wrote into a run dir.
 
-    python bench/augment_transfer.py RUN_DIR [--augmented FILE] [--out FILE.json]
+    python bench/augment_transfer.py RUN_DIR [--augmented FILE] [--base-verdicts FILE] [--out FILE.json]
 
 RUN_DIR holds the base and tuned IFEval verdicts (`ifeval_verdicts_base.jsonl`,
-`ifeval_verdicts.jsonl`); the augmented training records (default RUN_DIR/augmented.jsonl, or
+`ifeval_verdicts.jsonl`); for an ablation cell, whose base was scored once for every cell,
+`--base-verdicts ABL/base/ifeval_verdicts.jsonl` names the base's. The augmented training records (default RUN_DIR/augmented.jsonl, or
 RUN_DIR/data/augmented.jsonl for a quickstart) say which types training saw. Each eval
 instruction is "seen" when its type occurs in the augmented records and "unseen" otherwise
 (types held out with `held_out`, generate-only types in a run without generation, and types
 augmentation does not know). Printed and written: instruction-level strict accuracy of base
 and tuned per group, with the paired bootstrap interval of tuned − base over instructions, and
-the same at the prompt level for prompts whose instructions are all seen / any unseen.
+the same at the prompt level for prompts whose instructions are all seen / any unseen, and
+both levels over everything ("all").
 """
 
 from __future__ import annotations
@@ -38,22 +40,23 @@ def paired(tuned: list[float], base: list[float], seed: int = 0) -> dict:
             "diff": d["diff"], "lo": d["lo"], "hi": d["hi"], "significant": d["significant"]}
 
 
-def transfer(run: Path, augmented: Path) -> dict:
+def transfer(run: Path, augmented: Path, base_verdicts: Path | None = None) -> dict:
     seen = seen_types(augmented)
-    base = {v["prompt"]: v for v in read_jsonl(run / "ifeval_verdicts_base.jsonl")}
+    base = {v["prompt"]: v for v in read_jsonl(base_verdicts or run / "ifeval_verdicts_base.jsonl")}
     tuned = {v["prompt"]: v for v in read_jsonl(run / "ifeval_verdicts.jsonl")}
     shared = [p for p in tuned if p in base]
-    groups = {"seen": ([], []), "unseen": ([], [])}
-    prompts = {"all seen": ([], []), "any unseen": ([], [])}
+    groups = {"seen": ([], []), "unseen": ([], []), "all": ([], [])}
+    prompts = {"all seen": ([], []), "any unseen": ([], []), "all": ([], [])}
     for p in shared:
         b, t = base[p], tuned[p]
         for i, type_id in enumerate(t["instruction_id_list"]):
-            g = groups["seen" if type_id in seen else "unseen"]
-            g[0].append(float(t["follow_instruction_list"][i]))
-            g[1].append(float(b["follow_instruction_list"][i]))
-        g = prompts["all seen" if all(x in seen for x in t["instruction_id_list"]) else "any unseen"]
-        g[0].append(float(t["follow_all_instructions"]))
-        g[1].append(float(b["follow_all_instructions"]))
+            for g in (groups["seen" if type_id in seen else "unseen"], groups["all"]):
+                g[0].append(float(t["follow_instruction_list"][i]))
+                g[1].append(float(b["follow_instruction_list"][i]))
+        kind = "all seen" if all(x in seen for x in t["instruction_id_list"]) else "any unseen"
+        for g in (prompts[kind], prompts["all"]):
+            g[0].append(float(t["follow_all_instructions"]))
+            g[1].append(float(b["follow_all_instructions"]))
     unseen = sorted({x for p in shared for x in tuned[p]["instruction_id_list"] if x not in seen})
     return {"run": str(run), "seen_types": sorted(seen), "unseen_types": unseen,
             "instruction_level_strict": {k: paired(*v) for k, v in groups.items()},
@@ -74,12 +77,13 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("run", help="a run dir that `instructune eval` scored (base and tuned IFEval verdicts)")
     p.add_argument("--augmented", help="the augmented training records (default: found in the run dir)")
+    p.add_argument("--base-verdicts", help="the base model's verdicts (default: RUN_DIR/ifeval_verdicts_base.jsonl)")
     p.add_argument("--out", help="write the result as JSON")
     args = p.parse_args()
     run = Path(args.run)
     augmented = Path(args.augmented) if args.augmented else next(
         (q for q in (run / "augmented.jsonl", run / "data" / "augmented.jsonl") if q.exists()), run / "augmented.jsonl")
-    res = transfer(run, augmented)
+    res = transfer(run, augmented, Path(args.base_verdicts) if args.base_verdicts else None)
     show(res)
     if args.out:
         Path(args.out).write_text(json.dumps(res, indent=2))
