@@ -88,8 +88,30 @@ def left_padded(prompts: list[list[int]], pad: int):
     return ids, mask
 
 
+@pytest.fixture(scope="module")
+def export_reference(tuned):
+    """The export's side of the comparison, computed once for both quantizations: (tokenizer,
+    left-padded prompt ids and mask (30, T), logits (30, T, V), greedy generations (30, T + new))."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    _, _, run, _ = tuned
+    tok = AutoTokenizer.from_pretrained(run / "export")
+    ref = AutoModelForCausalLM.from_pretrained(run / "export", dtype=torch.float32).eval()
+    prompts = heldout_prompts(tok)
+    ids, mask = left_padded(prompts, tok.pad_token_id)
+    with torch.no_grad():
+        logits = ref(ids, attention_mask=mask).logits
+        generated = ref.generate(ids, **greedy_settings(tok, mask))
+    return tok, prompts, ids, mask, logits, generated
+
+
+def greedy_settings(tok, mask) -> dict:
+    return dict(attention_mask=mask, max_new_tokens=GGUF_NEW_TOKENS, do_sample=False, pad_token_id=tok.pad_token_id)
+
+
 @pytest.mark.parametrize("quant", ["f16", "q8_0"])
-def test_gguf_of_the_tuned_default_model_matches_its_export(tuned, quant, capsys):
+def test_gguf_of_the_tuned_default_model_matches_its_export(tuned, export_reference, quant, capsys):
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -97,22 +119,18 @@ def test_gguf_of_the_tuned_default_model_matches_its_export(tuned, quant, capsys
     from instructune.cli import main as cli
 
     _, _, run, _ = tuned
+    tok, prompts, ids, mask, a, ref_generated = export_reference
     assert cli(["export", str(run), "--gguf", quant]) == 0
     name = rundir.gguf_name(quant)
-    tok = AutoTokenizer.from_pretrained(run / "export")
-    ref = AutoModelForCausalLM.from_pretrained(run / "export", dtype=torch.float32).eval()
     got = AutoModelForCausalLM.from_pretrained(run, gguf_file=name, dtype=torch.float32).eval()
     gguf_tok = AutoTokenizer.from_pretrained(run, gguf_file=name)
-    prompts = heldout_prompts(tok)
     assert len(prompts) == 30 and all(gguf_tok.decode(p) == tok.decode(p) for p in prompts)
-    ids, mask = left_padded(prompts, tok.pad_token_id)
     with torch.no_grad():
-        a, b = ref(ids, attention_mask=mask).logits, got(ids, attention_mask=mask).logits
+        b = got(ids, attention_mask=mask).logits
         real = mask.bool()
         diff = (a - b).abs()[real].max().item()
         top1 = (a.argmax(-1) == b.argmax(-1))[real].float().mean().item()
-        gen = dict(attention_mask=mask, max_new_tokens=GGUF_NEW_TOKENS, do_sample=False, pad_token_id=tok.pad_token_id)
-        same = (ref.generate(ids, **gen) == got.generate(ids, **gen)).all(-1).float().mean().item()
+        same = (ref_generated == got.generate(ids, **greedy_settings(tok, mask))).all(-1).float().mean().item()
     with capsys.disabled():
         print(f"\n{quant}: max |logit diff| {diff:.3g} (logits up to {a.abs()[real].max().item():.1f}), "
               f"same argmax at {top1:.1%} of positions, identical greedy replies {same:.0%} of 30")
