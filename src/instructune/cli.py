@@ -445,7 +445,9 @@ def _quality_flags(p):
 def _quality(args, console) -> int:
     input_files(args)
     q = args.cfg.quality
-    if {"ending", "plausibility"} & set(q.scorers):  # the LM scorers (quality.scorers.LM_SCORERS)
+    from instructune.quality.scorers import LM_SCORERS  # light (numpy); the recipe imports it next anyway
+
+    if LM_SCORERS & set(q.scorers):
         from instructune.recipes.checks import check_model
 
         check_model(q.lm, "quality.lm")

@@ -103,6 +103,16 @@ def test_quality_errors_exit_2(tmp_path, capsys):
     assert not (tmp_path / "c").exists()
 
 
+def test_a_missing_lm_is_a_one_line_error_and_only_when_an_lm_scorer_runs(tmp_path, capsys):
+    missing = str(tmp_path / "no" / "such-model")
+    assert main(["quality", RECORDS, "--output", str(tmp_path / "a"), f"quality.lm={missing}"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "quality.lm" in err and not (tmp_path / "a").exists()
+    # without ending and plausibility no LM is loaded, so a bad name is never looked at
+    assert main(["quality", RECORDS, "--output", str(tmp_path / "b"), f"quality.lm={missing}",
+                 "quality.scorers=[format,contradiction,complexity]"]) == 0
+
+
 def test_quality_with_llm_judge_on_tiny_model(tmp_path, tiny_model):
     """quality.judge=true builds the synth generator (here the tiny local model) and asks it."""
     out = tmp_path / "q"

@@ -14,8 +14,9 @@ kept at every position of the one pass.
 Each pair is rendered with the model's chat template as a user turn (the prompt) and an
 assistant turn (the response), tokenized piece by piece (template prefix, response, the
 template's end-of-turn marker), so the response tokens are the same whatever the template
-puts around them. Pairs are read in batches sorted by length (right padding; the scores of a
-row do not depend on its batch-mates beyond float noise).
+puts around them. Pairs are read in batches sorted by length (left padding, positions counted
+from each row's first real token; the scores of a row do not depend on its batch-mates beyond
+float noise).
 
 Long texts are clipped to keep the forward passes cheap (on a CPU they cost in proportion to
 the tokens read): the prompt to its first and last PROMPT_CHARS / 2 characters, the response
