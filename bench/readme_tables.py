@@ -178,7 +178,7 @@ def diff_cell(d: dict | None, dp: int, style: str, scale: float = 1.0, unit: str
     if unit == " pt":
         dp = pt_dp(x)
     value = signed(x, dp) + unit
-    if d["n"] == 1:  # one seed: no interval to give
+    if d["n"] == 1 and method(d) == SEED_T:  # one seed: no spread over seeds to give an interval
         return f"{value} (1 seed)"
     if d["n"] >= 2 and lo == hi:  # the same difference in every seed: no spread to give an interval
         text = f"{value} in every seed"
@@ -318,16 +318,11 @@ EXPERIMENTS = {e.name: e for e in (
 
 
 def experiment_cell(d: dict | None, col: Column) -> str:
-    """A difference from the baseline: value [lo, hi]; "n.s." where the interval holds 0; ", Holm"
-    where it stays significant after the Holm adjustment."""
-    if d is None:
-        return "–"
-    scale, unit = (100, " pt") if col.pct else (1, "")
-    dp = pt_dp(d["diff"] * scale) if col.pct else col.dp
-    text = f"{signed(d['diff'] * scale, dp)}{unit} [{signed(d['lo'] * scale, dp)}, {signed(d['hi'] * scale, dp)}]"
-    if not d["significant"]:
-        return text + " n.s."
-    return f"**{text}**" + (", Holm" if d.get("holm", {}).get("significant") else "")
+    """A difference from the baseline as `diff_cell` prints it in full (bold where significant),
+    plus ", Holm" where it stays significant after the Holm adjustment."""
+    text = diff_cell(d, col.dp, "full", scale=100 if col.pct else 1.0, unit=" pt" if col.pct else "",
+                     bold=bool(d and d["significant"]))
+    return text + (", Holm" if d and d.get("holm", {}).get("significant") else "")
 
 
 def experiment_lines(exp: Experiment, results: Path = RESULTS) -> list[str]:
