@@ -22,7 +22,8 @@ def flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def _under(name: str, keys: Iterable[str]) -> bool:
+def under_any(name: str, keys: Iterable[str]) -> bool:
+    """Whether flat key `name` is one of `keys` or sits under one of them (`a.b` is under `a`)."""
     return any(name == k or name.startswith(k + ".") for k in keys)
 
 
@@ -40,7 +41,7 @@ def differences(old: dict[str, Any], new: dict[str, Any], only: Iterable[str] | 
     names = list(new) + [k for k in old if k not in new]
     out = []
     for name in names:
-        if (only is not None and not _under(name, only)) or _under(name, ignore):
+        if (only is not None and not under_any(name, only)) or under_any(name, ignore):
             continue
         if old.get(name) != new.get(name):
             out.append(f"{name} (saved {old.get(name)!r}, now {new.get(name)!r})")

@@ -18,9 +18,11 @@ Layout of the output dir:
 
 A dir that already holds an ablation is refused unless `--resume` continues it (finished cells
 are skipped, a cell killed midway has no cell.json and is redone from scratch) or `--overwrite`
-starts it over. A cell is keyed by its full resolved config (cell.json records it): when the
-shared overrides or an arm's settings changed since a cell (or the base evaluation) was made,
-`--resume` is refused with the changed keys, so old metrics are never reported under new
+starts it over. A cell is keyed by its full resolved config (cell.json records it), less what
+cannot change its results (`UNKEYED`: where it was written, its threads, the grid's shape, the
+sections that only other commands read):
+when the shared overrides or an arm's settings changed since a cell (or the base evaluation) was
+made, `--resume` is refused with the changed keys, so old metrics are never reported under new
 settings.
 """
 
@@ -35,7 +37,7 @@ from typing import Any
 from rich.console import Console
 
 from instructune.config import Config, ConfigError, load_config, save_config, to_dict
-from instructune.config.diff import differences, flatten
+from instructune.config.diff import differences, flatten, under_any
 from instructune.data.jsonio import write_json
 from instructune.evaluate.ablation import DONE, Cell, cell_items, cells, finished, summarize
 from instructune.evaluate.two_way_bootstrap import ItemScores
@@ -66,14 +68,18 @@ def cell_config(recipe: str | None, overrides: list[str], cell: Cell, root: Path
                                 f"output_dir={cell.dir(root)}"])
 
 
-# Where a cell writes and how many CPU threads it used change no result: not part of its key.
-UNKEYED = ("output_dir", "threads")
+# Not part of a cell's key, because they change none of its results: where it writes, how many
+# CPU threads it used, the shape of the grid it sits in (`ablation`: a grid can grow seeds or arms
+# around finished cells), and the sections only other commands read (a cell is `train` then
+# `evaluate`; growth, scoring, serving and pipeline stages never run in one).
+UNKEYED = ("output_dir", "threads", "ablation", "quality", "self_instruct", "evol", "refine", "serve",
+           "pipeline")
 ABLATION_OUTPUTS = ("cells", "base", "ablation.json", "report.html", "config.yaml")
 
 
 def cell_key(cfg: Config) -> dict[str, Any]:
     """What a cell's results depend on: its flat resolved config (as JSON stores it), less `UNKEYED`."""
-    flat = {k: v for k, v in flatten(to_dict(cfg)).items() if k not in UNKEYED}
+    flat = {k: v for k, v in flatten(to_dict(cfg)).items() if not under_any(k, UNKEYED)}
     return json.loads(json.dumps(flat))  # tuples become lists, as they come back from cell.json
 
 
@@ -81,7 +87,8 @@ def changed_keys(marker: dict[str, Any], key: dict[str, Any]) -> list[str]:
     """How a finished cell's recorded config differs from what this command would run."""
     if "config" not in marker:
         return ["(its settings were not recorded: made by an older instructune)"]
-    return differences(marker["config"], key)
+    # markers written before a section was unkeyed still carry its keys
+    return differences(marker["config"], key, ignore=UNKEYED)
 
 
 def flat_metrics(ev: dict[str, Any], summary: dict[str, Any], base: dict[str, Any] | None) -> dict[str, float]:
