@@ -29,11 +29,19 @@ $(STAMP): pyproject.toml constraints.txt
 demo: install
 	$(VENV)/bin/instructune quickstart
 
+# The suite runs in TEST_JOBS pytest-xdist workers (default: one per core, at most 8), whole files to a
+# worker (a module's fixtures, such as the trained default model, are built once), each worker
+# on one torch thread: two workers of two threads each on two cores oversubscribe OpenMP and run
+# slower than one. TEST_JOBS=0 runs it in one process.
+TEST_JOBS ?= $(shell n=$$(nproc 2>/dev/null || echo 1); echo $$(( n < 8 ? n : 8 )))
+XDIST     := $(if $(filter 0 1,$(TEST_JOBS)),,-n $(TEST_JOBS) --dist loadfile)
+XDIST_ENV := $(if $(XDIST),OMP_NUM_THREADS=1,)
+
 test: install
-	$(PY) -m pytest
+	$(XDIST_ENV) $(PY) -m pytest $(XDIST)
 
 test-fast: install
-	$(PY) -m pytest -m "not slow"
+	$(XDIST_ENV) $(PY) -m pytest $(XDIST) -m "not slow"
 
 bench: install
 	$(PIP) install --quiet -c constraints.txt -e ".[bench]"
