@@ -70,6 +70,21 @@ def test_three_identical_seeds_get_their_interval_from_the_items():
     assert both["mde"] == pytest.approx((1.959964 + 0.841621) * both["se"], rel=1e-6)
 
 
+def test_a_share_near_zero_keeps_its_interval_in_the_unit_range():
+    # two seeds far apart: the t quantile on one degree of freedom reaches far past 0 and 1
+    results = {"a": {0: {"heldout.exact_match": 0.02, "ifeval.prompt_level_strict": 0.97, "heldout.response_loss": 0.02},
+                     1: {"heldout.exact_match": 0.1, "ifeval.prompt_level_strict": 0.9, "heldout.response_loss": 0.1}}}
+    m = summarize(results, "a")["arms"]["a"]["metrics"]
+    assert m["heldout.exact_match"]["lo"] == 0.0 and m["heldout.exact_match"]["hi"] < 1.0
+    assert m["ifeval.prompt_level_strict"]["hi"] == 1.0 and m["ifeval.prompt_level_strict"]["lo"] > 0.0
+    assert m["heldout.response_loss"]["lo"] < 0.0  # a loss is not a share: left as the t interval gives it
+    # items kept: the two-way bootstrap's interval is clipped the same way
+    scores = {"a": {0: {"heldout.exact_match": items([0] * 49 + [1])}, 1: {"heldout.exact_match": items([0] * 45 + [1] * 5)}}}
+    two_way = summarize({"a": {0: {"heldout.exact_match": 0.02}, 1: {"heldout.exact_match": 0.1}}}, "a",
+                        items=scores)["arms"]["a"]["metrics"]["heldout.exact_match"]
+    assert two_way["method"] == TWO_WAY and two_way["lo"] == 0.0 < two_way["mean"] < two_way["hi"] < 1.0
+
+
 def test_a_zero_width_bootstrap_interval_is_never_significant():
     results, scores = three_identical_seeds()
     scores["b"] = {s: {"acc": items([v + 0.2 for v in BASE_ITEMS])} for s in range(3)}  # +0.2 on every item

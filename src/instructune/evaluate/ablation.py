@@ -210,9 +210,20 @@ def difference_test(arm_values: dict[int, float], base_values: dict[int, float],
     return seed_t_test(diffs, confidence)
 
 
+# Metrics that are shares or per-item scores in [0, 1] (exact match, ROUGE-L, IF accuracies).
+UNIT_SUFFIXES = (".exact_match", ".rouge_l")
+
+
+def unit_ranged(metric: str) -> bool:
+    """Whether `metric`'s values, and so its mean, cannot leave [0, 1]."""
+    return metric.startswith("ifeval.") or metric.endswith(UNIT_SUFFIXES)
+
+
 def arm_interval(values: dict[int, float], grid: ItemGrid | None, confidence: float, seed: int,
-                 n_boot: int) -> dict[str, Any]:
-    """An arm's mean: over seeds and items when its items were kept, else over seeds."""
+                 n_boot: int, metric: str = "") -> dict[str, Any]:
+    """An arm's mean: over seeds and items when its items were kept, else over seeds. A metric in
+    [0, 1] keeps its interval there: a t quantile with few seeds' degrees of freedom can reach
+    past the range (an exact-match share of 0.13 ± 0.15), where no model can score."""
     iv = {**t_interval(list(values.values()), confidence), "values": values, "method": SEED_T}
     if grid is not None:
         r = two_way(grid, None, seed, n_boot)
@@ -220,6 +231,8 @@ def arm_interval(values: dict[int, float], grid: ItemGrid | None, confidence: fl
         # The items' sums give the cells' figures again up to rounding: keep the mean inside.
         iv["lo"], iv["hi"] = min(lo, iv["mean"]), max(hi, iv["mean"])
         iv.update(method=TWO_WAY, n_items=r.items)
+    if unit_ranged(metric):
+        iv["lo"], iv["hi"] = max(iv["lo"], 0.0), min(iv["hi"], 1.0)
     return iv
 
 
@@ -267,7 +280,7 @@ def summarize(results: dict[str, dict[int, dict[str, float]]], baseline: str, co
             if not values:
                 continue
             entry["metrics"][m] = arm_interval(values, grid_of(items.get(arm), sorted(values), m),
-                                               confidence, seed, n_boot)
+                                               confidence, seed, n_boot, m)
             if arm != baseline:
                 base_values = {s: v[m] for s, v in base.items() if _is_number(v.get(m))}
                 test = difference_test(values, base_values, m, items.get(arm), items.get(baseline),
