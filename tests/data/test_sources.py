@@ -130,7 +130,11 @@ def test_weights_on_some_entries_only_are_refused():
 def test_streamed_draws_are_the_in_memory_draws(files):
     """load_mixture keeps only the chosen records of a capped / weighted input; the records are
     the ones `mix` draws from all of them in memory (same seed, same order)."""
-    from instructune.data.mixture import mix
+    from instructune.data.mixture import draw, source_rng
+
+    def mix(sources, plans, seed):  # the draw's definition, over whole inputs held in memory
+        return [r for i, (records, p) in enumerate(zip(sources, plans))
+                for r in (records if p.planned == len(records) else draw(records, p.planned, source_rng(seed, i, p.path)))]
 
     quiz, small = files
     cols = {"instruction": "q", "response": "a"}

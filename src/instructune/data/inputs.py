@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from instructune.config import ReaderConfig, SourceConfig
 from instructune.data.formats import Outcome, UniqueIds, iter_outcomes
 from instructune.data.formats._columns import column_format
-from instructune.data.mixture import SourcePlan, pick, plan, source_rng
+from instructune.data.mixture import SourcePlan, draw, pick, plan, source_rng
 from instructune.data.record import Record
 from instructune.data.starter import resolve_input
 
@@ -49,10 +49,9 @@ def drawn(src: SourceConfig, p: SourcePlan, rng, fmt: str | None, reader: Reader
     """The planned draw of one capped or weighted input, read as a stream that keeps only the
     chosen records (all of them when the draw repeats the input). The same records, in the
     same order, as `mixture.draw` over all of them."""
-    passes, keep = pick(p.read, p.planned, rng)
-    if passes:
-        records = list(_records(src, fmt, reader, ids))
-        return records * passes + [records[i] for i in keep]
+    if 0 < p.read <= p.planned:  # the draw repeats the input: it is held whole anyway
+        return draw(list(_records(src, fmt, reader, ids)), p.planned, rng)
+    _, keep = pick(p.read, p.planned, rng)
     wanted, out = set(keep), []
     for i, rec in enumerate(_records(src, fmt, reader, ids)):
         if i in wanted:

@@ -97,16 +97,6 @@ def draw(records: list[Record], n: int, rng: random.Random) -> list[Record]:
     return records * passes + [records[i] for i in keep]
 
 
-def mix(sources: list[list[Record]], plans: list[SourcePlan], seed: int) -> list[Record]:
-    """The split: each input's planned draw, inputs in the order given; fills `taken`."""
-    out: list[Record] = []
-    for i, (records, p) in enumerate(zip(sources, plans)):
-        picked = records if p.planned == len(records) else draw(records, p.planned, source_rng(seed, i, p.path))
-        p.taken = len(picked)
-        out.extend(picked)
-    return out
-
-
 def format_mixture(plans: list[SourcePlan]) -> list[str]:
     """A table of the mixture: per input, records read, cap, weight, planned and realised."""
     total = sum(p.taken for p in plans) or 1
