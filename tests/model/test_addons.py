@@ -27,6 +27,7 @@ VARIANTS = [(n, ()) for n in NAMES] + [
     ("segment_embedding", ("addons.segment_embedding.instruction_rank=4",)),
     ("two_stream", ("addons.two_stream.gate=static",)),
     ("reasoning_head", ("addons.reasoning_head.scope=all",)),
+    ("segment_embedding", ("addons.segment_embedding.scope=all",)),
 ]
 VARIANT_IDS = [" ".join((n, *x)).replace("addons.", "") for n, x in VARIANTS]
 T_, I_, C_, R_ = TEMPLATE, INSTRUCTION, CONTEXT, RESPONSE
@@ -122,9 +123,10 @@ def test_the_two_stream_token_gate_differs_per_token(tiny_model):
 PLAIN = torch.full_like(SEGMENTS, RESPONSE)  # a record with no instruction segment: plain text
 
 
-@pytest.mark.parametrize("name, extra", [("two_stream", ()), ("reasoning_head", ()),
+@pytest.mark.parametrize("name, extra", [("two_stream", ()), ("reasoning_head", ()), ("segment_embedding", ()),
                                          ("segment_embedding", ("addons.segment_embedding.instruction_rank=4",))],
-                         ids=["two_stream token", "reasoning_head instructed", "instruction embedding"])
+                         ids=["two_stream token", "reasoning_head instructed", "segment_embedding instructed",
+                              "instruction embedding"])
 def test_a_record_without_an_instruction_is_left_alone(tiny_model, name, extra):
     """Trained (perturbed) add-ons leave text without an instruction as the model without them
     reads it: plain text (no segments), a row of response only, and, packed beside an
@@ -132,8 +134,6 @@ def test_a_record_without_an_instruction_is_left_alone(tiny_model, name, extra):
     fwd = attached(tiny_model, name, 0.3, *extra)
     ids = ids_for()
     T = ids.shape[1]
-    if name == "segment_embedding":  # its per-segment vectors act everywhere; the instruction matrix must not
-        fwd.addons[name].embedding.weight.data.zero_()
     plain = load_model(tiny_model, "float32", "sdpa", device="cpu")
     base = plain(input_ids=ids).logits
     torch.testing.assert_close(fwd(ids, full_logits=True).logits, base, rtol=0, atol=0)
@@ -145,32 +145,37 @@ def test_a_record_without_an_instruction_is_left_alone(tiny_model, name, extra):
 
 
 @pytest.mark.parametrize("name, extra", [("two_stream", ("addons.two_stream.gate=static",)),
-                                         ("reasoning_head", ("addons.reasoning_head.scope=all",))])
+                                         ("reasoning_head", ("addons.reasoning_head.scope=all",)),
+                                         ("segment_embedding", ("addons.segment_embedding.scope=all",))])
 def test_the_earlier_forms_change_plain_text(tiny_model, name, extra):
-    """What the instruction condition removes: the static gate and the head on every response
-    token rewrite text that has no instruction."""
+    """What the instruction condition removes: the static gate, the head on every response
+    token and the segment vectors on every token rewrite text that has no instruction."""
     fwd = attached(tiny_model, name, 0.3, *extra)
     ids = ids_for()
     base = load_model(tiny_model, "float32", "sdpa", device="cpu")(input_ids=ids).logits
     assert (fwd(ids, full_logits=True).logits - base).abs().max() > 1e-3
 
 
-def test_a_run_saved_before_the_options_reloads_in_its_earlier_form(tiny_model, tmp_path):
+@pytest.mark.parametrize("name, key, earlier", [("two_stream", "gate", "static"), ("reasoning_head", "scope", "all"),
+                                                ("segment_embedding", "scope", "all")])
+def test_a_run_saved_before_the_options_reloads_in_its_earlier_form(tiny_model, tmp_path, name, key, earlier):
     """A saved add-on config without `gate` / `scope` was trained in the earlier form."""
     import json
 
     from instructune.model.addons.store import saved_sections
 
-    fwd = attached(tiny_model, "two_stream", 0.3, "addons.two_stream.gate=static")
-    save_addons(fwd, sections("two_stream", "addons.two_stream.gate=static"), tmp_path)
+    option = f"addons.{name}.{key}={earlier}"
+    fwd = attached(tiny_model, name, 0.3, option)
+    save_addons(fwd, sections(name, option), tmp_path)
     path = tmp_path / "addons" / "config.json"
     raw = json.loads(path.read_text())
-    del raw["two_stream"]["gate"]
+    del raw[name][key]
     path.write_text(json.dumps(raw))
-    assert saved_sections(tmp_path)["two_stream"].gate == "static"
+    assert getattr(saved_sections(tmp_path)[name], key) == earlier
     loaded = attach_saved(load_model(tiny_model, "float32", "sdpa", device="cpu"), tmp_path)
     ids = ids_for()
-    assert torch.equal(loaded(ids, SEGMENTS, full_logits=True).logits, fwd(ids, SEGMENTS, full_logits=True).logits)
+    for segments in (SEGMENTS, PLAIN):  # the forms differ on plain text
+        assert torch.equal(loaded(ids, segments, full_logits=True).logits, fwd(ids, segments, full_logits=True).logits)
 
 
 @pytest.mark.parametrize("name, extra", VARIANTS, ids=VARIANT_IDS)

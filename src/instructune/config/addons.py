@@ -24,10 +24,14 @@ class SegmentEmbeddingConfig:
     Attributes:
         enabled: attach it.
         instruction_rank: r of the instruction embedding matrix; 0 leaves it off.
+        scope: "instructed": only in records that have an instruction segment (plain text, which
+            reads as response, is left alone); "all": every token, plain text included (the
+            earlier form).
     """
 
     enabled: bool = False
     instruction_rank: int = 0
+    scope: Literal["instructed", "all"] = "instructed"
 
     def __post_init__(self) -> None:
         check_ranges(self, {"instruction_rank": at_least(0)})

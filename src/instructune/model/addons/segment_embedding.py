@@ -1,8 +1,13 @@
 """Instruction segment embedding: a learned vector per segment added to the token embeddings,
 and, optionally, the seeds' instruction embedding matrix.
 
-    e'_t = e_t + E[segment_t] + [segment_t = instruction] · A[token_t] · B
+    e'_t = e_t + m_t · E[segment_t] + [segment_t = instruction] · A[token_t] · B
     E: (5, d) zero-initialised; A: (V, r), B: (r, d) zero-initialised (instruction_rank = r > 0)
+    m_t = 1 in a record that has an instruction segment (`scope: instructed`, the default)
+
+A model call nobody segmented (general text, the forgetting eval) reads as one response
+segment: with `scope: all` (the earlier form) it got E[response] at every token, a shift of the
+whole input that training on instructed records never asked of plain text.
 
 The five segments are the renderer's (template, instruction, context, response, rationale;
 `data/templates.py`); the `[INST]`/`[/INST]` template tokens mark the same boundaries in the
@@ -30,8 +35,14 @@ class SegmentEmbedding(Addon):
 
     name = "segment_embedding"
 
-    def __init__(self, hidden: int, vocab: int = 0, instruction_rank: int = 0):
+    @classmethod
+    def saved_section(cls, raw: dict) -> dict:
+        """A run saved before `scope` existed has none: its vectors went onto every token."""
+        return {"scope": "all", **raw}
+
+    def __init__(self, hidden: int, vocab: int = 0, instruction_rank: int = 0, scope: str = "instructed"):
         super().__init__()
+        self.scope = scope
         self.embedding = nn.Embedding(N_SEGMENTS, hidden)
         nn.init.zeros_(self.embedding.weight)
         if instruction_rank:
@@ -41,11 +52,14 @@ class SegmentEmbedding(Addon):
 
     @classmethod
     def from_config(cls, section, lm_config, **resources) -> "SegmentEmbedding":
-        return cls(lm_config.hidden_size, lm_config.vocab_size, section.instruction_rank)
+        return cls(lm_config.hidden_size, lm_config.vocab_size, section.instruction_rank, section.scope)
 
     def on_embeddings(self, e: torch.Tensor) -> torch.Tensor:
         """e: (B, T, d) → e + E[segments] (+ the instruction delta at instruction tokens) (B, T, d)."""
-        e = e + self.embedding(self.state.query).to(e.dtype)
+        segment = self.embedding(self.state.query)  # (B, T, d)
+        if self.scope == "instructed":
+            segment = segment * self.state.instructed()[..., None]
+        e = e + segment.to(e.dtype)
         if not hasattr(self, "instruction_a"):
             return e
         st = self.state
