@@ -89,14 +89,21 @@ def test_a_rerun_with_changed_settings_never_reports_the_old_metrics(tiny_model,
     assert ablate(tiny_model, out, "--summary-only", r8="lora.r=16") == 0
     assert capsys.readouterr().out.count("made with other settings, left out") == 2
     assert list(json.loads((out / "ablation.json").read_text())["arms"]) == ["r4"]
-    # what a cell never reads is not its key: the grid's shape and the sections only other
-    # commands read (quality, growth, serving), also in markers that still record them
+    # what a cell never reads is not its key: the grid's shape, the sections only other commands
+    # read (quality, growth, serving) and the settings of a switched-off add-on, also in markers
+    # that still record them or lack a setting added since
     assert "ablation.seeds" not in marker["config"] and not any(k.startswith("quality.") for k in marker["config"])
-    old_marker = {**marker, "config": {**marker["config"], "ablation.seeds": 7, "quality.lm": "another-lm"}}
+    assert marker["config"]["addons.two_stream.enabled"] is False and "addons.two_stream.gate" not in marker["config"]
+    old_marker = {**marker, "config": {**marker["config"], "ablation.seeds": 7, "quality.lm": "another-lm",
+                                       "addons.two_stream.gate": "an-earlier-form"}}
     (out / "cells/r8/seed-0/cell.json").write_text(json.dumps(old_marker))
     assert ablate(tiny_model, out, "--summary-only", "ablation.first_seed=0", "quality.lm_batch_size=3",
                   "serve.port=9") == 0
     assert capsys.readouterr().out.count("done earlier, skipped") == 4
+    # switched on, the add-on's settings are keyed again
+    assert ablate(tiny_model, out, "--resume", "addons.two_stream.enabled=true", "addons.two_stream.gate=static") == 2
+    err = capsys.readouterr().err
+    assert "addons.two_stream.enabled (saved False, now True)" in err and "addons.two_stream.gate" in err
     # --overwrite starts over: r8's metrics now come from rank 16
     assert ablate(tiny_model, out, "--overwrite", r8="lora.r=16") == 0
     after = json.loads((out / "ablation.json").read_text())

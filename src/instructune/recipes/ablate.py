@@ -19,8 +19,8 @@ Layout of the output dir:
 A dir that already holds an ablation is refused unless `--resume` continues it (finished cells
 are skipped, a cell killed midway has no cell.json and is redone from scratch) or `--overwrite`
 starts it over. A cell is keyed by its full resolved config (cell.json records it), less what
-cannot change its results (`UNKEYED`: where it was written, its threads, the grid's shape, the
-sections that only other commands read):
+cannot change its results (`keyed`: where it was written, its threads, the grid's shape, the
+sections that only other commands read, the settings of switched-off add-ons):
 when the shared overrides or an arm's settings changed since a cell (or the base evaluation) was
 made, `--resume` is refused with the changed keys, so old metrics are never reported under new
 settings.
@@ -77,18 +77,26 @@ UNKEYED = ("output_dir", "threads", "ablation", "quality", "self_instruct", "evo
 ABLATION_OUTPUTS = ("cells", "base", "ablation.json", "report.html", "config.yaml")
 
 
+def keyed(flat: dict[str, Any]) -> dict[str, Any]:
+    """The keys of flat config `flat` that can change a cell's results: less `UNKEYED`, and less
+    the settings of a section switched off by its `enabled` key (an add-on, augmentation), so a
+    setting added to an unused section later does not make finished cells stale."""
+    flat = {k: v for k, v in flat.items() if not under_any(k, UNKEYED)}
+    off = [k[: -len(".enabled")] for k, v in flat.items() if k.endswith(".enabled") and v is False]
+    return {k: v for k, v in flat.items() if k.endswith(".enabled") or not under_any(k, off)}
+
+
 def cell_key(cfg: Config) -> dict[str, Any]:
-    """What a cell's results depend on: its flat resolved config (as JSON stores it), less `UNKEYED`."""
-    flat = {k: v for k, v in flatten(to_dict(cfg)).items() if not under_any(k, UNKEYED)}
-    return json.loads(json.dumps(flat))  # tuples become lists, as they come back from cell.json
+    """What a cell's results depend on: its flat resolved config (as JSON stores it), `keyed`."""
+    return json.loads(json.dumps(keyed(flatten(to_dict(cfg)))))  # tuples become lists, as cell.json has them
 
 
 def changed_keys(marker: dict[str, Any], key: dict[str, Any]) -> list[str]:
-    """How a finished cell's recorded config differs from what this command would run."""
+    """How a finished cell's recorded config differs from what this command would run (markers
+    written before a key was left out of `keyed` still record it: filtered the same way)."""
     if "config" not in marker:
         return ["(its settings were not recorded: made by an older instructune)"]
-    # markers written before a section was unkeyed still carry its keys
-    return differences(marker["config"], key, ignore=UNKEYED)
+    return differences(keyed(marker["config"]), key)
 
 
 def flat_metrics(ev: dict[str, Any], summary: dict[str, Any], base: dict[str, Any] | None) -> dict[str, float]:
