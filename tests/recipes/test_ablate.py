@@ -116,3 +116,17 @@ def test_an_arm_with_a_bad_override_fails_before_anything_trains(tiny_model, tmp
     assert cli(["ablate", f"model.name={tiny_model}", "--output", str(out), "--arm", "a", "lora.r=4",
                 "--arm", "b", "lora.r=0"]) == 2
     assert "lora.r: got 0" in capsys.readouterr().err and not (out / "cells").exists()
+
+
+def test_a_marker_from_before_an_add_on_setting_existed_reads_as_the_earlier_form():
+    """A cell made before `segment_embedding.scope` existed ran the vectors on every token: it
+    matches `scope=all` and is stale against today's default, as its saved run reloads."""
+    from instructune.config import load_config
+    from instructune.recipes.ablate import cell_key, changed_keys
+
+    def key(*extra):
+        return cell_key(load_config(None, ["addons.segment_embedding.enabled=true", *extra]))
+
+    old = {"config": {k: v for k, v in key().items() if k != "addons.segment_embedding.scope"}}
+    assert changed_keys(old, key("addons.segment_embedding.scope=all")) == []
+    assert changed_keys(old, key()) == ["addons.segment_embedding.scope (saved 'all', now 'instructed')"]

@@ -43,6 +43,7 @@ from instructune.evaluate.ablation import DONE, Cell, cell_items, cells, finishe
 from instructune.evaluate.two_way_bootstrap import ItemScores
 from instructune.evaluate.ablation_report import ablation_page
 from instructune.evaluate.results_table import IFEVAL_LEVELS
+from instructune.model.addons import ADDONS
 from instructune.recipes import evaluate, train
 from instructune.rundir import RunDir
 
@@ -91,12 +92,25 @@ def cell_key(cfg: Config) -> dict[str, Any]:
     return json.loads(json.dumps(keyed(flatten(to_dict(cfg)))))  # tuples become lists, as cell.json has them
 
 
+def earlier_forms(saved: dict[str, Any]) -> dict[str, Any]:
+    """A marker's flat config with each enabled add-on's settings added since it was written set
+    to the form the add-on had then (`Addon.saved_section`, the rule a saved run reloads by):
+    a cell made before `scope` existed ran its segment vectors on every token, `scope: all`."""
+    out = dict(saved)
+    for name, addon in ADDONS.items():
+        prefix = f"addons.{name}."
+        if saved.get(prefix + "enabled") is True:
+            for k, v in addon.saved_section({}).items():
+                out.setdefault(prefix + k, v)
+    return out
+
+
 def changed_keys(marker: dict[str, Any], key: dict[str, Any]) -> list[str]:
     """How a finished cell's recorded config differs from what this command would run (markers
     written before a key was left out of `keyed` still record it: filtered the same way)."""
     if "config" not in marker:
         return ["(its settings were not recorded: made by an older instructune)"]
-    return differences(keyed(marker["config"]), key)
+    return differences(keyed(earlier_forms(marker["config"])), key)
 
 
 def flat_metrics(ev: dict[str, Any], summary: dict[str, Any], base: dict[str, Any] | None) -> dict[str, float]:
