@@ -3,22 +3,18 @@ others, for one run or over the seeds of an arm."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
+from bench_script import load_bench
 
-SCRIPT = Path(__file__).resolve().parents[2] / "bench" / "augment_transfer.py"
 SEEN, UNSEEN = "keywords:existence", "language:response_language"
 PROMPTS = [f"p{i}" for i in range(12)]
 
 
 def _bench():
-    spec = importlib.util.spec_from_file_location("augment_transfer", SCRIPT)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_bench("augment_transfer")
 
 
 def _jsonl(path: Path, rows: list[dict]) -> Path:

@@ -4,21 +4,15 @@ same records, each labelled with its damage, and the count of where quality cont
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 from collections import Counter
-from pathlib import Path
 
 from instructune.data.inputs import load_inputs
-
-SCRIPT = Path(__file__).resolve().parents[2] / "bench" / "filtering_data.py"
+from bench_script import load_bench
 
 
 def _bench():
-    spec = importlib.util.spec_from_file_location("filtering_data", SCRIPT)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_bench("filtering_data")
 
 
 def test_a_share_of_the_records_is_replaced_in_place_and_labelled():

@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 from pathlib import Path
 
 import pytest
-
-SCRIPT = Path(__file__).resolve().parents[2] / "bench" / "forgetting_between.py"
+from bench_script import load_bench
 
 
 def _bench():
-    spec = importlib.util.spec_from_file_location("forgetting_between", SCRIPT)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_bench("forgetting_between")
 
 
 def _eval_dir(path: Path, nll: list[float], tokens: list[int]) -> Path:

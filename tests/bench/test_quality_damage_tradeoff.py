@@ -3,21 +3,12 @@ benchmark reports, and a looser digit margin catches what the default lets throu
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 from instructune.quality.score import Score
-
-SCRIPT = Path(__file__).resolve().parents[2] / "bench" / "quality_damage.py"
+from bench_script import load_bench
 
 
 def _bench():
-    spec = importlib.util.spec_from_file_location("quality_damage", SCRIPT)
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod
-    spec.loader.exec_module(mod)
-    return mod
+    return load_bench("quality_damage")
 
 
 def test_the_sweep_at_the_defaults_is_the_decision():
