@@ -30,6 +30,10 @@ def read_jsonl(path: Path) -> list[dict]:
 
 
 def seen_types(augmented: Path) -> set[str]:
+    """The constraint types in the augmented records; none for a run trained without
+    augmentation (no such file): every type is then "unseen" and the "all" rows are its gain."""
+    if not augmented.exists():
+        return set()
     return {c["id"] for r in read_jsonl(augmented) for c in r["meta"]["augment"]["constraints"]}
 
 

@@ -52,6 +52,10 @@ def test_one_run_and_the_seeds_of_an_arm(tmp_path):
     s = both["instruction_level_strict"]["seen"]
     assert s["seeds"] == 2 and s["diff"] == pytest.approx((0.5 + 1 / 3) / 2) and s["lo"] < s["diff"] < s["hi"]
     assert s["mde"] > 0 and 0 <= s["p"] <= 1
+    # a run trained without augmentation saw no type: its "all" rows are its whole gain
+    plain = m.transfer([r0], [tmp_path / "none.jsonl"], base)
+    assert plain["instruction_level_strict"]["seen"]["n"] == 0 and plain["unseen_types"] == [SEEN, UNSEEN]
+    assert plain["instruction_level_strict"]["all"]["diff"] == pytest.approx(0.0)
     # seeds that trained on other constraint types are not one arm
     _jsonl(r1 / "augmented.jsonl", [{"meta": {"augment": {"constraints": [{"id": UNSEEN}]}}}])
     with pytest.raises(SystemExit, match="different constraint types"):
