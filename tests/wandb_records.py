@@ -58,6 +58,8 @@ def read_run(path: str | Path) -> dict:
         kind = rec.WhichOneof("record_type")
         if kind == "config":
             run["config"].update({_key(i): json.loads(i.value_json) for i in rec.config.update})
+        elif kind == "run":  # the config known when the run record is written travels inside it
+            run["config"].update({_key(i): json.loads(i.value_json) for i in rec.run.config.update})
         elif kind == "history":
             run["history"].append({_key(i): json.loads(i.value_json) for i in rec.history.item})
         elif kind == "summary":
