@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import difflib
+import gc
 import json
 import logging
 import os
@@ -305,6 +306,10 @@ def _train(args, console) -> int:
     args.cfg = train.with_run_dir(args.cfg)  # the default dir is named once, here
     try:
         summary = train.main(args.cfg, resume=args.resume, overwrite=args.overwrite)
+        # The run's modules sit in reference cycles (hooks, wrappers); under gloo their pending
+        # collective work holds tensors. Freed at interpreter teardown instead of now, they can
+        # abort the process (SIGABRT, "terminate called without an active exception").
+        gc.collect()
     except KeyboardInterrupt:
         if int(os.environ.get("RANK", "0")) == 0:  # one message, not one per process
             print(train.interrupted_message(args.cfg), file=sys.stderr)

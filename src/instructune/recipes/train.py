@@ -297,5 +297,7 @@ def main(cfg: Config, resume: bool = False, overwrite: bool = False) -> dict:
         write_json(RunDir(run_dir).summary, summary)
         write_cards(run_dir)  # after the summary: the card reads it
     log_report(run.accelerator, cfg.train.report_to, RunDir(run_dir).summary)
+    # Every process is past its last collective before any of them tears the process group down.
+    run.accelerator.wait_for_everyone()
     run.accelerator.end_training()
     return summary
