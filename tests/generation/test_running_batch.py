@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 
 from instructune.generation.params import GenParams
-from instructune.generation.running_batch import Row, RunningBatch, joinable
+from instructune.generation.running_batch import PREFILL_SLACK, Row, RunningBatch, joinable, prefill_groups
 
 GREEDY = GenParams(max_new_tokens=12, temperature=0)
 
@@ -109,3 +109,32 @@ def test_cancelled_rows_leave_and_the_rest_go_on(varied, prompts):
     while batch:
         done += batch.step()
     assert done[0].ids == alone
+
+
+def test_prefill_groups_keep_every_row_once_and_bound_the_padding():
+    lengths = [38, 104, 40, 41, 60, 38, 101, 67, 2, 3]
+    groups = prefill_groups(lengths)
+    assert sorted(i for g in groups for i in g) == list(range(len(lengths)))
+    for g in groups:
+        assert len(g) * max(lengths[i] for i in g) <= PREFILL_SLACK * sum(lengths[i] for i in g)
+    # Shortest first; like lengths share a forward, unlike ones do not.
+    assert [[lengths[i] for i in g] for g in groups] == [[2], [3], [38, 38, 40, 41], [60, 67], [101, 104]]
+    assert prefill_groups([5, 5, 50], slack=100.0) == [[0, 1, 2]]  # no bound: one padded forward
+
+
+def test_prompts_of_unlike_lengths_are_prefilled_apart_and_get_their_lone_replies(varied, prompts):
+    model, tok = varied
+    batch, widths = RunningBatch(model, tok, GREEDY), []
+    hook = model.register_forward_pre_hook(lambda m, a, kw: widths.append(tuple(kw["input_ids"].shape)),
+                                           with_kwargs=True)
+    try:
+        done = batch.add([Row(p, GREEDY.max_new_tokens, tag=i) for i, p in enumerate(prompts)])
+    finally:
+        hook.remove()
+    lengths = [len(p) for p in prompts]
+    assert widths == [(len(g), max(lengths[i] for i in g)) for g in prefill_groups(lengths)]
+    assert len(widths) > 1 and sum(b * t for b, t in widths) < len(prompts) * max(lengths)
+    while batch:
+        done += batch.step()
+    assert {r.tag: r.ids for r in done} == {i: run(model, tok, prompts, GREEDY, [[i]])[0][i]
+                                            for i in range(len(prompts))}

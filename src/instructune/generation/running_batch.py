@@ -6,9 +6,11 @@ decode steps (continuous batching).
     while batch:
         done += batch.step()                                   # one token for every row
 
-`add` prefills the new rows alone (left-padded among themselves), then merges their cache into
-the running one: the shorter of the two is left-padded (zero keys and values, masked out), so
-every row stays left-padded and the last column is every row's newest token. A row leaves the
+`add` prefills the new rows apart from the running ones, in groups of similar prompt length
+(`prefill_groups`: padding is compute thrown away, and a prefill is most of a short reply's
+cost), then merges their caches into the running one: the shorter are left-padded (zero keys
+and values, masked out), so every row stays left-padded and the last column is every row's
+newest token. A row leaves the
 moment it ends (EOS / end-of-turn, a stop string, `max_new`, or `cancel`), and the columns no
 remaining row reads are cut off the left: finished rows cost nothing more.
 
@@ -82,6 +84,33 @@ def joinable(model: nn.Module) -> bool:
     return bool(cache.layers) and all(type(layer) is DynamicLayer for layer in cache.layers)
 
 
+# A prefill group may hold at most this many padded token slots per real prompt token: rows of
+# lengths 38 and 104 in one forward would spend most of it on padding, while a forward per row
+# costs a little Python each (30-odd layers of small calls).
+PREFILL_SLACK = 1.1
+
+
+def prefill_groups(lengths: list[int], slack: float = PREFILL_SLACK) -> list[list[int]]:
+    """Indices of `lengths` in groups to prefill together: shortest first, each group as long as
+    its padded size (rows x longest) stays within `slack` x its real tokens.
+
+    >>> prefill_groups([40, 104, 38, 41])
+    [[2, 0, 3], [1]]
+    """
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+    groups: list[list[int]] = []
+    real = 0
+    for i in order:
+        # Sorted ascending, so the row joining is the group's longest.
+        if groups and (len(groups[-1]) + 1) * lengths[i] <= slack * (real + lengths[i]):
+            groups[-1].append(i)
+            real += lengths[i]
+        else:
+            groups.append([i])
+            real = lengths[i]
+    return groups
+
+
 def _left_pad(x: torch.Tensor, width: int, dim: int) -> torch.Tensor:
     """`x` with zeros prepended along `dim` up to `width`."""
     missing = width - x.shape[dim]
@@ -122,10 +151,22 @@ class RunningBatch:
 
     @torch.no_grad()
     def add(self, rows: list[Row]) -> list[Row]:
-        """Prefill `rows` and merge them into the batch; returns the rows that already ended
-        (on their first token)."""
+        """Prefill `rows` and merge them into the batch (they join in order of prompt length);
+        returns the rows that already ended (on their first token)."""
         if not rows:
             return []
+        groups = [[rows[i] for i in g] for g in prefill_groups([len(r.prompt) for r in rows])]
+        rows = [r for g in groups for r in g]
+        prefilled = [self._prefill(g) for g in groups]
+        self._merge([p[0] for p in prefilled], [p[1] for p in prefilled], [p[2] for p in prefilled])
+        self.rows += rows
+        self.generators += [None if self.choose.greedy else
+                            torch.Generator(device=self.device).manual_seed(r.seed) for r in rows]
+        return self._accept(torch.cat([p[3] for p in prefilled]), first=len(self.rows) - len(rows))
+
+    def _prefill(self, rows: list[Row]) -> tuple[DynamicCache, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """One forward over `rows`' prompts, left-padded among themselves: (their cache, mask
+        (b, T), next positions (b,), last-position logits (b, V))."""
         T = max(len(r.prompt) for r in rows)
         ids = torch.zeros((len(rows), T), dtype=torch.long)
         mask = torch.zeros((len(rows), T), dtype=torch.long)
@@ -134,14 +175,9 @@ class RunningBatch:
             mask[i, T - len(r.prompt):] = 1
         ids, mask = ids.to(self.device), mask.to(self.device)
         positions = (mask.cumsum(-1) - 1).clamp(min=0)  # (b, T) each row counts its own tokens
-        cache = DynamicCache(config=self.lm.config)
-        out = self.lm(input_ids=ids, attention_mask=mask, position_ids=positions, past_key_values=cache,
-                      use_cache=True, logits_to_keep=1)
-        self._merge(out.past_key_values, mask, positions[:, -1] + 1)
-        self.rows += rows
-        self.generators += [None if self.choose.greedy else
-                            torch.Generator(device=self.device).manual_seed(r.seed) for r in rows]
-        return self._accept(out.logits[:, -1], first=len(self.rows) - len(rows))
+        out = self.lm(input_ids=ids, attention_mask=mask, position_ids=positions,
+                      past_key_values=DynamicCache(config=self.lm.config), use_cache=True, logits_to_keep=1)
+        return out.past_key_values, mask, positions[:, -1] + 1, out.logits[:, -1]
 
     @torch.no_grad()
     def step(self) -> list[Row]:
@@ -162,17 +198,19 @@ class RunningBatch:
             self.rows[i].finish = "cancelled"
         return self._drop(gone)
 
-    def _merge(self, cache: DynamicCache, mask: torch.Tensor, next_pos: torch.Tensor) -> None:
-        """Append rows with their prefilled `cache`, `mask` (b, T) and next positions (b,)."""
-        if self.cache is None or not self.rows:
-            self.cache, self.mask, self.pos = cache, mask, next_pos
-            return
-        width = max(self.mask.shape[1], mask.shape[1])
-        for old, new in zip(self.cache.layers, cache.layers):  # keys/values (B, heads, L, head_dim)
-            old.keys = torch.cat([_left_pad(old.keys, width, 2), _left_pad(new.keys, width, 2)])
-            old.values = torch.cat([_left_pad(old.values, width, 2), _left_pad(new.values, width, 2)])
-        self.mask = torch.cat([_left_pad(self.mask, width, 1), _left_pad(mask, width, 1)])
-        self.pos = torch.cat([self.pos, next_pos])
+    def _merge(self, caches: list[DynamicCache], masks: list[torch.Tensor], next_pos: list[torch.Tensor]) -> None:
+        """Append the rows of prefilled groups: each group's cache, mask (b, T) and next
+        positions (b,). One concatenation per layer, however many groups."""
+        if self.cache is not None and self.rows:
+            caches, masks, next_pos = [self.cache, *caches], [self.mask, *masks], [self.pos, *next_pos]
+        width = max(m.shape[1] for m in masks)
+        first = caches[0]
+        for i, layer in enumerate(first.layers):  # keys/values (B, heads, L, head_dim)
+            layer.keys = torch.cat([_left_pad(c.layers[i].keys, width, 2) for c in caches])
+            layer.values = torch.cat([_left_pad(c.layers[i].values, width, 2) for c in caches])
+        self.cache = first
+        self.mask = torch.cat([_left_pad(m, width, 1) for m in masks])
+        self.pos = torch.cat(next_pos)
 
     def _accept(self, logits: torch.Tensor, first: int = 0) -> list[Row]:
         """Choose the next token of rows `first:` from their (n, V) `logits`; returns the rows that ended."""
