@@ -121,9 +121,13 @@ def progress(name: str, step: int, total: int, tokens: int, t_prev: float | None
 # contender: instructune
 # --------------------------------------------------------------------------------------------
 
-# Contenders `instructune+VARIANT`: an add-on with settings other than its defaults.
+# Contenders `instructune+VARIANT`: an add-on with settings other than its defaults, or a
+# training setting other than the default (`fused`: the fused LoRA linears, which "auto" turns
+# on only on CUDA).
 ADDON_VARIANTS = {"instruction_attention_score": ["addons.instruction_attention.enabled=true",
-                                                  "addons.instruction_attention.form=score"]}
+                                                  "addons.instruction_attention.form=score"],
+                  "fused": ["lora.fuse_adapters=true"],
+                  "unfused": ["lora.fuse_adapters=false"]}
 
 
 def addon_of(name: str) -> str | None:
