@@ -395,10 +395,23 @@ def child_command(args, name: str, json_out: Path) -> list[str]:
     return cmd
 
 
-def run_contender(args, name: str, logdir: Path) -> dict:
-    json_out, log_path = logdir / f"{name}.json", logdir / f"{name}.log"
+def run_keys(names: list[str]) -> list[tuple[str, str]]:
+    """(result key, contender) per run, in order. A contender listed again runs again, under
+    NAME#2, NAME#3, ...: interleaved repeats (`a,b,a,b`) are how an A/B on a noisy machine is
+    taken, and each run keeps its own result."""
+    seen: dict[str, int] = {}
+    keys = []
+    for name in names:
+        seen[name] = seen.get(name, 0) + 1
+        keys.append((name if seen[name] == 1 else f"{name}#{seen[name]}", name))
+    return keys
+
+
+def run_contender(args, name: str, logdir: Path, key: str | None = None) -> dict:
+    key = key or name
+    json_out, log_path = logdir / f"{key}.json", logdir / f"{key}.log"
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    print(f"\n== {name} (log: {log_path})", flush=True)
+    print(f"\n== {key} (log: {log_path})", flush=True)
     t0 = time.perf_counter()
     with open(log_path, "w", encoding="utf-8") as log:
         proc = subprocess.Popen(child_command(args, name, json_out), stdout=subprocess.PIPE,
@@ -505,7 +518,7 @@ def run_parent(args) -> int:
     env_info["threads"] = args.threads or torch.get_num_threads()
     print(f"torch threads: {env_info['threads']} (same for every contender)")
     logdir = Path(tempfile.mkdtemp(prefix="bench-train-throughput-"))
-    results = {name: run_contender(args, name, logdir) for name in names}
+    results = {key: run_contender(args, name, logdir, key) for key, name in run_keys(names)}
     ratios = print_report(args, results, env_info)
     if args.out:
         payload = {"args": {k: v for k, v in vars(args).items() if k not in ("only", "json_out")},
