@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import subprocess
 import sys
 
@@ -40,6 +41,9 @@ def test_quickstart_on_tiny_model(tiny_model, tmp_path, capsys):
         assert {"response_loss", "perplexity", "rouge_l", "exact_match"} <= set(m)
     assert res["tuned"]["response_loss"] < res["base"]["response_loss"]
     assert "response loss" in out and "ROUGE-L" in out and "exact match" in out and str(run) in out
+    # Where the time went, stage by stage, in the order the stages ran.
+    assert re.search(r"finished in \d+ s \(ingest \d+ s, prepare \d+ s, train \d+ s, evaluate \d+ s, report \d+ s\)",
+                     out), out[-800:]
     from safetensors.torch import load_file
 
     adapter = load_file(run / "adapter" / "adapter_model.safetensors")

@@ -27,7 +27,8 @@ from instructune.rundir import RunDir, clear
 
 
 def main(cfg: Config, console: Console | None = None, n_examples: int = 4, overwrite: bool = False) -> dict:
-    """Run every stage into `cfg.output_dir`; returns {"eval": ..., "train": ..., "seconds": ...}.
+    """Run every stage into `cfg.output_dir`; returns {"eval": ..., "train": ..., "seconds": ...,
+    "stage_seconds": {stage: wall seconds}} (ingest, augment when on, prepare, train, evaluate, report).
 
     Raises:
         CheckError: the dir holds a quickstart (or training) run and `overwrite` is false.
@@ -39,6 +40,8 @@ def main(cfg: Config, console: Console | None = None, n_examples: int = 4, overw
         console.print(f"replacing the previous run in {run}: removed {', '.join(removed)}", markup=False,
                       highlight=False, soft_wrap=True)
     t0 = time.perf_counter()
+    stage_seconds: dict[str, float] = {}
+    lap = _lap(stage_seconds)
 
     console.rule("1/4 ingest")
     data = run / "data"
@@ -48,24 +51,30 @@ def main(cfg: Config, console: Console | None = None, n_examples: int = 4, overw
         console.print(f"{split}: {counts['records']} records → {data / f'{split}.jsonl'}  tasks {counts['tasks']}")
     cfg = dataclasses.replace(cfg, data=dataclasses.replace(
         cfg.data, train=[str(data / "train.jsonl")], heldout=[str(data / "heldout.jsonl")], format="records"))
+    lap("ingest")
     if cfg.data.augment.constraints.enabled:  # before prepare: the prepared splits hold them
         path = data / "augmented.jsonl"
         console.print(augment.augmentation_line(augment.augment_training_data(cfg, path), path))
         cfg = augment.trained_on(cfg, path)
+        lap("augment")
 
     console.rule("2/4 prepare")
     stats = prepare.main(cfg, data / "prepared")
     for split, st in stats.items():
         console.print(f"{split}: {st}")
     cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, prepared=str(data / "prepared")))
+    lap("prepare")
 
     console.rule("3/4 train")
     summary = train.main(cfg)  # the dir holds no run: checked (and cleared with --overwrite) above
     console.print(f"trained {summary['steps']} steps; final loss {summary['final'].get('loss', float('nan')):.4f}")
+    lap("train")
 
     console.rule("4/4 evaluate")
     results = evaluate.main(cfg, tuned=str(run), console=console)
+    lap("evaluate")
     page = report.main([str(run)])
+    lap("report")
     seconds = time.perf_counter() - t0
 
     console.rule("generations (held-out)")
@@ -84,9 +93,23 @@ def main(cfg: Config, console: Console | None = None, n_examples: int = 4, overw
                        ("generations", rd.generations),
                        ("IF verdicts", rd.verdicts()), ("report", page)):
         console.print(f"{name:>13}: {path}")
-    console.print(f"\nfinished in {seconds:.0f} s\n")
+    console.print(f"\nfinished in {seconds:.0f} s ("
+                  + ", ".join(f"{name} {s:.0f} s" for name, s in stage_seconds.items()) + ")\n", soft_wrap=True)
     console.print(results_table(results))
-    return {"eval": results, "train": summary, "seconds": seconds}
+    return {"eval": results, "train": summary, "seconds": seconds, "stage_seconds": stage_seconds}
+
+
+def _lap(into: dict[str, float]):
+    """A function `lap(name)` that stores in `into[name]` the wall seconds since the previous lap
+    (or since `_lap` was called)."""
+    last = [time.perf_counter()]
+
+    def lap(name: str) -> None:
+        now = time.perf_counter()
+        into[name] = now - last[0]
+        last[0] = now
+
+    return lap
 
 
 def report_outcome(res: dict, console: Console) -> bool:
