@@ -83,11 +83,14 @@ class Verb:
     precheck: Callable[[argparse.Namespace], None] | None = None
 
 
+BNB_CPU_LOGGER = "bitsandbytes.backends.cpu.ops"
+
+
 def quiet_libraries() -> None:
     """Silence what libraries print on every command, so a command shows only its own output.
 
     transformers' FutureWarnings (deprecations inside the libraries, nothing a user can act on),
-    DeepSpeed's accelerator warning,
+    DeepSpeed's accelerator warning, bitsandbytes' note about an optional hub kernel,
     its info logs and its own progress bars ("Loading weights", "Writing model shards"), and
     datasets' per-operation bars ("rendering", "Filter", "Saving the dataset": `prepare` says
     what it tokenizes in its own lines). Hub download bars stay: a download is worth watching.
@@ -98,6 +101,9 @@ def quiet_libraries() -> None:
     # DeepSpeed or not. Its logger gets its own handler and level when deepspeed is imported, so
     # a filter, set before that, is what stays: its errors still show.
     logging.getLogger("DeepSpeed").addFilter(lambda record: record.levelno >= logging.ERROR)
+    # bitsandbytes, imported on a CPU with AVX512-BF16, warns that it could not fetch an optional
+    # 4-bit kernel from the hub (the `kernels` package): nothing an fp32 or offline run can act on.
+    logging.getLogger(BNB_CPU_LOGGER).addFilter(lambda record: "kernels-community" not in record.getMessage())
     from huggingface_hub.utils import enable_progress_bars
     from transformers.utils import logging as hf_logging
 

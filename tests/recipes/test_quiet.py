@@ -30,3 +30,16 @@ def test_prepare_shows_its_own_lines_and_no_library_bars(tiny_model, tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stderr == ""  # was: datasets' rendering / Filter / Saving the dataset bars
     assert "train: preparing starter:heldout ..." in proc.stdout and "train: tokenized 30 records" in proc.stdout
+
+
+def test_bitsandbytes_note_about_an_optional_hub_kernel_is_dropped(caplog):
+    import logging
+
+    from instructune.cli import BNB_CPU_LOGGER, quiet_libraries
+
+    quiet_libraries()
+    log = logging.getLogger(BNB_CPU_LOGGER)
+    with caplog.at_level(logging.WARNING):
+        log.warning("Failed to load CPU gemm_4bit_forward from kernels-community: %s.", "No module named 'kernels'")
+        log.warning("another bitsandbytes warning")
+    assert [r.getMessage() for r in caplog.records] == ["another bitsandbytes warning"]
