@@ -7,8 +7,8 @@ decode steps (continuous batching).
         done += batch.step()                                   # one token for every row
 
 `add` prefills the new rows apart from the running ones, in groups of similar prompt length
-(`prefill_groups`: padding is compute thrown away, and a prefill is most of a short reply's
-cost), then merges their caches into the running one: the shorter are left-padded (zero keys
+(`prefill_groups`: padding is compute thrown away, and a prefill is a large share of a short
+reply's cost), then merges their caches into the running one: the shorter are left-padded (zero keys
 and values, masked out), so every row stays left-padded and the last column is every row's
 newest token. A row leaves the
 moment it ends (EOS / end-of-turn, a stop string, `max_new`, or `cancel`), and the columns no
