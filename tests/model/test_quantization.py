@@ -72,8 +72,9 @@ def test_bf16_weights_compute_in_bf16_with_float32_norms_and_head(tiny_model, tm
     assert all(math.isfinite(x) for x in losses)
 
 
-def logits(model, ids):
-    model.eval()
+def logits(model, ids, train_mode: bool = False):
+    """Logits of `ids` without gradients, in eval mode or (`train_mode`) in the training forward."""
+    model.train(train_mode)
     with torch.no_grad():
         return model(input_ids=ids).logits.float()
 
@@ -82,6 +83,8 @@ def logits(model, ids):
 # weights, so only float summation order differs. 8-bit: LLM.int8 also quantizes the activations
 # (and computes outliers in fp16), so its forward is the dequantized one's only to ~1% of the
 # logits' scale.
+# The reference is the training forward: on a CPU with AVX512-BF16, bitsandbytes' eval-mode
+# 4-bit forward repacks the weights for a kernel that computes in bf16 (~1e-3 of the scale off).
 TOLERANCE = {"4bit": 1e-4, "8bit": 2e-2}
 
 
@@ -91,7 +94,7 @@ def test_export_is_a_dequantized_merged_checkpoint(tiny_model, tmp_path, quantiz
 
     run, _ = trained(qcfg(tiny_model, tmp_path / "run", quantization, "train.max_steps=3"), export=False)
     ids = torch.tensor([[1, 5, 9, 40, 77, 300, 12, 3]])
-    expected = logits(run.model, ids)
+    expected = logits(run.model, ids, train_mode=True)  # the run's lora dropout is 0
     run.export()
     export = tmp_path / "run" / "export"
     config = (export / "config.json").read_text()
@@ -158,3 +161,23 @@ def test_what_a_quantized_base_cannot_do_is_refused_before_loading(tiny_model, t
 def test_a_bad_quantization_value_names_the_key_and_the_choices(capsys):
     assert main(["config", "model.quantization=3bit"]) == 2
     assert "model.quantization: got '3bit'; expected one of none, 4bit, 8bit" in capsys.readouterr().err
+
+
+def test_a_4bit_run_trains_the_same_with_or_without_held_out_evaluations(tiny_model, tmp_path):
+    """Held-out evaluation runs the model in eval mode without gradients; on a CPU with
+    AVX512-BF16 bitsandbytes then repacked the 4-bit weights for its bf16 inference kernel, and
+    the steps after it trained through that kernel: other gradients, silently (step 3's grad
+    norm 0.240 against 0.267). `keep_4bit_layout` keeps every layer as it loaded."""
+    import bitsandbytes as bnb
+
+    def steps(every):
+        cfg = qcfg(tiny_model, tmp_path / f"every{every}", "4bit", "train.max_steps=4", f"train.eval_every={every}",
+                   "data.heldout=[starter:heldout]")
+        run, _ = trained(cfg, export=False)
+        layers = [m for m in run.model.modules() if isinstance(m, bnb.nn.Linear4bit)]
+        assert layers and not any(getattr(m.weight.quant_state, "packing_format_for_cpu", False) for m in layers)
+        rows = read_metrics(tmp_path / f"every{every}" / "metrics.jsonl")
+        return [(r["loss"], r["grad_norm"]) for r in rows if "loss" in r], [r["step"] for r in rows if "eval_loss" in r]
+
+    (plain, _), (evaluated, at) = steps(0), steps(2)
+    assert at == [2, 4] and evaluated == plain  # step 3 trained after an evaluation, as if there were none

@@ -71,7 +71,26 @@ def prepare_quantized(model: nn.Module) -> nn.Module:
     (`setup.enable_activation_checkpointing`, non-reentrant, so the inputs need no grad)."""
     from peft import prepare_model_for_kbit_training
 
+    keep_4bit_layout(model)
     return prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)
+
+
+def keep_4bit_layout(model: nn.Module) -> int:
+    """Keep bitsandbytes from repacking the 4-bit weights of a model that trains; returns how
+    many layers it touched.
+
+    On a CPU with AVX512-BF16, a `Linear4bit` forward in eval mode without gradients (a
+    held-out evaluation, the generation probe) repacks its weight in place for a bf16 inference
+    kernel. The layer keeps that layout when training resumes, and its next training forward
+    fails ("a view of a leaf Variable that requires grad is being used in an in-place
+    operation"); its eval-mode logits are also bf16-rounded, not the dequantized float ones
+    training sees. So a training run's 4-bit layers never repack."""
+    import bitsandbytes as bnb
+
+    layers = [m for m in model.modules() if isinstance(m, bnb.nn.Linear4bit)]
+    for layer in layers:
+        layer.support_avx512bf16_for_cpu = False  # read by Linear4bit.forward on each call
+    return len(layers)
 
 
 def dequantized_merge(model: nn.Module, adapter_dir: str | Path, dtype: str) -> nn.Module:
