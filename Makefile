@@ -33,7 +33,8 @@ demo: install
 # worker (a module's fixtures, such as the trained default model, are built once), each worker
 # on one torch thread: two workers of two threads each on two cores oversubscribe OpenMP and run
 # slower than one. TEST_JOBS=0 runs it in one process.
-TEST_JOBS ?= $(shell n=$$(nproc 2>/dev/null || echo 1); echo $$(( n < 8 ? n : 8 )))
+# (nproc reports OMP_NUM_THREADS when it is set: a shell with OMP_NUM_THREADS=1 would get one worker.)
+TEST_JOBS ?= $(shell n=$$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc 2>/dev/null || echo 1); echo $$(( n < 8 ? n : 8 )))
 XDIST     := $(if $(filter 0 1,$(TEST_JOBS)),,-n $(TEST_JOBS) --dist loadfile)
 XDIST_ENV := $(if $(XDIST),OMP_NUM_THREADS=1,)
 
