@@ -19,7 +19,7 @@ from instructune.train.metrics_log import read_metrics
 def run(args, env=None):
     proc = subprocess.run(args, capture_output=True, text=True, timeout=300, env=env)
     # Both tails: where a rank stopped (its last stdout line) matters as much as why.
-    assert proc.returncode == 0, f"{args[5:]}\n--- stdout ---\n{proc.stdout[-1500:]}\n--- stderr ---\n{proc.stderr[-3000:]}"
+    assert proc.returncode == 0, f"{args[args.index('train'):]}\n--- stdout ---\n{proc.stdout[-1500:]}\n--- stderr ---\n{proc.stderr[-3000:]}"
 
 
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}

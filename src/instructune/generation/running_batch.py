@@ -157,12 +157,12 @@ class RunningBatch:
             return []
         groups = [[rows[i] for i in g] for g in prefill_groups([len(r.prompt) for r in rows])]
         rows = [r for g in groups for r in g]
-        prefilled = [self._prefill(g) for g in groups]
-        self._merge([p[0] for p in prefilled], [p[1] for p in prefilled], [p[2] for p in prefilled])
+        caches, masks, next_pos, logits = zip(*(self._prefill(g) for g in groups))
+        self._merge(list(caches), list(masks), list(next_pos))
         self.rows += rows
         self.generators += [None if self.choose.greedy else
                             torch.Generator(device=self.device).manual_seed(r.seed) for r in rows]
-        return self._accept(torch.cat([p[3] for p in prefilled]), first=len(self.rows) - len(rows))
+        return self._accept(torch.cat(logits), first=len(self.rows) - len(rows))
 
     def _prefill(self, rows: list[Row]) -> tuple[DynamicCache, torch.Tensor, torch.Tensor, torch.Tensor]:
         """One forward over `rows`' prompts, left-padded among themselves: (their cache, mask

@@ -75,9 +75,8 @@ def prepare_quantized(model: nn.Module) -> nn.Module:
     return prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)
 
 
-def keep_4bit_layout(model: nn.Module) -> int:
-    """Keep bitsandbytes from repacking the 4-bit weights of a model that trains; returns how
-    many layers it touched.
+def keep_4bit_layout(model: nn.Module) -> None:
+    """Keep bitsandbytes from repacking the 4-bit weights of a model that trains.
 
     On a CPU with AVX512-BF16, a `Linear4bit` forward in eval mode without gradients (a
     held-out evaluation, the generation probe) repacks its weight in place for a bf16 inference
@@ -87,10 +86,9 @@ def keep_4bit_layout(model: nn.Module) -> int:
     training sees. So a training run's 4-bit layers never repack."""
     import bitsandbytes as bnb
 
-    layers = [m for m in model.modules() if isinstance(m, bnb.nn.Linear4bit)]
-    for layer in layers:
-        layer.support_avx512bf16_for_cpu = False  # read by Linear4bit.forward on each call
-    return len(layers)
+    for layer in model.modules():
+        if isinstance(layer, bnb.nn.Linear4bit):
+            layer.support_avx512bf16_for_cpu = False  # read by Linear4bit.forward on each call
 
 
 def dequantized_merge(model: nn.Module, adapter_dir: str | Path, dtype: str) -> nn.Module:
