@@ -1,5 +1,5 @@
 """Sample records for the augmentation tests, written for them: prose of several sentences, a
-list, a yes/no answer, a short answer, a record with context."""
+list, a yes/no answer, a short answer, a record with context, and prose in French."""
 
 from __future__ import annotations
 
@@ -10,6 +10,9 @@ PROSE = ("Bread rises because yeast eats sugar and releases carbon dioxide. The 
          "Bakers use this to plan when the dough will be ready. A long, cool rise also gives the bread more "
          "flavour.")
 LIST = "1. Check the tyre pressure.\n2. Oil the chain.\n3. Test both brakes.\n4. Tighten loose bolts."
+FRENCH = ("Le pain lève parce que la levure mange le sucre et rejette du gaz carbonique. Ce gaz reste pris "
+          "dans le réseau de gluten, qui s'étire comme un ballon. La chaleur rend la levure plus active, "
+          "alors que le froid la ralentit. Une pousse longue et fraîche donne aussi plus de goût au pain.")
 YES = ("Yes, it is safe for most people. Moderate amounts of coffee do not harm healthy adults. People who "
        "are pregnant should limit how much they drink. Caffeine late in the day can disturb sleep.")
 
@@ -24,4 +27,5 @@ SAMPLES = [
                    "May and should take a year. Local shops hope the path will bring more visitors.",
            response="The council will turn the old railway line into a walking path, with work starting in "
                     "May. Shops in town expect more visitors once it opens."),
+    Record(id="french", instruction="Explain in French why bread dough rises.", response=FRENCH),
 ]

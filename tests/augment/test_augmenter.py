@@ -9,6 +9,7 @@ from collections import Counter
 
 from instructune.augment.augmenter import Augmenter
 from instructune.augment.conflicts import conflict
+from instructune.augment.languages import GENERATED
 from instructune.augment.verify import failures
 from instructune.config import ConstraintAugmentConfig
 from instructune.data.inputs import load_inputs
@@ -112,3 +113,35 @@ def test_copies_draw_anew_and_keep_their_own_ids():
     kept = [o.record for o in outcomes if o.record]
     assert len({r.id for r in kept}) == len(kept)
     assert len({r.instruction for r in kept if r.meta["augment"]["source"] == "prose"}) > 1  # new draws
+
+
+def test_a_response_already_in_another_language_takes_the_language_constraint_as_it_is():
+    settings = ConstraintAugmentConfig(types=["language:response_language"])
+    outcomes = {o.source: o for o in Augmenter(settings).augment_all(SAMPLES)}
+    french = outcomes["french"].record
+    assert french.response == SAMPLES[-1].response  # kept word for word
+    assert french.meta["augment"]["constraints"] == [
+        {"id": "language:response_language", "kwargs": {"language": "fr"}, "how": "as_is"}]
+    assert "French" in french.instruction and not failures(french.instruction, french.response, constraints(french))
+    assert {o.dropped for s, o in outcomes.items() if s != "french"} == {"no_fit"}  # English answers
+
+
+# Two sentences in each language the generator may be asked for.
+REPLIES = {
+    "French": "Voici une réponse écrite en français du début à la fin. Elle répond à la question posée.",
+    "German": "Hier ist eine Antwort, die ganz auf Deutsch geschrieben ist. Sie beantwortet die gestellte Frage.",
+    "Spanish": "Esta es una respuesta escrita en español de principio a fin. Responde a la pregunta que se hizo.",
+    "Italian": "Questa è una risposta scritta in italiano dall'inizio alla fine. Risponde alla domanda posta.",
+    "Portuguese": "Esta é uma resposta escrita em português do começo ao fim. Ela responde à pergunta feita.",
+}
+
+
+def test_the_generator_is_still_asked_for_another_language_than_the_responses():
+    """English responses: the language is drawn for the generator, which answers in it."""
+    settings = ConstraintAugmentConfig(generate=1.0, types=["language:response_language"], max_attempts=1)
+    gen = Scripted(lambda ask, attempt: next(text for name, text in REPLIES.items() if name in ask))
+    outcomes = Augmenter(settings).augment_all(SAMPLES[:5], generator=gen)
+    assert len(gen.seen) == 1 and all(o.record for o in outcomes)
+    for o in outcomes:
+        (c,) = o.record.meta["augment"]["constraints"]
+        assert c["how"] == "generate" and o.record.response == REPLIES[GENERATED[c["kwargs"]["language"]]]

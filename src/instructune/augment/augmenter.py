@@ -12,7 +12,7 @@ each other, `conflicts.py`); then
   the rewrite, is left out), then the "as_is"
   types are drawn from the final response;
 - generate path (a `generate` share of the records, when a generator is given): the "generate"
-  types, answered by the generator, `max_attempts` tries, batched over records.
+  types (and the "as_is" ones a generator can also be asked for), answered by the generator, `max_attempts` tries, batched over records.
 Every kept record passes all its constraints under the strict checker; a record that cannot is
 dropped with the reason.
 """
@@ -80,7 +80,7 @@ class Augmenter:
         self.settings = settings
         drawable = settings.drawable()
         self.rewrite_types = [t for t in drawable if TYPES[t].how != "generate"]
-        self.generate_types = [t for t in drawable if TYPES[t].how == "generate"]
+        self.generate_types = [t for t in drawable if TYPES[t].generates]
 
     def rng(self, record: Record, copy: int = 0) -> random.Random:
         """The draw of one copy of one record: seeded by the seed, the record id and the copy."""
@@ -140,7 +140,7 @@ class Augmenter:
         outs, asks = [], []
         for record, rng in pending:
             drawn = self.choose(self.generate_types, rng)
-            applied = [(t, TYPES[t].draw(record.response, record, rng)) for t in drawn]
+            applied = [(t, TYPES[t].draw_for_generation(record.response, record, rng)) for t in drawn]
             asks.append(with_constraints(record, "", applied, dict.fromkeys(drawn, "generate"), rng))
             outs.append(Outcome(record.id, drawn=drawn))
         todo = list(range(len(pending)))

@@ -1,5 +1,5 @@
-"""Constraints no rewrite can meet honestly (another language, two different answers,
-placeholders the answer must leave open): the generator
+"""Constraints no rewrite can meet honestly (another language than the response's, two
+different answers, placeholders the answer must leave open): the generator
 answers the constrained instruction and the strict checker decides (`augmenter.py`).
 
 Their arguments are drawn without looking at the response, since a new one is written.
@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import random
 
+from instructune.augment.languages import GENERATED
 from instructune.data.record import Record
-
-# Languages langdetect tells apart reliably on a few sentences, with their English names.
-LANGUAGES = {"fr": "French", "de": "German", "es": "Spanish", "it": "Italian", "pt": "Portuguese"}
 
 
 def draw_language(response: str, record: Record, rng: random.Random) -> dict | None:
-    return {"language": rng.choice(sorted(LANGUAGES))}
+    return {"language": rng.choice(sorted(GENERATED))}
 
 
 def draw_two_responses(response: str, record: Record, rng: random.Random) -> dict | None:

@@ -14,6 +14,7 @@ import random
 import re
 import string
 
+from instructune.augment.languages import written_in
 from instructune.data.record import Record
 from instructune.evaluate.ifeval.change_case import capital_words
 from instructune.text import count_words, sentences
@@ -101,3 +102,8 @@ def draw_sentence_count(response: str, record: Record, rng: random.Random) -> di
 def draw_capital_words(response: str, record: Record, rng: random.Random) -> dict | None:
     relation, n = _bound(rng, capital_words(response))
     return {"capital_frequency": n, "capital_relation": relation}
+
+
+def draw_response_language(response: str, record: Record, rng: random.Random) -> dict | None:
+    """"Reply in L" for a response already written in L (not English; `languages.written_in`)."""
+    return {"language": found} if (found := written_in(response)) else None

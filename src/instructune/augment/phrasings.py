@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import random
 
-from instructune.augment.generated import LANGUAGES
+from instructune.augment.languages import NAMES
 from instructune.evaluate.ifeval.detectable_format import CONSTRAINED_RESPONSES
 
 PHRASINGS: dict[str, tuple[str, ...]] = {
@@ -145,7 +145,7 @@ def fields(kwargs: dict) -> dict:
     # The fixed sentences the checker looks for are its content, not our wording.
     out["yes_answer"], out["no_answer"] = CONSTRAINED_RESPONSES[:2]
     if "language" in kwargs:
-        out["language_name"] = LANGUAGES.get(kwargs["language"], kwargs["language"])
+        out["language_name"] = NAMES.get(kwargs["language"], kwargs["language"])
     return out
 
 

@@ -10,6 +10,10 @@ rewrites apply.
   rewrite never undoes an earlier one's check;
 - "as_is": drawn from the final response (`measures.py`), which already satisfies it;
 - "generate": the generator writes a new response (`generated.py`); needs a generator.
+
+A type can be both: "as_is" where the response already meets it, and answered by the
+generator otherwise (`generate_draw`). The language type is so: a response already written in
+French takes "reply in French" as it is; an English one needs a new answer.
 """
 
 from __future__ import annotations
@@ -36,6 +40,8 @@ class ConstraintType:
             None where this response cannot take the constraint.
         apply: (response, arguments, record) → the rewritten response ("transform" only).
         stage: order of rewrites (lower first).
+        generate_draw: the arguments when the generator answers instead (a "generate" type's
+            own `draw`; set for an "as_is" type the generator can also be asked for).
     """
 
     id: str
@@ -43,6 +49,15 @@ class ConstraintType:
     draw: Draw
     apply: Apply | None = None
     stage: int = 0
+    generate_draw: Draw | None = None
+
+    @property
+    def generates(self) -> bool:
+        """Whether the generate path may draw this type."""
+        return self.how == "generate" or self.generate_draw is not None
+
+    def draw_for_generation(self, response: str, record: Record, rng: random.Random) -> dict | None:
+        return (self.generate_draw or self.draw)(response, record, rng)
 
 
 def _t(id: str, draw: Draw, apply: Apply, stage: int) -> ConstraintType:
@@ -73,7 +88,8 @@ TYPES: dict[str, ConstraintType] = {t.id: t for t in (
     ConstraintType("length_constraints:number_words", "as_is", measures.draw_word_count),
     ConstraintType("length_constraints:number_sentences", "as_is", measures.draw_sentence_count),
     ConstraintType("change_case:capital_word_frequency", "as_is", measures.draw_capital_words),
-    ConstraintType("language:response_language", "generate", generated.draw_language),
+    ConstraintType("language:response_language", "as_is", measures.draw_response_language,
+                   generate_draw=generated.draw_language),
     ConstraintType("combination:two_responses", "generate", generated.draw_two_responses),
     ConstraintType("detectable_content:number_placeholders", "generate", generated.draw_placeholders),
 )}

@@ -1,0 +1,31 @@
+"""A response counts as written in another language only when it is prose that langdetect
+reads as that language sentence by sentence; English, code, lists and short answers never do."""
+
+from __future__ import annotations
+
+import pytest
+
+from instructune.augment.languages import NAMES, written_in
+
+from augment_samples import FRENCH, PROSE
+
+GERMAN = ("Brot geht auf, weil die Hefe den Zucker frisst und Kohlendioxid abgibt. Das Gas bleibt im "
+          "Klebergerüst des Teigs hängen. Wärme macht die Hefe schneller, Kälte bremst sie.")
+SPANISH = "El pan sube porque la levadura come azúcar y suelta gas. Ese gas queda atrapado en la masa."
+
+
+@pytest.mark.parametrize("text, code", [(FRENCH, "fr"), (GERMAN, "de"), (SPANISH, "es")])
+def test_prose_in_another_language_is_recognised(text, code):
+    assert written_in(text) == code and code in NAMES
+
+
+@pytest.mark.parametrize("text", [
+    PROSE,                                              # English
+    "Le pain lève grâce à la levure.",                  # one sentence only
+    "def reverse_string(s):\n    return s[::-1]",       # code langdetect calls Danish
+    "Lisbon, Madrid, Barcelona, Marseille",             # a list it calls Catalan
+    "Le pain lève grâce à la levure. Bread rises because yeast eats sugar and makes gas.",  # mixed
+])
+def test_english_code_lists_and_mixed_text_are_not(text):
+    assert written_in(text) is None
+
