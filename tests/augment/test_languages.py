@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from instructune.augment.languages import NAMES, written_in
+from instructune.data.inputs import load_inputs
 
 from augment_samples import FRENCH, PROSE
 
@@ -29,3 +30,11 @@ def test_prose_in_another_language_is_recognised(text, code):
 def test_english_code_lists_and_mixed_text_are_not(text):
     assert written_in(text) is None
 
+
+def test_only_the_starter_answers_written_in_other_languages_count():
+    """langdetect alone labels 40 of the 190 short English starter answers as another language;
+    the 12 answers written in other languages (training records 161-172) are the only ones found."""
+    found = {r.id: written_in(r.response) for r in load_inputs(["starter:train", "starter:heldout"])
+             if written_in(r.response)}
+    assert found == {f"starter-train-{i:04d}": code for i, code in zip(
+        range(161, 173), ["fr", "fr", "de", "de", "es", "es", "it", "it", "pt", "pt", "nl", "ru"])}

@@ -190,7 +190,7 @@ def test_a_split_that_keeps_no_record_is_an_error_that_writes_nothing(tmp_path, 
     out = tmp_path / "prep"
     assert cli(["prepare", "--output", str(out), "data.max_length=4", "data.cache=false"]) == 2
     err = capsys.readouterr().err
-    assert "train: no record kept, so nothing was written: all 160 dropped" in err and "data.max_length" in err
+    assert "train: no record kept, so nothing was written: all 180 dropped" in err and "data.max_length" in err
     assert not out.exists()
     empty = tmp_path / "empty.jsonl"
     empty.write_text("\n")

@@ -49,7 +49,7 @@ def test_render_batch_equals_render_per_record(records, tokenizers, name, max_le
     tok, template = tokenizers[name], get_template(name)
     opts = TemplateOptions(train_rationale=False)
     batched = render_batch(records, tok, template, max_length, opts)
-    assert len(batched) == len(records) == 195
+    assert len(batched) == len(records) == 215
     for rec, got in zip(records, batched):
         assert as_tuple(got) == as_tuple(render(rec, tok, template, max_length, opts)), rec.id
     if max_length:  # both truncation paths ran: cut context, and the record "gone" dropped
@@ -62,7 +62,7 @@ def test_tokenize_records_rows_equal_render(records, tokenizers, name):
     ds, stats = tokenize_records(records, tok, template, max_length=128, num_proc=1)
     expected = [render(r, tok, template, 128) for r in records]
     kept = [e for e in expected if not e.dropped]
-    assert stats.records == 195 and stats.kept == len(ds) == len(kept) and stats.dropped == 195 - len(kept) >= 1
+    assert stats.records == 215 and stats.kept == len(ds) == len(kept) and stats.dropped == 215 - len(kept) >= 1
     assert stats.truncated == sum(e.truncated for e in expected) > 2
     assert stats.tokens == sum(len(e.input_ids) for e in kept)
     assert ds["input_ids"] == [e.input_ids for e in kept]

@@ -19,7 +19,7 @@ def test_augment_writes_verified_records_drops_and_a_summary(tmp_path, capsys):
     printed = capsys.readouterr().out
     summary = json.loads((tmp_path / "aug.summary.json").read_text())
     kept = list(read_jsonl(out))
-    assert f"kept {summary['kept']} of 160 records" in printed and len(kept) == summary["kept"] > 100
+    assert f"kept {summary['kept']} of 180 records" in printed and len(kept) == summary["kept"] > 100
     assert summary["reasons"].get("has_rationale") == 16  # chain-of-thought records are left alone
     dropped = list(read_jsonl(tmp_path / "aug.dropped.jsonl"))
     assert len(dropped) == summary["dropped"] and all(d["reason"] for d in dropped)
@@ -49,7 +49,7 @@ def test_train_adds_the_augmented_records_beside_the_originals(tiny_model, tmp_p
                 "train.eval_every=0", "data.augment.constraints.enabled=true"]) == 0
     out = capsys.readouterr().out
     kept = len(list(read_jsonl(run / "augmented.jsonl")))
-    assert f"constraint augmentation: {kept} augmented records from 160 training records" in out
+    assert f"constraint augmentation: {kept} augmented records from 180 training records" in out
     assert f"data         starter:train, {run / 'augmented.jsonl'}" in out  # beside the originals
     saved = (run / "config.yaml").read_text()
     assert "enabled: true" in saved and "augmented.jsonl" not in saved  # the run's own settings, rerunnable

@@ -55,7 +55,7 @@ def test_prepare_writes_datasets_and_stats(tiny_model, tmp_path, capsys):
     assert cli(["prepare", "--output", str(out), f"model.name={tiny_model}", "data.max_length=64"]) == 0
     printed = capsys.readouterr().out
     stats = json.loads((out / "stats.json").read_text())
-    assert stats["train"]["records"] == 160 and stats["train"]["kept"] + stats["train"]["dropped"] == 160
+    assert stats["train"]["records"] == 180 and stats["train"]["kept"] + stats["train"]["dropped"] == 180
     assert stats["train"]["truncated"] > 0  # 64 tokens is short for some starter records
     for key in ("records", "tokens", "trained_tokens", "truncated", "dropped"):
         assert key in printed

@@ -77,7 +77,7 @@ def test_the_pipeline_writes_every_stage_and_the_lineage_report(first_run):
     assert list(recs) == sorted(STAGES) and all(r["state"] == "done" for r in recs.values())
     quality = json.loads((run / "quality" / "report.json").read_text())
     # records flow: ingest's out is quality's in, quality's accepted are what train reads
-    assert recs["ingest"]["counts"]["out"] == recs["quality"]["counts"]["in"] == 160
+    assert recs["ingest"]["counts"]["out"] == recs["quality"]["counts"]["in"] == 180
     assert recs["quality"]["counts"]["out"] == quality["decisions"]["accept"] == recs["train"]["counts"]["in"]
     assert recs["quality"]["counts"]["reasons"] == {f"deferred: {c}": n for c, n in quality["reasons"]["defer"].items()} \
         | {f"flagged for review: {c}": n for c, n in quality["reasons"]["flag"].items()}

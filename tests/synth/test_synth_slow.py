@@ -40,5 +40,5 @@ def test_default_generator_runs_both_methods(tmp_path):
     assert ev["generations_done"] == 1 and ev["records"] + ev["rejected"] == 2
     assert ev["requests"] == gen.stats.requests - requests >= 2
     assert all(r["meta"]["generation"] == 1 and r["meta"]["parent_id"].startswith("starter-train-") for r in records)
-    assert sum(d["count"] for d in ev["clusters"]["before"]) == 160
-    assert sum(d["count"] for d in ev["clusters"]["after"]) == 160 + ev["records"]
+    assert sum(d["count"] for d in ev["clusters"]["before"]) == 180
+    assert sum(d["count"] for d in ev["clusters"]["after"]) == 180 + ev["records"]

@@ -12,7 +12,8 @@ estimate in English words, turned into tokens of the default tokenizer (SmolLM2'
   prose), doubled when two responses are asked for; "less than" asks for nothing;
 - plus what is written on top (the repeated request, a title, a postscript, the closing phrase);
 - times the tokens a word takes: 1.5 in English (the default tokenizer gives 1.18 on the
-  shipped general-text corpus, 1.35 on OASST answers, 1.47 on the starter set's responses),
+  shipped general-text corpus, 1.35 on OASST answers, 1.47 on the starter set's 190 short
+  English answers, 1.35 with its 8 long ones),
   2.5 in other Latin-script languages and 6 in other scripts (one-sentence samples: French,
   German, Spanish ~2; Finnish 3.3, Russian 5.4, Arabic 5.7);
 - times 1.2 (margin) and 1.3 more for JSON's keys and punctuation, plus 16 tokens of slack.
