@@ -145,3 +145,13 @@ def test_the_generator_is_still_asked_for_another_language_than_the_responses():
     for o in outcomes:
         (c,) = o.record.meta["augment"]["constraints"]
         assert c["how"] == "generate" and o.record.response == REPLIES[GENERATED[c["kwargs"]["language"]]]
+
+
+def test_every_copy_of_a_record_in_another_language_says_which_language():
+    outcomes = Augmenter(ConstraintAugmentConfig(copies=4)).augment_all(SAMPLES)
+    french = [o.record for o in outcomes if o.source == "french"]
+    assert len(french) == 4 and all(
+        {"id": "language:response_language", "kwargs": {"language": "fr"}, "how": "as_is"}
+        in r.meta["augment"]["constraints"] for r in french)
+    english = [o.record for o in outcomes if o.source != "french" and o.record]
+    assert english and not any(c[0] == "language:response_language" for r in english for c in constraints(r))

@@ -86,10 +86,11 @@ class Augmenter:
         """The draw of one copy of one record: seeded by the seed, the record id and the copy."""
         return random.Random(f"{self.settings.seed}:{record.id}" + (f":{copy}" if copy else ""))
 
-    def choose(self, pool: list[str], rng: random.Random) -> list[str]:
-        """Up to k (min..max) mutually compatible types from `pool`, in random order."""
+    def choose(self, pool: list[str], rng: random.Random, first: list[str] | None = None) -> list[str]:
+        """Up to k (min..max) mutually compatible types: `first` (those of `pool`), then from
+        `pool` in random order."""
         k = rng.randint(self.settings.min_constraints, self.settings.max_constraints)
-        chosen: list[str] = []
+        chosen: list[str] = [t for t in first or [] if t in pool][:k]
         for t in rng.sample(pool, len(pool)):
             if len(chosen) == k:
                 break
@@ -110,7 +111,8 @@ class Augmenter:
         if record.rationale:  # the trained target is rationale + response: the rewrite sees only one
             out.dropped = "has_rationale"
             return out
-        out.drawn = list(drawn) if drawn is not None else self.choose(self.rewrite_types, rng)
+        always = [t for t in self.rewrite_types if TYPES[t].always_if and TYPES[t].always_if(record.response)]
+        out.drawn = list(drawn) if drawn is not None else self.choose(self.rewrite_types, rng, first=always)
         response, applied = record.response, []
         for t in sorted((t for t in out.drawn if TYPES[t].how == "transform"), key=lambda t: TYPES[t].stage):
             if (kw := TYPES[t].draw(response, record, rng)) is None:

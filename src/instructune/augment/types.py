@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from instructune.augment import generated, measures, transforms
+from instructune.augment.languages import written_in
 from instructune.data.record import Record
 
 Draw = Callable[[str, Record, random.Random], "dict | None"]
@@ -42,6 +43,9 @@ class ConstraintType:
         stage: order of rewrites (lower first).
         generate_draw: the arguments when the generator answers instead (a "generate" type's
             own `draw`; set for an "as_is" type the generator can also be asked for).
+        always_if: a test on the record's response; where it holds, the type is drawn for every
+            copy of the record, before the random draw (a French answer's instruction should say
+            "in French": drawn 1 time in 23 like the others, 36 French copies taught it twice).
     """
 
     id: str
@@ -50,6 +54,7 @@ class ConstraintType:
     apply: Apply | None = None
     stage: int = 0
     generate_draw: Draw | None = None
+    always_if: Callable[[str], bool] | None = None
 
     @property
     def generates(self) -> bool:
@@ -89,7 +94,7 @@ TYPES: dict[str, ConstraintType] = {t.id: t for t in (
     ConstraintType("length_constraints:number_sentences", "as_is", measures.draw_sentence_count),
     ConstraintType("change_case:capital_word_frequency", "as_is", measures.draw_capital_words),
     ConstraintType("language:response_language", "as_is", measures.draw_response_language,
-                   generate_draw=generated.draw_language),
+                   generate_draw=generated.draw_language, always_if=lambda response: written_in(response) is not None),
     ConstraintType("combination:two_responses", "generate", generated.draw_two_responses),
     ConstraintType("detectable_content:number_placeholders", "generate", generated.draw_placeholders),
 )}
