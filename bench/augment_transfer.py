@@ -15,7 +15,8 @@ the same at the prompt level for prompts whose instructions are all seen / any u
 both levels over everything ("all"). Several RUN_DIRs are the seeds of one arm (each trained
 on the same constraint types): tuned − base is then averaged over them, its interval the
 ablation runner's two-way bootstrap over seeds and items, with its p-value and the smallest
-difference it could have seen (80% power).
+difference it could have seen (80% power). `per_type` holds the instruction-level rows of each
+constraint type on its own (printed with --per-type), to say which types gain and which lose.
 """
 
 from __future__ import annotations
@@ -68,17 +69,20 @@ def over_seeds(tuned: list[list[float]], base: list[float], seed: int = 0) -> di
             "significant": bool(lo > 0 or hi < 0), "p": r.p_value(), "mde": r.mde(0.05)}
 
 
-def item_lists(run: Path, base: dict[str, dict], seen: set[str]) -> tuple[dict, dict, list[str]]:
+def item_lists(run: Path, base: dict[str, dict], seen: set[str]) -> tuple[dict, dict, list[str], dict]:
     """One run's tuned and base per-item outcomes by group: ({group: (tuned, base)} of
-    instructions, the same of prompts, the unseen types met)."""
+    instructions, the same of prompts, the unseen types met, {type: (tuned, base)} of
+    instructions)."""
     tuned = {v["prompt"]: v for v in read_jsonl(run / "ifeval_verdicts.jsonl")}
     shared = [p for p in tuned if p in base]
     groups = {"seen": ([], []), "unseen": ([], []), "all": ([], [])}
     prompts = {"all seen": ([], []), "any unseen": ([], []), "all": ([], [])}
+    types: dict[str, tuple[list, list]] = {}
     for p in shared:
         b, t = base[p], tuned[p]
         for i, type_id in enumerate(t["instruction_id_list"]):
-            for g in (groups["seen" if type_id in seen else "unseen"], groups["all"]):
+            for g in (groups["seen" if type_id in seen else "unseen"], groups["all"],
+                      types.setdefault(type_id, ([], []))):
                 g[0].append(float(t["follow_instruction_list"][i]))
                 g[1].append(float(b["follow_instruction_list"][i]))
         kind = "all seen" if all(x in seen for x in t["instruction_id_list"]) else "any unseen"
@@ -86,7 +90,7 @@ def item_lists(run: Path, base: dict[str, dict], seen: set[str]) -> tuple[dict, 
             g[0].append(float(t["follow_all_instructions"]))
             g[1].append(float(b["follow_all_instructions"]))
     unseen = sorted({x for p in shared for x in tuned[p]["instruction_id_list"] if x not in seen})
-    return groups, prompts, unseen
+    return groups, prompts, unseen, dict(sorted(types.items()))
 
 
 def transfer(runs: list[Path], augmented: list[Path], base_verdicts: Path | None = None) -> dict:
@@ -99,11 +103,11 @@ def transfer(runs: list[Path], augmented: list[Path], base_verdicts: Path | None
     seen = seens[0]
     base = {v["prompt"]: v for v in read_jsonl(base_verdicts or runs[0] / "ifeval_verdicts_base.jsonl")}
     per_run = [item_lists(run, base, seen) for run in runs]
-    sizes = [[len(v[0]) for v in groups.values()] for groups, _, _ in per_run]
+    sizes = [[len(v[0]) for v in groups.values()] for groups, *_ in per_run]
     if any(s != sizes[0] for s in sizes):
         raise SystemExit("error: the runs were scored on different prompts")
     out = {"runs": [str(r) for r in runs], "seen_types": sorted(seen), "unseen_types": per_run[0][2]}
-    for level, at in (("instruction_level_strict", 0), ("prompt_level_strict", 1)):
+    for level, at in (("instruction_level_strict", 0), ("prompt_level_strict", 1), ("per_type", 3)):
         first = per_run[0][at]
         if len(runs) == 1:
             out[level] = {k: paired(*v) for k, v in first.items()}
@@ -112,10 +116,10 @@ def transfer(runs: list[Path], augmented: list[Path], base_verdicts: Path | None
     return out
 
 
-def show(res: dict) -> None:
+def show(res: dict, per_type: bool = False) -> None:
     print(f"unseen types in the eval: {', '.join(res['unseen_types']) or 'none'}")
     print("| level | group | n | base | tuned | tuned − base [95%] |\n|---|---|---|---|---|---|")
-    for level in ("instruction_level_strict", "prompt_level_strict"):
+    for level in ("instruction_level_strict", "prompt_level_strict", *(("per_type",) if per_type else ())):
         for group, d in res[level].items():
             if d["n"]:
                 print(f"| {level.split('_')[0]} | {group} | {d['n']} | {d['base']:.3f} | {d['tuned']:.3f} | "
@@ -128,6 +132,7 @@ def main() -> None:
                    "verdicts); several: the seeds of one arm")
     p.add_argument("--augmented", help="the augmented training records of a single run (default: found in each run dir)")
     p.add_argument("--base-verdicts", help="the base model's verdicts (default: RUN_DIR/ifeval_verdicts_base.jsonl)")
+    p.add_argument("--per-type", action="store_true", help="print each constraint type's instruction-level row too")
     p.add_argument("--out", help="write the result as JSON")
     args = p.parse_args()
     runs = [Path(r) for r in args.run]
@@ -135,7 +140,7 @@ def main() -> None:
         (q for q in (run / "augmented.jsonl", run / "data" / "augmented.jsonl") if q.exists()), run / "augmented.jsonl")
         for run in runs]
     res = transfer(runs, augmented, Path(args.base_verdicts) if args.base_verdicts else None)
-    show(res)
+    show(res, args.per_type)
     if args.out:
         Path(args.out).write_text(json.dumps(res, indent=2))
 

@@ -48,10 +48,12 @@ def test_one_run_and_the_seeds_of_an_arm(tmp_path):
     seen, unseen = one["instruction_level_strict"]["seen"], one["instruction_level_strict"]["unseen"]
     assert (seen["n"], seen["base"], seen["tuned"]) == (6, 0.5, 1.0) and seen["diff"] == pytest.approx(0.5)
     assert unseen["diff"] == pytest.approx(-0.5) and one["prompt_level_strict"]["all"]["diff"] == pytest.approx(0.0)
+    assert one["per_type"][SEEN]["diff"] == pytest.approx(0.5) and one["per_type"][UNSEEN]["diff"] == pytest.approx(-0.5)
     both = m.transfer([r0, r1], [r0 / "augmented.jsonl", r1 / "augmented.jsonl"], base)
     s = both["instruction_level_strict"]["seen"]
     assert s["seeds"] == 2 and s["diff"] == pytest.approx((0.5 + 1 / 3) / 2) and s["lo"] < s["diff"] < s["hi"]
     assert s["mde"] > 0 and 0 <= s["p"] <= 1
+    assert both["per_type"][SEEN]["diff"] == pytest.approx(s["diff"])  # one type: its row is the group's
     # a run trained without augmentation saw no type: its "all" rows are its whole gain
     plain = m.transfer([r0], [tmp_path / "none.jsonl"], base)
     assert plain["instruction_level_strict"]["seen"]["n"] == 0 and plain["unseen_types"] == [SEEN, UNSEEN]
