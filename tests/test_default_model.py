@@ -27,7 +27,9 @@ def tuned(tmp_path_factory):
         run = root / "run"
         summary = train.main(load_config("quickstart", [f"output_dir={run}", "train.max_steps=3", "train.batch_size=2",
                                                         "eval.batch_size=8", "train.eval_every=3",
-                                                        "train.checkpoint_every=0"]))
+                                                        "train.checkpoint_every=0",
+                                                        # the plumbing is under test, not augmentation
+                                                        "data.augment.constraints.enabled=false"]))
         yield root, path, run, summary
 
 

@@ -31,7 +31,7 @@ def test_quickstart_on_tiny_model(tiny_model, tmp_path, capsys):
     out = capsys.readouterr().out
     assert code == 0, out
     for name in ("config.yaml", "metrics.jsonl", "adapter", "export", "eval.json", "eval_generations.jsonl",
-                 "data/train.jsonl", "data/prepared/train", "checkpoints"):
+                 "data/train.jsonl", "data/augmented.jsonl", "data/prepared/train", "checkpoints"):
         assert (run / name).exists(), name
     assert not (run / "checkpoints" / "step-000099").exists()
     assert f"replacing the previous run in {run}" in out
@@ -42,7 +42,8 @@ def test_quickstart_on_tiny_model(tiny_model, tmp_path, capsys):
     assert res["tuned"]["response_loss"] < res["base"]["response_loss"]
     assert "response loss" in out and "ROUGE-L" in out and "exact match" in out and str(run) in out
     # Where the time went, stage by stage, in the order the stages ran.
-    assert re.search(r"finished in \d+ s \(ingest \d+ s, prepare \d+ s, train \d+ s, evaluate \d+ s, report \d+ s\)",
+    assert re.search(r"finished in \d+ s \(ingest \d+ s, augment \d+ s, prepare \d+ s, train \d+ s, evaluate \d+ s, "
+                     r"report \d+ s\)",
                      out), out[-800:]
     from safetensors.torch import load_file
 
