@@ -132,7 +132,8 @@ def main() -> None:
                    "verdicts); several: the seeds of one arm")
     p.add_argument("--augmented", help="the augmented training records of a single run (default: found in each run dir)")
     p.add_argument("--base-verdicts", help="the base model's verdicts (default: RUN_DIR/ifeval_verdicts_base.jsonl)")
-    p.add_argument("--per-type", action="store_true", help="print each constraint type's instruction-level row too")
+    p.add_argument("--per-type", action="store_true",
+                   help="print each constraint type's instruction-level row too")
     p.add_argument("--out", help="write the result as JSON")
     args = p.parse_args()
     runs = [Path(r) for r in args.run]

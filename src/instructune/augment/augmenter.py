@@ -12,7 +12,8 @@ each other, `conflicts.py`); then
   the rewrite, is left out), then the "as_is"
   types are drawn from the final response;
 - generate path (a `generate` share of the records, when a generator is given): the "generate"
-  types (and the "as_is" ones a generator can also be asked for), answered by the generator, `max_attempts` tries, batched over records.
+  types (and the "as_is" ones a generator can also be asked for), answered by the generator,
+  `max_attempts` tries, batched over records.
 Every kept record passes all its constraints under the strict checker; a record that cannot is
 dropped with the reason.
 """

@@ -94,7 +94,8 @@ TYPES: dict[str, ConstraintType] = {t.id: t for t in (
     ConstraintType("length_constraints:number_sentences", "as_is", measures.draw_sentence_count),
     ConstraintType("change_case:capital_word_frequency", "as_is", measures.draw_capital_words),
     ConstraintType("language:response_language", "as_is", measures.draw_response_language,
-                   generate_draw=generated.draw_language, always_if=lambda response: written_in(response) is not None),
+                   generate_draw=generated.draw_language,
+                   always_if=lambda response: written_in(response) is not None),
     ConstraintType("combination:two_responses", "generate", generated.draw_two_responses),
     ConstraintType("detectable_content:number_placeholders", "generate", generated.draw_placeholders),
 )}
