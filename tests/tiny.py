@@ -25,6 +25,17 @@ SPECIALS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
 FIRST_TRAIN_RECORDS = 160
 
 
+def first_starter_train(directory: Path) -> Path:
+    """A file of the starter set's first 160 training records, the set the golden numbers and
+    tolerances of some training tests were recorded on; returns its path."""
+    from instructune.data.starter import STARTER_DIR
+
+    lines = (STARTER_DIR / "train.jsonl").read_text(encoding="utf-8").splitlines(True)[:FIRST_TRAIN_RECORDS]
+    path = Path(directory) / "starter_first_160.jsonl"
+    path.write_text("".join(lines), encoding="utf-8")
+    return path
+
+
 def corpus() -> list[str]:
     from instructune.data.starter import STARTER_DIR
 
