@@ -88,14 +88,13 @@ def make_record(p):
 
 @pytest.mark.slow
 def test_the_default_tokenizer_takes_no_more_tokens_a_word_than_budgeted():
+    from instructune.augment.languages import written_in
     from instructune.data.starter import STARTER_DIR
     from instructune.evaluate.text_corpus import load_corpus
     from instructune.model.load import DEFAULT_MODEL, load_tokenizer
     from instructune.text import count_words
 
     tok = load_tokenizer(DEFAULT_MODEL)
-    from instructune.augment.languages import written_in
-
     # The English budget, so the English answers (12 training answers are in other languages,
     # which the Latin and other-script budgets cover).
     texts = [r for f in sorted(STARTER_DIR.glob("*.jsonl"))
