@@ -87,6 +87,7 @@ def test_report_with_fake_parse_and_embed():
     assert r["n"] == {"grown": 3, "seeds": 2}
     assert r["overlap"]["grown_to_nearest_seed"]["histogram"]["0.9-1.0"] == 1
     assert r["verbs"]["grown"]["top"][0] == {"verb": "write", "count": 2, "objects": [("poem", 1), ("story", 1)]}
+    assert r["verbs"]["grown"]["top_verb_share"] == pytest.approx(2 / 3)
     assert r["embedding"]["nearest_seed_cosine"]["n"] == 3
     assert "verbs" not in diversity_report(grown, seeds) and "embedding" not in diversity_report(grown, seeds)
     with pytest.raises(ValueError):

@@ -73,9 +73,10 @@ def format_report(report: dict) -> str:
             same = v["same_size"][kind]
             lines.append(f"distinct {'verbs' if kind == 'verbs' else 'verb-object pairs'} in {same['at']} of each: "
                          f"grown {same['grown']:.1f}, seeds {same['seeds']:.1f}")
-        lines.append(f"the ten most common verbs hold {v['grown']['top10_verb_share']:.0%} of grown instructions "
-                     f"with a verb ({v['grown']['with_verb']} of {n['grown']}), "
-                     f"{v['seeds']['top10_verb_share']:.0%} of the seeds'")
+        top = {side: v[side]["top"][0]["verb"] if v[side]["top"] else "-" for side in ("grown", "seeds")}
+        lines.append(f"most common verb: grown {top['grown']!r} {v['grown']['top_verb_share']:.0%} of the "
+                     f"{v['grown']['with_verb']} with a verb, seeds {top['seeds']!r} {v['seeds']['top_verb_share']:.0%} "
+                     f"of {v['seeds']['with_verb']}")
         lines.append("grown top verbs: " + ", ".join(
             f"{t['verb']} {t['count']}" + (f" ({', '.join(o for o, _ in t['objects'])})" if t["objects"] else "")
             for t in v["grown"]["top"][:8]))
