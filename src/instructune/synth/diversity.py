@@ -50,7 +50,8 @@ def load_parser(name: str = DEFAULT_PARSER) -> ParseFn:
     try:
         import spacy
     except ImportError:
-        raise FileNotFoundError("the verb-object parse needs spaCy: pip install 'instructune[diversity]'") from None
+        raise FileNotFoundError("the verb-object parse needs spaCy: pip install 'instructune[diversity]' "
+                                "(or leave the parse out: --no-parse)") from None
     try:
         nlp = spacy.load(name, exclude=["ner"])
     except OSError:
