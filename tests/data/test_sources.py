@@ -197,3 +197,24 @@ def test_prepare_and_train_hold_the_planned_mixture(tiny_model, tmp_path, capsys
     card = (run / "export" / "README.md").read_text()
     assert f"| train | `{c}` (cap 4, weight 1) | 4 of 30 read; share 25.0% planned, 20.0% realised |" in card
     assert f"| train | `{b}` (weight 2) | 11 of 5 read; share 50.0% planned, 55.0% realised |" in card
+
+
+def test_a_cache_hit_from_copies_elsewhere_names_this_runs_files(tiny_model, tmp_path):
+    """Two runs mixing byte-identical files at other paths share one cache entry; the second
+    run's mixture names its own files, not the first run's (whose dir may be gone)."""
+    from instructune.data.splits import tokenize_split
+    from instructune.data.templates import TemplateOptions, get_template
+    from instructune.model.load import load_tokenizer
+
+    tok = load_tokenizer(tiny_model)
+    runs = []
+    for name in ("first", "second"):
+        (tmp_path / name).mkdir()
+        a = _jsonl(tmp_path / name / "a.jsonl", _tasks(6, "alpha"))
+        b = _jsonl(tmp_path / name / "b.jsonl", _tasks(3, "beta"))
+        _, stats = tokenize_split([a, b], tok, get_template("chat"), TemplateOptions(), max_length=64)
+        runs.append((stats.mixture, [a, b]))
+    (first, first_paths), (second, second_paths) = runs
+    assert [p["path"] for p in first] == first_paths
+    assert [p["path"] for p in second] == second_paths
+    assert [p["taken"] for p in first] == [p["taken"] for p in second] == [6, 3]
