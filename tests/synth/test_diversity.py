@@ -88,6 +88,8 @@ def test_report_with_fake_parse_and_embed():
     assert r["overlap"]["grown_to_nearest_seed"]["histogram"]["0.9-1.0"] == 1
     assert r["verbs"]["grown"]["top"][0] == {"verb": "write", "count": 2, "objects": [("poem", 1), ("story", 1)]}
     assert r["verbs"]["grown"]["top_verb_share"] == pytest.approx(2 / 3)
+    lo, hi = r["verbs"]["grown"]["top_verb_share_ci"]
+    assert lo < 2 / 3 < hi
     assert r["embedding"]["nearest_seed_cosine"]["n"] == 3
     assert "verbs" not in diversity_report(grown, seeds) and "embedding" not in diversity_report(grown, seeds)
     with pytest.raises(ValueError):
@@ -107,6 +109,7 @@ def test_cli_end_to_end(tmp_path, capsys):
     assert cli(["diversity", grown, "--seeds", seeds, "--output", str(tmp_path / "out")]) == 0
     said = capsys.readouterr().out
     assert "4 grown instructions against 4 seeds" in said and "grown top verbs: write 3" in said
+    assert "most common verb: grown 'write' 75% [" in said
     report = json.loads((tmp_path / "out" / "diversity.json").read_text())
     assert report["verbs"]["same_size"]["verbs"] == {"at": 4, "grown": 2.0, "seeds": 4.0}
     assert set(report["embedding"]) == {"spread", "nearest_seed_cosine"}

@@ -60,6 +60,15 @@ def _interval(ci: dict) -> str:
     return f"{ci['mean']:.3f} [{ci['lo']:.3f}, {ci['hi']:.3f}]"
 
 
+def _top_verb(table: dict) -> str:
+    """'write' 29% [20%, 40%] of 70 with a verb."""
+    if not table["top"]:
+        return "none (no instruction with a verb)"
+    lo, hi = table["top_verb_share_ci"]
+    return (f"{table['top'][0]['verb']!r} {table['top_verb_share']:.0%} [{lo:.0%}, {hi:.0%}] of the "
+            f"{table['with_verb']} with a verb")
+
+
 def format_report(report: dict) -> str:
     """The report as the lines `instructune diversity` prints."""
     n, ov = report["n"], report["overlap"]
@@ -73,10 +82,7 @@ def format_report(report: dict) -> str:
             same = v["same_size"][kind]
             lines.append(f"distinct {'verbs' if kind == 'verbs' else 'verb-object pairs'} in {same['at']} of each: "
                          f"grown {same['grown']:.1f}, seeds {same['seeds']:.1f}")
-        top = {side: v[side]["top"][0]["verb"] if v[side]["top"] else "-" for side in ("grown", "seeds")}
-        lines.append(f"most common verb: grown {top['grown']!r} {v['grown']['top_verb_share']:.0%} of the "
-                     f"{v['grown']['with_verb']} with a verb, seeds {top['seeds']!r} {v['seeds']['top_verb_share']:.0%} "
-                     f"of {v['seeds']['with_verb']}")
+        lines.append("most common verb: " + "; ".join(f"{side} {_top_verb(v[side])}" for side in ("grown", "seeds")))
         lines.append("grown top verbs: " + ", ".join(
             f"{t['verb']} {t['count']}" + (f" ({', '.join(o for o, _ in t['objects'])})" if t["objects"] else "")
             for t in v["grown"]["top"][:8]))

