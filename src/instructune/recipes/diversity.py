@@ -61,7 +61,7 @@ def _interval(ci: dict) -> str:
 
 
 def _top_verb(table: dict) -> str:
-    """"'write' 29% [19%, 40%] of the 70 with a verb": the most common verb, its share and interval."""
+    """The most common verb, its share and interval: 'write' 29% [19%, 40%] of the 70 with a verb."""
     if not table["top"]:
         return "none (no instruction with a verb)"
     lo, hi = table["top_verb_share_ci"]
