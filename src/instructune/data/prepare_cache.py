@@ -157,6 +157,15 @@ def save_entry(path: Path, ds: Dataset, stats: PrepareStats, parts: dict[str, An
         (tmp / "stats.json").write_text(to_json(stats.as_dict(), indent=2) + "\n")
 
 
+def _named(found: tuple[Dataset, PrepareStats], names: list[str]) -> tuple[Dataset, PrepareStats]:
+    """An entry's dataset and counts, its mixture plan naming `names`: the entry is keyed by the
+    inputs' bytes, so it may have been written (earlier, or just now by another process) by a
+    run that read byte-identical files under other names, and this run must report its own."""
+    ds, stats = found
+    stats.mixture = [{**p, "path": name} for p, name in zip(stats.mixture, names)]
+    return ds, stats
+
+
 def _tokenize(load: Callable[[], tuple[list[Record], list[dict[str, Any]]]], tokenizer, template,
               opts: TemplateOptions, config: dict[str, Any], num_proc: int | None) -> tuple[Dataset, PrepareStats]:
     """Read the split and tokenize it; its mixture plan goes into the counts."""
@@ -175,7 +184,8 @@ def cached_tokenize(load: Callable[[], tuple[list[Record], list[dict[str, Any]]]
     Args:
         load: reads the split: (its records, its mixture plan per input or []); called only
             on a miss. The plan is kept in the entry's counts.
-        names: the input names `load` reads (their bytes go into the key).
+        names: the input names `load` reads (their bytes go into the key; a mixture plan read
+            from the entry names them, whoever wrote it).
         tokenizer: HF tokenizer with the template's special tokens added.
         template: template object.
         opts: template options.
@@ -194,7 +204,7 @@ def cached_tokenize(load: Callable[[], tuple[list[Record], list[dict[str, Any]]]
     path = (root or prepared_root()) / key
     found = load_entry(path)
     if found is not None:
-        return *found, CacheInfo(key, path, True)
+        return *_named(found, names), CacheInfo(key, path, True)
     if path.exists():  # damaged by hand (renames never leave a half entry): rebuild it
         shutil.rmtree(path, ignore_errors=True)
     ds, stats = _tokenize(load, tokenizer, template, opts, config, num_proc)
@@ -202,4 +212,4 @@ def cached_tokenize(load: Callable[[], tuple[list[Record], list[dict[str, Any]]]
     found = load_entry(path)
     if found is None:
         raise OSError(f"cache entry {path} could not be read back after writing it")
-    return *found, CacheInfo(key, path, False)
+    return *_named(found, names), CacheInfo(key, path, False)

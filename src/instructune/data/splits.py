@@ -91,10 +91,6 @@ def tokenize_split(names: list, tokenizer, template, options: TemplateOptions, *
         key["exclude_tasks"] = sorted(exclude_tasks)
     ds, stats, info = cached_tokenize(load, paths, tokenizer, template, options, key, num_proc,
                                       use_cache=use_cache)
-    if info.hit and stats.mixture:
-        # The entry is keyed by the inputs' bytes, not their names: one made from a copy of these
-        # files elsewhere holds that run's paths, which this run's summary must not report.
-        stats.mixture = [{**p, "path": path} for p, path in zip(stats.mixture, paths)]
     if log:
         if stats.mixture:  # from the cache entry on a hit: the table says what the split holds either way
             log(f"{split}: mixture (records per input: read, cap, weight, planned, realised)")
