@@ -14,18 +14,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from instructune.data.errors import DataError
-from instructune.data.formats import detect, load_records
+from instructune.data.inputs import load_inputs
 from instructune.data.jsonio import write_json
-from instructune.data.starter import resolve_input
 
 
 def instructions(inputs: list[str], fmt: str | None = None) -> list[str]:
     """The instructions of every record of `inputs` (files or starter:SPLIT), in order."""
-    out = []
-    for name in inputs:
-        path = resolve_input(name)
-        out += [r.instruction for r in load_records(path, fmt or detect(path)[0])]
-    return out
+    return [r.instruction for r in load_inputs(inputs, fmt)]
 
 
 def main(grown_inputs: list[str], seed_inputs: list[str], output: str | Path | None = None, parse: bool = True,

@@ -130,7 +130,7 @@ def verb_table(pairs: Sequence[VerbObject | None]) -> dict:
     """Counts of one set's parses: how many have a verb and a verb-object pair, the distinct
     verbs and pairs (at this set's size; `compare_kinds` compares sets), the most common verb's
     share (with its Wilson interval), and the top verbs with their most common objects."""
-    verbs = [p[0] for p in pairs if p is not None]
+    verbs = _labels(pairs, "verbs")
     with_obj = [p for p in pairs if p is not None and p[1] is not None]
     by_verb: dict[str, Counter] = {}
     for v, o in with_obj:
