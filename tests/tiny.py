@@ -25,14 +25,19 @@ SPECIALS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
 FIRST_TRAIN_RECORDS = 160
 
 
+def first_starter_lines(split: str) -> list[str]:
+    """The JSONL lines of a starter split as the set first was (the first 160 of train)."""
+    from instructune.data.starter import STARTER_DIR
+
+    lines = (STARTER_DIR / f"{split}.jsonl").read_text(encoding="utf-8").splitlines(True)
+    return lines[:FIRST_TRAIN_RECORDS] if split == "train" else lines
+
+
 def first_starter_train(directory: Path) -> Path:
     """A file of the starter set's first 160 training records, the set the golden numbers and
     tolerances of some training tests were recorded on; returns its path."""
-    from instructune.data.starter import STARTER_DIR
-
-    lines = (STARTER_DIR / "train.jsonl").read_text(encoding="utf-8").splitlines(True)[:FIRST_TRAIN_RECORDS]
     path = Path(directory) / "starter_first_160.jsonl"
-    path.write_text("".join(lines), encoding="utf-8")
+    path.write_text("".join(first_starter_lines("train")), encoding="utf-8")
     return path
 
 
@@ -41,9 +46,7 @@ def corpus() -> list[str]:
 
     texts = []
     for f in sorted(STARTER_DIR.glob("*.jsonl")):
-        for i, line in enumerate(f.read_text(encoding="utf-8").splitlines()):
-            if f.stem == "train" and i >= FIRST_TRAIN_RECORDS:
-                break
+        for line in first_starter_lines(f.stem):
             r = json.loads(line)
             texts += [r["instruction"], r["context"], r["response"], r["rationale"]]
     texts += ["### Instruction:\n", "### Response:\n", "### Input:\n", "Below is an instruction"]
