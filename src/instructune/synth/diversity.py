@@ -9,8 +9,9 @@ can be told apart from one that repeats the seeds or the generator's favourite p
 - **Overlap**: each grown instruction's ROUGE-L F1 against its most similar seed (`data.rouge`,
   the score the Self-Instruct filter uses, so 0.7 means what `self_instruct.rouge_threshold`
   means). The seeds against their most similar *other* seed give the yardstick.
-- **Verb and object**: the verb nearest the root of the instruction's dependency parse and its
-  first noun object ("write" + "poem"), by spaCy. How many distinct verbs and pairs a set holds
+- **Verb and object**: what the instruction asks to be done and to what ("write" + "poem"):
+  spaCy parses it, and the first verb a breadth-first walk from the head of a sentence meets is
+  paired with the noun it governs as object, if any. How many distinct verbs and pairs a set holds
   grows with its size, so both sets are compared at the same size by rarefaction (the expected
   number of distinct kinds in a random subset of m items, exact, no sampling).
 - **Embedding spread**: the mean cosine distance between two instructions of a set
@@ -65,7 +66,8 @@ def load_parser(name: str = DEFAULT_PARSER) -> ParseFn:
 
 
 def verb_object(doc) -> VerbObject | None:
-    """The verb closest to the root of a parsed text and its first noun object.
+    """The (action, thing acted on) of a parsed text: the first verb met walking its sentences'
+    dependency trees breadth first from each head, and the first noun that verb takes as object.
 
     Args:
         doc: a spaCy `Doc` (any object whose sentences have `.root` tokens with `pos_`, `dep_`,
