@@ -79,6 +79,29 @@ def test_spread_of_orthogonal_and_identical_rows():
         spread(np.eye(1))
 
 
+
+def _spread_by_pairs(vectors: np.ndarray, seed: int, n_boot: int) -> list[float]:
+    """The definition, pair by pair over the (N, N) distances: mean, then the interval."""
+    dist = 1.0 - vectors.astype(np.float64) @ vectors.T.astype(np.float64)
+
+    def between(idx: np.ndarray) -> float:
+        other = idx[:, None] != idx[None, :]
+        return float(dist[np.ix_(idx, idx)][other].mean())
+
+    rng = np.random.default_rng(seed)
+    boots = [between(rng.integers(0, len(vectors), len(vectors))) for _ in range(n_boot)]
+    return [between(np.arange(len(vectors))), *np.percentile(boots, [2.5, 97.5])]
+
+
+def test_spread_equals_the_pairwise_definition_resample_by_resample():
+    # The count form must match the mean over pairs of different rows, including a resample
+    # that draws a row twice (those two copies are not a pair) and rows not quite unit length.
+    rng = np.random.default_rng(3)
+    v = rng.normal(size=(9, 5))
+    v = v / np.linalg.norm(v, axis=1, keepdims=True) * rng.uniform(0.98, 1.02, (9, 1))
+    got = spread(v, seed=4, n_boot=50)
+    assert [got["mean"], got["lo"], got["hi"]] == pytest.approx(_spread_by_pairs(v, 4, 50), abs=1e-12)
+
 def test_report_with_fake_parse_and_embed():
     grown, seeds = ["write a poem", "write a story", "list fruits"], ["write a poem", "sort numbers"]
     fake_parse = lambda texts: [(t.split()[0], t.split()[-1]) for t in texts]  # noqa: E731 ("write", "poem")
