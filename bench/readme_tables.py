@@ -314,6 +314,8 @@ EXPERIMENTS = {e.name: e for e in (
                (Column(LOSS, "held-out response loss", 4), Column("heldout.rouge_l", "held-out ROUGE-L", 3),
                 Column("heldout.exact_match", "held-out exact match", 3),
                 Column(PPL, "general-text ppl change", 1, pct=True))),
+    Experiment("seed_forms", "addons_seed_form.json",
+               (Column(LOSS, "held-out response loss", 4), Column(PPL, "general-text ppl change", 1, pct=True))),
 )}
 
 
