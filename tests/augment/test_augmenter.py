@@ -155,3 +155,16 @@ def test_every_copy_of_a_record_in_another_language_says_which_language():
         in r.meta["augment"]["constraints"] for r in french)
     english = [o.record for o in outcomes if o.source != "french" and o.record]
     assert english and not any(c[0] == "language:response_language" for r in english for c in constraints(r))
+
+
+def test_an_instruction_that_names_a_language_is_never_asked_for_another():
+    """"Explain in German ..." + "reply only in Italian" contradict each other: the language type
+    does not fit such a record, so it is not sent to the generator; with no other type to draw
+    it is dropped as no_fit, and a record that names no language is still asked."""
+    settings = ConstraintAugmentConfig(generate=1.0, types=["language:response_language"], max_attempts=1)
+    german = dataclasses.replace(SAMPLES[0], id="german", instruction="Explain in German how a rainbow forms.")
+    english = dataclasses.replace(SAMPLES[0], id="english", instruction="Translate this note into English.")
+    gen = Scripted(lambda ask, attempt: next(text for name, text in REPLIES.items() if name in ask))
+    outcomes = Augmenter(settings).augment_all([german, english, SAMPLES[1]], generator=gen)
+    assert [o.dropped for o in outcomes] == ["no_fit", "no_fit", None] and [o.calls for o in outcomes] == [0, 0, 1]
+    assert len(gen.seen[0]) == 1  # only the record that names no language was asked

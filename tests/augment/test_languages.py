@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from instructune.augment.languages import NAMES, written_in
+from instructune.augment.languages import NAMES, names_a_language, written_in
 from instructune.data.inputs import load_inputs
 
 from augment_samples import FRENCH, PROSE
@@ -38,3 +38,11 @@ def test_only_the_starter_answers_written_in_other_languages_count():
              if written_in(r.response)}
     assert found == {f"starter-train-{i:04d}": code for i, code in zip(
         range(161, 173), ["fr", "fr", "de", "de", "es", "es", "it", "it", "pt", "pt", "nl", "ru"])}
+
+
+@pytest.mark.parametrize("text, named", [
+    ("Explain in German how a rainbow forms.", True), ("Translate this into English.", True),
+    ("Summarize the French article below.", True), ("Give three tips for a job interview.", False),
+    ("polish this paragraph", False), ("Is a turkey a bird?", False)])
+def test_an_instruction_naming_a_language_is_recognised(text, named):
+    assert names_a_language(text) is named

@@ -143,10 +143,15 @@ class Augmenter:
         outs, asks = [], []
         for record, rng in pending:
             drawn = self.choose(self.generate_types, rng)
-            applied = [(t, TYPES[t].draw_for_generation(record.response, record, rng)) for t in drawn]
-            asks.append(with_constraints(record, "", applied, dict.fromkeys(drawn, "generate"), rng))
             outs.append(Outcome(record.id, drawn=drawn))
-        todo = list(range(len(pending)))
+            drawn_kw = [(t, TYPES[t].draw_for_generation(record.response, record, rng)) for t in drawn]
+            applied = [(t, kw) for t, kw in drawn_kw if kw is not None]  # None: the type does not fit it
+            if not applied:
+                outs[-1].dropped = "no_fit"
+                asks.append(None)
+                continue
+            asks.append(with_constraints(record, "", applied, {t: "generate" for t, _ in applied}, rng))
+        todo = [i for i, ask in enumerate(asks) if ask is not None]
         for attempt in range(1, self.settings.max_attempts + 1):
             if not todo:
                 break
@@ -164,7 +169,7 @@ class Augmenter:
                     still.append(i)
             todo = still
         for i in todo:
-            outs[i].dropped = f"generation_failed:{outs[i].drawn[0]}"
+            outs[i].dropped = f"generation_failed:{asks[i].meta['augment']['constraints'][0]['id']}"
         return outs
 
     def augment_all(self, records: list[Record], generator: Generator | None = None,

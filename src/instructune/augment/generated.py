@@ -9,11 +9,16 @@ from __future__ import annotations
 
 import random
 
-from instructune.augment.languages import GENERATED
+from instructune.augment.languages import GENERATED, names_a_language
 from instructune.data.record import Record
 
 
 def draw_language(response: str, record: Record, rng: random.Random) -> dict | None:
+    """"Reply in L" for L drawn from `GENERATED`; None when the instruction or its context names
+    a language already ("Explain in German how a rainbow forms" cannot also be answered only in
+    Italian, and "translate this French text" is about French)."""
+    if names_a_language(f"{record.instruction}\n{record.context}"):
+        return None
     return {"language": rng.choice(sorted(GENERATED))}
 
 

@@ -12,6 +12,8 @@ gives the same language for each sentence and for the whole.
 
 from __future__ import annotations
 
+import re
+
 from instructune.evaluate.ifeval.language import detect_language
 from instructune.text import count_words, sentences
 
@@ -24,6 +26,17 @@ NAMES = {**GENERATED, "nl": "Dutch", "sv": "Swedish", "da": "Danish", "no": "Nor
          "vi": "Vietnamese", "id": "Indonesian", "sw": "Swahili", "bn": "Bengali", "uk": "Ukrainian"}
 MIN_SENTENCES = 2
 MIN_WORDS = 4  # per sentence
+
+
+# A language's English name as a word, capitalised as English writes it ("in German", "the
+# French text", "into English"); lower-case "polish" or "turkey" are other words ("Polish the
+# text" at a sentence start is read as the language: a constraint left out, nothing worse).
+_NAMED = re.compile(r"\b(" + "|".join(sorted([*NAMES.values(), "English"])) + r")\b")
+
+
+def names_a_language(text: str) -> bool:
+    """Whether `text` names English or a language of `NAMES` (by its capitalised English name)."""
+    return _NAMED.search(text) is not None
 
 
 def written_in(response: str) -> str | None:
