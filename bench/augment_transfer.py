@@ -130,14 +130,15 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("run", nargs="+", help="run dirs that `instructune eval` scored (base and tuned IFEval "
                    "verdicts); several: the seeds of one arm")
-    p.add_argument("--augmented", help="the augmented training records of a single run (default: found in each run dir)")
+    p.add_argument("--augmented", help="the augmented training records every run trained on, e.g. a file made by "
+                   "`instructune augment` and given as data.train (default: found in each run dir)")
     p.add_argument("--base-verdicts", help="the base model's verdicts (default: RUN_DIR/ifeval_verdicts_base.jsonl)")
     p.add_argument("--per-type", action="store_true",
                    help="print each constraint type's instruction-level row too")
     p.add_argument("--out", help="write the result as JSON")
     args = p.parse_args()
     runs = [Path(r) for r in args.run]
-    augmented = [Path(args.augmented)] if args.augmented and len(runs) == 1 else [next(
+    augmented = [Path(args.augmented)] * len(runs) if args.augmented else [next(
         (q for q in (run / "augmented.jsonl", run / "data" / "augmented.jsonl") if q.exists()), run / "augmented.jsonl")
         for run in runs]
     res = transfer(runs, augmented, Path(args.base_verdicts) if args.base_verdicts else None)
