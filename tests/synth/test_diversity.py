@@ -79,7 +79,6 @@ def test_spread_of_orthogonal_and_identical_rows():
         spread(np.eye(1))
 
 
-
 def _spread_by_pairs(vectors: np.ndarray, seed: int, n_boot: int) -> list[float]:
     """The definition, pair by pair over the (N, N) distances: mean, then the interval."""
     dist = 1.0 - vectors.astype(np.float64) @ vectors.T.astype(np.float64)
@@ -101,6 +100,7 @@ def test_spread_equals_the_pairwise_definition_resample_by_resample():
     v = v / np.linalg.norm(v, axis=1, keepdims=True) * rng.uniform(0.98, 1.02, (9, 1))
     got = spread(v, seed=4, n_boot=50)
     assert [got["mean"], got["lo"], got["hi"]] == pytest.approx(_spread_by_pairs(v, 4, 50), abs=1e-12)
+
 
 def test_report_with_fake_parse_and_embed():
     grown, seeds = ["write a poem", "write a story", "list fruits"], ["write a poem", "sort numbers"]
